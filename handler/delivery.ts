@@ -1,0 +1,77 @@
+import type { Clock } from "./clock";
+import type { Pacer } from "./pacing";
+import type { PagerDutyClient } from "./pagerduty";
+import type { PagerDutyRequest } from "./pagerdutyEvent";
+
+export type Delivery =
+  | { outcome: "accepted"; status: number; attempts: number }
+  | { outcome: "rejected"; status: number; errors: string[]; attempts: number }
+  /** Not delivered in this invocation; the record goes back to its queue. */
+  | { outcome: "handBack"; reason: string; rateLimited: boolean; status?: number; attempts: number };
+
+export interface DeliveryOptions {
+  client: PagerDutyClient;
+  pacer: Pacer;
+  clock: Clock;
+  /** Uniform in [0, 1): the jitter source. */
+  random: () => number;
+  /** How long one request may take, kept free before the deadline. */
+  requestTimeoutMs: number;
+  retryBaseMs: number;
+  retryMaxMs: number;
+  /** How long every sender with the key waits after a 429. */
+  rateLimitHoldOffMs: number;
+}
+
+export type Deliver = (request: PagerDutyRequest, deadline: number) => Promise<Delivery>;
+
+/**
+ * Delivers one event before `deadline`: each attempt waits for its slot in the key's shared schedule, server
+ * errors and timeouts are retried with exponential backoff and full jitter, a 429 stops the invocation.
+ */
+export function createDelivery(options: DeliveryOptions): Deliver {
+  const { clock } = options;
+  return async (request, deadline) => {
+    const latestStart = deadline - options.requestTimeoutMs;
+    let attempts = 0;
+    let lastFailure = "";
+    let lastStatus: number | undefined;
+    for (;;) {
+      const sendAt = await options.pacer.acquire(latestStart);
+      if (sendAt === undefined) {
+        const reason =
+          attempts === 0
+            ? "no send slot before the invocation's deadline"
+            : `still failing after ${attempts} attempts (${lastFailure})`;
+        return withStatus({ outcome: "handBack", reason, rateLimited: false, attempts }, lastStatus);
+      }
+      await clock.sleep(sendAt - clock.now());
+      attempts += 1;
+      const result = await options.client.send(request);
+      switch (result.kind) {
+        case "accepted":
+          return { outcome: "accepted", status: result.status, attempts };
+        case "rejected":
+          return { outcome: "rejected", status: result.status, errors: result.errors, attempts };
+        case "rateLimited":
+          await options.pacer.holdOff(clock.now() + options.rateLimitHoldOffMs);
+          return { outcome: "handBack", reason: "PagerDuty answered 429", rateLimited: true, status: 429, attempts };
+        case "retryable": {
+          lastFailure = result.error;
+          lastStatus = result.status;
+          const ceiling = Math.min(options.retryMaxMs, options.retryBaseMs * 2 ** (attempts - 1));
+          const backoff = ceiling * options.random();
+          if (clock.now() + backoff > latestStart) {
+            const reason = `still failing after ${attempts} attempts (${lastFailure})`;
+            return withStatus({ outcome: "handBack", reason, rateLimited: false, attempts }, lastStatus);
+          }
+          await clock.sleep(backoff);
+        }
+      }
+    }
+  };
+}
+
+function withStatus(delivery: Extract<Delivery, { outcome: "handBack" }>, status: number | undefined): Delivery {
+  return status === undefined ? delivery : { ...delivery, status };
+}

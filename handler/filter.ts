@@ -1,0 +1,71 @@
+import {
+  SEVERITY_LABELS,
+  lifecycleOf,
+  productNamesOf,
+  resolutionOf,
+  severityOf,
+  type SeverityLabel,
+} from "./asff";
+
+/**
+ * What a deployment pages on. The EventBridge rules apply the same choice coarsely (a pattern matches an event
+ * when any of its findings matches each condition), so the handler re-checks every finding with this filter.
+ */
+export interface FindingFilter {
+  /** Severity labels that open a page. */
+  severityLabels: SeverityLabel[];
+  /** Product names to accept; empty accepts every product. */
+  products: string[];
+  /** Workflow statuses that may open a page; empty accepts any. */
+  workflowStatuses: string[];
+  /** Only ACTIVE findings open a page. */
+  activeOnly: boolean;
+}
+
+export const ACCEPT_ALL: FindingFilter = {
+  severityLabels: [...SEVERITY_LABELS],
+  products: [],
+  workflowStatuses: [],
+  activeOnly: false,
+};
+
+export type Decision =
+  | { action: "trigger"; reason: string }
+  | { action: "resolve"; reason: string }
+  | { action: "skip"; reason: string };
+
+export function decide(finding: unknown, filter: FindingFilter): Decision {
+  if (filter.products.length > 0) {
+    const names = productNamesOf(finding);
+    if (!names.some((name) => filter.products.includes(name))) {
+      const seen = names.length > 0 ? names.join(", ") : "none";
+      return { action: "skip", reason: `product (${seen}) is not one of ${filter.products.join(", ")}` };
+    }
+  }
+  // A resolution is sent whatever the severity: a passed check is re-imported as INFORMATIONAL.
+  const resolution = resolutionOf(finding);
+  if (resolution !== undefined) return { action: "resolve", reason: resolution };
+
+  const severity = severityOf(finding);
+  if (!filter.severityLabels.includes(severity.label)) {
+    return {
+      action: "skip",
+      reason: `severity ${severity.label} is not one of ${filter.severityLabels.join(", ")}`,
+    };
+  }
+  const { workflow, recordState } = lifecycleOf(finding);
+  if (filter.activeOnly && recordState !== undefined && recordState !== "ACTIVE") {
+    return { action: "skip", reason: `RecordState ${recordState} is not ACTIVE` };
+  }
+  if (
+    filter.workflowStatuses.length > 0 &&
+    workflow !== undefined &&
+    !filter.workflowStatuses.includes(workflow)
+  ) {
+    return {
+      action: "skip",
+      reason: `Workflow.Status ${workflow} is not one of ${filter.workflowStatuses.join(", ")}`,
+    };
+  }
+  return { action: "trigger", reason: `severity ${severity.label} from ${severity.from}` };
+}

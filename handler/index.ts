@@ -1,0 +1,142 @@
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { SQSClient } from "@aws-sdk/client-sqs";
+import { SSMClient } from "@aws-sdk/client-ssm";
+import { isObject } from "./asff";
+import { processRecords, type InboundRecord, type RecordResult } from "./batch";
+import { systemClock, type Clock } from "./clock";
+import { createSqsDeadLetterSender, type DeadLetterSender } from "./deadLetters";
+import { createDelivery } from "./delivery";
+import { createDynamoPacingStore } from "./dynamoPacingStore";
+import { readEvent, readRecordBody } from "./findings";
+import { createJsonLogger, type Logger } from "./log";
+import { createMemoryPacingStore, createPacer, type PacingStore } from "./pacing";
+import { EVENTS_URLS, createPagerDutyClient, fetchTransport, type Transport } from "./pagerduty";
+import { createRoutingKeySource, type ParameterReader } from "./routingKey";
+import type { HandlerSettings } from "./settings";
+import { createSsmReader } from "./ssm";
+
+export { settingsFromEnvironment, settingsToEnvironment, type HandlerSettings } from "./settings";
+
+/** The edges of the handler. Each defaults to the real service; tests and the benchmark replace them. */
+export interface HandlerDependencies {
+  clock: Clock;
+  random: () => number;
+  transport: Transport;
+  readParameter: ParameterReader;
+  pacingStore: PacingStore;
+  deadLetter: DeadLetterSender | undefined;
+  log: Logger;
+}
+
+export interface LambdaContext {
+  getRemainingTimeInMillis(): number;
+}
+
+export interface SqsBatchResponse {
+  batchItemFailures: { itemIdentifier: string }[];
+}
+
+export interface DirectInvocationResult {
+  results: RecordResult[];
+}
+
+export const DELIVERY_TUNING = {
+  retryBaseMs: 1_000,
+  retryMaxMs: 20_000,
+  // PagerDuty's advice for 429 is to wait tens of seconds; meanwhile its rolling minute drains.
+  rateLimitHoldOffMs: 20_000,
+  // Kept free at the end of an invocation to dead-letter or hand back what is left.
+  deadlineMarginMs: 3_000,
+  // The budget of a call without a Lambda context (local tools).
+  contextlessBudgetMs: 60_000,
+} as const;
+
+interface SqsRecordLike {
+  messageId: string;
+  body: string;
+  attributes?: { ApproximateReceiveCount?: string };
+}
+
+function isSqsEvent(event: unknown): event is { Records: SqsRecordLike[] } {
+  return isObject(event) && Array.isArray(event.Records);
+}
+
+/**
+ * Builds the clients once per container (the cached routing key and the pacing state live in this closure,
+ * never at module level: the deployed code is serialized and module state would not survive) and returns the
+ * Lambda handler. It takes SQS batches of EventBridge events and answers with the partial batch response, or
+ * one EventBridge event invoked directly.
+ */
+export function createHandler(settings: HandlerSettings, overrides: Partial<HandlerDependencies> = {}) {
+  const clock = overrides.clock ?? systemClock;
+  const log = overrides.log ?? createJsonLogger();
+  const readParameter = overrides.readParameter ?? createSsmReader(new SSMClient({}));
+  const pacingStore =
+    overrides.pacingStore ??
+    (settings.pacingTable === undefined
+      ? createMemoryPacingStore()
+      : createDynamoPacingStore(new DynamoDBClient({}), settings.pacingTable));
+  const deadLetter =
+    "deadLetter" in overrides
+      ? overrides.deadLetter
+      : settings.deadLetterQueueUrl === undefined
+        ? undefined
+        : createSqsDeadLetterSender(new SQSClient({}), settings.deadLetterQueueUrl);
+
+  const routingKey = createRoutingKeySource({
+    parameterName: settings.parameterName,
+    read: readParameter,
+    ttlMs: settings.routingKeyTtlSeconds * 1000,
+    clock,
+    log,
+  });
+  const requestTimeoutMs = settings.requestTimeoutSeconds * 1000;
+  const deliver = createDelivery({
+    client: createPagerDutyClient({
+      url: settings.eventsUrl ?? EVENTS_URLS[settings.pagerDutyRegion],
+      transport: overrides.transport ?? fetchTransport,
+      clock,
+      timeoutMs: requestTimeoutMs,
+    }),
+    pacer: createPacer({ store: pacingStore, id: settings.pacingId, eventsPerMinute: settings.eventsPerMinute, clock, log }),
+    clock,
+    random: overrides.random ?? Math.random,
+    requestTimeoutMs,
+    retryBaseMs: DELIVERY_TUNING.retryBaseMs,
+    retryMaxMs: DELIVERY_TUNING.retryMaxMs,
+    rateLimitHoldOffMs: DELIVERY_TUNING.rateLimitHoldOffMs,
+  });
+  const dependencies = { filter: settings.filter, routingKey: () => routingKey.get(), deliver, deadLetter, clock, log };
+
+  return async function handler(
+    event: unknown,
+    context?: LambdaContext,
+  ): Promise<SqsBatchResponse | DirectInvocationResult> {
+    const budget = context?.getRemainingTimeInMillis() ?? DELIVERY_TUNING.contextlessBudgetMs;
+    const deadline = clock.now() + budget - DELIVERY_TUNING.deadlineMarginMs;
+    if (isSqsEvent(event)) {
+      const records: InboundRecord[] = event.Records.map((record) => ({
+        messageId: record.messageId,
+        body: record.body,
+        reading: readRecordBody(record.body),
+        receiveCount: Number(record.attributes?.ApproximateReceiveCount ?? "1"),
+      }));
+      const results = await processRecords(records, dependencies, deadline);
+      return {
+        batchItemFailures: results
+          .filter((result) => result.outcome === "handedBack")
+          .map((result) => ({ itemIdentifier: result.messageId })),
+      };
+    }
+    const id = isObject(event) && typeof event.id === "string" ? event.id : "direct-invocation";
+    const results = await processRecords(
+      [{ messageId: id, body: JSON.stringify(event), reading: readEvent(event) }],
+      dependencies,
+      deadline,
+    );
+    const handedBack = results.find((result) => result.outcome === "handedBack");
+    // Failing the invocation is how a direct (asynchronous) invoker is told to try again.
+    if (handedBack !== undefined) throw new Error(`event not delivered, retry later: ${handedBack.reason ?? ""}`);
+    return { results };
+  };
+}

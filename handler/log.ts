@@ -1,0 +1,21 @@
+export type LogFields = Record<string, unknown>;
+
+export interface Logger {
+  info(message: string, fields?: LogFields): void;
+  warn(message: string, fields?: LogFields): void;
+  error(message: string, fields?: LogFields): void;
+}
+
+/**
+ * One JSON object per line, which CloudWatch Logs Insights queries field by field. Callers pass identifiers
+ * and outcomes only: the routing key is never handed to a logger.
+ */
+export function createJsonLogger(write: (line: string) => void = (line) => process.stdout.write(`${line}\n`)): Logger {
+  const emit = (level: string, message: string, fields: LogFields = {}) =>
+    write(JSON.stringify({ level, message, ...fields }));
+  return {
+    info: (message, fields) => emit("INFO", message, fields),
+    warn: (message, fields) => emit("WARN", message, fields),
+    error: (message, fields) => emit("ERROR", message, fields),
+  };
+}

@@ -1,0 +1,140 @@
+import { isSeverityLabel, type SeverityLabel } from "./asff";
+import type { FindingFilter } from "./filter";
+import { EVENTS_URLS, type PagerDutyRegion } from "./pagerduty";
+
+/** Everything the deployed function needs to know, none of it secret: the key itself stays in SSM. */
+export interface HandlerSettings {
+  parameterName: string;
+  pagerDutyRegion: PagerDutyRegion;
+  /** Replaces the regional Events API URL (local stand-ins). */
+  eventsUrl?: string;
+  routingKeyTtlSeconds: number;
+  requestTimeoutSeconds: number;
+  deadLetterQueueUrl?: string;
+  /** DynamoDB table holding the shared send schedule; without it each container paces alone. */
+  pacingTable?: string;
+  /** Names the routing key's schedule; every sender with the same key must use the same id. */
+  pacingId: string;
+  eventsPerMinute: number;
+  filter: FindingFilter;
+}
+
+export const HANDLER_DEFAULTS = {
+  pagerDutyRegion: "us",
+  routingKeyTtlSeconds: 300,
+  requestTimeoutSeconds: 8,
+  // Below PagerDuty's ~120 a minute so that network jitter cannot put 121 events in one rolling minute.
+  eventsPerMinute: 115,
+} as const;
+
+// The environment variable of each setting, the one place that knows the names.
+const NAMES = {
+  parameterName: "ROUTING_KEY_PARAMETER",
+  pagerDutyRegion: "PAGERDUTY_REGION",
+  eventsUrl: "PAGERDUTY_EVENTS_URL",
+  routingKeyTtlSeconds: "ROUTING_KEY_TTL_SECONDS",
+  requestTimeoutSeconds: "PAGERDUTY_TIMEOUT_SECONDS",
+  deadLetterQueueUrl: "DEAD_LETTER_QUEUE_URL",
+  pacingTable: "PACING_TABLE",
+  pacingId: "PACING_ID",
+  eventsPerMinute: "PAGERDUTY_EVENTS_PER_MINUTE",
+  severityLabels: "PAGE_SEVERITY_LABELS",
+  products: "PAGE_PRODUCTS",
+  workflowStatuses: "PAGE_WORKFLOW_STATUSES",
+  activeOnly: "PAGE_ACTIVE_ONLY",
+} as const;
+
+export function settingsToEnvironment(settings: HandlerSettings): Record<string, string> {
+  const environment: Record<string, string> = {
+    [NAMES.parameterName]: settings.parameterName,
+    [NAMES.pagerDutyRegion]: settings.pagerDutyRegion,
+    [NAMES.routingKeyTtlSeconds]: String(settings.routingKeyTtlSeconds),
+    [NAMES.requestTimeoutSeconds]: String(settings.requestTimeoutSeconds),
+    [NAMES.pacingId]: settings.pacingId,
+    [NAMES.eventsPerMinute]: String(settings.eventsPerMinute),
+    [NAMES.severityLabels]: settings.filter.severityLabels.join(","),
+    [NAMES.products]: JSON.stringify(settings.filter.products),
+    [NAMES.workflowStatuses]: settings.filter.workflowStatuses.join(","),
+    [NAMES.activeOnly]: String(settings.filter.activeOnly),
+  };
+  if (settings.eventsUrl !== undefined) environment[NAMES.eventsUrl] = settings.eventsUrl;
+  if (settings.deadLetterQueueUrl !== undefined) environment[NAMES.deadLetterQueueUrl] = settings.deadLetterQueueUrl;
+  if (settings.pacingTable !== undefined) environment[NAMES.pacingTable] = settings.pacingTable;
+  return environment;
+}
+
+/** Reads the settings back; a wrong value is an error naming the variable, its value and what is allowed. */
+export function settingsFromEnvironment(env: Record<string, string | undefined>): HandlerSettings {
+  const read = (name: string): string | undefined => {
+    const value = env[name]?.trim();
+    return value === "" ? undefined : value;
+  };
+  const required = (name: string): string => {
+    const value = read(name);
+    if (value === undefined) throw new Error(`environment variable ${name} is not set`);
+    return value;
+  };
+  const positive = (name: string, fallback: number): number => {
+    const raw = read(name);
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (!Number.isFinite(value) || value <= 0) {
+      throw new Error(`environment variable ${name} is "${raw}": expected a positive number`);
+    }
+    return value;
+  };
+  const list = (name: string): string[] =>
+    (read(name) ?? "")
+      .split(",")
+      .map((item) => item.trim())
+      .filter((item) => item !== "");
+
+  const region = read(NAMES.pagerDutyRegion) ?? HANDLER_DEFAULTS.pagerDutyRegion;
+  if (!(region in EVENTS_URLS)) {
+    throw new Error(`environment variable ${NAMES.pagerDutyRegion} is "${region}": expected "us" or "eu"`);
+  }
+  const labels = list(NAMES.severityLabels);
+  const badLabel = labels.find((label) => !isSeverityLabel(label));
+  if (badLabel !== undefined || labels.length === 0) {
+    throw new Error(
+      `environment variable ${NAMES.severityLabels} is "${read(NAMES.severityLabels) ?? ""}": expected a comma-separated list of INFORMATIONAL, LOW, MEDIUM, HIGH, CRITICAL`,
+    );
+  }
+  const productsText = read(NAMES.products) ?? "[]";
+  let products: unknown;
+  try {
+    products = JSON.parse(productsText);
+  } catch {
+    products = undefined;
+  }
+  if (!Array.isArray(products) || !products.every((product) => typeof product === "string")) {
+    throw new Error(`environment variable ${NAMES.products} is "${productsText}": expected a JSON array of product names`);
+  }
+  const activeOnly = read(NAMES.activeOnly) ?? "false";
+  if (activeOnly !== "true" && activeOnly !== "false") {
+    throw new Error(`environment variable ${NAMES.activeOnly} is "${activeOnly}": expected true or false`);
+  }
+
+  const parameterName = required(NAMES.parameterName);
+  const settings: HandlerSettings = {
+    parameterName,
+    pagerDutyRegion: region as PagerDutyRegion,
+    routingKeyTtlSeconds: positive(NAMES.routingKeyTtlSeconds, HANDLER_DEFAULTS.routingKeyTtlSeconds),
+    requestTimeoutSeconds: positive(NAMES.requestTimeoutSeconds, HANDLER_DEFAULTS.requestTimeoutSeconds),
+    pacingId: read(NAMES.pacingId) ?? parameterName,
+    eventsPerMinute: positive(NAMES.eventsPerMinute, HANDLER_DEFAULTS.eventsPerMinute),
+    filter: {
+      severityLabels: labels as SeverityLabel[],
+      products: products as string[],
+      workflowStatuses: list(NAMES.workflowStatuses),
+      activeOnly: activeOnly === "true",
+    },
+  };
+  const eventsUrl = read(NAMES.eventsUrl);
+  const deadLetterQueueUrl = read(NAMES.deadLetterQueueUrl);
+  const pacingTable = read(NAMES.pacingTable);
+  if (eventsUrl !== undefined) settings.eventsUrl = eventsUrl;
+  if (deadLetterQueueUrl !== undefined) settings.deadLetterQueueUrl = deadLetterQueueUrl;
+  if (pacingTable !== undefined) settings.pacingTable = pacingTable;
+  return settings;
+}

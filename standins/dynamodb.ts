@@ -1,0 +1,49 @@
+import { AwsError, requireString, startAwsJsonStandIn, type AwsJsonStandIn } from "./awsJson";
+
+type AttributeValue = Record<string, unknown>;
+type Item = Record<string, AttributeValue>;
+
+export interface DynamoDbStandIn extends AwsJsonStandIn {
+  item(table: string, id: string): Item | undefined;
+}
+
+/**
+ * DynamoDB's PutItem on tables keyed by a string "id", with exactly the two conditions the pacing store uses;
+ * any other expression is refused rather than guessed at.
+ */
+export async function startDynamoDbStandIn(tables: string[]): Promise<DynamoDbStandIn> {
+  const data = new Map(tables.map((table) => [table, new Map<string, Item>()]));
+  const standIn = await startAwsJsonStandIn({
+    targetPrefix: "DynamoDB_20120810",
+    contentType: "application/x-amz-json-1.0",
+    operations: {
+      PutItem(input) {
+        const table = data.get(requireString(input, "TableName"));
+        if (table === undefined) throw new AwsError("ResourceNotFoundException", "Requested resource not found");
+        const item = input.Item as Item | undefined;
+        const id = item?.id?.S;
+        if (item === undefined || typeof id !== "string") {
+          throw new AwsError("ValidationException", "One of the required keys was not given a value");
+        }
+        const current = table.get(id);
+        const condition = input.ConditionExpression;
+        const values = (input.ExpressionAttributeValues ?? {}) as Item;
+        let holds: boolean;
+        if (condition === undefined) holds = true;
+        else if (condition === "attribute_not_exists(id)") holds = current === undefined;
+        else if (condition === "tat = :expected" && values[":expected"]?.N !== undefined) {
+          holds = current?.tat?.N !== undefined && Number(current.tat.N) === Number(values[":expected"].N);
+        } else {
+          throw new AwsError("ValidationException", `Unsupported ConditionExpression: ${String(condition)}`);
+        }
+        if (!holds) {
+          const old = input.ReturnValuesOnConditionCheckFailure === "ALL_OLD" && current !== undefined;
+          throw new AwsError("ConditionalCheckFailedException", "The conditional request failed", 400, old ? { Item: current } : {});
+        }
+        table.set(id, item);
+        return {};
+      },
+    },
+  });
+  return { ...standIn, item: (table, id) => data.get(table)?.get(id) };
+}

@@ -1,0 +1,32 @@
+import { readFileSync } from "fs";
+import { parseJson } from "../handler/findings";
+
+/** Thrown for what the user got wrong; the tool prints its message alone, without a stack trace. */
+export class UsageError extends Error {}
+
+/** Runs a command-line tool: a UsageError (or any error) becomes one line on stderr and exit code 1. */
+export function runTool(name: string, main: () => Promise<void> | void): void {
+  Promise.resolve()
+    .then(main)
+    .catch((error: unknown) => {
+      const message = error instanceof Error ? error.message : String(error);
+      process.stderr.write(`${name}: ${message}\n`);
+      if (!(error instanceof UsageError) && process.env.DEBUG !== undefined) console.error(error);
+      process.exitCode = 1;
+    });
+}
+
+/** Reads and parses a JSON file, or standard input for "-". */
+export function readJsonInput(path: string): unknown {
+  let text: string;
+  try {
+    text = path === "-" ? readFileSync(0, "utf8") : readFileSync(path, "utf8");
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    const why = code === "ENOENT" ? "no such file" : code === "EISDIR" ? "it is a directory" : String(code ?? error);
+    throw new UsageError(`cannot read ${path}: ${why}`);
+  }
+  const parsed = parseJson(text);
+  if (!parsed.ok) throw new UsageError(`${path === "-" ? "standard input" : path} is not valid JSON: ${parsed.reason}`);
+  return parsed.value;
+}

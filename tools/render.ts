@@ -1,0 +1,71 @@
+import { parseArgs } from "util";
+import { SEVERITY_LABELS, isSeverityLabel, type SeverityLabel } from "../handler/asff";
+import { ACCEPT_ALL, type FindingFilter } from "../handler/filter";
+import { readDocument } from "../handler/findings";
+import type { PagerDutyRequest } from "../handler/pagerdutyEvent";
+import { routeFinding } from "../handler/route";
+import { UsageError, readJsonInput, runTool } from "./cli";
+
+export interface Rendering {
+  events: PagerDutyRequest[];
+  skipped: { findingId: string | null; origin: string; reason: string }[];
+}
+
+export const REDACTED_ROUTING_KEY = "<redacted>";
+
+/** The Events API v2 bodies the handler would send for a document, with the routing key redacted. */
+export function render(document: unknown, filter: FindingFilter, source = "input"): Rendering {
+  const reading = readDocument(document);
+  if (reading === undefined) {
+    throw new UsageError(
+      `${source} holds no findings: expected an EventBridge event, a finding, a list of either, or a {"Findings": [...]} batch`,
+    );
+  }
+  const rendering: Rendering = {
+    events: [],
+    skipped: reading.skipped.map(({ origin, reason }) => ({ findingId: null, origin, reason })),
+  };
+  for (const { finding, origin } of reading.findings) {
+    const routed = routeFinding(finding, filter);
+    if (routed.kind === "send") rendering.events.push({ routing_key: REDACTED_ROUTING_KEY, ...routed.mapped.event });
+    else rendering.skipped.push({ findingId: routed.findingId ?? null, origin, reason: routed.reason });
+  }
+  return rendering;
+}
+
+export function filterFromOptions(severities: string | undefined, products: string[] | undefined): FindingFilter {
+  const labels = severities === undefined ? [...SEVERITY_LABELS] : severities.split(",").map((label) => label.trim().toUpperCase());
+  const bad = labels.find((label) => !isSeverityLabel(label));
+  if (bad !== undefined) {
+    throw new UsageError(`--severity "${bad}" is not a severity label: use ${SEVERITY_LABELS.join(", ")}`);
+  }
+  return { ...ACCEPT_ALL, severityLabels: labels as SeverityLabel[], products: products ?? [] };
+}
+
+const USAGE = `usage: npm run render -- FILE [--severity CRITICAL,HIGH] [--product NAME]...
+  FILE  an EventBridge event, a list of events, a finding, a list of findings, or a {"Findings": [...]}
+        batch; "-" reads standard input
+  --severity  only these labels page (default: every label)
+  --product   only findings of this product (repeatable; default: every product)`;
+
+if (require.main === module) {
+  runTool("render", () => {
+    const { values, positionals } = parseArgs({
+      options: {
+        severity: { type: "string" },
+        product: { type: "string", multiple: true },
+        help: { type: "boolean" },
+      },
+      allowPositionals: true,
+    });
+    if (values.help === true) {
+      process.stdout.write(`${USAGE}\n`);
+      return;
+    }
+    const [file] = positionals;
+    if (file === undefined || positionals.length > 1) throw new UsageError(`expected one FILE\n${USAGE}`);
+    const filter = filterFromOptions(values.severity, values.product);
+    const rendering = render(readJsonInput(file), filter, file === "-" ? "standard input" : file);
+    process.stdout.write(`${JSON.stringify(rendering, null, 2)}\n`);
+  });
+}
