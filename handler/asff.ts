@@ -151,7 +151,12 @@ export interface ArnParts {
 export function parseArn(arn: string | undefined): ArnParts | undefined {
   const match = arn === undefined ? null : /^arn:([^:]+):([^:]+):([^:]*):([^:]*):/.exec(arn);
   if (match === null) return undefined;
-  return { partition: match[1] ?? "", service: match[2] ?? "", region: match[3] ?? "", account: match[4] ?? "" };
+  return {
+    partition: match[1] ?? "",
+    service: match[2] ?? "",
+    region: match[3] ?? "",
+    account: match[4] ?? "",
+  };
 }
 
 /** Account and Region come from the finding itself: with cross-Region aggregation the envelope's are wrong. */

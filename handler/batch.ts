@@ -57,7 +57,9 @@ export async function processRecords(
   }
   for (const result of results) {
     if (result.outcome === "handedBack" || result.outcome === "deadLettered") {
-      deps.log.warn(`record ${result.outcome === "handedBack" ? "handed back" : "dead-lettered"}`, { ...result });
+      deps.log.warn(`record ${result.outcome === "handedBack" ? "handed back" : "dead-lettered"}`, {
+        ...result,
+      });
     }
   }
   return results;
@@ -80,7 +82,9 @@ async function processRecord(
   for (const [index, finding] of reading.findings.entries()) {
     const routed = routeFinding(finding, deps.filter);
     if (routed.kind === "invalid") {
-      problems.push(`finding ${index + 1}${routed.findingId === undefined ? "" : ` (${routed.findingId})`}: ${routed.reason}`);
+      problems.push(
+        `finding ${index + 1}${routed.findingId === undefined ? "" : ` (${routed.findingId})`}: ${routed.reason}`,
+      );
       continue;
     }
     if (routed.kind === "skip") {
@@ -114,7 +118,9 @@ async function processRecord(
       return { result: { messageId, outcome: "handedBack", reason: delivery.reason }, stop: delivery.reason };
     }
     if (delivery.outcome === "rejected") {
-      problems.push(`PagerDuty rejected finding ${mapped.findingId} (HTTP ${delivery.status}): ${delivery.errors.join("; ")}`);
+      problems.push(
+        `PagerDuty rejected finding ${mapped.findingId} (HTTP ${delivery.status}): ${delivery.errors.join("; ")}`,
+      );
       continue;
     }
     sent += 1;
@@ -125,7 +131,11 @@ async function processRecord(
     : { result: { messageId, outcome: "skipped", reason: "no finding passed the filter" } };
 }
 
-async function deadLetter(record: InboundRecord, reason: string, deps: BatchDependencies): Promise<RecordResult> {
+async function deadLetter(
+  record: InboundRecord,
+  reason: string,
+  deps: BatchDependencies,
+): Promise<RecordResult> {
   const { messageId } = record;
   if (deps.deadLetter === undefined) {
     return { messageId, outcome: "handedBack", reason: `${reason} (no dead-letter queue configured)` };
@@ -135,6 +145,10 @@ async function deadLetter(record: InboundRecord, reason: string, deps: BatchDepe
     return { messageId, outcome: "deadLettered", reason };
   } catch (error) {
     // The queue's own redrive will still move it to the dead-letter queue after the configured receives.
-    return { messageId, outcome: "handedBack", reason: `${reason} (dead-lettering failed: ${errorText(error)})` };
+    return {
+      messageId,
+      outcome: "handedBack",
+      reason: `${reason} (dead-lettering failed: ${errorText(error)})`,
+    };
   }
 }

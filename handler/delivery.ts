@@ -55,7 +55,13 @@ export function createDelivery(options: DeliveryOptions): Deliver {
           return { outcome: "rejected", status: result.status, errors: result.errors, attempts };
         case "rateLimited":
           await options.pacer.holdOff(clock.now() + options.rateLimitHoldOffMs);
-          return { outcome: "handBack", reason: "PagerDuty answered 429", rateLimited: true, status: 429, attempts };
+          return {
+            outcome: "handBack",
+            reason: "PagerDuty answered 429",
+            rateLimited: true,
+            status: 429,
+            attempts,
+          };
         case "retryable": {
           lastFailure = result.error;
           lastStatus = result.status;
@@ -72,6 +78,9 @@ export function createDelivery(options: DeliveryOptions): Deliver {
   };
 }
 
-function withStatus(delivery: Extract<Delivery, { outcome: "handBack" }>, status: number | undefined): Delivery {
+function withStatus(
+  delivery: Extract<Delivery, { outcome: "handBack" }>,
+  status: number | undefined,
+): Delivery {
   return status === undefined ? delivery : { ...delivery, status };
 }

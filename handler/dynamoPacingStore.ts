@@ -11,7 +11,9 @@ export function createDynamoPacingStore(client: DynamoDBClient, tableName: strin
             TableName: tableName,
             Item: { id: { S: id }, tat: { N: String(next.tat) } },
             ConditionExpression: expected === undefined ? "attribute_not_exists(id)" : "tat = :expected",
-            ...(expected === undefined ? {} : { ExpressionAttributeValues: { ":expected": { N: String(expected.tat) } } }),
+            ...(expected === undefined
+              ? {}
+              : { ExpressionAttributeValues: { ":expected": { N: String(expected.tat) } } }),
             ReturnValuesOnConditionCheckFailure: "ALL_OLD",
           }),
         );

@@ -1,4 +1,5 @@
 import { isObject, textAt } from "./asff";
+import { parseJson } from "./json";
 
 // Reading what arrives: EventBridge events (in SQS records or invoked directly) and, for the command-line
 // tools, every shape in which findings are written down.
@@ -26,7 +27,8 @@ export function readEvent(event: unknown): EventReading {
   }
   const detail = event.detail;
   if (!isObject(detail)) return { kind: "malformed", reason: "event has no detail object" };
-  if (!Array.isArray(detail.findings)) return { kind: "malformed", reason: "detail.findings is not an array" };
+  if (!Array.isArray(detail.findings))
+    return { kind: "malformed", reason: "detail.findings is not an array" };
   return { kind: "findings", detailType, findings: detail.findings };
 }
 
@@ -34,24 +36,6 @@ export function readRecordBody(body: string): EventReading {
   const parsed = parseJson(body);
   if (!parsed.ok) return { kind: "malformed", reason: `message body is not JSON: ${parsed.reason}` };
   return readEvent(parsed.value);
-}
-
-export type JsonParse = { ok: true; value: unknown } | { ok: false; reason: string };
-
-/** JSON.parse with the failure described by line and column, which is what a person can act on. */
-export function parseJson(text: string): JsonParse {
-  try {
-    return { ok: true, value: JSON.parse(text) as unknown };
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    const position = /position (\d+)/.exec(message);
-    if (position === null) return { ok: false, reason: message };
-    const offset = Number(position[1]);
-    const before = text.slice(0, offset).split("\n");
-    const line = before.length;
-    const column = (before[before.length - 1]?.length ?? 0) + 1;
-    return { ok: false, reason: `${message.replace(/ in JSON at position \d+.*$/, "")} at line ${line}, column ${column}` };
-  }
 }
 
 export interface DocumentFinding {

@@ -98,7 +98,13 @@ export function createHandler(settings: HandlerSettings, overrides: Partial<Hand
       clock,
       timeoutMs: requestTimeoutMs,
     }),
-    pacer: createPacer({ store: pacingStore, id: settings.pacingId, eventsPerMinute: settings.eventsPerMinute, clock, log }),
+    pacer: createPacer({
+      store: pacingStore,
+      id: settings.pacingId,
+      eventsPerMinute: settings.eventsPerMinute,
+      clock,
+      log,
+    }),
     clock,
     random: overrides.random ?? Math.random,
     requestTimeoutMs,
@@ -106,7 +112,14 @@ export function createHandler(settings: HandlerSettings, overrides: Partial<Hand
     retryMaxMs: DELIVERY_TUNING.retryMaxMs,
     rateLimitHoldOffMs: DELIVERY_TUNING.rateLimitHoldOffMs,
   });
-  const dependencies = { filter: settings.filter, routingKey: () => routingKey.get(), deliver, deadLetter, clock, log };
+  const dependencies = {
+    filter: settings.filter,
+    routingKey: () => routingKey.get(),
+    deliver,
+    deadLetter,
+    clock,
+    log,
+  };
 
   return async function handler(
     event: unknown,
@@ -136,7 +149,8 @@ export function createHandler(settings: HandlerSettings, overrides: Partial<Hand
     );
     const handedBack = results.find((result) => result.outcome === "handedBack");
     // Failing the invocation is how a direct (asynchronous) invoker is told to try again.
-    if (handedBack !== undefined) throw new Error(`event not delivered, retry later: ${handedBack.reason ?? ""}`);
+    if (handedBack !== undefined)
+      throw new Error(`event not delivered, retry later: ${handedBack.reason ?? ""}`);
     return { results };
   };
 }

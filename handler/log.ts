@@ -10,7 +10,9 @@ export interface Logger {
  * One JSON object per line, which CloudWatch Logs Insights queries field by field. Callers pass identifiers
  * and outcomes only: the routing key is never handed to a logger.
  */
-export function createJsonLogger(write: (line: string) => void = (line) => process.stdout.write(`${line}\n`)): Logger {
+export function createJsonLogger(
+  write: (line: string) => void = (line) => process.stdout.write(`${line}\n`),
+): Logger {
   const emit = (level: string, message: string, fields: LogFields = {}) =>
     write(JSON.stringify({ level, message, ...fields }));
   return {

@@ -76,7 +76,12 @@ export function mapFinding(finding: unknown, action: "trigger" | "resolve"): Map
   if (action === "resolve") {
     return {
       ok: true,
-      value: { findingId, dedupKey, severityLabel: severity.label, event: { event_action: "resolve", dedup_key: dedupKey } },
+      value: {
+        findingId,
+        dedupKey,
+        severityLabel: severity.label,
+        event: { event_action: "resolve", dedup_key: dedupKey },
+      },
     };
   }
 
@@ -86,7 +91,11 @@ export function mapFinding(finding: unknown, action: "trigger" | "resolve"): Map
   const consoleUrl = consoleUrlOf(finding, findingId);
   const remediationUrl = textAt(finding, "Remediation", "Recommendation", "Url");
   const links: { href: string; text: string }[] = [];
-  if (remediationUrl !== undefined && remediationUrl.length <= URL_MAX_CHARS && /^https?:\/\/\S+$/.test(remediationUrl)) {
+  if (
+    remediationUrl !== undefined &&
+    remediationUrl.length <= URL_MAX_CHARS &&
+    /^https?:\/\/\S+$/.test(remediationUrl)
+  ) {
     links.push({ href: remediationUrl, text: "Remediation" });
   }
   if (consoleUrl !== undefined) links.push({ href: consoleUrl, text: "Finding in the Security Hub console" });
@@ -100,7 +109,10 @@ export function mapFinding(finding: unknown, action: "trigger" | "resolve"): Map
       severity: PAGERDUTY_SEVERITY[severity.label],
       component: cut(resources[0]?.type ?? "unknown resource type", SHORT_FIELD_MAX_CHARS),
       group: cut(account ?? "unknown account", SHORT_FIELD_MAX_CHARS),
-      class: cut(textsAt(finding, "Types")[0] ?? textAt(finding, "GeneratorId") ?? "finding", SHORT_FIELD_MAX_CHARS),
+      class: cut(
+        textsAt(finding, "Types")[0] ?? textAt(finding, "GeneratorId") ?? "finding",
+        SHORT_FIELD_MAX_CHARS,
+      ),
       custom_details: detailsOf(finding, findingId, severity, resources, account, region, remediationUrl),
     },
   };
@@ -169,10 +181,11 @@ function detailsOf(
     resources: resources.map((resource) => ({ ...resource })),
   };
   // Absent fields are left out rather than sent as nulls that clutter the alert.
-  for (const [key, value] of Object.entries(details)) {
-    if (value === undefined || (Array.isArray(value) && value.length === 0)) delete details[key];
-  }
-  return details;
+  return Object.fromEntries(
+    Object.entries(details).filter(
+      ([, value]) => value !== undefined && !(Array.isArray(value) && value.length === 0),
+    ),
+  );
 }
 
 /** The finding in the Security Hub console of its own partition and Region; none for isolated partitions. */
@@ -187,15 +200,21 @@ export function consoleUrlOf(finding: unknown, findingId: string): string | unde
   return `https://${host}/securityhub/home?region=${region}#/findings?search=Id%3D%255Coperator%255C%253AEQUALS%255C%253A${id}`;
 }
 
-const ISO_8601 =
-  /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}:?\d{2})$/;
+const ISO_8601 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}:?\d{2})$/;
 
 /** A strictly valid ISO 8601 timestamp, normalised to UTC; undefined for anything else (e.g. hour 122). */
 export function isoTimestamp(value: string | undefined): string | undefined {
   const match = value === undefined ? null : ISO_8601.exec(value);
   if (match === null) return undefined;
   const [, year, month, day, hour, minute, second = "00", fraction = "0", zone] = match;
-  const numbers = [year, month, day, hour, minute, second].map(Number) as [number, number, number, number, number, number];
+  const numbers = [year, month, day, hour, minute, second].map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   const [y, mo, d, h, mi, s] = numbers;
   if (mo < 1 || mo > 12 || d < 1 || d > daysIn(y, mo) || h > 23 || mi > 59 || s > 59) return undefined;
   const millis = fraction.padEnd(3, "0").slice(0, 3);
@@ -213,10 +232,14 @@ const CUT_MARKER = "…";
 /** Cut to at most `max` UTF-16 units, marking the cut and never splitting a surrogate pair. */
 export function cut(text: string, max: number): string {
   if (text.length <= max) return text;
-  let end = Math.max(0, max - CUT_MARKER.length);
-  const code = text.charCodeAt(end - 1);
-  if (code >= 0xd800 && code <= 0xdbff) end -= 1;
-  return text.slice(0, end) + CUT_MARKER;
+  return text.slice(0, prefixLength(text, max - CUT_MARKER.length)) + CUT_MARKER;
+}
+
+/** `wanted` or one less, so that a prefix of that length does not end inside a surrogate pair. */
+function prefixLength(text: string, wanted: number): number {
+  const length = Math.max(0, Math.min(wanted, text.length));
+  const code = text.charCodeAt(length - 1);
+  return code >= 0xd800 && code <= 0xdbff ? length - 1 : length;
 }
 
 function byteSize(value: unknown): number {
@@ -232,30 +255,41 @@ interface Candidate {
 
 /**
  * Keeps an event under PagerDuty's size limit by cutting its largest custom details (strings shortened,
- * lists shortened) with a visible marker, and records each cut under `truncated`.
+ * lists shortened) with a visible marker, and lists each cut field under `truncated`.
  */
 export function fitEvent(event: PagerDutyEvent, maxBytes: number): PagerDutyEvent {
   const budget = maxBytes - ROUTING_KEY_ALLOWANCE_BYTES;
   if (byteSize(event) <= budget || event.payload?.custom_details === undefined) return event;
   const details = structuredClone(event.payload.custom_details);
   const fitted: PagerDutyEvent = { ...event, payload: { ...event.payload, custom_details: details } };
-  const truncated: string[] = [];
-  details.truncated = truncated;
-  // A pass cuts the largest field by the whole excess, so one pass usually suffices; the cap stops the loop
-  // when what is left over the limit lies outside the custom details.
+  const cuts = new Map<string, { original: number; kept: number }>();
+  details.truncated = [];
+  // A pass cuts the largest field by the excess but by at most half, so that one huge field does not wipe
+  // out another that merely came first; the cap stops the loop when what is over lies outside the details.
   for (let pass = 0, excess = byteSize(fitted) - budget; excess > 0 && pass < 64; pass += 1) {
     const largest = largestField(details, "");
     if (largest === undefined) break;
-    const value = largest.holder[largest.key as keyof typeof largest.holder] as unknown;
+    const holder = largest.holder as Record<string | number, unknown>;
+    const value = holder[largest.key];
+    const previous = cuts.get(largest.path);
     if (typeof value === "string") {
-      const keep = Math.max(0, value.length - excess - 64);
-      (largest.holder as Record<string | number, unknown>)[largest.key] =
-        `${cut(value, keep)}[cut ${value.length - keep} characters]`;
+      const text = previous === undefined ? value : value.slice(0, previous.kept);
+      const original = previous?.original ?? value.length;
+      const keep = prefixLength(text, Math.max(text.length - excess - 64, Math.floor(text.length / 2)));
+      holder[largest.key] =
+        `${text.slice(0, keep)}${CUT_MARKER}[cut ${original - keep} of ${original} characters]`;
+      cuts.set(largest.path, { original, kept: keep });
     } else if (Array.isArray(value)) {
-      const keep = shortestPrefixWithin(value, largest.size - excess - 64);
-      value.splice(keep, value.length - keep, `[cut ${value.length - keep} more entries]`);
+      const entries = previous === undefined ? value : value.slice(0, previous.kept);
+      const original = previous?.original ?? value.length;
+      const keep = Math.max(
+        shortestPrefixWithin(entries, largest.size - excess - 64),
+        Math.floor(entries.length / 2),
+      );
+      holder[largest.key] = [...entries.slice(0, keep), `[cut ${original - keep} of ${original} entries]`];
+      cuts.set(largest.path, { original, kept: keep });
     }
-    truncated.push(largest.path);
+    details.truncated = [...cuts.keys()];
     excess = byteSize(fitted) - budget;
   }
   return fitted;

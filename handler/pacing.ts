@@ -111,6 +111,7 @@ export function createMemoryPacingStore(): PacingStore {
 }
 
 export function errorText(error: unknown): string {
-  if (error instanceof Error) return error.name === "Error" ? error.message : `${error.name}: ${error.message}`;
+  if (error instanceof Error)
+    return error.name === "Error" ? error.message : `${error.name}: ${error.message}`;
   return String(error);
 }

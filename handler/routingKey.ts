@@ -35,14 +35,21 @@ export function createRoutingKeySource(options: RoutingKeySourceOptions): Routin
     } catch (error) {
       const detail = errorText(error);
       if (cached !== undefined) {
-        options.log.warn("routing key refresh failed; using the key read earlier", { parameter: name, error: detail });
+        options.log.warn("routing key refresh failed; using the key read earlier", {
+          parameter: name,
+          error: detail,
+        });
         return cached.key;
       }
-      throw new Error(`cannot read the PagerDuty routing key from SSM parameter "${name}": ${detail}`);
+      throw new Error(`cannot read the PagerDuty routing key from SSM parameter "${name}": ${detail}`, {
+        cause: error,
+      });
     }
     const problem = describeRoutingKeyProblem(value);
     if (problem !== undefined) {
-      throw new Error(`SSM parameter "${name}" does not hold a PagerDuty Events API v2 routing key: ${problem}`);
+      throw new Error(
+        `SSM parameter "${name}" does not hold a PagerDuty Events API v2 routing key: ${problem}`,
+      );
     }
     cached = { key: value, readAt: options.clock.now() };
     return value;

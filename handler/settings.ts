@@ -58,7 +58,8 @@ export function settingsToEnvironment(settings: HandlerSettings): Record<string,
     [NAMES.activeOnly]: String(settings.filter.activeOnly),
   };
   if (settings.eventsUrl !== undefined) environment[NAMES.eventsUrl] = settings.eventsUrl;
-  if (settings.deadLetterQueueUrl !== undefined) environment[NAMES.deadLetterQueueUrl] = settings.deadLetterQueueUrl;
+  if (settings.deadLetterQueueUrl !== undefined)
+    environment[NAMES.deadLetterQueueUrl] = settings.deadLetterQueueUrl;
   if (settings.pacingTable !== undefined) environment[NAMES.pacingTable] = settings.pacingTable;
   return environment;
 }
@@ -108,7 +109,9 @@ export function settingsFromEnvironment(env: Record<string, string | undefined>)
     products = undefined;
   }
   if (!Array.isArray(products) || !products.every((product) => typeof product === "string")) {
-    throw new Error(`environment variable ${NAMES.products} is "${productsText}": expected a JSON array of product names`);
+    throw new Error(
+      `environment variable ${NAMES.products} is "${productsText}": expected a JSON array of product names`,
+    );
   }
   const activeOnly = read(NAMES.activeOnly) ?? "false";
   if (activeOnly !== "true" && activeOnly !== "false") {

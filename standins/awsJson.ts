@@ -42,12 +42,23 @@ export async function startAwsJsonStandIn(spec: AwsJsonServiceSpec): Promise<Aws
     void (async () => {
       const body = await readBody(request);
       const fail = (error: AwsError) =>
-        send(response, error.status, JSON.stringify({ __type: error.type, message: error.message, ...error.extra }), {
-          "x-amzn-errortype": error.type,
-          "content-type": spec.contentType,
-        });
+        send(
+          response,
+          error.status,
+          JSON.stringify({ __type: error.type, message: error.message, ...error.extra }),
+          {
+            "x-amzn-errortype": error.type,
+            "content-type": spec.contentType,
+          },
+        );
       if (!String(request.headers.authorization ?? "").startsWith("AWS4-HMAC-SHA256 Credential=")) {
-        fail(new AwsError("MissingAuthenticationTokenException", "Request is missing a SigV4 Authorization header", 403));
+        fail(
+          new AwsError(
+            "MissingAuthenticationTokenException",
+            "Request is missing a SigV4 Authorization header",
+            403,
+          ),
+        );
         return;
       }
       const target = String(request.headers["x-amz-target"] ?? "");
@@ -72,7 +83,9 @@ export async function startAwsJsonStandIn(spec: AwsJsonServiceSpec): Promise<Aws
         fail(new AwsError("SerializationException", "Body is not a JSON object"));
         return;
       }
-      const index = failures.findIndex((failure) => failure.operation === operationName || failure.operation === "*");
+      const index = failures.findIndex(
+        (failure) => failure.operation === operationName || failure.operation === "*",
+      );
       if (index >= 0) {
         const [failure] = failures.splice(index, 1);
         if (failure !== undefined) fail(failure.error);
@@ -103,7 +116,10 @@ export async function startAwsJsonStandIn(spec: AwsJsonServiceSpec): Promise<Aws
 export function requireString(input: Record<string, unknown>, field: string): string {
   const value = input[field];
   if (typeof value !== "string" || value === "") {
-    throw new AwsError("ValidationException", `1 validation error detected: Value at '${field}' failed to satisfy constraint: Member must not be null`);
+    throw new AwsError(
+      "ValidationException",
+      `1 validation error detected: Value at '${field}' failed to satisfy constraint: Member must not be null`,
+    );
   }
   return value;
 }

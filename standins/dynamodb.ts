@@ -19,7 +19,8 @@ export async function startDynamoDbStandIn(tables: string[]): Promise<DynamoDbSt
     operations: {
       PutItem(input) {
         const table = data.get(requireString(input, "TableName"));
-        if (table === undefined) throw new AwsError("ResourceNotFoundException", "Requested resource not found");
+        if (table === undefined)
+          throw new AwsError("ResourceNotFoundException", "Requested resource not found");
         const item = input.Item as Item | undefined;
         const id = item?.id?.S;
         if (item === undefined || typeof id !== "string") {
@@ -38,7 +39,12 @@ export async function startDynamoDbStandIn(tables: string[]): Promise<DynamoDbSt
         }
         if (!holds) {
           const old = input.ReturnValuesOnConditionCheckFailure === "ALL_OLD" && current !== undefined;
-          throw new AwsError("ConditionalCheckFailedException", "The conditional request failed", 400, old ? { Item: current } : {});
+          throw new AwsError(
+            "ConditionalCheckFailedException",
+            "The conditional request failed",
+            400,
+            old ? { Item: current } : {},
+          );
         }
         table.set(id, item);
         return {};

@@ -7,8 +7,26 @@ import { randomUUID } from "crypto";
 export const MAX_EVENT_BYTES = 512 * 1024;
 const SEVERITIES = ["critical", "error", "warning", "info"];
 const ACTIONS = ["trigger", "acknowledge", "resolve"];
-const TOP_LEVEL_FIELDS = ["routing_key", "event_action", "dedup_key", "payload", "images", "links", "client", "client_url"];
-const PAYLOAD_FIELDS = ["summary", "source", "severity", "timestamp", "component", "group", "class", "custom_details"];
+const TOP_LEVEL_FIELDS = [
+  "routing_key",
+  "event_action",
+  "dedup_key",
+  "payload",
+  "images",
+  "links",
+  "client",
+  "client_url",
+];
+const PAYLOAD_FIELDS = [
+  "summary",
+  "source",
+  "severity",
+  "timestamp",
+  "component",
+  "group",
+  "class",
+  "custom_details",
+];
 const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/;
 
 export interface Answer {
@@ -93,7 +111,10 @@ export function createPagerDutyModel(options: PagerDutyModelOptions = {}): Pager
       windows.set(routingKey, window);
       if (window.length >= ratePerMinute) {
         counts.rateLimited += 1;
-        return json(429, { status: "throttle event", message: "Requests for this service are arriving too quickly. Please retry later." });
+        return json(429, {
+          status: "throttle event",
+          message: "Requests for this service are arriving too quickly. Please retry later.",
+        });
       }
       window.push(at);
       counts.accepted += 1;
@@ -164,7 +185,8 @@ export function validate(event: unknown): string[] {
   }
   const dedupKey = event.dedup_key;
   if (dedupKey !== undefined) {
-    if (typeof dedupKey !== "string" || dedupKey === "") errors.push("'dedup_key' must be a non-blank string");
+    if (typeof dedupKey !== "string" || dedupKey === "")
+      errors.push("'dedup_key' must be a non-blank string");
     else if (dedupKey.length > 255) errors.push("'dedup_key' must be at most 255 characters");
   } else if (action === "acknowledge" || action === "resolve") {
     errors.push(`'dedup_key' is required for ${action} events`);
@@ -173,7 +195,8 @@ export function validate(event: unknown): string[] {
   errors.push(...validateList(event.images, "images", { src: true, href: false, alt: false }));
   errors.push(...validateList(event.links, "links", { href: true, text: false }));
   for (const field of ["client", "client_url"]) {
-    if (event[field] !== undefined && typeof event[field] !== "string") errors.push(`'${field}' must be a string`);
+    if (event[field] !== undefined && typeof event[field] !== "string")
+      errors.push(`'${field}' must be a string`);
   }
   return errors;
 }
@@ -182,21 +205,28 @@ function validatePayload(payload: unknown): string[] {
   if (!isObject(payload)) return ["'payload' is missing or is not an object"];
   const errors: string[] = [];
   for (const key of Object.keys(payload)) {
-    if (!PAYLOAD_FIELDS.includes(key)) errors.push(`'payload.${key}' is not a field of an Events API v2 payload`);
+    if (!PAYLOAD_FIELDS.includes(key))
+      errors.push(`'payload.${key}' is not a field of an Events API v2 payload`);
   }
   const summary = payload.summary;
-  if (typeof summary !== "string" || summary.trim() === "") errors.push("'payload.summary' is missing or blank");
+  if (typeof summary !== "string" || summary.trim() === "")
+    errors.push("'payload.summary' is missing or blank");
   else if ([...summary].length > 1024) errors.push("'payload.summary' must be at most 1024 characters");
-  if (typeof payload.source !== "string" || payload.source.trim() === "") errors.push("'payload.source' is missing or blank");
+  if (typeof payload.source !== "string" || payload.source.trim() === "")
+    errors.push("'payload.source' is missing or blank");
   if (typeof payload.severity !== "string" || !SEVERITIES.includes(payload.severity)) {
     errors.push("'payload.severity' must be one of critical, error, warning, info");
   }
   const timestamp = payload.timestamp;
-  if (timestamp !== undefined && (typeof timestamp !== "string" || !ISO_8601.test(timestamp) || Number.isNaN(Date.parse(timestamp)))) {
+  if (
+    timestamp !== undefined &&
+    (typeof timestamp !== "string" || !ISO_8601.test(timestamp) || Number.isNaN(Date.parse(timestamp)))
+  ) {
     errors.push("'payload.timestamp' must be an ISO 8601 timestamp");
   }
   for (const field of ["component", "group", "class"]) {
-    if (payload[field] !== undefined && typeof payload[field] !== "string") errors.push(`'payload.${field}' must be a string`);
+    if (payload[field] !== undefined && typeof payload[field] !== "string")
+      errors.push(`'payload.${field}' must be a string`);
   }
   if (payload.custom_details !== undefined && !isObject(payload.custom_details)) {
     errors.push("'payload.custom_details' must be an object");

@@ -39,11 +39,23 @@ export async function startPagerDutyStandIn(options: PagerDutyModelOptions = {})
       return;
     }
     if (request.method !== "POST" || request.url !== "/v2/enqueue") {
-      send(response, 404, JSON.stringify({ status: "not found", message: `${request.method} ${request.url}` }));
+      send(
+        response,
+        404,
+        JSON.stringify({ status: "not found", message: `${request.method} ${request.url}` }),
+      );
       return;
     }
     if (!/^application\/json\b/.test(request.headers["content-type"] ?? "")) {
-      send(response, 400, JSON.stringify({ status: "invalid event", message: "Event object is invalid", errors: ["Content-Type must be application/json"] }));
+      send(
+        response,
+        400,
+        JSON.stringify({
+          status: "invalid event",
+          message: "Event object is invalid",
+          errors: ["Content-Type must be application/json"],
+        }),
+      );
       return;
     }
     const answer = model.receive(body);
@@ -71,7 +83,12 @@ export function readBody(request: IncomingMessage): Promise<string> {
   });
 }
 
-export function send(response: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
+export function send(
+  response: ServerResponse,
+  status: number,
+  body: string,
+  headers: Record<string, string> = {},
+): void {
   response.writeHead(status, { "content-type": "application/json", ...headers });
   response.end(body);
 }

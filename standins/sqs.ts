@@ -15,9 +15,12 @@ export interface SqsStandIn extends AwsJsonStandIn {
   messages(queueName: string): SentMessage[];
 }
 
-/** SQS's SendMessage for the queues it was started with; messages to any other queue are refused. */
-export async function startSqsStandIn(queueNames: string[], region = "us-east-1"): Promise<SqsStandIn> {
-  const urls = new Map(queueNames.map((name) => [`https://sqs.${region}.amazonaws.com/111122223333/${name}`, name]));
+/**
+ * SQS's SendMessage for the queues it was started with; messages to any other queue are refused. Queue URLs
+ * point at the stand-in itself, as the SDK sends to the host of the queue URL.
+ */
+export async function startSqsStandIn(queueNames: string[]): Promise<SqsStandIn> {
+  const urls = new Map<string, string>();
   const sent: SentMessage[] = [];
   const standIn = await startAwsJsonStandIn({
     targetPrefix: "AmazonSQS",
@@ -27,27 +30,44 @@ export async function startSqsStandIn(queueNames: string[], region = "us-east-1"
         const queueUrl = requireString(input, "QueueUrl");
         const body = requireString(input, "MessageBody");
         if (!urls.has(queueUrl)) {
-          throw new AwsError("AWS.SimpleQueueService.NonExistentQueue", "The specified queue does not exist.");
+          throw new AwsError(
+            "AWS.SimpleQueueService.NonExistentQueue",
+            "The specified queue does not exist.",
+          );
         }
-        const rawAttributes = (input.MessageAttributes ?? {}) as Record<string, { DataType?: string; StringValue?: string }>;
+        const rawAttributes = (input.MessageAttributes ?? {}) as Record<
+          string,
+          { DataType?: string; StringValue?: string }
+        >;
         const names = Object.keys(rawAttributes);
-        if (names.length > 10) throw new AwsError("InvalidParameterValue", "Number of message attributes exceeds 10");
+        if (names.length > 10)
+          throw new AwsError("InvalidParameterValue", "Number of message attributes exceeds 10");
         const attributes: Record<string, string> = {};
         for (const name of names) {
           const attribute = rawAttributes[name];
           if (attribute?.DataType !== "String" || typeof attribute.StringValue !== "string") {
-            throw new AwsError("InvalidParameterValue", `Message attribute ${name} must have DataType String and a StringValue`);
+            throw new AwsError(
+              "InvalidParameterValue",
+              `Message attribute ${name} must have DataType String and a StringValue`,
+            );
           }
           attributes[name] = attribute.StringValue;
         }
-        const size = Buffer.byteLength(body) + names.reduce((total, name) => total + name.length + (attributes[name]?.length ?? 0) + 6, 0);
-        if (size > MAX_MESSAGE_BYTES) throw new AwsError("InvalidParameterValue", `Message must be shorter than ${MAX_MESSAGE_BYTES} bytes`);
+        const size =
+          Buffer.byteLength(body) +
+          names.reduce((total, name) => total + name.length + (attributes[name]?.length ?? 0) + 6, 0);
+        if (size > MAX_MESSAGE_BYTES)
+          throw new AwsError(
+            "InvalidParameterValue",
+            `Message must be shorter than ${MAX_MESSAGE_BYTES} bytes`,
+          );
         const messageId = randomUUID();
         sent.push({ queueUrl, messageId, body, attributes });
         return { MessageId: messageId, MD5OfMessageBody: createHash("md5").update(body).digest("hex") };
       },
     },
   });
+  for (const name of queueNames) urls.set(`${standIn.endpoint}/111122223333/${name}`, name);
   return {
     ...standIn,
     queueUrl(name) {

@@ -1,5 +1,5 @@
 import { readFileSync } from "fs";
-import { parseJson } from "../handler/findings";
+import { parseJson } from "../handler/json";
 
 /** Thrown for what the user got wrong; the tool prints its message alone, without a stack trace. */
 export class UsageError extends Error {}
@@ -23,10 +23,12 @@ export function readJsonInput(path: string): unknown {
     text = path === "-" ? readFileSync(0, "utf8") : readFileSync(path, "utf8");
   } catch (error) {
     const code = (error as { code?: string }).code;
-    const why = code === "ENOENT" ? "no such file" : code === "EISDIR" ? "it is a directory" : String(code ?? error);
+    const why =
+      code === "ENOENT" ? "no such file" : code === "EISDIR" ? "it is a directory" : String(code ?? error);
     throw new UsageError(`cannot read ${path}: ${why}`);
   }
   const parsed = parseJson(text);
-  if (!parsed.ok) throw new UsageError(`${path === "-" ? "standard input" : path} is not valid JSON: ${parsed.reason}`);
+  if (!parsed.ok)
+    throw new UsageError(`${path === "-" ? "standard input" : path} is not valid JSON: ${parsed.reason}`);
   return parsed.value;
 }

@@ -27,14 +27,21 @@ export function render(document: unknown, filter: FindingFilter, source = "input
   };
   for (const { finding, origin } of reading.findings) {
     const routed = routeFinding(finding, filter);
-    if (routed.kind === "send") rendering.events.push({ routing_key: REDACTED_ROUTING_KEY, ...routed.mapped.event });
+    if (routed.kind === "send")
+      rendering.events.push({ routing_key: REDACTED_ROUTING_KEY, ...routed.mapped.event });
     else rendering.skipped.push({ findingId: routed.findingId ?? null, origin, reason: routed.reason });
   }
   return rendering;
 }
 
-export function filterFromOptions(severities: string | undefined, products: string[] | undefined): FindingFilter {
-  const labels = severities === undefined ? [...SEVERITY_LABELS] : severities.split(",").map((label) => label.trim().toUpperCase());
+export function filterFromOptions(
+  severities: string | undefined,
+  products: string[] | undefined,
+): FindingFilter {
+  const labels =
+    severities === undefined
+      ? [...SEVERITY_LABELS]
+      : severities.split(",").map((label) => label.trim().toUpperCase());
   const bad = labels.find((label) => !isSeverityLabel(label));
   if (bad !== undefined) {
     throw new UsageError(`--severity "${bad}" is not a severity label: use ${SEVERITY_LABELS.join(", ")}`);

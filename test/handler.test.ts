@@ -1,0 +1,346 @@
+import assert from "assert/strict";
+import { systemClock } from "../handler/clock";
+import { readDocument } from "../handler/findings";
+import { findingOf, fixtureNames, importedEvent, loadFixture, sqsEvent } from "./support/fixtures";
+import {
+  DEAD_LETTER_QUEUE,
+  PARAMETER_NAME,
+  ROUTING_KEY,
+  failures,
+  remaining,
+  startWorld,
+  type World,
+} from "./support/world";
+import { AwsError } from "../standins/awsJson";
+
+/** The events a fixture stands for: itself when it is an event, otherwise its findings in one Imported event. */
+function eventsOf(name: string): unknown[] {
+  const document = loadFixture(name);
+  if (
+    Array.isArray(document) &&
+    document.every((item) => typeof item === "object" && item !== null && "detail-type" in item)
+  ) {
+    return document;
+  }
+  if (typeof document === "object" && document !== null && "detail-type" in document) return [document];
+  const reading = readDocument(document);
+  assert.ok(reading !== undefined, name);
+  return [importedEvent(reading.findings.map(({ finding }) => finding))];
+}
+
+function bodies(...events: unknown[]): string[] {
+  return events.map((event) => JSON.stringify(event));
+}
+
+describe("the handler against the stand-ins, over real HTTP", () => {
+  let world: World;
+  beforeEach(async () => {
+    world = await startWorld();
+  });
+  afterEach(async () => {
+    await world.close();
+    const leaked = world.logs.filter((line) => JSON.stringify(line).includes(ROUTING_KEY));
+    assert.deepEqual(leaked, [], "the routing key appeared in a log line");
+  });
+
+  it("delivers every finding of every fixture, each accepted by the strict PagerDuty stand-in", async () => {
+    const handler = world.handler();
+    let findings = 0;
+    for (const name of fixtureNames()) {
+      const events = eventsOf(name);
+      for (const event of events) {
+        const reading = readDocument(event);
+        findings += reading?.findings.length ?? 0;
+      }
+      const response = await handler(sqsEvent(bodies(...events)));
+      assert.deepEqual(failures(response), [], name);
+    }
+    const counts = world.pagerduty.model.counts();
+    assert.equal(counts.rejected, 0);
+    assert.equal(counts.rateLimited, 0);
+    assert.equal(counts.accepted, findings);
+    assert.equal(world.sqs.messages(DEAD_LETTER_QUEUE).length, 0);
+    // The Insight Results event is skipped with a log line, not failed.
+    assert.ok(
+      world.logs.some(
+        (line) => line.message === "event skipped" && /Insight Results/.test(String(line.reason)),
+      ),
+    );
+  });
+
+  it("pages once for a finding and its re-import, and the PASSED re-import leaves no open alert", async () => {
+    const handler = world.handler();
+    const failing = findingOf("electriceye-s3-public-bucket-policy.json");
+    await handler(sqsEvent(bodies(importedEvent([failing]))));
+    await handler(sqsEvent(bodies(importedEvent([failing]))));
+    assert.equal(world.pagerduty.model.openAlerts().length, 1);
+    assert.equal(world.pagerduty.model.openAlerts()[0]?.updates, 1);
+    const passed = {
+      ...failing,
+      Severity: { Label: "INFORMATIONAL" },
+      Compliance: { Status: "PASSED" },
+      Workflow: { Status: "RESOLVED" },
+      RecordState: "ARCHIVED",
+    };
+    const response = await handler(sqsEvent(bodies(importedEvent([passed]))));
+    assert.deepEqual(failures(response), []);
+    assert.deepEqual(world.pagerduty.model.openAlerts(), []);
+    assert.equal(world.pagerduty.model.alerts()[0]?.status, "resolved");
+  });
+
+  it("logs one structured line per finding outcome", async () => {
+    await world.handler()(sqsEvent(bodies(importedEvent([findingOf("electriceye-s3-encryption.json")]))));
+    const line = world.logs.find((entry) => entry.message === "finding outcome");
+    assert.ok(line !== undefined);
+    assert.equal(line.findingId, "arn:aws:s3:::example-bucket-name/s3-bucket-encryption-check");
+    assert.match(String(line.dedupKey), /^securityhub-[0-9a-f]{64}$/);
+    assert.equal(line.action, "trigger");
+    assert.equal(line.outcome, "accepted");
+    assert.equal(line.pagerdutyStatus, 202);
+    assert.equal(line.attempts, 1);
+  });
+
+  describe("PagerDuty's answers", () => {
+    it("429 mid-batch: stops sending and hands back the record and everything after it", async () => {
+      await world.close();
+      world = await startWorld({ ratePerMinute: 2 });
+      const events = fixtureNames()
+        .filter((name) => name.startsWith("electriceye-s3"))
+        .flatMap(eventsOf);
+      const batch = bodies(...events, ...events);
+      const response = await world.handler()(sqsEvent(batch));
+      assert.deepEqual(failures(response), ["message-3", "message-4"]);
+      const counts = world.pagerduty.model.counts();
+      assert.equal(counts.accepted, 2);
+      assert.equal(counts.rateLimited, 1, "message-4 is not attempted after the 429");
+    });
+
+    it("5xx then success: retries with backoff and delivers", async () => {
+      world.pagerduty.injectFault({ kind: "status", status: 503 }, 2);
+      const response = await world.handler()(sqsEvent(bodies(...eventsOf("electriceye-s3-encryption.json"))));
+      assert.deepEqual(failures(response), []);
+      assert.equal(world.pagerduty.model.counts().accepted, 1);
+      assert.equal(world.logs.find((line) => line.message === "finding outcome")?.attempts, 3);
+    });
+
+    it("a dropped connection is retried like a 5xx", async () => {
+      world.pagerduty.injectFault({ kind: "drop" });
+      const response = await world.handler()(sqsEvent(bodies(...eventsOf("electriceye-s3-encryption.json"))));
+      assert.deepEqual(failures(response), []);
+      assert.equal(world.logs.find((line) => line.message === "finding outcome")?.attempts, 2);
+    });
+
+    it("timeout: a request past its timeout is abandoned and retried", async () => {
+      world.pagerduty.injectFault({ kind: "delay", ms: 1500 });
+      const handler = world.handler({}, { requestTimeoutSeconds: 0.3 });
+      const response = await handler(sqsEvent(bodies(...eventsOf("electriceye-s3-encryption.json"))));
+      assert.deepEqual(failures(response), []);
+      assert.equal(world.logs.find((line) => line.message === "finding outcome")?.attempts, 2);
+    });
+
+    it("keeps retrying within the invocation's remaining time, then hands the record back", async () => {
+      world.pagerduty.injectFault({ kind: "status", status: 500 }, 1000);
+      const handler = world.handler({ random: () => 0.01 }, { requestTimeoutSeconds: 0.2 });
+      const started = Date.now();
+      const response = await handler(
+        sqsEvent(bodies(...eventsOf("electriceye-s3-encryption.json"))),
+        remaining(4000),
+      );
+      assert.deepEqual(failures(response), ["message-1"]);
+      assert.ok(Date.now() - started < 4000, "returned before the invocation's end");
+      const outcome = world.logs.find((line) => line.message === "finding outcome");
+      assert.equal(outcome?.outcome, "handBack");
+      assert.ok(Number(outcome?.attempts) > 1);
+    });
+
+    it("400 is permanent: the record goes to the dead-letter queue with PagerDuty's errors, once", async () => {
+      await world.close();
+      world = await startWorld({ routingKeys: ["00000000000000000000000000000000"] });
+      const events = eventsOf("electriceye-s3-encryption.json");
+      const good = eventsOf("electriceye-s3-public-bucket-policy.json");
+      const response = await world.handler()(sqsEvent(bodies(...events, ...good)));
+      assert.deepEqual(failures(response), []);
+      assert.equal(world.pagerduty.model.counts().requests, 2, "not retried");
+      const letters = world.sqs.messages(DEAD_LETTER_QUEUE);
+      assert.equal(letters.length, 2);
+      assert.equal(letters[0]?.body, JSON.stringify(events[0]));
+      assert.match(
+        String(letters[0]?.attributes.reason),
+        /PagerDuty rejected finding .*s3-bucket-encryption-check \(HTTP 400\): Invalid routing key/,
+      );
+      assert.equal(letters[0]?.attributes.sourceMessageId, "message-1");
+    });
+  });
+
+  describe("the routing key from SSM", () => {
+    it("an SSM failure names the parameter and the error code, and hands the records back", async () => {
+      world.ssm.failNext(
+        "GetParameter",
+        new AwsError("AccessDeniedException", "not authorized to perform ssm:GetParameter"),
+      );
+      const response = await world.handler()(
+        sqsEvent(
+          bodies(
+            ...eventsOf("electriceye-s3-encryption.json"),
+            ...eventsOf("electriceye-s3-public-bucket-policy.json"),
+          ),
+        ),
+      );
+      assert.deepEqual(failures(response), ["message-1", "message-2"]);
+      const error = world.logs.find((line) => line.message === "routing key unavailable");
+      assert.match(
+        String(error?.error),
+        /SSM parameter "electriceye-pagerduty": AccessDeniedException: not authorized/,
+      );
+      assert.equal(world.pagerduty.model.counts().requests, 0);
+    });
+
+    it("a missing parameter is ParameterNotFound, by name", async () => {
+      const response = await world.handler(
+        {},
+        { parameterName: "no-such-parameter" },
+      )(sqsEvent(bodies(...eventsOf("electriceye-s3-encryption.json"))));
+      assert.deepEqual(failures(response), ["message-1"]);
+      assert.match(
+        String(world.logs.find((line) => line.message === "routing key unavailable")?.error),
+        /"no-such-parameter": ParameterNotFound/,
+      );
+    });
+
+    it("throttling that outlasts the SDK's retries is reported as ThrottlingException", async () => {
+      world.ssm.failNext("GetParameter", new AwsError("ThrottlingException", "Rate exceeded"), 3);
+      const response = await world.handler()(sqsEvent(bodies(...eventsOf("electriceye-s3-encryption.json"))));
+      assert.deepEqual(failures(response), ["message-1"]);
+      assert.match(
+        String(world.logs.find((line) => line.message === "routing key unavailable")?.error),
+        /ThrottlingException/,
+      );
+    });
+
+    it("refuses a parameter value that is not a routing key, without printing it", async () => {
+      world.ssm.putParameter(PARAMETER_NAME, "https://events.pagerduty.com/integration/secret-ish/enqueue");
+      const response = await world.handler()(sqsEvent(bodies(...eventsOf("electriceye-s3-encryption.json"))));
+      assert.deepEqual(failures(response), ["message-1"]);
+      const error = String(world.logs.find((line) => line.message === "routing key unavailable")?.error);
+      assert.match(
+        error,
+        /does not hold a PagerDuty Events API v2 routing key: it has 59 characters where an Events API v2 routing key has 32/,
+      );
+      assert.doesNotMatch(error, /secret-ish/);
+    });
+
+    it("reads SSM exactly once per time-to-live across invocations, and picks up a rotated key after it", async () => {
+      let offset = 0;
+      const clock = { now: () => Date.now() + offset, sleep: systemClock.sleep };
+      const handler = world.handler({ clock }, { routingKeyTtlSeconds: 60 });
+      const send = () => handler(sqsEvent(bodies(...eventsOf("electriceye-s3-encryption.json"))));
+      for (let invocation = 0; invocation < 5; invocation += 1) await send();
+      const reads = () => world.ssm.calls.filter((call) => call.operation === "GetParameter").length;
+      assert.equal(reads(), 1);
+      const rotated = "f00facc04764012d7bfb002500d5d1a7";
+      world.ssm.putParameter(PARAMETER_NAME, rotated);
+      offset = 59_000;
+      await send();
+      assert.equal(reads(), 1, "still within the time-to-live");
+      offset = 60_500;
+      await send();
+      await send();
+      assert.equal(reads(), 2);
+      const keys = world.pagerduty.model.accepted().map((event) => event.routingKey);
+      assert.deepEqual(keys, [...Array<string>(6).fill(ROUTING_KEY), rotated, rotated]);
+      assert.ok(!world.logs.some((line) => JSON.stringify(line).includes(rotated)));
+    });
+
+    it("keeps paging with the key it has when a refresh fails", async () => {
+      let offset = 0;
+      const clock = { now: () => Date.now() + offset, sleep: systemClock.sleep };
+      const handler = world.handler({ clock }, { routingKeyTtlSeconds: 60 });
+      await handler(sqsEvent(bodies(...eventsOf("electriceye-s3-encryption.json"))));
+      offset = 61_000;
+      world.ssm.failNext("GetParameter", new AwsError("ThrottlingException", "Rate exceeded"), 3);
+      const response = await handler(
+        sqsEvent(bodies(...eventsOf("electriceye-s3-public-bucket-policy.json"))),
+      );
+      assert.deepEqual(failures(response), []);
+      assert.equal(world.pagerduty.model.counts().accepted, 2);
+      assert.ok(
+        world.logs.some((line) => line.message === "routing key refresh failed; using the key read earlier"),
+      );
+    });
+  });
+
+  describe("malformed and foreign input", () => {
+    it("dead-letters each broken record with its reason and delivers the rest of the batch", async () => {
+      const good = findingOf("electriceye-s3-public-bucket-policy.json");
+      const noId = findingOf("electriceye-s3-encryption.json");
+      delete noId.Id;
+      const batch = [
+        "{not json",
+        JSON.stringify({ ...importedEvent([]), detail: undefined }),
+        JSON.stringify({ ...importedEvent([]), detail: { findings: "nope" } }),
+        JSON.stringify(importedEvent([noId, findingOf("jira-cis-1.22-imported-new-event.json")])),
+        JSON.stringify(importedEvent([good])),
+        JSON.stringify(loadFixture("aws-docs-insight-results-event.json")),
+      ];
+      const response = await world.handler()(sqsEvent(batch));
+      assert.deepEqual(failures(response), []);
+      const reasons = world.sqs
+        .messages(DEAD_LETTER_QUEUE)
+        .map((letter) => [letter.attributes.sourceMessageId, letter.attributes.reason]);
+      assert.deepEqual(reasons, [
+        ["message-1", "message body is not JSON: Expected property name or '}' at line 1, column 2"],
+        ["message-2", "event has no detail object"],
+        ["message-3", "detail.findings is not an array"],
+        ["message-4", "finding 1: finding has no Id (ASFF requires one)"],
+      ]);
+      assert.equal(
+        world.pagerduty.model.counts().accepted,
+        2,
+        "the good finding beside the broken one is delivered too",
+      );
+    });
+
+    it("hands a broken record back when the dead-letter queue cannot take it, so the queue's redrive keeps it", async () => {
+      world.sqs.failNext("SendMessage", new AwsError("AccessDenied", "not authorized"));
+      const response = await world.handler()(sqsEvent(["{not json"]));
+      assert.deepEqual(failures(response), ["message-1"]);
+    });
+  });
+
+  describe("direct invocation with an EventBridge event", () => {
+    it("delivers and reports the outcome", async () => {
+      const [event] = eventsOf("jira-cis-1.22-imported-new-event.json");
+      const result = (await world.handler()(event)) as { results: { outcome: string }[] };
+      assert.deepEqual(
+        result.results.map((entry) => entry.outcome),
+        ["delivered"],
+      );
+      assert.equal(world.pagerduty.model.openAlerts().length, 1);
+    });
+
+    it("fails the invocation when delivery must be retried", async () => {
+      world.ssm.failNext("GetParameter", new AwsError("AccessDeniedException", "no"));
+      const [event] = eventsOf("jira-cis-1.22-imported-new-event.json");
+      await assert.rejects(
+        world.handler()(event),
+        /event not delivered, retry later: cannot read the PagerDuty routing key/,
+      );
+    });
+  });
+
+  it("paces every container that shares a key through the shared schedule", async () => {
+    const events = fixtureNames().flatMap(eventsOf).slice(0, 12);
+    const settings = { eventsPerMinute: 600 };
+    const first = world.handler({}, settings);
+    const second = world.handler({}, settings);
+    await Promise.all([
+      first(sqsEvent(bodies(...events.slice(0, 6)))),
+      second(sqsEvent(bodies(...events.slice(6)))),
+    ]);
+    const times = world.pagerduty.model.accepted().map((event) => event.at);
+    assert.ok(times.length >= 12);
+    const gaps = times.slice(1).map((time, index) => time - (times[index] ?? 0));
+    assert.ok(Math.min(...gaps) >= 80, `gaps ${gaps.join(",")} ms, schedule is 100 ms`);
+    assert.ok(world.dynamodb.item("electriceye-pagerduty-pacing", PARAMETER_NAME) !== undefined);
+  });
+});

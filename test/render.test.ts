@@ -1,0 +1,75 @@
+import assert from "assert/strict";
+import { spawnSync } from "child_process";
+import { join } from "path";
+import { ACCEPT_ALL } from "../handler/filter";
+import { validate } from "../standins/pagerdutyModel";
+import { render } from "../tools/render";
+import { FIXTURE_DIR, fixtureNames, loadFixture } from "./support/fixtures";
+
+const ROOT = join(__dirname, "..");
+
+function runRender(args: string[], input?: string) {
+  const result = spawnSync("npx", ["ts-node", "tools/render.ts", ...args], {
+    cwd: ROOT,
+    input,
+    encoding: "utf8",
+  });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+describe("render", () => {
+  it("renders every fixture into events the strict PagerDuty model accepts, key redacted", () => {
+    for (const name of fixtureNames()) {
+      const rendering = render(loadFixture(name), ACCEPT_ALL, name);
+      for (const event of rendering.events) {
+        assert.equal(event.routing_key, "<redacted>");
+        const errors = validate({ ...event, routing_key: "e93facc04764012d7bfb002500d5d1a6" });
+        assert.deepEqual(errors, [], name);
+      }
+      const expected = name === "aws-docs-insight-results-event.json" ? 0 : 1;
+      assert.ok(rendering.events.length >= expected, name);
+    }
+  });
+
+  it("prints the document for a file and for standard input", () => {
+    const file = runRender([join(FIXTURE_DIR, "prowler-3.3.0-asff-output-sample.json")]);
+    assert.equal(file.status, 0, file.stderr);
+    const output = JSON.parse(file.stdout) as { events: { event_action: string }[]; skipped: unknown[] };
+    assert.deepEqual(
+      output.events.map((event) => event.event_action),
+      ["trigger", "resolve", "trigger", "trigger"],
+    );
+    assert.deepEqual(output.skipped, []);
+    const piped = runRender(
+      ["-", "--severity", "CRITICAL"],
+      JSON.stringify(loadFixture("asr-afsbp-custom-action-mixed-controls.json")),
+    );
+    assert.equal(piped.status, 0, piped.stderr);
+    const filtered = JSON.parse(piped.stdout) as {
+      events: unknown[];
+      skipped: { findingId: string; reason: string }[];
+    };
+    assert.equal(filtered.events.length, 1);
+    assert.match(filtered.skipped[0]?.reason ?? "", /severity MEDIUM is not one of CRITICAL/);
+  });
+
+  it("fails with one line and no stack trace on unreadable input", () => {
+    const cases: [string[], string | undefined, RegExp][] = [
+      [["missing.json"], undefined, /^render: cannot read missing\.json: no such file\n$/],
+      [["-"], '{"Findings": [}', /^render: standard input is not valid JSON: .* at line 1, column 15\n$/],
+      [
+        ["-"],
+        '{"hello": "world"}',
+        /^render: standard input holds no findings: expected an EventBridge event/,
+      ],
+      [["-", "--severity", "SEVERE"], "{}", /^render: --severity "SEVERE" is not a severity label/],
+    ];
+    for (const [args, input, message] of cases) {
+      const result = runRender(args, input);
+      assert.equal(result.status, 1, args.join(" "));
+      assert.match(result.stderr, message);
+      assert.equal(result.stderr.split("\n").length, 2, "one line");
+      assert.equal(result.stdout, "");
+    }
+  });
+});

@@ -1,0 +1,116 @@
+import { ACCEPT_ALL } from "../../handler/filter";
+import { createHandler, type HandlerDependencies, type SqsBatchResponse } from "../../handler/index";
+import { createJsonLogger } from "../../handler/log";
+import type { HandlerSettings } from "../../handler/settings";
+import { startDynamoDbStandIn, type DynamoDbStandIn } from "../../standins/dynamodb";
+import type { PagerDutyModelOptions } from "../../standins/pagerdutyModel";
+import { startPagerDutyStandIn, type PagerDutyStandIn } from "../../standins/pagerdutyServer";
+import { startSqsStandIn, type SqsStandIn } from "../../standins/sqs";
+import { startSsmStandIn, type SsmStandIn } from "../../standins/ssm";
+
+export const ROUTING_KEY = "e93facc04764012d7bfb002500d5d1a6";
+export const PARAMETER_NAME = "electriceye-pagerduty";
+export const DEAD_LETTER_QUEUE = "electriceye-pagerduty-dead-letters";
+export const PACING_TABLE = "electriceye-pagerduty-pacing";
+
+/** The PagerDuty, SSM, SQS and DynamoDB stand-ins, and the AWS SDK pointed at them through its environment. */
+export interface World {
+  pagerduty: PagerDutyStandIn;
+  ssm: SsmStandIn;
+  sqs: SqsStandIn;
+  dynamodb: DynamoDbStandIn;
+  settings: HandlerSettings;
+  /** Every log line the handlers of this world wrote, parsed. */
+  logs: Record<string, unknown>[];
+  /** A handler as the deployed factory builds it, its AWS clients talking to the stand-ins. */
+  handler(
+    overrides?: Partial<HandlerDependencies>,
+    settings?: Partial<HandlerSettings>,
+  ): (event: unknown, context?: { getRemainingTimeInMillis(): number }) => Promise<unknown>;
+  close(): Promise<void>;
+}
+
+const AWS_VARIABLES = [
+  "AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED",
+  "AWS_REGION",
+  "AWS_ACCESS_KEY_ID",
+  "AWS_SECRET_ACCESS_KEY",
+  "AWS_ENDPOINT_URL_SSM",
+  "AWS_ENDPOINT_URL_SQS",
+  "AWS_ENDPOINT_URL_DYNAMODB",
+];
+
+export function awsEnvironmentFor(
+  ssm: SsmStandIn,
+  sqs: SqsStandIn,
+  dynamodb: DynamoDbStandIn,
+): Record<string, string> {
+  return {
+    // The deployed function runs on Node.js 22; the SDK's warning about this machine's Node.js 20 is noise here.
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+    AWS_REGION: "us-east-1",
+    AWS_ACCESS_KEY_ID: "AKIDSTANDIN",
+    AWS_SECRET_ACCESS_KEY: "stand-in-secret",
+    AWS_ENDPOINT_URL_SSM: ssm.endpoint,
+    AWS_ENDPOINT_URL_SQS: sqs.endpoint,
+    AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint,
+  };
+}
+
+export async function startWorld(pagerdutyOptions: PagerDutyModelOptions = {}): Promise<World> {
+  const pagerduty = await startPagerDutyStandIn(pagerdutyOptions);
+  const ssm = await startSsmStandIn();
+  const sqs = await startSqsStandIn([DEAD_LETTER_QUEUE]);
+  const dynamodb = await startDynamoDbStandIn([PACING_TABLE]);
+  ssm.putParameter(PARAMETER_NAME, ROUTING_KEY);
+  const saved = Object.fromEntries(AWS_VARIABLES.map((name) => [name, process.env[name]]));
+  Object.assign(process.env, awsEnvironmentFor(ssm, sqs, dynamodb));
+  const logs: Record<string, unknown>[] = [];
+  const settings: HandlerSettings = {
+    parameterName: PARAMETER_NAME,
+    pagerDutyRegion: "us",
+    eventsUrl: pagerduty.url,
+    routingKeyTtlSeconds: 300,
+    requestTimeoutSeconds: 2,
+    deadLetterQueueUrl: sqs.queueUrl(DEAD_LETTER_QUEUE),
+    pacingTable: PACING_TABLE,
+    pacingId: PARAMETER_NAME,
+    // Fast enough not to slow the tests; the pacing tests set their own rate.
+    eventsPerMinute: 60_000,
+    filter: ACCEPT_ALL,
+  };
+  return {
+    pagerduty,
+    ssm,
+    sqs,
+    dynamodb,
+    settings,
+    logs,
+    handler: (overrides = {}, changes = {}) =>
+      createHandler(
+        { ...settings, ...changes },
+        {
+          log: createJsonLogger((line) => logs.push(JSON.parse(line) as Record<string, unknown>)),
+          random: () => 0,
+          ...overrides,
+        },
+      ),
+    async close() {
+      for (const name of AWS_VARIABLES) {
+        const value = saved[name];
+        if (value === undefined) Reflect.deleteProperty(process.env, name);
+        else process.env[name] = value;
+      }
+      await Promise.all([pagerduty.close(), ssm.close(), sqs.close(), dynamodb.close()]);
+    },
+  };
+}
+
+export function failures(response: unknown): string[] {
+  return (response as SqsBatchResponse).batchItemFailures.map((failure) => failure.itemIdentifier);
+}
+
+export function remaining(ms: number): { getRemainingTimeInMillis(): number } {
+  const end = Date.now() + ms;
+  return { getRemainingTimeInMillis: () => end - Date.now() };
+}
