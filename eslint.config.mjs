@@ -15,4 +15,9 @@ export default tseslint.config(
     files: ["tools/**/*.ts", "test/**/*.ts"],
     rules: { "no-console": "off" },
   },
+  {
+    files: ["**/*.cjs"],
+    languageOptions: { sourceType: "commonjs", globals: { require: "readonly", process: "readonly" } },
+    rules: { "@typescript-eslint/no-require-imports": "off" },
+  },
 );

@@ -13,12 +13,14 @@ export const systemClock: Clock = {
         resolve();
         return;
       }
+      // Declared before `done` refers to it: the deployed code is serialized, and its closure analysis needs it so.
+      let timer: ReturnType<typeof setTimeout> | undefined = undefined;
       const done = () => {
         clearTimeout(timer);
         signal?.removeEventListener("abort", done);
         resolve();
       };
-      const timer = setTimeout(done, ms);
+      timer = setTimeout(done, ms);
       signal?.addEventListener("abort", done, { once: true });
     }),
 };

@@ -1,0 +1,394 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import type { PagerDutyRegion } from "../config";
+import type { FindingFilter } from "../handler/filter";
+import { createHandler, settingsFromEnvironment, settingsToEnvironment } from "../handler/index";
+import { HANDLER_DEFAULTS } from "../handler/settings";
+import { lanesOf, type Lane, type RulePlan } from "./eventPatterns";
+import { LAMBDA_ASSUME_ROLE, functionPolicy, queuePolicy } from "./iamPolicies";
+import type { DeliveryPlan } from "./tuning";
+
+export interface FindingDeliveryArgs {
+  stack: string;
+  /** The PagerDuty routing key; stored in SSM, never in the function's environment. */
+  routingKey: pulumi.Input<string>;
+  parameterName: string;
+  kmsKeyArn: string | undefined;
+  pagerDutyRegion: PagerDutyRegion;
+  filter: FindingFilter;
+  rules: RulePlan[];
+  plan: DeliveryPlan;
+  memorySizeMb: number;
+  logRetentionDays: number;
+  alarms: {
+    enabled: boolean;
+    /** HTTPS endpoint of a PagerDuty CloudWatch integration, secret; undefined without one. */
+    pagerdutyEndpoint: pulumi.Output<string> | undefined;
+    email: string | undefined;
+  };
+}
+
+// The Node.js Lambda runtimes ship AWS SDK v3: the archive carries only the project's own code.
+const RUNTIME_PROVIDED_PACKAGES = ["@aws-sdk/client-dynamodb", "@aws-sdk/client-sqs", "@aws-sdk/client-ssm"];
+
+// How old the oldest message of a lane may grow before someone should look: a burst legitimately keeps the
+// standard lane busy for a while (about 45 minutes for 5,000 findings at 115 a minute).
+const OLDEST_MESSAGE_ALARM_SECONDS: Record<Lane, number> = { critical: 600, resolve: 1800, standard: 7200 };
+
+/**
+ * The AWS side: the routing key in an SSM SecureString, EventBridge rules into encrypted queues (one per lane),
+ * dead-letter queues, the shared send schedule, the function with a least-privilege role, and alarms.
+ */
+export class FindingDelivery extends pulumi.ComponentResource {
+  readonly parameterName: pulumi.Output<string>;
+  readonly queueUrls: pulumi.Output<Record<string, string>>;
+  readonly deadLetterQueueUrl: pulumi.Output<string>;
+  readonly ruleDeadLetterQueueUrl: pulumi.Output<string>;
+  readonly ruleNames: pulumi.Output<string[]>;
+  readonly functionName: pulumi.Output<string>;
+  readonly pacingTableName: pulumi.Output<string>;
+  readonly alarmTopicArn: pulumi.Output<string | undefined>;
+
+  constructor(name: string, args: FindingDeliveryArgs, opts?: pulumi.ComponentResourceOptions) {
+    // The args hold the routing key, so they are not handed to super().
+    super("electriceye-pagerduty:aws:FindingDelivery", name, {}, opts);
+    const child = { parent: this };
+    const { plan } = args;
+    const region = aws.getRegionOutput({}, child).region;
+
+    const parameter = new aws.ssm.Parameter(
+      `${name}-routing-key`,
+      {
+        name: args.parameterName,
+        description: "PagerDuty Events API v2 routing key for Security Hub findings (electriceye-pagerduty)",
+        type: "SecureString",
+        value: pulumi.secret(args.routingKey),
+        ...(args.kmsKeyArn === undefined ? {} : { keyId: args.kmsKeyArn }),
+      },
+      child,
+    );
+
+    const deadLetters = new aws.sqs.Queue(
+      `${name}-dead-letters`,
+      { sqsManagedSseEnabled: true, messageRetentionSeconds: plan.deadLetterRetentionSeconds },
+      child,
+    );
+    const ruleDeadLetters = new aws.sqs.Queue(
+      `${name}-rule-dead-letters`,
+      { sqsManagedSseEnabled: true, messageRetentionSeconds: plan.deadLetterRetentionSeconds },
+      child,
+    );
+    const lanes = lanesOf(args.rules);
+    const queues = new Map<Lane, aws.sqs.Queue>(
+      lanes.map((lane) => [
+        lane,
+        new aws.sqs.Queue(
+          `${name}-${lane}-queue`,
+          {
+            sqsManagedSseEnabled: true,
+            visibilityTimeoutSeconds: plan.visibilityTimeoutSeconds,
+            messageRetentionSeconds: plan.laneRetentionSeconds,
+            redrivePolicy: deadLetters.arn.apply((arn) =>
+              JSON.stringify({ deadLetterTargetArn: arn, maxReceiveCount: plan.maxReceiveCount }),
+            ),
+          },
+          child,
+        ),
+      ]),
+    );
+    const laneQueue = (lane: Lane): aws.sqs.Queue => {
+      const queue = queues.get(lane);
+      if (queue === undefined) throw new Error(`no queue for lane ${lane}`);
+      return queue;
+    };
+
+    const rules = args.rules.map((rule) => {
+      const eventRule = new aws.cloudwatch.EventRule(
+        `${name}-${rule.name}-rule`,
+        { description: rule.description, eventPattern: JSON.stringify(rule.pattern) },
+        child,
+      );
+      new aws.cloudwatch.EventTarget(
+        `${name}-${rule.name}-target`,
+        {
+          rule: eventRule.name,
+          arn: laneQueue(rule.lane).arn,
+          deadLetterConfig: { arn: ruleDeadLetters.arn },
+          retryPolicy: {
+            maximumEventAgeInSeconds: plan.ruleTargetMaximumEventAgeSeconds,
+            maximumRetryAttempts: plan.ruleTargetMaximumRetryAttempts,
+          },
+        },
+        child,
+      );
+      return { plan: rule, resource: eventRule };
+    });
+    const admit = (queueName: string, queue: aws.sqs.Queue, admitted: aws.cloudwatch.EventRule[]) =>
+      new aws.sqs.QueuePolicy(
+        `${name}-${queueName}-policy`,
+        {
+          queueUrl: queue.url,
+          policy: pulumi
+            .all([queue.arn, pulumi.all(admitted.map((rule) => rule.arn))])
+            .apply(([arn, ruleArns]) => JSON.stringify(queuePolicy(arn, ruleArns))),
+        },
+        child,
+      );
+    for (const lane of lanes) {
+      admit(
+        `${lane}-queue`,
+        laneQueue(lane),
+        rules.filter((rule) => rule.plan.lane === lane).map((rule) => rule.resource),
+      );
+    }
+    admit(
+      "rule-dead-letters",
+      ruleDeadLetters,
+      rules.map((rule) => rule.resource),
+    );
+
+    const pacing = new aws.dynamodb.Table(
+      `${name}-pacing`,
+      {
+        billingMode: "PAY_PER_REQUEST",
+        hashKey: "id",
+        attributes: [{ name: "id", type: "S" }],
+        serverSideEncryption: { enabled: true },
+      },
+      child,
+    );
+
+    const functionName = `electriceye-pagerduty-${args.stack}`.slice(0, 64);
+    const logGroup = new aws.cloudwatch.LogGroup(
+      `${name}-logs`,
+      { name: `/aws/lambda/${functionName}`, retentionInDays: args.logRetentionDays },
+      child,
+    );
+    const role = new aws.iam.Role(
+      `${name}-role`,
+      {
+        description:
+          "electriceye-pagerduty function: read the routing key, consume its queues, write its logs",
+        assumeRolePolicy: JSON.stringify(LAMBDA_ASSUME_ROLE),
+      },
+      child,
+    );
+    const rolePolicy = new aws.iam.RolePolicy(
+      `${name}-role-policy`,
+      {
+        role: role.id,
+        policy: pulumi
+          .all([
+            region,
+            logGroup.arn,
+            parameter.arn,
+            deadLetters.arn,
+            pacing.arn,
+            pulumi.all(lanes.map((lane) => laneQueue(lane).arn)),
+          ])
+          .apply(
+            ([regionName, logGroupArn, parameterArn, deadLetterQueueArn, pacingTableArn, laneQueueArns]) =>
+              JSON.stringify(
+                functionPolicy({
+                  region: regionName,
+                  logGroupArn,
+                  parameterArn,
+                  kmsKeyArn: args.kmsKeyArn,
+                  laneQueueArns,
+                  deadLetterQueueArn,
+                  pacingTableArn,
+                }),
+              ),
+          ),
+      },
+      child,
+    );
+
+    const environment = pulumi
+      .all([deadLetters.url, pacing.name])
+      .apply(([deadLetterQueueUrl, pacingTable]) =>
+        settingsToEnvironment({
+          parameterName: args.parameterName,
+          pagerDutyRegion: args.pagerDutyRegion,
+          routingKeyTtlSeconds: plan.routingKeyTtlSeconds,
+          requestTimeoutSeconds: HANDLER_DEFAULTS.requestTimeoutSeconds,
+          deadLetterQueueUrl,
+          pacingTable,
+          pacingId: args.parameterName,
+          eventsPerMinute: plan.eventsPerMinute,
+          filter: args.filter,
+        }),
+      );
+    const fn = new aws.lambda.CallbackFunction(
+      `${name}-function`,
+      {
+        name: functionName,
+        description: "Turns AWS Security Hub findings into PagerDuty Events API v2 events",
+        role,
+        runtime: "nodejs22.x",
+        architectures: ["arm64"],
+        timeout: plan.functionTimeoutSeconds,
+        memorySize: args.memorySizeMb,
+        environment: { variables: environment },
+        loggingConfig: {
+          logFormat: "JSON",
+          logGroup: logGroup.name,
+          applicationLogLevel: "INFO",
+          systemLogLevel: "WARN",
+        },
+        codePathOptions: { extraExcludePackages: RUNTIME_PROVIDED_PACKAGES },
+        // Runs once per cold start: the clients and the cached routing key live in the handler's closure.
+        callbackFactory: () => createHandler(settingsFromEnvironment(process.env)),
+      },
+      { ...child, dependsOn: [rolePolicy, logGroup] },
+    );
+    for (const lane of lanes) {
+      new aws.lambda.EventSourceMapping(
+        `${name}-${lane}-mapping`,
+        {
+          eventSourceArn: laneQueue(lane).arn,
+          functionName: fn.arn,
+          batchSize: plan.batchSize,
+          maximumBatchingWindowInSeconds: plan.maximumBatchingWindowSeconds,
+          scalingConfig: { maximumConcurrency: plan.maximumConcurrency },
+          functionResponseTypes: ["ReportBatchItemFailures"],
+        },
+        { ...child, dependsOn: [rolePolicy] },
+      );
+    }
+
+    this.alarmTopicArn = args.alarms.enabled
+      ? this.createAlarms(name, args, {
+          deadLetters,
+          ruleDeadLetters,
+          functionName: fn.name,
+          lanes: lanes.map((lane) => [lane, laneQueue(lane)] as const),
+        })
+      : pulumi.output(undefined);
+
+    this.parameterName = parameter.name;
+    this.queueUrls = pulumi
+      .all(lanes.map((lane) => laneQueue(lane).url))
+      .apply((urls) => Object.fromEntries(lanes.map((lane, index) => [lane, urls[index] ?? ""])));
+    this.deadLetterQueueUrl = deadLetters.url;
+    this.ruleDeadLetterQueueUrl = ruleDeadLetters.url;
+    this.ruleNames = pulumi.all(rules.map((rule) => rule.resource.name));
+    this.functionName = fn.name;
+    this.pacingTableName = pacing.name;
+    this.registerOutputs({
+      parameterName: this.parameterName,
+      queueUrls: this.queueUrls,
+      deadLetterQueueUrl: this.deadLetterQueueUrl,
+      ruleDeadLetterQueueUrl: this.ruleDeadLetterQueueUrl,
+      ruleNames: this.ruleNames,
+      functionName: this.functionName,
+      pacingTableName: this.pacingTableName,
+      alarmTopicArn: this.alarmTopicArn,
+    });
+  }
+
+  private createAlarms(
+    name: string,
+    args: FindingDeliveryArgs,
+    watched: {
+      deadLetters: aws.sqs.Queue;
+      ruleDeadLetters: aws.sqs.Queue;
+      functionName: pulumi.Output<string>;
+      lanes: (readonly [Lane, aws.sqs.Queue])[];
+    },
+  ): pulumi.Output<string> {
+    const child = { parent: this };
+    const topic = new aws.sns.Topic(`${name}-alarms`, { displayName: "electriceye-pagerduty alarms" }, child);
+    if (args.alarms.pagerdutyEndpoint !== undefined) {
+      new aws.sns.TopicSubscription(
+        `${name}-alarms-to-pagerduty`,
+        {
+          topic: topic.arn,
+          protocol: "https",
+          endpoint: args.alarms.pagerdutyEndpoint,
+          endpointAutoConfirms: true,
+        },
+        child,
+      );
+    }
+    if (args.alarms.email !== undefined) {
+      new aws.sns.TopicSubscription(
+        `${name}-alarms-to-email`,
+        { topic: topic.arn, protocol: "email", endpoint: args.alarms.email },
+        child,
+      );
+    }
+    const alarm = (
+      suffix: string,
+      description: string,
+      metric: {
+        namespace: string;
+        metricName: string;
+        dimensions: Record<string, pulumi.Input<string>>;
+        statistic: string;
+      },
+      threshold: number,
+    ) =>
+      new aws.cloudwatch.MetricAlarm(
+        `${name}-${suffix}`,
+        {
+          alarmDescription: description,
+          namespace: metric.namespace,
+          metricName: metric.metricName,
+          dimensions: metric.dimensions,
+          statistic: metric.statistic,
+          period: 300,
+          evaluationPeriods: 1,
+          comparisonOperator: "GreaterThanThreshold",
+          threshold,
+          treatMissingData: "notBreaching",
+          alarmActions: [topic.arn],
+          okActions: [topic.arn],
+        },
+        child,
+      );
+    const visible = (queue: aws.sqs.Queue) => ({
+      namespace: "AWS/SQS",
+      metricName: "ApproximateNumberOfMessagesVisible",
+      dimensions: { QueueName: queue.name },
+      statistic: "Maximum",
+    });
+    alarm(
+      "dead-letters-alarm",
+      "Findings could not be delivered to PagerDuty and wait in the dead-letter queue (each message carries its reason)",
+      visible(watched.deadLetters),
+      0,
+    );
+    alarm(
+      "rule-dead-letters-alarm",
+      "EventBridge could not put Security Hub events into the delivery queue",
+      visible(watched.ruleDeadLetters),
+      0,
+    );
+    alarm(
+      "function-errors-alarm",
+      "The electriceye-pagerduty function failed invocations",
+      {
+        namespace: "AWS/Lambda",
+        metricName: "Errors",
+        dimensions: { FunctionName: watched.functionName },
+        statistic: "Sum",
+      },
+      0,
+    );
+    for (const [lane, queue] of watched.lanes) {
+      alarm(
+        `${lane}-backlog-alarm`,
+        `The ${lane} lane's oldest finding has waited over ${OLDEST_MESSAGE_ALARM_SECONDS[lane] / 60} minutes for PagerDuty`,
+        {
+          namespace: "AWS/SQS",
+          metricName: "ApproximateAgeOfOldestMessage",
+          dimensions: { QueueName: queue.name },
+          statistic: "Maximum",
+        },
+        OLDEST_MESSAGE_ALARM_SECONDS[lane],
+      );
+    }
+    return topic.arn;
+  }
+}

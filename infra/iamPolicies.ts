@@ -1,0 +1,90 @@
+// Pure: the policy documents of the delivery side, from resolved ARNs. Every statement names its resources;
+// none grants SSM, KMS or SQS actions on "*".
+
+export interface PolicyStatement {
+  Sid?: string;
+  Effect: "Allow" | "Deny";
+  Principal?: Record<string, string>;
+  Action: string | string[];
+  /** Absent only in a trust policy, which names a principal instead. */
+  Resource?: string | string[];
+  Condition?: Record<string, Record<string, string | string[]>>;
+}
+
+export interface PolicyDocument {
+  Version: "2012-10-17";
+  Statement: PolicyStatement[];
+}
+
+export interface FunctionPolicyInputs {
+  region: string;
+  logGroupArn: string;
+  parameterArn: string;
+  /** Only for a customer managed key; the aws/ssm key's own policy already admits SSM on the account's behalf. */
+  kmsKeyArn: string | undefined;
+  laneQueueArns: string[];
+  deadLetterQueueArn: string;
+  pacingTableArn: string;
+}
+
+export function functionPolicy(inputs: FunctionPolicyInputs): PolicyDocument {
+  const statements: PolicyStatement[] = [
+    {
+      Sid: "WriteOwnLogs",
+      Effect: "Allow",
+      Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+      Resource: `${inputs.logGroupArn}:*`,
+    },
+    { Sid: "ReadRoutingKey", Effect: "Allow", Action: "ssm:GetParameter", Resource: inputs.parameterArn },
+    {
+      Sid: "ConsumeLanes",
+      Effect: "Allow",
+      Action: [
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+        "sqs:GetQueueAttributes",
+        "sqs:ChangeMessageVisibility",
+      ],
+      Resource: inputs.laneQueueArns,
+    },
+    { Sid: "DeadLetter", Effect: "Allow", Action: "sqs:SendMessage", Resource: inputs.deadLetterQueueArn },
+    {
+      Sid: "SharedSendSchedule",
+      Effect: "Allow",
+      Action: "dynamodb:PutItem",
+      Resource: inputs.pacingTableArn,
+    },
+  ];
+  if (inputs.kmsKeyArn !== undefined) {
+    statements.push({
+      Sid: "DecryptRoutingKeyViaSsm",
+      Effect: "Allow",
+      Action: "kms:Decrypt",
+      Resource: inputs.kmsKeyArn,
+      Condition: { StringEquals: { "kms:ViaService": `ssm.${inputs.region}.amazonaws.com` } },
+    });
+  }
+  return { Version: "2012-10-17", Statement: statements };
+}
+
+export const LAMBDA_ASSUME_ROLE: PolicyDocument = {
+  Version: "2012-10-17",
+  Statement: [{ Effect: "Allow", Principal: { Service: "lambda.amazonaws.com" }, Action: "sts:AssumeRole" }],
+};
+
+/** Lets EventBridge deliver into a queue, for the named rules only. */
+export function queuePolicy(queueArn: string, ruleArns: string[]): PolicyDocument {
+  return {
+    Version: "2012-10-17",
+    Statement: [
+      {
+        Sid: "FromTheseRulesOnly",
+        Effect: "Allow",
+        Principal: { Service: "events.amazonaws.com" },
+        Action: "sqs:SendMessage",
+        Resource: queueArn,
+        Condition: { ArnEquals: { "aws:SourceArn": ruleArns } },
+      },
+    ],
+  };
+}

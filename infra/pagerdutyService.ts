@@ -1,0 +1,143 @@
+import * as pagerduty from "@pulumi/pagerduty";
+import * as pulumi from "@pulumi/pulumi";
+import type { PagerDutyConfig, PagerDutyRegion } from "../config";
+
+export interface PagerDutyServiceArgs {
+  config: PagerDutyConfig;
+  region: PagerDutyRegion;
+  /** Adds a CloudWatch integration whose URL the alarms are sent to. */
+  alarmIntegration: boolean;
+  /** Names this stack's integrations, so that an organisation-wide service shows which account is which. */
+  stack: string;
+}
+
+/**
+ * The PagerDuty side: team, escalation policy, service and Events API v2 integration, or an integration on an
+ * existing service, or only a routing key given in the config. Every way yields the routing key as a secret.
+ */
+export class PagerDutyService extends pulumi.ComponentResource {
+  /** The Events API v2 routing key (integration key), always secret. */
+  readonly routingKey: pulumi.Output<string>;
+  readonly serviceId: pulumi.Output<string | undefined>;
+  readonly integrationId: pulumi.Output<string | undefined>;
+  /** The CloudWatch integration's URL, secret (it embeds that integration's key); undefined without one. */
+  readonly alarmEndpoint: pulumi.Output<string> | undefined;
+
+  constructor(name: string, args: PagerDutyServiceArgs, opts?: pulumi.ComponentResourceOptions) {
+    // The args hold secrets, so they are not handed to super().
+    super("electriceye-pagerduty:pagerduty:PagerDutyService", name, {}, opts);
+    const config = args.config;
+    if (config.mode === "existingKey") {
+      this.routingKey = pulumi.secret(config.routingKey);
+      this.serviceId = pulumi.output(undefined);
+      this.integrationId = pulumi.output(undefined);
+      this.registerOutputs({ routingKey: this.routingKey });
+      return;
+    }
+
+    const provider = new pagerduty.Provider(
+      `${name}-provider`,
+      {
+        token: config.token,
+        ...(args.region === "eu" ? { serviceRegion: "eu" } : {}),
+      },
+      { parent: this },
+    );
+    const child = { parent: this, provider };
+    const serviceId =
+      config.mode === "existingService"
+        ? pulumi.output(config.serviceId)
+        : this.createService(name, config, child);
+
+    const integration = new pagerduty.ServiceIntegration(
+      `${name}-events-integration`,
+      {
+        name: `Security Hub findings (${args.stack})`,
+        service: serviceId,
+        type: "events_api_v2_inbound_integration",
+      },
+      { ...child, additionalSecretOutputs: ["integrationKey"] },
+    );
+    this.routingKey = pulumi.secret(integration.integrationKey);
+    this.serviceId = serviceId;
+    this.integrationId = integration.id;
+
+    if (args.alarmIntegration) {
+      const vendor = pagerduty.getVendorOutput({ name: "Amazon CloudWatch" }, { parent: this, provider });
+      const alarms = new pagerduty.ServiceIntegration(
+        `${name}-alarm-integration`,
+        { name: `electriceye-pagerduty alarms (${args.stack})`, service: serviceId, vendor: vendor.id },
+        { ...child, additionalSecretOutputs: ["integrationKey"] },
+      );
+      const host = args.region === "eu" ? "events.eu.pagerduty.com" : "events.pagerduty.com";
+      this.alarmEndpoint = pulumi.secret(
+        pulumi.interpolate`https://${host}/integration/${alarms.integrationKey}/enqueue`,
+      );
+    }
+    this.registerOutputs({
+      routingKey: this.routingKey,
+      serviceId: this.serviceId,
+      integrationId: this.integrationId,
+      alarmEndpoint: this.alarmEndpoint,
+    });
+  }
+
+  private createService(
+    name: string,
+    config: Extract<PagerDutyConfig, { mode: "create" }>,
+    child: pulumi.CustomResourceOptions,
+  ): pulumi.Output<string> {
+    const team = new pagerduty.Team(
+      `${name}-team`,
+      { name: config.teamName, description: "Pages from AWS Security Hub findings (electriceye-pagerduty)" },
+      child,
+    );
+    const users = config.escalation.userEmails.map((email) => pagerduty.getUserOutput({ email }, child).id);
+    const schedules = config.escalation.scheduleNames.map(
+      (scheduleName) => pagerduty.getScheduleOutput({ name: scheduleName }, child).id,
+    );
+    const policy = new pagerduty.EscalationPolicy(
+      `${name}-escalation-policy`,
+      {
+        name: `${config.serviceName} escalation`,
+        description: "Escalation for pages from AWS Security Hub findings",
+        teams: team.id,
+        numLoops: config.escalation.loops,
+        rules: [
+          {
+            escalationDelayInMinutes: config.escalation.delayMinutes,
+            targets: [
+              ...schedules.map((id) => ({ type: "schedule_reference", id })),
+              ...users.map((id) => ({ type: "user_reference", id })),
+            ],
+          },
+        ],
+      },
+      child,
+    );
+    const grouping = config.alertGrouping;
+    const service = new pagerduty.Service(
+      `${name}-service`,
+      {
+        name: config.serviceName,
+        description: "One alert per AWS Security Hub finding; the alert resolves when the finding does.",
+        escalationPolicy: policy.id,
+        // Resolution comes from the finding (passed, archived, suppressed), never from a timer.
+        autoResolveTimeout: "null",
+        acknowledgementTimeout:
+          config.acknowledgementTimeoutSeconds === 0 ? "null" : String(config.acknowledgementTimeoutSeconds),
+        incidentUrgencyRule: { type: "constant", urgency: "severity_based" },
+        ...(grouping.type === "none"
+          ? {}
+          : {
+              alertGroupingParameters:
+                grouping.type === "time"
+                  ? { type: "time", config: { timeout: grouping.timeoutMinutes } }
+                  : { type: "intelligent" },
+            }),
+      },
+      child,
+    );
+    return service.id;
+  }
+}

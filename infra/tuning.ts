@@ -1,0 +1,40 @@
+import type { DeliveryTuning } from "../config";
+
+/**
+ * Pure: the queue, event source mapping and function settings the delivery side deploys. The benchmark
+ * simulates exactly these, from the same stack configuration.
+ */
+export interface DeliveryPlan {
+  batchSize: number;
+  maximumConcurrency: number;
+  /** The event source mapping invokes as soon as records are there. */
+  maximumBatchingWindowSeconds: number;
+  functionTimeoutSeconds: number;
+  /** AWS's advice for a queue behind a function: at least six times the function timeout. */
+  visibilityTimeoutSeconds: number;
+  maxReceiveCount: number;
+  laneRetentionSeconds: number;
+  deadLetterRetentionSeconds: number;
+  /** How long EventBridge keeps retrying a failed delivery to a queue before its target dead-letter queue. */
+  ruleTargetMaximumEventAgeSeconds: number;
+  ruleTargetMaximumRetryAttempts: number;
+  eventsPerMinute: number;
+  routingKeyTtlSeconds: number;
+}
+
+export function deliveryPlan(tuning: DeliveryTuning): DeliveryPlan {
+  return {
+    batchSize: tuning.batchSize,
+    maximumConcurrency: tuning.maximumConcurrency,
+    maximumBatchingWindowSeconds: 0,
+    functionTimeoutSeconds: tuning.functionTimeoutSeconds,
+    visibilityTimeoutSeconds: tuning.functionTimeoutSeconds * 6,
+    maxReceiveCount: tuning.maxReceiveCount,
+    laneRetentionSeconds: 4 * 24 * 3600,
+    deadLetterRetentionSeconds: 14 * 24 * 3600,
+    ruleTargetMaximumEventAgeSeconds: 24 * 3600,
+    ruleTargetMaximumRetryAttempts: 185,
+    eventsPerMinute: tuning.eventsPerMinute,
+    routingKeyTtlSeconds: tuning.routingKeyTtlSeconds,
+  };
+}

@@ -1,0 +1,622 @@
+import assert from "assert/strict";
+import { execFile, spawnSync } from "child_process";
+import { mkdtempSync, writeFileSync } from "fs";
+import { tmpdir } from "os";
+import { join } from "path";
+import { promisify } from "util";
+import * as pulumi from "@pulumi/pulumi";
+import { ConfigError, readStackConfig } from "../config";
+import type { PolicyDocument } from "../infra/iamPolicies";
+import {
+  isSecretValue,
+  mockIntegrationKey,
+  runProgram,
+  type ProgramRun,
+  type RecordedResource,
+} from "../tools/mockEngine";
+import { functionArchive, planSettings } from "../tools/plan";
+import { loadStackSettings, mapConfigSource } from "../tools/stackConfig";
+import { findingOf, importedEvent, sqsEvent } from "./support/fixtures";
+import { DEAD_LETTER_QUEUE, PACING_TABLE, ROUTING_KEY, awsEnvironmentFor } from "./support/world";
+import { startPagerDutyStandIn } from "../standins/pagerdutyServer";
+import { startSsmStandIn } from "../standins/ssm";
+import { startSqsStandIn } from "../standins/sqs";
+import { startDynamoDbStandIn } from "../standins/dynamodb";
+
+const ROOT = join(__dirname, "..");
+
+function run(stack: string, overrides: Record<string, string> = {}): Promise<ProgramRun> {
+  return runProgram(planSettings(stack, overrides).settings);
+}
+
+function inventory(resources: RecordedResource[]): string[] {
+  return resources.map((resource) => `${resource.type} ${resource.name}`).sort();
+}
+
+function one(resources: RecordedResource[], name: string): RecordedResource {
+  const found = resources.filter((resource) => resource.name === name);
+  assert.equal(found.length, 1, `exactly one resource named ${name}`);
+  return found[0] as RecordedResource;
+}
+
+function ofType(resources: RecordedResource[], type: string): RecordedResource[] {
+  return resources.filter((resource) => resource.type === type);
+}
+
+function pattern(resources: RecordedResource[], name: string): Record<string, unknown> {
+  return JSON.parse(String(one(resources, name).inputs.eventPattern)) as Record<string, unknown>;
+}
+
+function value<T>(output: pulumi.Output<T>): Promise<T> {
+  return new Promise((resolve) => output.apply(resolve));
+}
+
+const ELECTRICEYE = {
+  $or: [
+    { ProductName: ["ElectricEye"] },
+    { "Product Name": ["ElectricEye"] },
+    { "aws/securityhub/ProductName": ["ElectricEye"] },
+  ],
+};
+const findingsRule = (labels: string[]) => ({
+  source: ["aws.securityhub"],
+  "detail-type": ["Security Hub Findings - Imported"],
+  detail: {
+    findings: {
+      ProductFields: ELECTRICEYE,
+      Severity: { Label: labels },
+      RecordState: ["ACTIVE"],
+      Workflow: { Status: ["NEW", "NOTIFIED"] },
+    },
+  },
+});
+const RESOLVE_RULE = {
+  source: ["aws.securityhub"],
+  "detail-type": ["Security Hub Findings - Imported"],
+  detail: {
+    findings: {
+      ProductFields: ELECTRICEYE,
+      $or: [
+        { Compliance: { Status: ["PASSED"] } },
+        { Workflow: { Status: ["RESOLVED", "SUPPRESSED"] } },
+        { RecordState: ["ARCHIVED"] },
+      ],
+    },
+  },
+};
+
+const COMMON = [
+  "aws:cloudwatch/eventRule:EventRule delivery-critical-findings-rule",
+  "aws:cloudwatch/eventRule:EventRule delivery-resolutions-rule",
+  "aws:cloudwatch/eventTarget:EventTarget delivery-critical-findings-target",
+  "aws:cloudwatch/eventTarget:EventTarget delivery-resolutions-target",
+  "aws:cloudwatch/logGroup:LogGroup delivery-logs",
+  "aws:cloudwatch/metricAlarm:MetricAlarm delivery-critical-backlog-alarm",
+  "aws:cloudwatch/metricAlarm:MetricAlarm delivery-dead-letters-alarm",
+  "aws:cloudwatch/metricAlarm:MetricAlarm delivery-function-errors-alarm",
+  "aws:cloudwatch/metricAlarm:MetricAlarm delivery-resolve-backlog-alarm",
+  "aws:cloudwatch/metricAlarm:MetricAlarm delivery-rule-dead-letters-alarm",
+  "aws:dynamodb/table:Table delivery-pacing",
+  "aws:iam/role:Role delivery-role",
+  "aws:iam/rolePolicy:RolePolicy delivery-role-policy",
+  "aws:lambda/eventSourceMapping:EventSourceMapping delivery-critical-mapping",
+  "aws:lambda/eventSourceMapping:EventSourceMapping delivery-resolve-mapping",
+  "aws:lambda/function:Function delivery-function",
+  "aws:sns/topic:Topic delivery-alarms",
+  "aws:sns/topicSubscription:TopicSubscription delivery-alarms-to-pagerduty",
+  "aws:sqs/queue:Queue delivery-critical-queue",
+  "aws:sqs/queue:Queue delivery-dead-letters",
+  "aws:sqs/queue:Queue delivery-resolve-queue",
+  "aws:sqs/queue:Queue delivery-rule-dead-letters",
+  "aws:sqs/queuePolicy:QueuePolicy delivery-critical-queue-policy",
+  "aws:sqs/queuePolicy:QueuePolicy delivery-resolve-queue-policy",
+  "aws:sqs/queuePolicy:QueuePolicy delivery-rule-dead-letters-policy",
+  "aws:ssm/parameter:Parameter delivery-routing-key",
+  "electriceye-pagerduty:aws:FindingDelivery delivery",
+  "electriceye-pagerduty:pagerduty:PagerDutyService pagerduty",
+  "pagerduty:index/escalationPolicy:EscalationPolicy pagerduty-escalation-policy",
+  "pagerduty:index/service:Service pagerduty-service",
+  "pagerduty:index/serviceIntegration:ServiceIntegration pagerduty-alarm-integration",
+  "pagerduty:index/serviceIntegration:ServiceIntegration pagerduty-events-integration",
+  "pagerduty:index/team:Team pagerduty-team",
+  "pulumi:providers:pagerduty pagerduty-provider",
+];
+
+describe("the Pulumi program under the mock engine", () => {
+  describe("stack dev (CRITICAL ElectricEye findings)", () => {
+    let dev: ProgramRun;
+    before(async () => {
+      dev = await run("dev");
+    });
+
+    it("creates exactly the expected resources", () => {
+      assert.deepEqual(inventory(dev.resources), [...COMMON].sort());
+    });
+
+    it("routes CRITICAL findings to their lane and resolutions of any severity to theirs", () => {
+      assert.deepEqual(pattern(dev.resources, "delivery-critical-findings-rule"), findingsRule(["CRITICAL"]));
+      assert.deepEqual(pattern(dev.resources, "delivery-resolutions-rule"), RESOLVE_RULE);
+      const targets = ofType(dev.resources, "aws:cloudwatch/eventTarget:EventTarget");
+      for (const target of targets) {
+        assert.match(
+          String((target.inputs.deadLetterConfig as { arn: string }).arn),
+          /delivery-rule-dead-letters/,
+        );
+        assert.deepEqual(target.inputs.retryPolicy, {
+          maximumEventAgeInSeconds: 86400,
+          maximumRetryAttempts: 185,
+        });
+      }
+      assert.match(
+        String(one(dev.resources, "delivery-critical-findings-target").inputs.arn),
+        /delivery-critical-queue/,
+      );
+      assert.match(
+        String(one(dev.resources, "delivery-resolutions-target").inputs.arn),
+        /delivery-resolve-queue/,
+      );
+    });
+
+    it("creates the team, an escalation policy on it with the configured user, and a service without auto-resolve", () => {
+      assert.equal(one(dev.resources, "pagerduty-team").inputs.name, "ElectricEye-Incidents-dev");
+      const policy = one(dev.resources, "pagerduty-escalation-policy").inputs;
+      assert.equal(policy.teams, "pagerduty-team-id");
+      const rules = policy.rules as { targets: { type: string; id: string }[] }[];
+      assert.deepEqual(
+        rules[0]?.targets.map((target) => target.type),
+        ["user_reference"],
+      );
+      const service = one(dev.resources, "pagerduty-service").inputs;
+      assert.equal(service.autoResolveTimeout, "null");
+      assert.equal(service.acknowledgementTimeout, "1800");
+      assert.deepEqual(service.incidentUrgencyRule, { type: "constant", urgency: "severity_based" });
+      assert.equal(
+        one(dev.resources, "pagerduty-events-integration").inputs.type,
+        "events_api_v2_inbound_integration",
+      );
+    });
+
+    it("stores the routing key in a SecureString parameter whose value is secret", () => {
+      const parameter = one(dev.resources, "delivery-routing-key").inputs;
+      assert.equal(parameter.type, "SecureString");
+      assert.equal(parameter.name, "electriceye-pagerduty");
+      assert.ok(isSecretValue(parameter.value), "the value is a secret");
+    });
+
+    it("keeps the key out of every output, every environment variable and every plain input", async () => {
+      const keys = [
+        mockIntegrationKey("pagerduty-events-integration"),
+        mockIntegrationKey("pagerduty-alarm-integration"),
+      ];
+      const plain = JSON.stringify(
+        dev.resources.map((resource) => resource.inputs),
+        (_, inner: unknown) => (isSecretValue(inner) ? "[secret]" : inner),
+      );
+      const everything = JSON.stringify(dev.resources.map((resource) => resource.inputs));
+      assert.ok(
+        keys.every((key) => everything.includes(key)),
+        "the keys do reach the resources that need them",
+      );
+      for (const [name, output] of Object.entries(dev.outputs)) {
+        const text = JSON.stringify(await value(output));
+        for (const key of keys) assert.ok(!text.includes(key), `output ${name}`);
+      }
+      for (const key of keys) assert.ok(!plain.includes(key), "only inside secrets");
+      const environment = (
+        one(dev.resources, "delivery-function").inputs.environment as { variables: Record<string, string> }
+      ).variables;
+      assert.deepEqual(Object.keys(environment).sort(), [
+        "DEAD_LETTER_QUEUE_URL",
+        "PACING_ID",
+        "PACING_TABLE",
+        "PAGERDUTY_EVENTS_PER_MINUTE",
+        "PAGERDUTY_REGION",
+        "PAGERDUTY_TIMEOUT_SECONDS",
+        "PAGE_ACTIVE_ONLY",
+        "PAGE_PRODUCTS",
+        "PAGE_SEVERITY_LABELS",
+        "PAGE_WORKFLOW_STATUSES",
+        "ROUTING_KEY_PARAMETER",
+        "ROUTING_KEY_TTL_SECONDS",
+      ]);
+      assert.equal(environment.PAGE_SEVERITY_LABELS, "CRITICAL");
+      const alarmSubscription = one(dev.resources, "delivery-alarms-to-pagerduty").inputs;
+      assert.ok(
+        isSecretValue(alarmSubscription.endpoint),
+        "the CloudWatch integration URL embeds a key: secret",
+      );
+    });
+
+    it("deploys the callback on nodejs22.x, arm64, with only the project's code in the archive", async () => {
+      const fn = one(dev.resources, "delivery-function").inputs;
+      assert.equal(fn.runtime, "nodejs22.x");
+      assert.deepEqual(fn.architectures, ["arm64"]);
+      assert.equal(fn.timeout, 60);
+      assert.match(String(fn.role), /^arn:aws:iam::\d{12}:role\/delivery-role/);
+      assert.deepEqual(Object.keys(await functionArchive(dev.resources)), ["__index.js"]);
+      assert.deepEqual(
+        (fn.loggingConfig as { logGroup: string }).logGroup,
+        "/aws/lambda/electriceye-pagerduty-dev",
+      );
+      assert.equal(one(dev.resources, "delivery-logs").inputs.retentionInDays, 14);
+    });
+
+    it("maps each lane's queue to the function with batch size, maximum concurrency and partial batch responses", () => {
+      const mappings = ofType(dev.resources, "aws:lambda/eventSourceMapping:EventSourceMapping");
+      assert.equal(mappings.length, 2);
+      for (const mapping of mappings) {
+        assert.equal(mapping.inputs.batchSize, 10);
+        assert.deepEqual(mapping.inputs.scalingConfig, { maximumConcurrency: 2 });
+        assert.deepEqual(mapping.inputs.functionResponseTypes, ["ReportBatchItemFailures"]);
+        assert.equal(mapping.inputs.maximumBatchingWindowInSeconds, 0);
+      }
+      for (const queue of ["delivery-critical-queue", "delivery-resolve-queue"]) {
+        const inputs = one(dev.resources, queue).inputs;
+        assert.equal(inputs.sqsManagedSseEnabled, true);
+        assert.equal(inputs.visibilityTimeoutSeconds, 360, "six times the function timeout");
+        assert.deepEqual(JSON.parse(String(inputs.redrivePolicy)).maxReceiveCount, 10);
+      }
+    });
+
+    it("grants the function least privilege: named resources only, no * for SSM, KMS, SQS or DynamoDB", () => {
+      const document = JSON.parse(
+        String(one(dev.resources, "delivery-role-policy").inputs.policy),
+      ) as PolicyDocument;
+      const bySid = Object.fromEntries(document.Statement.map((statement) => [statement.Sid, statement]));
+      assert.deepEqual(Object.keys(bySid).sort(), [
+        "ConsumeLanes",
+        "DeadLetter",
+        "ReadRoutingKey",
+        "SharedSendSchedule",
+        "WriteOwnLogs",
+      ]);
+      assert.deepEqual(bySid.ReadRoutingKey?.Action, "ssm:GetParameter");
+      assert.equal(
+        bySid.ReadRoutingKey?.Resource,
+        "arn:aws:ssm:us-east-1:111122223333:parameter/electriceye-pagerduty",
+      );
+      assert.deepEqual(bySid.DeadLetter?.Action, "sqs:SendMessage");
+      assert.match(String(bySid.DeadLetter?.Resource), /delivery-dead-letters/);
+      assert.equal((bySid.ConsumeLanes?.Resource as string[]).length, 2);
+      assert.match(
+        String(bySid.WriteOwnLogs?.Resource),
+        /log-group:\/aws\/lambda\/electriceye-pagerduty-dev:\*$/,
+      );
+      for (const statement of document.Statement) {
+        const resources = [statement.Resource].flat();
+        assert.ok(
+          resources.every(
+            (resource) =>
+              typeof resource === "string" && resource.startsWith("arn:aws:") && !resource.includes("*:"),
+          ),
+          JSON.stringify(statement),
+        );
+        assert.ok(!resources.includes("*"));
+      }
+      const assume = JSON.parse(
+        String(one(dev.resources, "delivery-role").inputs.assumeRolePolicy),
+      ) as PolicyDocument;
+      assert.deepEqual(assume.Statement[0]?.Principal, { Service: "lambda.amazonaws.com" });
+    });
+
+    it("admits into each queue only the rules that target it, by aws:SourceArn", () => {
+      const policy = JSON.parse(
+        String(one(dev.resources, "delivery-critical-queue-policy").inputs.policy),
+      ) as PolicyDocument;
+      const statement = policy.Statement[0];
+      assert.deepEqual(statement?.Principal, { Service: "events.amazonaws.com" });
+      assert.equal(statement?.Action, "sqs:SendMessage");
+      const sources = statement?.Condition?.ArnEquals?.["aws:SourceArn"];
+      assert.equal(sources?.length, 1);
+      assert.match(String(sources?.[0]), /rule\/delivery-critical-findings-rule/);
+    });
+  });
+
+  describe("stack prod (HIGH and CRITICAL ElectricEye findings)", () => {
+    let prod: ProgramRun;
+    before(async () => {
+      prod = await run("prod");
+    });
+
+    it("creates exactly the expected resources, with a standard lane for HIGH", () => {
+      const expected = [
+        ...COMMON,
+        "aws:cloudwatch/eventRule:EventRule delivery-findings-rule",
+        "aws:cloudwatch/eventTarget:EventTarget delivery-findings-target",
+        "aws:cloudwatch/metricAlarm:MetricAlarm delivery-standard-backlog-alarm",
+        "aws:lambda/eventSourceMapping:EventSourceMapping delivery-standard-mapping",
+        "aws:sqs/queue:Queue delivery-standard-queue",
+        "aws:sqs/queuePolicy:QueuePolicy delivery-standard-queue-policy",
+        "aws:sns/topicSubscription:TopicSubscription delivery-alarms-to-email",
+      ];
+      assert.deepEqual(inventory(prod.resources), expected.sort());
+    });
+
+    it("splits the configured labels between the critical and standard lanes", () => {
+      assert.deepEqual(
+        pattern(prod.resources, "delivery-critical-findings-rule"),
+        findingsRule(["CRITICAL"]),
+      );
+      assert.deepEqual(pattern(prod.resources, "delivery-findings-rule"), findingsRule(["HIGH"]));
+      assert.deepEqual(pattern(prod.resources, "delivery-resolutions-rule"), RESOLVE_RULE);
+      assert.match(
+        String(one(prod.resources, "delivery-findings-target").inputs.arn),
+        /delivery-standard-queue/,
+      );
+    });
+
+    it("puts the schedule and the user on the escalation policy", () => {
+      const rules = one(prod.resources, "pagerduty-escalation-policy").inputs.rules as {
+        escalationDelayInMinutes: number;
+        targets: { type: string }[];
+      }[];
+      assert.equal(rules[0]?.escalationDelayInMinutes, 15);
+      assert.deepEqual(
+        rules[0]?.targets.map((target) => target.type),
+        ["schedule_reference", "user_reference"],
+      );
+    });
+
+    it("lists every output a deployment needs", async () => {
+      const outputs = Object.fromEntries(
+        await Promise.all(
+          Object.entries(prod.outputs).map(async ([name, output]) => [name, await value(output)] as const),
+        ),
+      );
+      assert.equal(outputs.parameterName, "electriceye-pagerduty");
+      assert.equal(outputs.functionName, "electriceye-pagerduty-prod");
+      assert.deepEqual(Object.keys(outputs.queueUrls as object), ["critical", "resolve", "standard"]);
+      assert.equal((outputs.ruleNames as string[]).length, 3);
+      assert.match(String(outputs.deadLetterQueueUrl), /^https:\/\/sqs\./);
+      assert.match(String(outputs.pagerdutyServiceId), /pagerduty-service-id/);
+      assert.match(String(outputs.pagerdutyIntegrationId), /pagerduty-events-integration-id/);
+    });
+  });
+
+  describe("options", () => {
+    it("drops the resolve rule when resolveRule is false", async () => {
+      const { resources } = await run("dev", { resolveRule: "false" });
+      assert.deepEqual(
+        ofType(resources, "aws:cloudwatch/eventRule:EventRule").map((rule) => rule.name),
+        ["delivery-critical-findings-rule"],
+      );
+      assert.equal(ofType(resources, "aws:sqs/queue:Queue").length, 3);
+    });
+
+    it("uses one standard lane for everything when priorityLanes is false", async () => {
+      const { resources } = await run("prod", { priorityLanes: "false" });
+      assert.deepEqual(pattern(resources, "delivery-findings-rule"), findingsRule(["HIGH", "CRITICAL"]));
+      assert.deepEqual(
+        ofType(resources, "aws:cloudwatch/eventTarget:EventTarget").map((target) =>
+          String(target.inputs.arn).includes("delivery-standard-queue"),
+        ),
+        [true, true],
+      );
+      assert.equal(ofType(resources, "aws:lambda/eventSourceMapping:EventSourceMapping").length, 1);
+    });
+
+    it("matches every product when allProducts is true, and the pattern says nothing of products", async () => {
+      const { resources } = await run("prod", { products: "[]", allProducts: "true" });
+      const findings = (
+        pattern(resources, "delivery-findings-rule").detail as { findings: Record<string, unknown> }
+      ).findings;
+      assert.equal(findings.ProductFields, undefined);
+    });
+
+    it("with an existing routing key creates nothing in PagerDuty and keeps the key secret", async () => {
+      const key = "e93facc04764012d7bfb002500d5d1a6";
+      const { resources, outputs } = await run("dev", {
+        escalationUserEmails: "[]",
+        existingRoutingKey: key,
+      });
+      assert.deepEqual(
+        resources.filter((resource) => resource.type.startsWith("pagerduty:")),
+        [],
+      );
+      assert.ok(isSecretValue(one(resources, "delivery-routing-key").inputs.value));
+      const plain = JSON.stringify(
+        resources.map((resource) => resource.inputs),
+        (_, inner: unknown) => (isSecretValue(inner) ? "[secret]" : inner),
+      );
+      assert.ok(!plain.includes(key));
+      assert.equal(await value(outputs.pagerdutyServiceId as pulumi.Output<unknown>), undefined);
+      assert.equal(
+        ofType(resources, "aws:sns/topicSubscription:TopicSubscription").length,
+        0,
+        "no PagerDuty endpoint, no email: topic only",
+      );
+    });
+
+    it("with an existing service adds only the integrations to it", async () => {
+      const { resources } = await run("dev", { escalationUserEmails: "[]", existingServiceId: "PSVC123" });
+      assert.deepEqual(
+        resources
+          .filter((resource) => resource.type.startsWith("pagerduty:"))
+          .map((resource) => resource.name)
+          .sort(),
+        ["pagerduty-alarm-integration", "pagerduty-events-integration"],
+      );
+      assert.equal(one(resources, "pagerduty-events-integration").inputs.service, "PSVC123");
+    });
+
+    it("grants kms:Decrypt for a customer key only through SSM, and selects the EU service region", async () => {
+      const kmsKeyArn = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+      const { resources } = await run("dev", { kmsKeyArn, pagerdutyRegion: "eu" });
+      assert.equal(one(resources, "delivery-routing-key").inputs.keyId, kmsKeyArn);
+      const document = JSON.parse(
+        String(one(resources, "delivery-role-policy").inputs.policy),
+      ) as PolicyDocument;
+      const decrypt = document.Statement.find((statement) => statement.Action === "kms:Decrypt");
+      assert.deepEqual(decrypt, {
+        Sid: "DecryptRoutingKeyViaSsm",
+        Effect: "Allow",
+        Action: "kms:Decrypt",
+        Resource: kmsKeyArn,
+        Condition: { StringEquals: { "kms:ViaService": "ssm.us-east-1.amazonaws.com" } },
+      });
+      assert.equal(one(resources, "pagerduty-provider").inputs.serviceRegion, "eu");
+      const environment = (
+        one(resources, "delivery-function").inputs.environment as { variables: Record<string, string> }
+      ).variables;
+      assert.equal(environment.PAGERDUTY_REGION, "eu");
+    });
+
+    it("without alarms creates no topic and no CloudWatch integration", async () => {
+      const { resources } = await run("dev", { alarms: "false" });
+      assert.equal(ofType(resources, "aws:cloudwatch/metricAlarm:MetricAlarm").length, 0);
+      assert.equal(
+        resources.some((resource) => resource.name === "pagerduty-alarm-integration"),
+        false,
+      );
+    });
+  });
+
+  describe("configuration errors", () => {
+    const configFor = (overrides: Record<string, string>) =>
+      readStackConfig(mapConfigSource(planSettings("dev", overrides).settings));
+    const cases: [string, Record<string, string>, RegExp][] = [
+      [
+        "an unknown severity label",
+        { severityLabels: '["CRITICAL", "SEVERE"]' },
+        /^config electriceye-pagerduty:severityLabels is \["CRITICAL","SEVERE"\]: expected one or more of INFORMATIONAL, LOW, MEDIUM, HIGH, CRITICAL$/,
+      ],
+      [
+        "no escalation target",
+        { escalationUserEmails: "[]" },
+        /^config electriceye-pagerduty:escalationUserEmails and electriceye-pagerduty:escalationScheduleNames are both empty: the escalation policy needs at least one PagerDuty user \(by email\) or schedule \(by name\)$/,
+      ],
+      [
+        "a malformed email",
+        { escalationUserEmails: '["oncall.example.com"]' },
+        /^config electriceye-pagerduty:escalationUserEmails is "oncall\.example\.com": expected an email address of a PagerDuty user$/,
+      ],
+      [
+        "both an existing key and a service to create",
+        { existingRoutingKey: "e93facc04764012d7bfb002500d5d1a6" },
+        /^config electriceye-pagerduty:existingRoutingKey is set, and so is electriceye-pagerduty:escalationUserEmails: an existing routing key means no PagerDuty service or integration is created; remove one of them$/,
+      ],
+      [
+        "a rate above PagerDuty's",
+        { eventsPerMinute: "150" },
+        /eventsPerMinute is "150": expected a whole number from 1 to 120$/,
+      ],
+      [
+        "an unknown PagerDuty region",
+        { pagerdutyRegion: "apac" },
+        /pagerdutyRegion is "apac": expected one of us, eu$/,
+      ],
+    ];
+    for (const [what, overrides, message] of cases) {
+      it(`names the key, the value and what is allowed for ${what}`, () => {
+        assert.throws(
+          () => configFor(overrides),
+          (error: Error) => {
+            assert.ok(error instanceof ConfigError);
+            assert.match(error.message, message);
+            return true;
+          },
+        );
+      });
+    }
+
+    it("refuses keys Pulumi.yaml does not declare and values of the wrong type, as the CLI does", () => {
+      assert.throws(
+        () => loadStackSettings("dev", { severityLabel: '["HIGH"]' }),
+        /config electriceye-pagerduty:severityLabel is not declared in Pulumi.yaml/,
+      );
+      assert.throws(
+        () => loadStackSettings("dev", { batchSize: "ten" }),
+        /batchSize is "ten": Pulumi.yaml declares it as integer/,
+      );
+    });
+
+    it("makes the plan command exit non-zero with the message alone", () => {
+      const result = spawnSync(
+        "npx",
+        ["ts-node", "tools/plan.ts", "--stack", "dev", "--config", 'severityLabels=["URGENT"]'],
+        {
+          cwd: ROOT,
+          encoding: "utf8",
+        },
+      );
+      assert.equal(result.status, 1);
+      assert.match(
+        result.stderr,
+        /^plan: .*\nplan: config electriceye-pagerduty:severityLabels is \["URGENT"\]: expected one or more of/,
+      );
+      assert.equal(result.stdout, "");
+    });
+  });
+});
+
+describe("the shipped archive, run in a fresh Node.js process", () => {
+  it("opens an alert for a CRITICAL ElectricEye finding and resolves it on the PASSED re-import", async () => {
+    const { resources } = await run("dev");
+    const directory = mkdtempSync(join(tmpdir(), "electriceye-pagerduty-archive-"));
+    for (const [name, text] of Object.entries(await functionArchive(resources)))
+      writeFileSync(join(directory, name), text);
+    const deployed = (
+      one(resources, "delivery-function").inputs.environment as { variables: Record<string, string> }
+    ).variables;
+
+    const pagerduty = await startPagerDutyStandIn({ routingKeys: [ROUTING_KEY] });
+    const ssm = await startSsmStandIn();
+    const sqs = await startSqsStandIn([DEAD_LETTER_QUEUE]);
+    const dynamodb = await startDynamoDbStandIn([PACING_TABLE]);
+    ssm.putParameter(deployed.ROUTING_KEY_PARAMETER ?? "", ROUTING_KEY);
+    try {
+      const environment = {
+        PATH: process.env.PATH,
+        // The Lambda runtime provides the AWS SDK; here it comes from the project's node_modules.
+        NODE_PATH: join(ROOT, "node_modules"),
+        ...deployed,
+        ...awsEnvironmentFor(ssm, sqs, dynamodb),
+        PAGERDUTY_EVENTS_URL: pagerduty.url,
+        DEAD_LETTER_QUEUE_URL: sqs.queueUrl(DEAD_LETTER_QUEUE),
+        PACING_TABLE,
+      };
+      const invoke = async (event: unknown) => {
+        const eventFile = join(directory, "event.json");
+        writeFileSync(eventFile, JSON.stringify(event));
+        const { stdout } = await promisify(execFile)(
+          process.execPath,
+          [join(__dirname, "support", "invokeArchive.cjs"), directory, eventFile],
+          {
+            env: environment,
+          },
+        );
+        return JSON.parse(stdout.trim().split("\n").pop() ?? "") as unknown;
+      };
+      const failing = findingOf("electriceye-s3-public-bucket-policy.json");
+      assert.deepEqual(await invoke(sqsEvent([JSON.stringify(importedEvent([failing]))])), {
+        batchItemFailures: [],
+      });
+      const open = pagerduty.model.openAlerts();
+      assert.equal(open.length, 1);
+      assert.equal(open[0]?.severity, "critical");
+      const passed = {
+        ...failing,
+        Severity: { Label: "INFORMATIONAL" },
+        Compliance: { Status: "PASSED" },
+        Workflow: { Status: "RESOLVED" },
+        RecordState: "ARCHIVED",
+      };
+      assert.deepEqual(await invoke(sqsEvent([JSON.stringify(importedEvent([passed]))])), {
+        batchItemFailures: [],
+      });
+      assert.deepEqual(pagerduty.model.openAlerts(), []);
+      assert.equal(pagerduty.model.alerts()[0]?.status, "resolved");
+      assert.ok(
+        dynamodb.item(PACING_TABLE, deployed.PACING_ID ?? "") !== undefined,
+        "paced through the shared schedule",
+      );
+      assert.equal(
+        ssm.calls.filter((call) => call.operation === "GetParameter").length,
+        2,
+        "one read per cold start",
+      );
+    } finally {
+      await Promise.all([pagerduty.close(), ssm.close(), sqs.close(), dynamodb.close()]);
+    }
+  });
+});

@@ -1,0 +1,147 @@
+import { mkdirSync, writeFileSync } from "fs";
+import { join } from "path";
+import { parseArgs } from "util";
+import * as pulumi from "@pulumi/pulumi";
+import { ConfigError } from "../config";
+import { UsageError, runTool } from "./cli";
+import { isSecretValue, runProgram, type RecordedResource } from "./mockEngine";
+import { loadStackSettings, placeholderFor, type StackSettings } from "./stackConfig";
+
+export interface PlannedResource {
+  type: string;
+  name: string;
+  inputs: Record<string, unknown>;
+}
+
+const FUNCTION_TYPE = "aws:lambda/function:Function";
+
+/** Inputs as they can be shown: secrets as [secret], the function's archive as its files and sizes. */
+async function presentable(value: unknown): Promise<unknown> {
+  if (isSecretValue(value)) return "[secret]";
+  if (value instanceof pulumi.asset.AssetArchive) {
+    const assets = await value.assets;
+    const files: Record<string, string> = {};
+    for (const [name, asset] of Object.entries(assets)) {
+      files[name] =
+        asset instanceof pulumi.asset.StringAsset ? `${Buffer.byteLength(await asset.text)} bytes` : "asset";
+    }
+    return { archive: files };
+  }
+  if (Array.isArray(value)) return Promise.all((value as unknown[]).map(presentable));
+  if (typeof value === "object" && value !== null) {
+    const entries = await Promise.all(
+      Object.entries(value).map(async ([key, inner]) => [key, await presentable(inner)] as const),
+    );
+    return Object.fromEntries(entries);
+  }
+  return value;
+}
+
+export async function planResources(run: RecordedResource[]): Promise<PlannedResource[]> {
+  return Promise.all(
+    run.map(async ({ type, name, inputs }) => ({
+      type,
+      name,
+      inputs: (await presentable(inputs)) as Record<string, unknown>,
+    })),
+  );
+}
+
+/** The files of the function archive the stack would deploy, exactly as serialized. */
+export async function functionArchive(run: RecordedResource[]): Promise<Record<string, string>> {
+  const fn = run.find((resource) => resource.type === FUNCTION_TYPE);
+  const code = fn?.inputs.code;
+  if (!(code instanceof pulumi.asset.AssetArchive))
+    throw new Error("the program declares no function archive");
+  const files: Record<string, string> = {};
+  for (const [name, asset] of Object.entries(await code.assets)) {
+    if (!(asset instanceof pulumi.asset.StringAsset)) throw new Error(`archive entry ${name} is not text`);
+    files[name] = await asset.text;
+  }
+  return files;
+}
+
+/** The stack's settings, with a placeholder token where none is stored (it is set with pulumi config set --secret). */
+export function planSettings(
+  stack: string,
+  overrides: Record<string, string>,
+): { settings: StackSettings; notes: string[] } {
+  const settings = loadStackSettings(stack, overrides);
+  const notes: string[] = [];
+  const usesExistingKey = settings.values["electriceye-pagerduty:existingRoutingKey"] !== undefined;
+  if (!usesExistingKey && settings.values["pagerduty:token"] === undefined) {
+    settings.values["pagerduty:token"] = placeholderFor("pagerduty:token");
+    settings.secretKeys.push("pagerduty:token");
+    notes.push(
+      `pagerduty:token is not in Pulumi.${stack}.yaml (set it with: pulumi config set --secret pagerduty:token <token>); planned with a placeholder`,
+    );
+  }
+  return { settings, notes };
+}
+
+function formatHuman(stack: string, resources: PlannedResource[]): string {
+  const lines = [
+    `Offline plan for stack "${stack}" (the real program under Pulumi's mock engine): ${resources.length} resources`,
+    "",
+  ];
+  for (const resource of resources) {
+    lines.push(`+ ${resource.type}  ${resource.name}`);
+    for (const [key, value] of Object.entries(resource.inputs)) {
+      if (key.startsWith("__")) continue;
+      lines.push(`    ${key}: ${typeof value === "string" ? value : JSON.stringify(value)}`);
+    }
+  }
+  return lines.join("\n");
+}
+
+const USAGE = `usage: npm run plan -- --stack NAME [--json] [--config KEY=VALUE]... [--write-archive DIR]
+  --stack          the stack whose Pulumi.NAME.yaml is planned
+  --json           one JSON array of {type, name, inputs} on stdout
+  --config         a config value for this plan only, as pulumi config set would store it
+  --write-archive  write the function's deployment archive into DIR`;
+
+if (require.main === module) {
+  runTool("plan", async () => {
+    const { values } = parseArgs({
+      options: {
+        stack: { type: "string" },
+        json: { type: "boolean" },
+        config: { type: "string", multiple: true },
+        "write-archive": { type: "string" },
+        help: { type: "boolean" },
+      },
+    });
+    if (values.help === true) {
+      process.stdout.write(`${USAGE}\n`);
+      return;
+    }
+    if (values.stack === undefined) throw new UsageError(`--stack is required\n${USAGE}`);
+    const overrides: Record<string, string> = {};
+    for (const pair of values.config ?? []) {
+      const at = pair.indexOf("=");
+      if (at <= 0) throw new UsageError(`--config "${pair}" is not KEY=VALUE`);
+      overrides[pair.slice(0, at)] = pair.slice(at + 1);
+    }
+    const { settings, notes } = planSettings(values.stack, overrides);
+    for (const note of notes) process.stderr.write(`plan: ${note}\n`);
+    let run;
+    try {
+      run = await runProgram(settings);
+    } catch (error) {
+      if (error instanceof ConfigError) throw new UsageError(error.message);
+      throw error;
+    }
+    const resources = await planResources(run.resources);
+    const directory = values["write-archive"];
+    if (directory !== undefined) {
+      mkdirSync(directory, { recursive: true });
+      for (const [name, text] of Object.entries(await functionArchive(run.resources)))
+        writeFileSync(join(directory, name), text);
+    }
+    process.stdout.write(
+      values.json === true
+        ? `${JSON.stringify(resources, null, 2)}\n`
+        : `${formatHuman(values.stack, resources)}\n`,
+    );
+  });
+}
