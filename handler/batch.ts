@@ -26,7 +26,7 @@ export interface RecordResult {
 
 export interface BatchDependencies {
   filter: FindingFilter;
-  routingKey: () => Promise<string>;
+  routingKey: (deadline: number) => Promise<string>;
   deliver: Deliver;
   deadLetter: DeadLetterSender | undefined;
   clock: Clock;
@@ -93,7 +93,7 @@ async function processRecord(
     }
     let routingKey: string;
     try {
-      routingKey = await deps.routingKey();
+      routingKey = await deps.routingKey(deadline);
     } catch (error) {
       const reason = errorText(error);
       deps.log.error("routing key unavailable", { messageId, error: reason });

@@ -114,7 +114,7 @@ export function createHandler(settings: HandlerSettings, overrides: Partial<Hand
   });
   const dependencies = {
     filter: settings.filter,
-    routingKey: () => routingKey.get(),
+    routingKey: (deadline: number) => routingKey.get(deadline),
     deliver,
     deadLetter,
     clock,

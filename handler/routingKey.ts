@@ -15,35 +15,46 @@ export interface RoutingKeySourceOptions {
 }
 
 export interface RoutingKeySource {
-  get(): Promise<string>;
+  /** The key; reads of SSM that fail for a passing reason are retried until `deadline`. */
+  get(deadline: number): Promise<string>;
 }
 
 /**
  * The routing key, read once per time-to-live so that a rotated key is picked up without a deployment. When a
- * refresh fails the previous key keeps being used (a throttled SSM must not stop paging); with no previous key
- * the error names the parameter and SSM's error code, and never the value.
+ * refresh fails the previous key keeps being used (a throttled SSM must not stop paging). With no previous key,
+ * throttling and server errors are retried with backoff until the invocation's deadline, so that a cold
+ * container waits for SSM instead of handing its records back at once; other errors name the parameter and
+ * SSM's error code, and never the value.
  */
 export function createRoutingKeySource(options: RoutingKeySourceOptions): RoutingKeySource {
   let cached: { key: string; readAt: number } | undefined;
   let inFlight: Promise<string> | undefined;
 
-  async function refresh(): Promise<string> {
+  async function refresh(deadline: number): Promise<string> {
     const name = options.parameterName;
     let value: string;
-    try {
-      value = (await options.read(name)).trim();
-    } catch (error) {
-      const detail = errorText(error);
-      if (cached !== undefined) {
-        options.log.warn("routing key refresh failed; using the key read earlier", {
-          parameter: name,
-          error: detail,
-        });
-        return cached.key;
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        value = (await options.read(name)).trim();
+        break;
+      } catch (error) {
+        const detail = errorText(error);
+        if (cached !== undefined) {
+          options.log.warn("routing key refresh failed; using the key read earlier", {
+            parameter: name,
+            error: detail,
+          });
+          return cached.key;
+        }
+        const wait = Math.min(READ_RETRY_MAX_MS, READ_RETRY_BASE_MS * 2 ** (attempt - 1));
+        if (!isTransient(error) || options.clock.now() + wait > deadline) {
+          throw new Error(`cannot read the PagerDuty routing key from SSM parameter "${name}": ${detail}`, {
+            cause: error,
+          });
+        }
+        options.log.warn("routing key read failed; retrying", { parameter: name, error: detail, attempt });
+        await options.clock.sleep(wait);
       }
-      throw new Error(`cannot read the PagerDuty routing key from SSM parameter "${name}": ${detail}`, {
-        cause: error,
-      });
     }
     const problem = describeRoutingKeyProblem(value);
     if (problem !== undefined) {
@@ -56,15 +67,27 @@ export function createRoutingKeySource(options: RoutingKeySourceOptions): Routin
   }
 
   return {
-    get() {
+    get(deadline) {
       if (cached !== undefined && options.clock.now() - cached.readAt < options.ttlMs) {
         return Promise.resolve(cached.key);
       }
       // Records processed concurrently share one read.
-      inFlight ??= refresh().finally(() => {
+      inFlight ??= refresh(deadline).finally(() => {
         inFlight = undefined;
       });
       return inFlight;
     },
   };
+}
+
+const READ_RETRY_BASE_MS = 1_000;
+const READ_RETRY_MAX_MS = 15_000;
+
+/** Throttling, server errors and no answer at all pass; a denied or missing parameter does not. */
+export function isTransient(error: unknown): boolean {
+  const details = error as { name?: unknown; $fault?: unknown; $metadata?: { httpStatusCode?: unknown } };
+  if (/Throttl|TooManyRequests|RequestLimitExceeded/.test(String(details.name))) return true;
+  if (details.$fault === "server") return true;
+  const status = details.$metadata?.httpStatusCode;
+  return typeof status === "number" ? status >= 500 : true;
 }

@@ -3,10 +3,9 @@ import * as pulumi from "@pulumi/pulumi";
 import type { PagerDutyRegion } from "../config";
 import type { FindingFilter } from "../handler/filter";
 import { createHandler, settingsFromEnvironment, settingsToEnvironment } from "../handler/index";
-import { HANDLER_DEFAULTS } from "../handler/settings";
 import { lanesOf, type Lane, type RulePlan } from "./eventPatterns";
 import { LAMBDA_ASSUME_ROLE, functionPolicy, queuePolicy } from "./iamPolicies";
-import type { DeliveryPlan } from "./tuning";
+import { functionSettings, type DeliveryPlan } from "./tuning";
 
 export interface FindingDeliveryArgs {
   stack: string;
@@ -207,17 +206,16 @@ export class FindingDelivery extends pulumi.ComponentResource {
     const environment = pulumi
       .all([deadLetters.url, pacing.name])
       .apply(([deadLetterQueueUrl, pacingTable]) =>
-        settingsToEnvironment({
-          parameterName: args.parameterName,
-          pagerDutyRegion: args.pagerDutyRegion,
-          routingKeyTtlSeconds: plan.routingKeyTtlSeconds,
-          requestTimeoutSeconds: HANDLER_DEFAULTS.requestTimeoutSeconds,
-          deadLetterQueueUrl,
-          pacingTable,
-          pacingId: args.parameterName,
-          eventsPerMinute: plan.eventsPerMinute,
-          filter: args.filter,
-        }),
+        settingsToEnvironment(
+          functionSettings({
+            parameterName: args.parameterName,
+            pagerDutyRegion: args.pagerDutyRegion,
+            filter: args.filter,
+            plan,
+            deadLetterQueueUrl,
+            pacingTable,
+          }),
+        ),
       );
     const fn = new aws.lambda.CallbackFunction(
       `${name}-function`,

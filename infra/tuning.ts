@@ -1,4 +1,6 @@
-import type { DeliveryTuning } from "../config";
+import type { DeliveryTuning, PagerDutyRegion } from "../config";
+import type { FindingFilter } from "../handler/filter";
+import { HANDLER_DEFAULTS, type HandlerSettings } from "../handler/settings";
 
 /**
  * Pure: the queue, event source mapping and function settings the delivery side deploys. The benchmark
@@ -36,5 +38,30 @@ export function deliveryPlan(tuning: DeliveryTuning): DeliveryPlan {
     ruleTargetMaximumRetryAttempts: 185,
     eventsPerMinute: tuning.eventsPerMinute,
     routingKeyTtlSeconds: tuning.routingKeyTtlSeconds,
+  };
+}
+
+export interface FunctionSettingsArgs {
+  parameterName: string;
+  pagerDutyRegion: PagerDutyRegion;
+  filter: FindingFilter;
+  plan: DeliveryPlan;
+  deadLetterQueueUrl: string;
+  pacingTable: string;
+}
+
+/** The settings the function is deployed with (its environment), from the stack's choices. */
+export function functionSettings(args: FunctionSettingsArgs): HandlerSettings {
+  return {
+    parameterName: args.parameterName,
+    pagerDutyRegion: args.pagerDutyRegion,
+    routingKeyTtlSeconds: args.plan.routingKeyTtlSeconds,
+    requestTimeoutSeconds: HANDLER_DEFAULTS.requestTimeoutSeconds,
+    deadLetterQueueUrl: args.deadLetterQueueUrl,
+    pacingTable: args.pacingTable,
+    // Every queue of the stack sends with the one key in this parameter, so they share its schedule.
+    pacingId: args.parameterName,
+    eventsPerMinute: args.plan.eventsPerMinute,
+    filter: args.filter,
   };
 }

@@ -1,9 +1,10 @@
-import { AwsError, requireString, startAwsJsonStandIn, type AwsJsonStandIn } from "./awsJson";
+import { AwsError, requireString, startAwsJsonStandIn, type AwsJsonStandIn, type Operation } from "./awsJson";
 
 type AttributeValue = Record<string, unknown>;
-type Item = Record<string, AttributeValue>;
+export type Item = Record<string, AttributeValue>;
 
-export interface DynamoDbStandIn extends AwsJsonStandIn {
+export interface DynamoDbService {
+  operations: Record<string, Operation>;
   item(table: string, id: string): Item | undefined;
 }
 
@@ -11,11 +12,9 @@ export interface DynamoDbStandIn extends AwsJsonStandIn {
  * DynamoDB's PutItem on tables keyed by a string "id", with exactly the two conditions the pacing store uses;
  * any other expression is refused rather than guessed at.
  */
-export async function startDynamoDbStandIn(tables: string[]): Promise<DynamoDbStandIn> {
+export function createDynamoDbService(tables: string[]): DynamoDbService {
   const data = new Map(tables.map((table) => [table, new Map<string, Item>()]));
-  const standIn = await startAwsJsonStandIn({
-    targetPrefix: "DynamoDB_20120810",
-    contentType: "application/x-amz-json-1.0",
+  return {
     operations: {
       PutItem(input) {
         const table = data.get(requireString(input, "TableName"));
@@ -50,6 +49,18 @@ export async function startDynamoDbStandIn(tables: string[]): Promise<DynamoDbSt
         return {};
       },
     },
+    item: (table, id) => data.get(table)?.get(id),
+  };
+}
+
+export type DynamoDbStandIn = AwsJsonStandIn & Pick<DynamoDbService, "item">;
+
+export async function startDynamoDbStandIn(tables: string[]): Promise<DynamoDbStandIn> {
+  const service = createDynamoDbService(tables);
+  const standIn = await startAwsJsonStandIn({
+    targetPrefix: "DynamoDB_20120810",
+    contentType: "application/x-amz-json-1.0",
+    operations: service.operations,
   });
-  return { ...standIn, item: (table, id) => data.get(table)?.get(id) };
+  return { ...standIn, item: service.item };
 }

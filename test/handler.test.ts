@@ -207,13 +207,27 @@ describe("the handler against the stand-ins, over real HTTP", () => {
       );
     });
 
-    it("throttling that outlasts the SDK's retries is reported as ThrottlingException", async () => {
+    it("waits out throttling that outlasts the SDK's own retries, within the invocation", async () => {
       world.ssm.failNext("GetParameter", new AwsError("ThrottlingException", "Rate exceeded"), 3);
       const response = await world.handler()(sqsEvent(bodies(...eventsOf("electriceye-s3-encryption.json"))));
+      assert.deepEqual(failures(response), []);
+      assert.equal(world.pagerduty.model.counts().accepted, 1);
+      const retry = world.logs.find((line) => line.message === "routing key read failed; retrying");
+      assert.match(String(retry?.error), /ThrottlingException: Rate exceeded/);
+    });
+
+    it("hands the records back, naming ThrottlingException, when throttling outlasts the invocation", async () => {
+      world.ssm.failNext("GetParameter", new AwsError("ThrottlingException", "Rate exceeded"), 1000);
+      const started = Date.now();
+      const response = await world.handler()(
+        sqsEvent(bodies(...eventsOf("electriceye-s3-encryption.json"))),
+        remaining(5000),
+      );
       assert.deepEqual(failures(response), ["message-1"]);
+      assert.ok(Date.now() - started < 5000);
       assert.match(
         String(world.logs.find((line) => line.message === "routing key unavailable")?.error),
-        /ThrottlingException/,
+        /"electriceye-pagerduty": ThrottlingException: Rate exceeded/,
       );
     });
 

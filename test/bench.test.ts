@@ -1,0 +1,43 @@
+import assert from "assert/strict";
+import { runBench } from "../tools/bench";
+import { SCENARIOS } from "../tools/simulation/scenarios";
+
+// Small runs that keep the benchmark working and hold it to its promise: nothing is lost. Speed and rate
+// figures come from `npm run bench`, not from tests.
+
+describe("the delivery benchmark (small runs)", () => {
+  for (const scenario of SCENARIOS) {
+    it(`loses nothing in ${scenario}`, async () => {
+      const { report } = await runBench({
+        scenario,
+        findings: 200,
+        keys: 2,
+        stack: "prod",
+        config: {},
+        seed: 7,
+      });
+      assert.equal(report.lost, 0);
+      assert.equal(report.delivered + report.deadLettered, report.findings);
+      if (scenario === "malformed") {
+        assert.equal(report.deadLettered, 10, "exactly the broken records, 5%");
+        assert.deepEqual(Object.values(report.deadLetterReasons).sort(), [2, 2, 3, 3]);
+      } else {
+        assert.equal(report.deadLettered, 0, "nothing reaches the dead-letter queue");
+      }
+      if (scenario === "critical-during-burst") assert.equal(report.timeToPageSeconds.critical?.count, 20);
+    });
+  }
+
+  it("loses nothing with priority lanes switched off", async () => {
+    const { report } = await runBench({
+      scenario: "critical-during-burst",
+      findings: 200,
+      keys: 1,
+      stack: "prod",
+      config: { priorityLanes: "false" },
+      seed: 7,
+    });
+    assert.deepEqual(report.settings.lanes, ["standard"]);
+    assert.equal(report.lost, 0);
+  });
+});

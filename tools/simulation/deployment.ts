@@ -1,0 +1,211 @@
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import type { SQSClient } from "@aws-sdk/client-sqs";
+import type { SSMClient } from "@aws-sdk/client-ssm";
+import type { Clock } from "../../handler/clock";
+import { createSqsDeadLetterSender } from "../../handler/deadLetters";
+import { createDynamoPacingStore } from "../../handler/dynamoPacingStore";
+import { createHandler, type SqsBatchResponse } from "../../handler/index";
+import type { Logger } from "../../handler/log";
+import type { Transport } from "../../handler/pagerduty";
+import { settingsFromEnvironment, settingsToEnvironment, type HandlerSettings } from "../../handler/settings";
+import { createSsmReader } from "../../handler/ssm";
+import type { Lane } from "../../infra/eventPatterns";
+import type { DeliveryPlan } from "../../infra/tuning";
+import type { AwsError } from "../../standins/awsJson";
+import { createDynamoDbService } from "../../standins/dynamodb";
+import { createSqsOperations } from "../../standins/sqs";
+import { createSsmService } from "../../standins/ssm";
+import { inProcessClient } from "./inProcessAws";
+import { SimQueue, type SimMessage } from "./queue";
+import type { VirtualTime } from "./virtualTime";
+
+/** Latencies of the simulated AWS side, in virtual milliseconds. */
+export const AWS_LATENCY = {
+  receiveMs: 20,
+  invokeMs: 10,
+  coldStartMs: 400,
+  ssmMs: 15,
+  dynamodbMs: 6,
+  sqsMs: 10,
+} as const;
+
+export interface DeploymentOptions {
+  /** Names the stack (one per account and routing key). */
+  name: string;
+  time: VirtualTime;
+  random: () => number;
+  routingKey: string;
+  /** The function's settings as the Pulumi program writes them. */
+  settings: HandlerSettings;
+  plan: DeliveryPlan;
+  lanes: Lane[];
+  /** The PagerDuty Events API, shared by every deployment (its limits are per routing key). */
+  transport: Transport;
+  /** Makes an SSM call fail, e.g. with throttling. */
+  ssmFault?: () => AwsError | undefined;
+}
+
+export interface DeploymentStats {
+  invocations: number;
+  coldStarts: number;
+  timedOut: number;
+  handedBack: number;
+}
+
+interface Container {
+  alive: boolean;
+  handler: (event: unknown, context: { getRemainingTimeInMillis(): number }) => Promise<unknown>;
+}
+
+const QUIET_LOGGER: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
+
+/**
+ * One stack as deployed: a queue per lane with its dead-letter redrive, an event source mapping per lane
+ * (batch size, maximum concurrency, partial batch responses), and Lambda containers running the real handler
+ * with its real SSM reader, dead-letter sender and pacing store against in-process stand-ins.
+ */
+export class Deployment {
+  readonly deadLetters: SimQueue;
+  readonly queues = new Map<Lane, SimQueue>();
+  readonly stats: DeploymentStats = { invocations: 0, coldStarts: 0, timedOut: 0, handedBack: 0 };
+  private readonly inFlight = new Map<Lane, number>();
+  private readonly wakeups = new Map<Lane, number>();
+  private readonly idle: Container[] = [];
+  private readonly deadLetterUrl: string;
+  private readonly ssm = createSsmService();
+  private readonly dynamodb;
+
+  constructor(private readonly options: DeploymentOptions) {
+    const { plan, settings } = options;
+    this.deadLetters = new SimQueue({
+      name: `${options.name}-dead-letters`,
+      visibilityTimeoutMs: plan.visibilityTimeoutSeconds * 1000,
+    });
+    for (const lane of options.lanes) {
+      this.queues.set(
+        lane,
+        new SimQueue({
+          name: `${options.name}-${lane}`,
+          visibilityTimeoutMs: plan.visibilityTimeoutSeconds * 1000,
+          maxReceiveCount: plan.maxReceiveCount,
+          deadLetters: this.deadLetters,
+        }),
+      );
+      this.inFlight.set(lane, 0);
+    }
+    this.deadLetterUrl = settings.deadLetterQueueUrl ?? "";
+    this.dynamodb = createDynamoDbService([settings.pacingTable ?? ""]);
+    this.ssm.putParameter(settings.parameterName, options.routingKey);
+  }
+
+  /** EventBridge puts an event into a lane's queue. */
+  deliver(lane: Lane, body: string): void {
+    const queue = this.queues.get(lane);
+    if (queue === undefined) throw new Error(`${this.options.name} has no ${lane} lane`);
+    queue.send(body, this.options.time.now());
+    this.poll(lane);
+  }
+
+  /** The event source mapping: as many batches in flight as the maximum concurrency allows. */
+  private poll(lane: Lane): void {
+    const { time, plan } = this.options;
+    const queue = this.queues.get(lane) as SimQueue;
+    while ((this.inFlight.get(lane) ?? 0) < plan.maximumConcurrency && queue.hasVisible(time.now())) {
+      const batch = queue.receive(plan.batchSize, time.now());
+      if (batch.length === 0) break;
+      this.inFlight.set(lane, (this.inFlight.get(lane) ?? 0) + 1);
+      time.at(time.now() + AWS_LATENCY.receiveMs, () => void this.invoke(lane, queue, batch));
+    }
+    const next = queue.nextVisibleAt(time.now());
+    if (next !== undefined && (this.wakeups.get(lane) ?? Infinity) > next) {
+      this.wakeups.set(lane, next);
+      time.at(next, () => {
+        this.wakeups.delete(lane);
+        this.poll(lane);
+      });
+    }
+  }
+
+  private async invoke(lane: Lane, queue: SimQueue, batch: SimMessage[]): Promise<void> {
+    const { time, plan } = this.options;
+    this.stats.invocations += 1;
+    let container = this.idle.pop();
+    if (container === undefined) {
+      this.stats.coldStarts += 1;
+      await time.clock.sleep(AWS_LATENCY.coldStartMs);
+      container = this.newContainer();
+    }
+    await time.clock.sleep(AWS_LATENCY.invokeMs);
+    const deadline = time.now() + plan.functionTimeoutSeconds * 1000;
+    const event = {
+      Records: batch.map((message) => ({
+        messageId: message.id,
+        body: message.body,
+        attributes: { ApproximateReceiveCount: String(message.receiveCount) },
+        eventSource: "aws:sqs",
+        eventSourceARN: `arn:aws:sqs:us-east-1:111122223333:${queue.name}`,
+      })),
+    };
+    const timeout = new AbortController();
+    const outcome = await Promise.race([
+      container.handler(event, { getRemainingTimeInMillis: () => deadline - time.now() }),
+      time.clock.sleep(plan.functionTimeoutSeconds * 1000, timeout.signal).then(() => "timeout" as const),
+    ]);
+    timeout.abort();
+    if (outcome === "timeout") {
+      // Lambda stops a function at its timeout: the container is gone, its records come back after visibility.
+      this.stats.timedOut += 1;
+      container.alive = false;
+    } else {
+      const failed = new Set(
+        (outcome as SqsBatchResponse).batchItemFailures.map((failure) => failure.itemIdentifier),
+      );
+      this.stats.handedBack += failed.size;
+      for (const message of batch) if (!failed.has(message.id)) queue.delete(message.id);
+      this.idle.push(container);
+    }
+    this.inFlight.set(lane, (this.inFlight.get(lane) ?? 1) - 1);
+    this.poll(lane);
+  }
+
+  private newContainer(): Container {
+    const { time, random } = this.options;
+    const container: Container = { alive: true, handler: async () => ({ batchItemFailures: [] }) };
+    // A stopped container never wakes again: its waits never end.
+    const clock: Clock = {
+      now: () => time.now(),
+      sleep: (ms, signal) => (container.alive ? time.clock.sleep(ms, signal) : new Promise(() => undefined)),
+    };
+    const transport: Transport = (request) =>
+      container.alive ? this.options.transport(request) : new Promise(() => undefined);
+    const aws = { clock, latencyMs: 0 };
+    const ssmClient = inProcessClient<SSMClient>(this.ssm.operations, {
+      ...aws,
+      latencyMs: AWS_LATENCY.ssmMs,
+      ...(this.options.ssmFault === undefined ? {} : { fault: this.options.ssmFault }),
+    });
+    const sqsClient = inProcessClient<SQSClient>(
+      createSqsOperations(
+        (url) => url === this.deadLetterUrl,
+        (message) => this.deadLetters.send(message.body, time.now(), message.attributes),
+      ),
+      { ...aws, latencyMs: AWS_LATENCY.sqsMs },
+    );
+    const dynamodbClient = inProcessClient<DynamoDBClient>(this.dynamodb.operations, {
+      ...aws,
+      latencyMs: AWS_LATENCY.dynamodbMs,
+    });
+    // The settings make the same round trip through the environment as in the deployed function.
+    const settings = settingsFromEnvironment(settingsToEnvironment(this.options.settings));
+    container.handler = createHandler(settings, {
+      clock,
+      random,
+      transport,
+      readParameter: createSsmReader(ssmClient),
+      pacingStore: createDynamoPacingStore(dynamodbClient, settings.pacingTable ?? ""),
+      deadLetter: createSqsDeadLetterSender(sqsClient, this.deadLetterUrl),
+      log: QUIET_LOGGER,
+    });
+    return container;
+  }
+}

@@ -1,0 +1,70 @@
+import { readFileSync } from "fs";
+import { join } from "path";
+
+// Realistic ElectricEye findings for the benchmark and the local walk-through, made from the published
+// ElectricEye findings kept as test fixtures (test/fixtures/asff/SOURCES.md names their sources).
+
+const FIXTURES = join(__dirname, "..", "..", "test", "fixtures", "asff");
+const TEMPLATE_ACCOUNT = "111122223333";
+
+export type Template = "s3-encryption-high" | "s3-public-policy-critical";
+
+const TEMPLATE_FILES: Record<Template, string> = {
+  "s3-encryption-high": "electriceye-s3-encryption.json",
+  "s3-public-policy-critical": "electriceye-s3-public-bucket-policy.json",
+};
+
+const templates = new Map<Template, string>();
+
+function templateText(template: Template): string {
+  let text = templates.get(template);
+  if (text === undefined) {
+    const { _note: _, ...finding } = JSON.parse(
+      readFileSync(join(FIXTURES, TEMPLATE_FILES[template]), "utf8"),
+    ) as Record<string, unknown>;
+    text = JSON.stringify(finding);
+    templates.set(template, text);
+  }
+  return text;
+}
+
+/** A distinct finding: the template's bucket renamed, in the given account. */
+export function electricEyeFinding(
+  template: Template,
+  bucket: string,
+  account: string,
+): Record<string, unknown> {
+  return JSON.parse(
+    templateText(template).replaceAll("example-bucket-name", bucket).replaceAll(TEMPLATE_ACCOUNT, account),
+  ) as Record<string, unknown>;
+}
+
+/** A passed re-import of a finding, as ElectricEye sends it when the check passes. */
+export function passedReimport(finding: Record<string, unknown>): Record<string, unknown> {
+  return {
+    ...finding,
+    Severity: { Label: "INFORMATIONAL" },
+    Compliance: { ...(finding.Compliance as object), Status: "PASSED" },
+    Workflow: { Status: "RESOLVED" },
+    RecordState: "ARCHIVED",
+  };
+}
+
+let eventCounter = 0;
+
+/** The "Security Hub Findings - Imported" event EventBridge emits for one finding, in the finding's Region. */
+export function importedEvent(finding: Record<string, unknown>, time: Date): Record<string, unknown> {
+  eventCounter += 1;
+  const account = String(finding.AwsAccountId ?? TEMPLATE_ACCOUNT);
+  return {
+    version: "0",
+    id: `bench-${eventCounter}`,
+    "detail-type": "Security Hub Findings - Imported",
+    source: "aws.securityhub",
+    account,
+    time: time.toISOString().replace(/\.\d{3}Z$/, "Z"),
+    region: "us-east-1",
+    resources: [String(finding.ProductArn ?? "")],
+    detail: { findings: [finding] },
+  };
+}

@@ -1,0 +1,38 @@
+import type { Clock } from "../../handler/clock";
+import { AwsError, type Operation } from "../../standins/awsJson";
+
+interface Command {
+  input: object;
+}
+
+/**
+ * An AWS SDK v3 client look-alike that runs a stand-in's operations in process, on the virtual clock: the
+ * project's own SSM reader, dead-letter sender and pacing store run unchanged against it.
+ */
+export function inProcessClient<T>(
+  operations: Record<string, Operation>,
+  options: { clock: Clock; latencyMs: number; fault?: (operation: string) => AwsError | undefined },
+): T {
+  const client = {
+    async send(command: Command): Promise<unknown> {
+      const operation = command.constructor.name.replace(/Command$/, "");
+      const run = operations[operation];
+      if (run === undefined) throw new Error(`the in-process client has no operation ${operation}`);
+      await options.clock.sleep(options.latencyMs);
+      try {
+        const fault = options.fault?.(operation);
+        if (fault !== undefined) throw fault;
+        return structuredClone(await run(structuredClone(command.input) as Record<string, unknown>));
+      } catch (error) {
+        if (!(error instanceof AwsError)) throw error;
+        // Shaped as the SDK shapes service errors: the error code as the name, the body's members alongside.
+        throw Object.assign(new Error(error.message), {
+          name: error.type,
+          ...error.extra,
+          $metadata: { httpStatusCode: error.status },
+        });
+      }
+    },
+  };
+  return client as T;
+}
