@@ -41,7 +41,9 @@ const OLDEST_MESSAGE_ALARM_SECONDS: Record<Lane, number> = { critical: 600, reso
 export class FindingDelivery extends pulumi.ComponentResource {
   readonly parameterName: pulumi.Output<string>;
   readonly queueUrls: pulumi.Output<Record<string, string>>;
+  readonly queueArns: pulumi.Output<Record<string, string>>;
   readonly deadLetterQueueUrl: pulumi.Output<string>;
+  readonly deadLetterQueueArn: pulumi.Output<string>;
   readonly ruleDeadLetterQueueUrl: pulumi.Output<string>;
   readonly ruleNames: pulumi.Output<string[]>;
   readonly functionName: pulumi.Output<string>;
@@ -265,10 +267,14 @@ export class FindingDelivery extends pulumi.ComponentResource {
       : pulumi.output(undefined);
 
     this.parameterName = parameter.name;
-    this.queueUrls = pulumi
-      .all(lanes.map((lane) => laneQueue(lane).url))
-      .apply((urls) => Object.fromEntries(lanes.map((lane, index) => [lane, urls[index] ?? ""])));
+    const byLane = (pick: (queue: aws.sqs.Queue) => pulumi.Output<string>) =>
+      pulumi
+        .all(lanes.map((lane) => pick(laneQueue(lane))))
+        .apply((values) => Object.fromEntries(lanes.map((lane, index) => [lane, values[index] ?? ""])));
+    this.queueUrls = byLane((queue) => queue.url);
+    this.queueArns = byLane((queue) => queue.arn);
     this.deadLetterQueueUrl = deadLetters.url;
+    this.deadLetterQueueArn = deadLetters.arn;
     this.ruleDeadLetterQueueUrl = ruleDeadLetters.url;
     this.ruleNames = pulumi.all(rules.map((rule) => rule.resource.name));
     this.functionName = fn.name;
@@ -276,7 +282,9 @@ export class FindingDelivery extends pulumi.ComponentResource {
     this.registerOutputs({
       parameterName: this.parameterName,
       queueUrls: this.queueUrls,
+      queueArns: this.queueArns,
       deadLetterQueueUrl: this.deadLetterQueueUrl,
+      deadLetterQueueArn: this.deadLetterQueueArn,
       ruleDeadLetterQueueUrl: this.ruleDeadLetterQueueUrl,
       ruleNames: this.ruleNames,
       functionName: this.functionName,

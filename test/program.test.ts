@@ -366,6 +366,11 @@ describe("the Pulumi program under the mock engine", () => {
       assert.equal(outputs.parameterName, "electriceye-pagerduty");
       assert.equal(outputs.functionName, "electriceye-pagerduty-prod");
       assert.deepEqual(Object.keys(outputs.queueUrls as object), ["critical", "resolve", "standard"]);
+      assert.match(
+        String((outputs.queueArns as Record<string, string>).standard),
+        /^arn:aws:sqs:us-east-1:\d{12}:delivery-standard-queue/,
+      );
+      assert.match(String(outputs.deadLetterQueueArn), /^arn:aws:sqs:.*delivery-dead-letters/);
       assert.equal((outputs.ruleNames as string[]).length, 3);
       assert.match(String(outputs.deadLetterQueueUrl), /^https:\/\/sqs\./);
       assert.match(String(outputs.pagerdutyServiceId), /pagerduty-service-id/);

@@ -1,0 +1,191 @@
+import assert from "assert/strict";
+import { execFile } from "child_process";
+import { join } from "path";
+import { promisify } from "util";
+import { decide } from "../handler/filter";
+import { planRules } from "../infra/eventPatterns";
+import { startPagerDutyStandIn, type PagerDutyStandIn } from "../standins/pagerdutyServer";
+import { UsageError } from "../tools/cli";
+import { matchesPattern } from "../tools/patternMatcher";
+import { importedEvent } from "../tools/simulation/findings";
+import { sampleFinding } from "../tools/sampleFinding";
+import { stepsFromFile, walk, walkThrough } from "../tools/start";
+import { TEST_DEDUP_KEY, sendTestPage, type TestPageOptions } from "../tools/testPage";
+import { FIXTURE_DIR } from "./support/fixtures";
+
+const ROOT = join(__dirname, "..");
+const KEY = "e93facc04764012d7bfb002500d5d1a6";
+
+describe("npm start", () => {
+  it("on dev: pages the CRITICAL finding once, deduplicates its re-import, resolves it, and filters HIGH and MEDIUM out", async () => {
+    const lines: string[] = [];
+    const result = await walk("dev", walkThrough(), (line) => lines.push(line));
+    assert.deepEqual(result, {
+      paged: 1,
+      deduplicated: 1,
+      resolved: 1,
+      filtered: 2,
+      problems: 0,
+      openAlerts: 0,
+    });
+    const output = lines.join("\n");
+    assert.match(
+      output,
+      /\[3\/5\] a MEDIUM finding\n.*\n\s+FILTERED OUT by the rules: severity MEDIUM is not one of CRITICAL/,
+    );
+    assert.match(output, /\[4\/5\].*\n.*\n.*\n\s+DEDUPLICATED: alert #1 updated, nobody paged again/);
+    assert.match(output, /RESOLVED alert #1: the page closes itself/);
+  });
+
+  it("on prod: pages HIGH too, one alert for a finding on three buckets", async () => {
+    const lines: string[] = [];
+    const result = await walk("prod", walkThrough(), (line) => lines.push(line));
+    assert.deepEqual(result, {
+      paged: 2,
+      deduplicated: 1,
+      resolved: 1,
+      filtered: 1,
+      problems: 0,
+      openAlerts: 1,
+    });
+    assert.match(lines.join("\n"), /PAGED: new alert #2, severity error, one alert for 3 resources/);
+  });
+
+  it("runs a user's findings file through the stack's rules", async () => {
+    const steps = stepsFromFile(join(FIXTURE_DIR, "electriceye-s3-public-bucket-policy.json"));
+    const result = await walk("dev", steps, () => undefined);
+    assert.equal(result.paged, 1);
+    assert.throws(() => stepsFromFile(join(FIXTURE_DIR, "..", "..", "..", "package.json")), UsageError);
+  });
+
+  it("works as the README shows it, and exits 0", async () => {
+    const { stdout } = await promisify(execFile)("npm", ["start", "--silent"], { cwd: ROOT });
+    assert.match(
+      stdout,
+      /Summary: 1 paged, 1 deduplicated, 1 resolved, 2 filtered out; 0 alert\(s\) left open\./,
+    );
+  });
+});
+
+describe("the test page", () => {
+  let standIn: PagerDutyStandIn;
+  const options = (overrides: Partial<TestPageOptions> = {}): TestPageOptions => ({
+    routingKey: KEY,
+    region: "us",
+    resolve: false,
+    severity: "info",
+    url: standIn.url,
+    ...overrides,
+  });
+  beforeEach(async () => {
+    standIn = await startPagerDutyStandIn({ routingKeys: [KEY], ratePerMinute: 2 });
+  });
+  afterEach(() => standIn.close());
+
+  it("opens a clearly labelled test alert and, on request, resolves it", async () => {
+    assert.match(
+      await sendTestPage(options()),
+      /^Test page accepted by PagerDuty \(HTTP 202\).*npm run test-page -- --resolve$/,
+    );
+    const [alert] = standIn.model.openAlerts();
+    assert.equal(alert?.dedupKey, TEST_DEDUP_KEY);
+    assert.match(alert?.summary ?? "", /^TEST PAGE from electriceye-pagerduty/);
+    assert.match(await sendTestPage(options({ resolve: true })), /the test alert .* is closed/);
+    assert.deepEqual(standIn.model.openAlerts(), []);
+  });
+
+  it("refuses a key of the wrong shape without sending it or printing it", async () => {
+    const badKey = "u+notAnIntegrationKey";
+    await assert.rejects(sendTestPage(options({ routingKey: badKey })), (error: Error) => {
+      assert.ok(error instanceof UsageError);
+      assert.match(
+        error.message,
+        /cannot work: it has 21 characters where an Events API v2 routing key has 32/,
+      );
+      assert.ok(!error.message.includes(badKey));
+      return true;
+    });
+    assert.equal(standIn.model.counts().requests, 0);
+  });
+
+  it("explains a key PagerDuty rejects (400), and points at the EU region", async () => {
+    const unknown = "00000000000000000000000000000000";
+    await assert.rejects(sendTestPage(options({ routingKey: unknown })), (error: Error) => {
+      assert.match(error.message, /rejected the test event \(HTTP 400\): Invalid routing key\..*--region eu/);
+      assert.ok(!error.message.includes(unknown));
+      return true;
+    });
+  });
+
+  it("explains rate limiting (429)", async () => {
+    await sendTestPage(options());
+    await sendTestPage(options());
+    await assert.rejects(sendTestPage(options()), /rate-limiting this routing key \(HTTP 429\)/);
+  });
+
+  it("explains that nothing answers", async () => {
+    const url = standIn.url;
+    await standIn.close();
+    await assert.rejects(
+      sendTestPage(options({ url })),
+      /could not reach PagerDuty at http:\/\/127\.0\.0\.1:\d+\/v2\/enqueue: fetch failed \(ECONNREFUSED\)/,
+    );
+    standIn = await startPagerDutyStandIn();
+  });
+
+  it("takes the key from the environment and never prints it", async () => {
+    const run = (args: string[]) =>
+      promisify(execFile)(
+        "npm",
+        ["run", "--silent", "test-page", "--", "--events-url", standIn.url, ...args],
+        {
+          cwd: ROOT,
+          env: { ...process.env, PAGERDUTY_ROUTING_KEY: KEY },
+        },
+      );
+    const { stdout, stderr } = await run([]);
+    assert.match(stdout, /Test page accepted/);
+    assert.ok(!`${stdout}${stderr}`.includes(KEY));
+    await run(["--resolve"]);
+    assert.deepEqual(standIn.model.openAlerts(), []);
+  });
+});
+
+describe("the sample finding for a deployed stack", () => {
+  it("passes the dev rules and the function's filter, and its passed import resolves it", () => {
+    const filter = {
+      severityLabels: ["CRITICAL" as const],
+      products: ["ElectricEye"],
+      workflowStatuses: ["NEW", "NOTIFIED"],
+      activeOnly: true,
+    };
+    const rules = planRules(filter, { resolveRule: true, priorityLanes: true });
+    const now = new Date("2026-01-05T09:00:00Z");
+    const failing = sampleFinding({
+      account: "444455556666",
+      region: "eu-west-1",
+      severity: "CRITICAL",
+      passed: false,
+      now,
+    });
+    const passed = sampleFinding({
+      account: "444455556666",
+      region: "eu-west-1",
+      severity: "CRITICAL",
+      passed: true,
+      now,
+    });
+    const lanesFor = (finding: Record<string, unknown>) =>
+      rules
+        .filter((rule) => matchesPattern(rule.pattern, importedEvent(finding, now)))
+        .map((rule) => rule.lane);
+    assert.deepEqual(lanesFor(failing), ["critical"]);
+    assert.equal(decide(failing, filter).action, "trigger");
+    assert.deepEqual(lanesFor(passed), ["resolve"]);
+    assert.equal(decide(passed, filter).action, "resolve");
+    assert.equal(
+      failing.ProductArn,
+      "arn:aws:securityhub:eu-west-1:444455556666:product/444455556666/default",
+    );
+  });
+});
