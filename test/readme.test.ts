@@ -1,5 +1,7 @@
 import assert from "assert/strict";
-import { readFileSync } from "fs";
+import { execFile } from "child_process";
+import { existsSync, readFileSync, rmSync } from "fs";
+import { promisify } from "util";
 import { join } from "path";
 import { parse } from "yaml";
 
@@ -45,12 +47,37 @@ describe("the README", () => {
     const scripts = (
       JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> }
     ).scripts;
-    const used = [...readme.matchAll(/npm (?:run )?(\w[\w:-]*)/g)].map((match) => match[1] ?? "");
+    const used = [...readme.matchAll(/npm (?:run )?(?:-s |--silent )?(\w[\w:-]*)/g)].map(
+      (match) => match[1] ?? "",
+    );
     // npm's own commands; every other name must be a script of package.json.
     const npmCommands = new Set(["ci", "install", "run"]);
     for (const script of used.filter((name) => !npmCommands.has(name))) {
       assert.ok(script in scripts, `the README shows npm ${script}, which package.json does not define`);
     }
     assert.ok(readme.includes("npm test"));
+  });
+
+  it("shows local commands that run as shown", async function () {
+    this.timeout(300_000);
+    const blocks = [...readme.matchAll(/```bash\n([\s\S]*?)```/g)].map((match) => match[1] ?? "");
+    const commands = blocks
+      .flatMap((block) => block.split("\n"))
+      .map((line) => line.replace(/\s+#.*$/, "").trim())
+      // Local ones only: those needing AWS or PagerDuty credentials, and install and test themselves, are left out.
+      .filter((line) => line.startsWith("npm ") && !/\$\(|<|^npm (ci|test)$/.test(line));
+    assert.ok(commands.length >= 8, commands.join("\n"));
+    const written = ["event.json", "delivery.svg"].map((file) => join(ROOT, file));
+    try {
+      for (const command of commands) {
+        await promisify(execFile)("bash", ["-c", command], { cwd: ROOT, maxBuffer: 1 << 26 }).catch(
+          (error: Error) => {
+            throw new Error(`README command failed: ${command}\n${error.message}`);
+          },
+        );
+      }
+    } finally {
+      for (const file of written) if (existsSync(file)) rmSync(file);
+    }
   });
 });

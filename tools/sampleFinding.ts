@@ -1,7 +1,7 @@
 import { parseArgs } from "util";
 import { isSeverityLabel } from "../handler/asff";
 import { UsageError, runTool } from "./cli";
-import { electricEyeFinding, passedReimport } from "./simulation/findings";
+import { electricEyeFinding, importedEvent, passedReimport } from "./simulation/findings";
 
 // A clearly labelled ElectricEye-shaped finding for `aws securityhub batch-import-findings`, to prove a
 // deployment end to end: Security Hub emits its Imported event, the stack's rule admits it, the function pages.
@@ -43,7 +43,8 @@ export function sampleFinding(options: {
 const USAGE = `usage: npm run -s sample-finding -- --account ACCOUNT_ID --region REGION [--severity LABEL] [--passed] > sample.json
        aws securityhub batch-import-findings --region REGION --findings file://sample.json
   --severity  the label to import with (default CRITICAL, which every stack pages on)
-  --passed    the same finding, passed and archived: its import resolves the page`;
+  --passed    the same finding, passed and archived: its import resolves the page
+  --event     print the "Security Hub Findings - Imported" event instead, to put into a queue directly`;
 
 if (require.main === module) {
   runTool("sample-finding", () => {
@@ -53,6 +54,7 @@ if (require.main === module) {
         region: { type: "string" },
         severity: { type: "string" },
         passed: { type: "boolean" },
+        event: { type: "boolean" },
         help: { type: "boolean" },
       },
     });
@@ -76,6 +78,7 @@ if (require.main === module) {
       passed: values.passed === true,
       now: new Date(),
     });
-    process.stdout.write(`${JSON.stringify([finding], null, 2)}\n`);
+    const output = values.event === true ? importedEvent(finding, new Date()) : [finding];
+    process.stdout.write(`${JSON.stringify(output, null, 2)}\n`);
   });
 }

@@ -1,5 +1,7 @@
+import { randomUUID } from "crypto";
 import { readFileSync } from "fs";
 import { join } from "path";
+import { regionOf } from "../../handler/asff";
 
 // Realistic ElectricEye findings for the benchmark and the local walk-through, made from the published
 // ElectricEye findings kept as test fixtures (test/fixtures/asff/SOURCES.md names their sources).
@@ -50,20 +52,17 @@ export function passedReimport(finding: Record<string, unknown>): Record<string,
   };
 }
 
-let eventCounter = 0;
-
 /** The "Security Hub Findings - Imported" event EventBridge emits for one finding, in the finding's Region. */
 export function importedEvent(finding: Record<string, unknown>, time: Date): Record<string, unknown> {
-  eventCounter += 1;
   const account = String(finding.AwsAccountId ?? TEMPLATE_ACCOUNT);
   return {
     version: "0",
-    id: `bench-${eventCounter}`,
+    id: randomUUID(),
     "detail-type": "Security Hub Findings - Imported",
     source: "aws.securityhub",
     account,
     time: time.toISOString().replace(/\.\d{3}Z$/, "Z"),
-    region: "us-east-1",
+    region: regionOf(finding) ?? "us-east-1",
     resources: [String(finding.ProductArn ?? "")],
     detail: { findings: [finding] },
   };
