@@ -38,37 +38,30 @@ function productCondition(products: string[]): Record<string, unknown> {
   };
 }
 
+/** Security Hub's Imported events whose findings meet `conditions`. */
+function importedFindings(conditions: Record<string, unknown>): Record<string, unknown> {
+  return { source: ["aws.securityhub"], "detail-type": [IMPORTED], detail: { findings: conditions } };
+}
+
 export function findingsPattern(filter: FindingFilter, labels: SeverityLabel[]): Record<string, unknown> {
-  return {
-    source: ["aws.securityhub"],
-    "detail-type": [IMPORTED],
-    detail: {
-      findings: {
-        ...productCondition(filter.products),
-        Severity: { Label: labels },
-        ...(filter.activeOnly ? { RecordState: ["ACTIVE"] } : {}),
-        ...(filter.workflowStatuses.length > 0 ? { Workflow: { Status: filter.workflowStatuses } } : {}),
-      },
-    },
-  };
+  return importedFindings({
+    ...productCondition(filter.products),
+    Severity: { Label: labels },
+    ...(filter.activeOnly ? { RecordState: ["ACTIVE"] } : {}),
+    ...(filter.workflowStatuses.length > 0 ? { Workflow: { Status: filter.workflowStatuses } } : {}),
+  });
 }
 
 /** Any severity: ElectricEye re-imports a passed check as INFORMATIONAL, which the findings rule never admits. */
 export function resolvePattern(filter: FindingFilter): Record<string, unknown> {
-  return {
-    source: ["aws.securityhub"],
-    "detail-type": [IMPORTED],
-    detail: {
-      findings: {
-        ...productCondition(filter.products),
-        $or: [
-          { Compliance: { Status: ["PASSED"] } },
-          { Workflow: { Status: ["RESOLVED", "SUPPRESSED"] } },
-          { RecordState: ["ARCHIVED"] },
-        ],
-      },
-    },
-  };
+  return importedFindings({
+    ...productCondition(filter.products),
+    $or: [
+      { Compliance: { Status: ["PASSED"] } },
+      { Workflow: { Status: ["RESOLVED", "SUPPRESSED"] } },
+      { RecordState: ["ARCHIVED"] },
+    ],
+  });
 }
 
 export function planRules(

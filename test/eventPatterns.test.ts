@@ -2,6 +2,7 @@ import assert from "assert/strict";
 import { decide, type FindingFilter } from "../handler/filter";
 import { planRules, type RulePlan } from "../infra/eventPatterns";
 import { matchesPattern } from "../tools/patternMatcher";
+import { passedReimport } from "../tools/simulation/findings";
 import { findingOf, findingsOf, fixtureNames, importedEvent, loadFixture } from "./support/fixtures";
 
 const DEV: FindingFilter = {
@@ -16,14 +17,6 @@ const EVERY_PRODUCT: FindingFilter = { ...PROD, products: [] };
 function matching(rules: RulePlan[], event: unknown): string[] {
   return rules.filter((rule) => matchesPattern(rule.pattern, event)).map((rule) => rule.name);
 }
-
-const passedReimport = (finding: Record<string, unknown>) => ({
-  ...finding,
-  Severity: { Label: "INFORMATIONAL" },
-  Compliance: { Status: "PASSED" },
-  Workflow: { Status: "RESOLVED" },
-  RecordState: "ARCHIVED",
-});
 
 /** Security Hub gives every finding it imports a Workflow, NEW unless the finding sets one. */
 function importedBySecurityHub(finding: Record<string, unknown>): Record<string, unknown> {

@@ -1,6 +1,7 @@
 import assert from "assert/strict";
 import { systemClock } from "../handler/clock";
 import { readDocument } from "../handler/findings";
+import { passedReimport } from "../tools/simulation/findings";
 import { findingOf, fixtureNames, importedEvent, loadFixture, sqsEvent } from "./support/fixtures";
 import {
   DEAD_LETTER_QUEUE,
@@ -75,13 +76,7 @@ describe("the handler against the stand-ins, over real HTTP", () => {
     await handler(sqsEvent(bodies(importedEvent([failing]))));
     assert.equal(world.pagerduty.model.openAlerts().length, 1);
     assert.equal(world.pagerduty.model.openAlerts()[0]?.updates, 1);
-    const passed = {
-      ...failing,
-      Severity: { Label: "INFORMATIONAL" },
-      Compliance: { Status: "PASSED" },
-      Workflow: { Status: "RESOLVED" },
-      RecordState: "ARCHIVED",
-    };
+    const passed = passedReimport(failing);
     const response = await handler(sqsEvent(bodies(importedEvent([passed]))));
     assert.deepEqual(failures(response), []);
     assert.deepEqual(world.pagerduty.model.openAlerts(), []);

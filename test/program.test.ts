@@ -16,6 +16,7 @@ import {
 } from "../tools/mockEngine";
 import { functionArchive, planSettings } from "../tools/plan";
 import { loadStackSettings, mapConfigSource } from "../tools/stackConfig";
+import { passedReimport } from "../tools/simulation/findings";
 import { findingOf, importedEvent, sqsEvent } from "./support/fixtures";
 import { DEAD_LETTER_QUEUE, PACING_TABLE, ROUTING_KEY, awsEnvironmentFor } from "./support/world";
 import { startPagerDutyStandIn } from "../standins/pagerdutyServer";
@@ -599,13 +600,7 @@ describe("the shipped archive, run in a fresh Node.js process", () => {
       const open = pagerduty.model.openAlerts();
       assert.equal(open.length, 1);
       assert.equal(open[0]?.severity, "critical");
-      const passed = {
-        ...failing,
-        Severity: { Label: "INFORMATIONAL" },
-        Compliance: { Status: "PASSED" },
-        Workflow: { Status: "RESOLVED" },
-        RecordState: "ARCHIVED",
-      };
+      const passed = passedReimport(failing);
       assert.deepEqual(await invoke(sqsEvent([JSON.stringify(importedEvent([passed]))])), {
         batchItemFailures: [],
       });

@@ -10,7 +10,7 @@ import { lanesOf, planRules, type Lane } from "../infra/eventPatterns";
 import { deliveryPlan, functionSettings } from "../infra/tuning";
 import { AwsError } from "../standins/awsJson";
 import { createPagerDutyModel } from "../standins/pagerdutyModel";
-import { UsageError, runTool } from "./cli";
+import { UsageError, configPairs, runTool } from "./cli";
 import { matchesPattern } from "./patternMatcher";
 import { planSettings } from "./plan";
 import { Deployment } from "./simulation/deployment";
@@ -404,12 +404,7 @@ if (require.main === module) {
     const scenario = (values.scenario ?? "burst") as ScenarioName;
     if (!SCENARIOS.includes(scenario))
       throw new UsageError(`--scenario "${scenario}" is not one of ${SCENARIOS.join(", ")}`);
-    const config: Record<string, string> = {};
-    for (const pair of values.config ?? []) {
-      const at = pair.indexOf("=");
-      if (at <= 0) throw new UsageError(`--config "${pair}" is not KEY=VALUE`);
-      config[pair.slice(0, at)] = pair.slice(at + 1);
-    }
+    const config = configPairs(values.config);
     if (values["no-priority"] === true) config.priorityLanes = "false";
     const run = await runBench({
       scenario,

@@ -32,3 +32,14 @@ export function readJsonInput(path: string): unknown {
     throw new UsageError(`${path === "-" ? "standard input" : path} is not valid JSON: ${parsed.reason}`);
   return parsed.value;
 }
+
+/** `--config KEY=VALUE` pairs, as pulumi config set would store them. */
+export function configPairs(pairs: string[] | undefined): Record<string, string> {
+  const config: Record<string, string> = {};
+  for (const pair of pairs ?? []) {
+    const at = pair.indexOf("=");
+    if (at <= 0) throw new UsageError(`--config "${pair}" is not KEY=VALUE`);
+    config[pair.slice(0, at)] = pair.slice(at + 1);
+  }
+  return config;
+}

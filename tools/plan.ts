@@ -3,7 +3,7 @@ import { join } from "path";
 import { parseArgs } from "util";
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError } from "../config";
-import { UsageError, runTool } from "./cli";
+import { UsageError, configPairs, runTool } from "./cli";
 import { isSecretValue, runProgram, type RecordedResource } from "./mockEngine";
 import { loadStackSettings, placeholderFor, type StackSettings } from "./stackConfig";
 
@@ -116,12 +116,7 @@ if (require.main === module) {
       return;
     }
     if (values.stack === undefined) throw new UsageError(`--stack is required\n${USAGE}`);
-    const overrides: Record<string, string> = {};
-    for (const pair of values.config ?? []) {
-      const at = pair.indexOf("=");
-      if (at <= 0) throw new UsageError(`--config "${pair}" is not KEY=VALUE`);
-      overrides[pair.slice(0, at)] = pair.slice(at + 1);
-    }
+    const overrides = configPairs(values.config);
     const { settings, notes } = planSettings(values.stack, overrides);
     for (const note of notes) process.stderr.write(`plan: ${note}\n`);
     let run;
