@@ -159,7 +159,8 @@ export class FindingDelivery extends pulumi.ComponentResource {
       child,
     );
 
-    const functionName = `electriceye-pagerduty-${args.stack}`.slice(0, 64);
+    // Lambda names allow letters, digits, hyphens and underscores; stack names may also hold dots.
+    const functionName = `electriceye-pagerduty-${args.stack.replace(/[^A-Za-z0-9_-]/g, "-")}`.slice(0, 64);
     const logGroup = new aws.cloudwatch.LogGroup(
       `${name}-logs`,
       { name: `/aws/lambda/${functionName}`, retentionInDays: args.logRetentionDays },

@@ -122,6 +122,9 @@ export class PagerDutyService extends pulumi.ComponentResource {
         name: config.serviceName,
         description: "One alert per AWS Security Hub finding; the alert resolves when the finding does.",
         escalationPolicy: policy.id,
+        // Alerts, not bare incidents: severity-based urgency and alert grouping work on alerts. Snake case is the
+        // API's value; the camel-case spelling in the provider's generated docs is rejected.
+        alertCreation: "create_alerts_and_incidents",
         // Resolution comes from the finding (passed, archived, suppressed), never from a timer.
         autoResolveTimeout: "null",
         acknowledgementTimeout:

@@ -169,6 +169,7 @@ describe("the Pulumi program under the mock engine", () => {
       );
       const service = one(dev.resources, "pagerduty-service").inputs;
       assert.equal(service.autoResolveTimeout, "null");
+      assert.equal(service.alertCreation, "create_alerts_and_incidents");
       assert.equal(service.acknowledgementTimeout, "1800");
       assert.deepEqual(service.incidentUrgencyRule, { type: "constant", urgency: "severity_based" });
       assert.equal(
