@@ -3,8 +3,7 @@ import type { DeadLetterSender } from "./deadLetters";
 import type { Deliver } from "./delivery";
 import type { FindingFilter } from "./filter";
 import type { EventReading } from "./findings";
-import type { Logger } from "./log";
-import { errorText } from "./pacing";
+import { errorText, type Logger } from "./log";
 import { routeFinding } from "./route";
 
 /** One unit of work: an SQS record, or the event of a direct invocation. */

@@ -21,3 +21,10 @@ export function createJsonLogger(
     error: (message, fields) => emit("ERROR", message, fields),
   };
 }
+
+/** An error as a log line or a dead letter's reason shows it: the service's error code, then its message. */
+export function errorText(error: unknown): string {
+  if (error instanceof Error)
+    return error.name === "Error" ? error.message : `${error.name}: ${error.message}`;
+  return String(error);
+}

@@ -18,7 +18,6 @@ import type { PagerDutyEvent, PagerDutySeverity } from "./pagerdutyEvent";
 
 // Limits of the PagerDuty Events API v2: a longer summary or a larger event is rejected, not truncated.
 export const SUMMARY_MAX_CHARS = 1024;
-export const DEDUP_KEY_MAX_CHARS = 255;
 export const EVENT_MAX_BYTES = 512 * 1024;
 // Room left in the event budget for the routing key and the JSON around it, added after mapping.
 const ROUTING_KEY_ALLOWANCE_BYTES = 128;
@@ -189,7 +188,7 @@ function detailsOf(
 }
 
 /** The finding in the Security Hub console of its own partition and Region; none for isolated partitions. */
-export function consoleUrlOf(finding: unknown, findingId: string): string | undefined {
+function consoleUrlOf(finding: unknown, findingId: string): string | undefined {
   const arn = parseArn(textAt(finding, "ProductArn"));
   const partition = arn?.partition ?? resourcesOf(finding)[0]?.partition ?? "aws";
   const host = CONSOLE_HOSTS[partition];

@@ -1,5 +1,5 @@
 import type { Clock } from "./clock";
-import type { Logger } from "./log";
+import { errorText, type Logger } from "./log";
 
 // PagerDuty ingests about 120 events a minute per routing key and drops the rest. Every invocation of every
 // queue that sends with a key draws its send times from one shared schedule (a generic cell rate algorithm):
@@ -82,14 +82,12 @@ export function createPacer(options: PacerOptions): Pacer {
 
   return {
     async acquire(latest) {
-      let sendAt: number | undefined;
       const reserved = await update((state) => {
         const slot = nextSlot(state, options.clock.now(), intervalMs);
-        if (slot.sendAt > latest) return undefined;
-        sendAt = slot.sendAt;
-        return slot;
+        return slot.sendAt > latest ? undefined : slot;
       });
-      return reserved === undefined ? undefined : sendAt;
+      // The schedule moved one interval past the slot it gave.
+      return reserved === undefined ? undefined : reserved.tat - intervalMs;
     },
     async holdOff(until) {
       await update((state) => ((state?.tat ?? 0) >= until ? undefined : { next: { tat: until } }));
@@ -108,10 +106,4 @@ export function createMemoryPacingStore(): PacingStore {
       return Promise.resolve({ ok: true });
     },
   };
-}
-
-export function errorText(error: unknown): string {
-  if (error instanceof Error)
-    return error.name === "Error" ? error.message : `${error.name}: ${error.message}`;
-  return String(error);
 }

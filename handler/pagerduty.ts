@@ -71,7 +71,7 @@ export function createPagerDutyClient(options: PagerDutyClientOptions): PagerDut
   };
 }
 
-export function classify(answer: HttpAnswer): SendResult {
+function classify(answer: HttpAnswer): SendResult {
   const { status } = answer;
   if (status === 202) return { kind: "accepted", status };
   if (status === 429) return { kind: "rateLimited", status };

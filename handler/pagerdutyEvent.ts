@@ -26,7 +26,7 @@ export interface PagerDutyEvent {
 
 export type PagerDutyRequest = PagerDutyEvent & { routing_key: string };
 
-export const ROUTING_KEY_PATTERN = /^[A-Za-z0-9]{32}$/;
+const ROUTING_KEY_PATTERN = /^[A-Za-z0-9]{32}$/;
 
 /** What a routing key looks like, without ever saying what it is. */
 export function describeRoutingKeyProblem(key: string): string | undefined {

@@ -1,6 +1,5 @@
 import type { Clock } from "./clock";
-import type { Logger } from "./log";
-import { errorText } from "./pacing";
+import { errorText, type Logger } from "./log";
 import { describeRoutingKeyProblem } from "./pagerdutyEvent";
 
 /** Reads a decrypted parameter value; throws the store's own error (with its name as the code) on failure. */
