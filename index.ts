@@ -40,6 +40,7 @@ export = async () => {
     deadLetterQueueUrl: delivery.deadLetterQueueUrl,
     deadLetterQueueArn: delivery.deadLetterQueueArn,
     ruleDeadLetterQueueUrl: delivery.ruleDeadLetterQueueUrl,
+    ruleDeadLetterQueueArn: delivery.ruleDeadLetterQueueArn,
     ruleNames: delivery.ruleNames,
     functionName: delivery.functionName,
     pacingTableName: delivery.pacingTableName,

@@ -45,6 +45,7 @@ export class FindingDelivery extends pulumi.ComponentResource {
   readonly deadLetterQueueUrl: pulumi.Output<string>;
   readonly deadLetterQueueArn: pulumi.Output<string>;
   readonly ruleDeadLetterQueueUrl: pulumi.Output<string>;
+  readonly ruleDeadLetterQueueArn: pulumi.Output<string>;
   readonly ruleNames: pulumi.Output<string[]>;
   readonly functionName: pulumi.Output<string>;
   readonly pacingTableName: pulumi.Output<string>;
@@ -277,6 +278,7 @@ export class FindingDelivery extends pulumi.ComponentResource {
     this.deadLetterQueueUrl = deadLetters.url;
     this.deadLetterQueueArn = deadLetters.arn;
     this.ruleDeadLetterQueueUrl = ruleDeadLetters.url;
+    this.ruleDeadLetterQueueArn = ruleDeadLetters.arn;
     this.ruleNames = pulumi.all(rules.map((rule) => rule.resource.name));
     this.functionName = fn.name;
     this.pacingTableName = pacing.name;
@@ -287,6 +289,7 @@ export class FindingDelivery extends pulumi.ComponentResource {
       deadLetterQueueUrl: this.deadLetterQueueUrl,
       deadLetterQueueArn: this.deadLetterQueueArn,
       ruleDeadLetterQueueUrl: this.ruleDeadLetterQueueUrl,
+      ruleDeadLetterQueueArn: this.ruleDeadLetterQueueArn,
       ruleNames: this.ruleNames,
       functionName: this.functionName,
       pacingTableName: this.pacingTableName,

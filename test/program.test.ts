@@ -373,6 +373,7 @@ describe("the Pulumi program under the mock engine", () => {
         /^arn:aws:sqs:us-east-1:\d{12}:delivery-standard-queue/,
       );
       assert.match(String(outputs.deadLetterQueueArn), /^arn:aws:sqs:.*delivery-dead-letters/);
+      assert.match(String(outputs.ruleDeadLetterQueueArn), /^arn:aws:sqs:.*delivery-rule-dead-letters/);
       assert.equal((outputs.ruleNames as string[]).length, 3);
       assert.match(String(outputs.deadLetterQueueUrl), /^https:\/\/sqs\./);
       assert.match(String(outputs.pagerdutyServiceId), /pagerduty-service-id/);
