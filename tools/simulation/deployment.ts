@@ -178,9 +178,8 @@ export class Deployment {
     };
     const transport: Transport = (request) =>
       container.alive ? this.options.transport(request) : new Promise(() => undefined);
-    const aws = { clock, latencyMs: 0 };
     const ssmClient = inProcessClient<SSMClient>(this.ssm.operations, {
-      ...aws,
+      clock,
       latencyMs: AWS_LATENCY.ssmMs,
       ...(this.options.ssmFault === undefined ? {} : { fault: this.options.ssmFault }),
     });
@@ -189,10 +188,10 @@ export class Deployment {
         (url) => url === this.deadLetterUrl,
         (message) => this.deadLetters.send(message.body, time.now(), message.attributes),
       ),
-      { ...aws, latencyMs: AWS_LATENCY.sqsMs },
+      { clock, latencyMs: AWS_LATENCY.sqsMs },
     );
     const dynamodbClient = inProcessClient<DynamoDBClient>(this.dynamodb.operations, {
-      ...aws,
+      clock,
       latencyMs: AWS_LATENCY.dynamodbMs,
     });
     // The settings make the same round trip through the environment as in the deployed function.
