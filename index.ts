@@ -43,7 +43,7 @@ export = async () => {
     ruleDeadLetterQueueArn: delivery.ruleDeadLetterQueueArn,
     ruleNames: delivery.ruleNames,
     functionName: delivery.functionName,
-    pacingTableName: delivery.pacingTableName,
+    stateTableName: delivery.stateTableName,
     alarmTopicArn: delivery.alarmTopicArn,
   };
 };

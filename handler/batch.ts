@@ -4,6 +4,8 @@ import type { Deliver } from "./delivery";
 import type { FindingFilter } from "./filter";
 import type { EventReading } from "./findings";
 import { errorText, type Logger } from "./log";
+import type { MappedFinding } from "./mapping";
+import type { ResolutionLedger } from "./resolutions";
 import { routeFinding } from "./route";
 
 /** One unit of work: an SQS record, or the event of a direct invocation. */
@@ -28,6 +30,7 @@ export interface BatchDependencies {
   routingKey: (deadline: number) => Promise<string>;
   deliver: Deliver;
   deadLetter: DeadLetterSender | undefined;
+  resolutions: ResolutionLedger;
   clock: Clock;
   log: Logger;
 }
@@ -99,6 +102,16 @@ async function processRecord(
       return { result: { messageId, outcome: "handedBack", reason }, stop: reason };
     }
     const { mapped } = routed;
+    const overtaken = routed.action === "trigger" ? await resolvedLater(mapped, deps) : undefined;
+    if (overtaken !== undefined) {
+      deps.log.info("finding skipped", {
+        messageId,
+        findingId: mapped.findingId,
+        dedupKey: mapped.dedupKey,
+        reason: overtaken,
+      });
+      continue;
+    }
     const delivery = await deps.deliver({ ...mapped.event, routing_key: routingKey }, deadline);
     deps.log.info("finding outcome", {
       messageId,
@@ -122,12 +135,42 @@ async function processRecord(
       );
       continue;
     }
+    if (routed.action === "resolve") await remember(mapped, deps);
     sent += 1;
   }
   if (problems.length > 0) return { result: await deadLetter(record, problems.join(" | "), deps) };
   return sent > 0
     ? { result: { messageId, outcome: "delivered" } }
     : { result: { messageId, outcome: "skipped", reason: "no finding passed the filter" } };
+}
+
+/** Why a trigger must not be sent: its finding was resolved by a later update already delivered. */
+async function resolvedLater(mapped: MappedFinding, deps: BatchDependencies): Promise<string | undefined> {
+  if (mapped.updatedAt === undefined) return undefined;
+  try {
+    const resolvedAt = await deps.resolutions.resolvedAt(mapped.dedupKey);
+    if (resolvedAt === undefined || resolvedAt <= mapped.updatedAt) return undefined;
+    return `a later update (${new Date(resolvedAt).toISOString()}) already resolved this finding`;
+  } catch (error) {
+    // Without the ledger, paging on a stale trigger is the lesser harm than not paging.
+    deps.log.warn("resolution ledger unavailable; sending", {
+      dedupKey: mapped.dedupKey,
+      error: errorText(error),
+    });
+    return undefined;
+  }
+}
+
+async function remember(mapped: MappedFinding, deps: BatchDependencies): Promise<void> {
+  if (mapped.updatedAt === undefined) return;
+  try {
+    await deps.resolutions.record(mapped.dedupKey, mapped.updatedAt);
+  } catch (error) {
+    deps.log.warn("resolution ledger unavailable; not remembered", {
+      dedupKey: mapped.dedupKey,
+      error: errorText(error),
+    });
+  }
 }
 
 async function deadLetter(

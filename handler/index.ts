@@ -6,11 +6,12 @@ import { processRecords, type InboundRecord, type RecordResult } from "./batch";
 import { systemClock, type Clock } from "./clock";
 import { createSqsDeadLetterSender, type DeadLetterSender } from "./deadLetters";
 import { createDelivery } from "./delivery";
-import { createDynamoPacingStore } from "./dynamoPacingStore";
+import { createDynamoPacingStore, createDynamoResolutionLedger } from "./dynamoState";
 import { readEvent, readRecordBody } from "./findings";
 import { createJsonLogger, type Logger } from "./log";
 import { createMemoryPacingStore, createPacer, type PacingStore } from "./pacing";
 import { EVENTS_URLS, createPagerDutyClient, fetchTransport, type Transport } from "./pagerduty";
+import { createMemoryResolutionLedger, type ResolutionLedger } from "./resolutions";
 import { createRoutingKeySource, type ParameterReader } from "./routingKey";
 import type { HandlerSettings } from "./settings";
 import { createSsmReader } from "./ssm";
@@ -24,6 +25,7 @@ export interface HandlerDependencies {
   transport: Transport;
   readParameter: ParameterReader;
   pacingStore: PacingStore;
+  resolutionLedger: ResolutionLedger;
   deadLetter: DeadLetterSender | undefined;
   log: Logger;
 }
@@ -71,11 +73,20 @@ export function createHandler(settings: HandlerSettings, overrides: Partial<Hand
   const clock = overrides.clock ?? systemClock;
   const log = overrides.log ?? createJsonLogger();
   const readParameter = overrides.readParameter ?? createSsmReader(new SSMClient({}));
+  // One client for the stack's state table: the send schedule and the resolution ledger both live there.
+  const needsTable = overrides.pacingStore === undefined || overrides.resolutionLedger === undefined;
+  const shared =
+    settings.stateTable === undefined || !needsTable
+      ? undefined
+      : { client: new DynamoDBClient({}), table: settings.stateTable };
   const pacingStore =
     overrides.pacingStore ??
-    (settings.pacingTable === undefined
-      ? createMemoryPacingStore()
-      : createDynamoPacingStore(new DynamoDBClient({}), settings.pacingTable));
+    (shared === undefined ? createMemoryPacingStore() : createDynamoPacingStore(shared.client, shared.table));
+  const resolutionLedger =
+    overrides.resolutionLedger ??
+    (shared === undefined
+      ? createMemoryResolutionLedger()
+      : createDynamoResolutionLedger(shared.client, shared.table));
   const deadLetter =
     "deadLetter" in overrides
       ? overrides.deadLetter
@@ -113,6 +124,7 @@ export function createHandler(settings: HandlerSettings, overrides: Partial<Hand
     rateLimitHoldOffMs: DELIVERY_TUNING.rateLimitHoldOffMs,
   });
   const dependencies = {
+    resolutions: resolutionLedger,
     filter: settings.filter,
     routingKey: (deadline: number) => routingKey.get(deadline),
     deliver,

@@ -44,6 +44,8 @@ export interface MappedFinding {
   findingId: string;
   dedupKey: string;
   severityLabel: SeverityLabel;
+  /** The finding's UpdatedAt in epoch milliseconds, when it is a valid timestamp. */
+  updatedAt?: number;
   event: PagerDutyEvent;
 }
 
@@ -72,16 +74,15 @@ export function mapFinding(finding: unknown, action: "trigger" | "resolve"): Map
   if (findingId === undefined) return { ok: false, reason: "finding has no Id (ASFF requires one)" };
   const dedupKey = dedupKeyOf(textAt(finding, "ProductArn"), findingId);
   const severity = severityOf(finding);
+  const timestamp = isoTimestamp(textAt(finding, "UpdatedAt"));
+  const identity = {
+    findingId,
+    dedupKey,
+    severityLabel: severity.label,
+    ...(timestamp === undefined ? {} : { updatedAt: Date.parse(timestamp) }),
+  };
   if (action === "resolve") {
-    return {
-      ok: true,
-      value: {
-        findingId,
-        dedupKey,
-        severityLabel: severity.label,
-        event: { event_action: "resolve", dedup_key: dedupKey },
-      },
-    };
+    return { ok: true, value: { ...identity, event: { event_action: "resolve", dedup_key: dedupKey } } };
   }
 
   const resources = resourcesOf(finding);
@@ -115,17 +116,13 @@ export function mapFinding(finding: unknown, action: "trigger" | "resolve"): Map
       custom_details: detailsOf(finding, findingId, severity, resources, account, region, remediationUrl),
     },
   };
-  const timestamp = isoTimestamp(textAt(finding, "UpdatedAt"));
   if (timestamp !== undefined && event.payload !== undefined) event.payload.timestamp = timestamp;
   if (links.length > 0) event.links = links;
   if (consoleUrl !== undefined) {
     event.client = "AWS Security Hub";
     event.client_url = consoleUrl;
   }
-  return {
-    ok: true,
-    value: { findingId, dedupKey, severityLabel: severity.label, event: fitEvent(event, EVENT_MAX_BYTES) },
-  };
+  return { ok: true, value: { ...identity, event: fitEvent(event, EVENT_MAX_BYTES) } };
 }
 
 function summaryOf(

@@ -12,7 +12,7 @@ export interface HandlerSettings {
   requestTimeoutSeconds: number;
   deadLetterQueueUrl?: string;
   /** DynamoDB table holding the shared send schedule; without it each container paces alone. */
-  pacingTable?: string;
+  stateTable?: string;
   /** Names the routing key's schedule; every sender with the same key must use the same id. */
   pacingId: string;
   eventsPerMinute: number;
@@ -35,7 +35,7 @@ const NAMES = {
   routingKeyTtlSeconds: "ROUTING_KEY_TTL_SECONDS",
   requestTimeoutSeconds: "PAGERDUTY_TIMEOUT_SECONDS",
   deadLetterQueueUrl: "DEAD_LETTER_QUEUE_URL",
-  pacingTable: "PACING_TABLE",
+  stateTable: "STATE_TABLE",
   pacingId: "PACING_ID",
   eventsPerMinute: "PAGERDUTY_EVENTS_PER_MINUTE",
   severityLabels: "PAGE_SEVERITY_LABELS",
@@ -60,7 +60,7 @@ export function settingsToEnvironment(settings: HandlerSettings): Record<string,
   if (settings.eventsUrl !== undefined) environment[NAMES.eventsUrl] = settings.eventsUrl;
   if (settings.deadLetterQueueUrl !== undefined)
     environment[NAMES.deadLetterQueueUrl] = settings.deadLetterQueueUrl;
-  if (settings.pacingTable !== undefined) environment[NAMES.pacingTable] = settings.pacingTable;
+  if (settings.stateTable !== undefined) environment[NAMES.stateTable] = settings.stateTable;
   return environment;
 }
 
@@ -135,9 +135,9 @@ export function settingsFromEnvironment(env: Record<string, string | undefined>)
   };
   const eventsUrl = read(NAMES.eventsUrl);
   const deadLetterQueueUrl = read(NAMES.deadLetterQueueUrl);
-  const pacingTable = read(NAMES.pacingTable);
+  const stateTable = read(NAMES.stateTable);
   if (eventsUrl !== undefined) settings.eventsUrl = eventsUrl;
   if (deadLetterQueueUrl !== undefined) settings.deadLetterQueueUrl = deadLetterQueueUrl;
-  if (pacingTable !== undefined) settings.pacingTable = pacingTable;
+  if (stateTable !== undefined) settings.stateTable = stateTable;
   return settings;
 }

@@ -36,7 +36,8 @@ const OLDEST_MESSAGE_ALARM_SECONDS: Record<Lane, number> = { critical: 600, reso
 
 /**
  * The AWS side: the routing key in an SSM SecureString, EventBridge rules into encrypted queues (one per lane),
- * dead-letter queues, the shared send schedule, the function with a least-privilege role, and alarms.
+ * dead-letter queues, the delivery state (send schedule, recent resolutions), the function with a
+ * least-privilege role, and alarms.
  */
 export class FindingDelivery extends pulumi.ComponentResource {
   readonly parameterName: pulumi.Output<string>;
@@ -48,7 +49,7 @@ export class FindingDelivery extends pulumi.ComponentResource {
   readonly ruleDeadLetterQueueArn: pulumi.Output<string>;
   readonly ruleNames: pulumi.Output<string[]>;
   readonly functionName: pulumi.Output<string>;
-  readonly pacingTableName: pulumi.Output<string>;
+  readonly stateTableName: pulumi.Output<string>;
   readonly alarmTopicArn: pulumi.Output<string | undefined>;
 
   constructor(name: string, args: FindingDeliveryArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -149,13 +150,15 @@ export class FindingDelivery extends pulumi.ComponentResource {
       rules.map((rule) => rule.resource),
     );
 
-    const pacing = new aws.dynamodb.Table(
-      `${name}-pacing`,
+    const state = new aws.dynamodb.Table(
+      `${name}-state`,
       {
         billingMode: "PAY_PER_REQUEST",
         hashKey: "id",
         attributes: [{ name: "id", type: "S" }],
         serverSideEncryption: { enabled: true },
+        // Remembered resolutions expire by themselves; the send schedule's item carries no expiry.
+        ttl: { attributeName: "expiresAt", enabled: true },
       },
       child,
     );
@@ -186,11 +189,11 @@ export class FindingDelivery extends pulumi.ComponentResource {
             logGroup.arn,
             parameter.arn,
             deadLetters.arn,
-            pacing.arn,
+            state.arn,
             pulumi.all(lanes.map((lane) => laneQueue(lane).arn)),
           ])
           .apply(
-            ([regionName, logGroupArn, parameterArn, deadLetterQueueArn, pacingTableArn, laneQueueArns]) =>
+            ([regionName, logGroupArn, parameterArn, deadLetterQueueArn, stateTableArn, laneQueueArns]) =>
               JSON.stringify(
                 functionPolicy({
                   region: regionName,
@@ -199,7 +202,7 @@ export class FindingDelivery extends pulumi.ComponentResource {
                   kmsKeyArn: args.kmsKeyArn,
                   laneQueueArns,
                   deadLetterQueueArn,
-                  pacingTableArn,
+                  stateTableArn,
                 }),
               ),
           ),
@@ -207,20 +210,18 @@ export class FindingDelivery extends pulumi.ComponentResource {
       child,
     );
 
-    const environment = pulumi
-      .all([deadLetters.url, pacing.name])
-      .apply(([deadLetterQueueUrl, pacingTable]) =>
-        settingsToEnvironment(
-          functionSettings({
-            parameterName: args.parameterName,
-            pagerDutyRegion: args.pagerDutyRegion,
-            filter: args.filter,
-            plan,
-            deadLetterQueueUrl,
-            pacingTable,
-          }),
-        ),
-      );
+    const environment = pulumi.all([deadLetters.url, state.name]).apply(([deadLetterQueueUrl, stateTable]) =>
+      settingsToEnvironment(
+        functionSettings({
+          parameterName: args.parameterName,
+          pagerDutyRegion: args.pagerDutyRegion,
+          filter: args.filter,
+          plan,
+          deadLetterQueueUrl,
+          stateTable,
+        }),
+      ),
+    );
     const fn = new aws.lambda.CallbackFunction(
       `${name}-function`,
       {
@@ -281,7 +282,7 @@ export class FindingDelivery extends pulumi.ComponentResource {
     this.ruleDeadLetterQueueArn = ruleDeadLetters.arn;
     this.ruleNames = pulumi.all(rules.map((rule) => rule.resource.name));
     this.functionName = fn.name;
-    this.pacingTableName = pacing.name;
+    this.stateTableName = state.name;
     this.registerOutputs({
       parameterName: this.parameterName,
       queueUrls: this.queueUrls,
@@ -292,7 +293,7 @@ export class FindingDelivery extends pulumi.ComponentResource {
       ruleDeadLetterQueueArn: this.ruleDeadLetterQueueArn,
       ruleNames: this.ruleNames,
       functionName: this.functionName,
-      pacingTableName: this.pacingTableName,
+      stateTableName: this.stateTableName,
       alarmTopicArn: this.alarmTopicArn,
     });
   }

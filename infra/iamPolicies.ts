@@ -24,7 +24,7 @@ export interface FunctionPolicyInputs {
   kmsKeyArn: string | undefined;
   laneQueueArns: string[];
   deadLetterQueueArn: string;
-  pacingTableArn: string;
+  stateTableArn: string;
 }
 
 export function functionPolicy(inputs: FunctionPolicyInputs): PolicyDocument {
@@ -49,10 +49,10 @@ export function functionPolicy(inputs: FunctionPolicyInputs): PolicyDocument {
     },
     { Sid: "DeadLetter", Effect: "Allow", Action: "sqs:SendMessage", Resource: inputs.deadLetterQueueArn },
     {
-      Sid: "SharedSendSchedule",
+      Sid: "DeliveryState",
       Effect: "Allow",
-      Action: "dynamodb:PutItem",
-      Resource: inputs.pacingTableArn,
+      Action: ["dynamodb:GetItem", "dynamodb:PutItem"],
+      Resource: inputs.stateTableArn,
     },
   ];
   if (inputs.kmsKeyArn !== undefined) {

@@ -47,7 +47,7 @@ export interface FunctionSettingsArgs {
   filter: FindingFilter;
   plan: DeliveryPlan;
   deadLetterQueueUrl: string;
-  pacingTable: string;
+  stateTable: string;
 }
 
 /** The settings the function is deployed with (its environment), from the stack's choices. */
@@ -58,7 +58,7 @@ export function functionSettings(args: FunctionSettingsArgs): HandlerSettings {
     routingKeyTtlSeconds: args.plan.routingKeyTtlSeconds,
     requestTimeoutSeconds: HANDLER_DEFAULTS.requestTimeoutSeconds,
     deadLetterQueueUrl: args.deadLetterQueueUrl,
-    pacingTable: args.pacingTable,
+    stateTable: args.stateTable,
     // Every queue of the stack sends with the one key in this parameter, so they share its schedule.
     pacingId: args.parameterName,
     eventsPerMinute: args.plan.eventsPerMinute,

@@ -9,13 +9,23 @@ export interface DynamoDbService {
 }
 
 /**
- * DynamoDB's PutItem on tables keyed by a string "id", with exactly the two conditions the pacing store uses;
- * any other expression is refused rather than guessed at.
+ * DynamoDB's GetItem and PutItem on tables keyed by a string "id", with exactly the two conditions the pacing
+ * store uses; any other expression is refused rather than guessed at.
  */
 export function createDynamoDbService(tables: string[]): DynamoDbService {
   const data = new Map(tables.map((table) => [table, new Map<string, Item>()]));
   return {
     operations: {
+      GetItem(input) {
+        const table = data.get(requireString(input, "TableName"));
+        if (table === undefined)
+          throw new AwsError("ResourceNotFoundException", "Requested resource not found");
+        const id = (input.Key as Item | undefined)?.id?.S;
+        if (typeof id !== "string")
+          throw new AwsError("ValidationException", "The provided key element does not match the schema");
+        const item = table.get(id);
+        return item === undefined ? {} : { Item: item };
+      },
       PutItem(input) {
         const table = data.get(requireString(input, "TableName"));
         if (table === undefined)

@@ -7,6 +7,7 @@ import {
   DEAD_LETTER_QUEUE,
   PARAMETER_NAME,
   ROUTING_KEY,
+  STATE_TABLE,
   failures,
   remaining,
   startWorld,
@@ -337,6 +338,37 @@ describe("the handler against the stand-ins, over real HTTP", () => {
     });
   });
 
+  it("does not page for a trigger that its finding's later resolution overtook in another lane", async () => {
+    const handler = world.handler();
+    const at = (time: string) => ({
+      ...findingOf("electriceye-s3-public-bucket-policy.json"),
+      UpdatedAt: time,
+    });
+    const resolved = passedReimport(at("2024-05-01T13:00:00.000Z"));
+    await handler(sqsEvent(bodies(importedEvent([resolved]))));
+    const stale = await handler(sqsEvent(bodies(importedEvent([at("2024-05-01T12:00:00.000Z")]))));
+    assert.deepEqual(failures(stale), []);
+    assert.deepEqual(world.pagerduty.model.openAlerts(), [], "the stale trigger is not sent");
+    const skipped = world.logs.find(
+      (line) => line.message === "finding skipped" && line.dedupKey !== undefined,
+    );
+    assert.match(
+      String(skipped?.reason),
+      /a later update \(2024-05-01T13:00:00.000Z\) already resolved this finding/,
+    );
+    await handler(sqsEvent(bodies(importedEvent([at("2024-05-01T14:00:00.000Z")]))));
+    assert.equal(world.pagerduty.model.openAlerts().length, 1, "a newer failure pages again");
+    assert.ok(world.dynamodb.item(STATE_TABLE, `resolved#${skipped?.dedupKey as string}`) !== undefined);
+  });
+
+  it("pages anyway when the resolution ledger cannot be read", async () => {
+    world.dynamodb.failNext("GetItem", new AwsError("AccessDeniedException", "no"), 5);
+    const response = await world.handler()(sqsEvent(bodies(...eventsOf("electriceye-s3-encryption.json"))));
+    assert.deepEqual(failures(response), []);
+    assert.equal(world.pagerduty.model.openAlerts().length, 1);
+    assert.ok(world.logs.some((line) => line.message === "resolution ledger unavailable; sending"));
+  });
+
   it("paces every container that shares a key through the shared schedule", async () => {
     const events = fixtureNames().flatMap(eventsOf).slice(0, 12);
     const settings = { eventsPerMinute: 600 };
@@ -350,6 +382,6 @@ describe("the handler against the stand-ins, over real HTTP", () => {
     assert.ok(times.length >= 12);
     const gaps = times.slice(1).map((time, index) => time - (times[index] ?? 0));
     assert.ok(Math.min(...gaps) >= 80, `gaps ${gaps.join(",")} ms, schedule is 100 ms`);
-    assert.ok(world.dynamodb.item("electriceye-pagerduty-pacing", PARAMETER_NAME) !== undefined);
+    assert.ok(world.dynamodb.item(STATE_TABLE, PARAMETER_NAME) !== undefined);
   });
 });

@@ -18,7 +18,7 @@ import { functionArchive, planSettings } from "../tools/plan";
 import { loadStackSettings, mapConfigSource } from "../tools/stackConfig";
 import { passedReimport } from "../tools/simulation/findings";
 import { findingOf, importedEvent, sqsEvent } from "./support/fixtures";
-import { DEAD_LETTER_QUEUE, PACING_TABLE, ROUTING_KEY, awsEnvironmentFor } from "./support/world";
+import { DEAD_LETTER_QUEUE, STATE_TABLE, ROUTING_KEY, awsEnvironmentFor } from "./support/world";
 import { startPagerDutyStandIn } from "../standins/pagerdutyServer";
 import { startSsmStandIn } from "../standins/ssm";
 import { startSqsStandIn } from "../standins/sqs";
@@ -97,7 +97,7 @@ const COMMON = [
   "aws:cloudwatch/metricAlarm:MetricAlarm delivery-function-errors-alarm",
   "aws:cloudwatch/metricAlarm:MetricAlarm delivery-resolve-backlog-alarm",
   "aws:cloudwatch/metricAlarm:MetricAlarm delivery-rule-dead-letters-alarm",
-  "aws:dynamodb/table:Table delivery-pacing",
+  "aws:dynamodb/table:Table delivery-state",
   "aws:iam/role:Role delivery-role",
   "aws:iam/rolePolicy:RolePolicy delivery-role-policy",
   "aws:lambda/eventSourceMapping:EventSourceMapping delivery-critical-mapping",
@@ -210,7 +210,6 @@ describe("the Pulumi program under the mock engine", () => {
       assert.deepEqual(Object.keys(environment).sort(), [
         "DEAD_LETTER_QUEUE_URL",
         "PACING_ID",
-        "PACING_TABLE",
         "PAGERDUTY_EVENTS_PER_MINUTE",
         "PAGERDUTY_REGION",
         "PAGERDUTY_TIMEOUT_SECONDS",
@@ -220,6 +219,7 @@ describe("the Pulumi program under the mock engine", () => {
         "PAGE_WORKFLOW_STATUSES",
         "ROUTING_KEY_PARAMETER",
         "ROUTING_KEY_TTL_SECONDS",
+        "STATE_TABLE",
       ]);
       assert.equal(environment.PAGE_SEVERITY_LABELS, "CRITICAL");
       const alarmSubscription = one(dev.resources, "delivery-alarms-to-pagerduty").inputs;
@@ -268,11 +268,17 @@ describe("the Pulumi program under the mock engine", () => {
       assert.deepEqual(Object.keys(bySid).sort(), [
         "ConsumeLanes",
         "DeadLetter",
+        "DeliveryState",
         "ReadRoutingKey",
-        "SharedSendSchedule",
         "WriteOwnLogs",
       ]);
       assert.deepEqual(bySid.ReadRoutingKey?.Action, "ssm:GetParameter");
+      assert.deepEqual(bySid.DeliveryState?.Action, ["dynamodb:GetItem", "dynamodb:PutItem"]);
+      assert.match(String(bySid.DeliveryState?.Resource), /:table\/delivery-state/);
+      assert.deepEqual(one(dev.resources, "delivery-state").inputs.ttl, {
+        attributeName: "expiresAt",
+        enabled: true,
+      });
       assert.equal(
         bySid.ReadRoutingKey?.Resource,
         "arn:aws:ssm:us-east-1:111122223333:parameter/electriceye-pagerduty",
@@ -570,7 +576,7 @@ describe("the shipped archive, run in a fresh Node.js process", () => {
     const pagerduty = await startPagerDutyStandIn({ routingKeys: [ROUTING_KEY] });
     const ssm = await startSsmStandIn();
     const sqs = await startSqsStandIn([DEAD_LETTER_QUEUE]);
-    const dynamodb = await startDynamoDbStandIn([PACING_TABLE]);
+    const dynamodb = await startDynamoDbStandIn([STATE_TABLE]);
     ssm.putParameter(deployed.ROUTING_KEY_PARAMETER ?? "", ROUTING_KEY);
     try {
       const environment = {
@@ -581,7 +587,7 @@ describe("the shipped archive, run in a fresh Node.js process", () => {
         ...awsEnvironmentFor(ssm, sqs, dynamodb),
         PAGERDUTY_EVENTS_URL: pagerduty.url,
         DEAD_LETTER_QUEUE_URL: sqs.queueUrl(DEAD_LETTER_QUEUE),
-        PACING_TABLE,
+        STATE_TABLE,
       };
       const invoke = async (event: unknown) => {
         const eventFile = join(directory, "event.json");
@@ -609,7 +615,7 @@ describe("the shipped archive, run in a fresh Node.js process", () => {
       assert.deepEqual(pagerduty.model.openAlerts(), []);
       assert.equal(pagerduty.model.alerts()[0]?.status, "resolved");
       assert.ok(
-        dynamodb.item(PACING_TABLE, deployed.PACING_ID ?? "") !== undefined,
+        dynamodb.item(STATE_TABLE, deployed.PACING_ID ?? "") !== undefined,
         "paced through the shared schedule",
       );
       assert.equal(

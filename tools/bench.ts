@@ -156,7 +156,7 @@ export async function runBench(options: BenchOptions): Promise<BenchRun> {
           filter: config.filter,
           plan,
           deadLetterQueueUrl: `https://sqs.us-east-1.amazonaws.com/${accountId(account)}/dead-letters`,
-          pacingTable: "pacing",
+          stateTable: "pacing",
         }),
         plan,
         lanes,

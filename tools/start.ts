@@ -9,6 +9,7 @@ import { createHandler, type SqsBatchResponse } from "../handler/index";
 import type { Logger } from "../handler/log";
 import { dedupKeyOf } from "../handler/mapping";
 import { createMemoryPacingStore } from "../handler/pacing";
+import { createMemoryResolutionLedger } from "../handler/resolutions";
 import { planRules, type RulePlan } from "../infra/eventPatterns";
 import { functionSettings, deliveryPlan } from "../infra/tuning";
 import type { Alert } from "../standins/pagerdutyModel";
@@ -135,7 +136,7 @@ export async function walk(stack: string, steps: Step[], write: (line: string) =
         filter: config.filter,
         plan: deliveryPlan(config.delivery),
         deadLetterQueueUrl: "local",
-        pacingTable: "local",
+        stateTable: "local",
       }),
       eventsUrl: pagerduty.url,
     },
@@ -144,6 +145,7 @@ export async function walk(stack: string, steps: Step[], write: (line: string) =
       random: Math.random,
       readParameter: () => Promise.resolve(DEMO_ROUTING_KEY),
       pacingStore: createMemoryPacingStore(),
+      resolutionLedger: createMemoryResolutionLedger(),
       deadLetter: (letter) => {
         deadLetters.push(letter);
         return Promise.resolve();

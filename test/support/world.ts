@@ -11,7 +11,7 @@ import { startSsmStandIn, type SsmStandIn } from "../../standins/ssm";
 export const ROUTING_KEY = "e93facc04764012d7bfb002500d5d1a6";
 export const PARAMETER_NAME = "electriceye-pagerduty";
 export const DEAD_LETTER_QUEUE = "electriceye-pagerduty-dead-letters";
-export const PACING_TABLE = "electriceye-pagerduty-pacing";
+export const STATE_TABLE = "electriceye-pagerduty-state";
 
 /** The PagerDuty, SSM, SQS and DynamoDB stand-ins, and the AWS SDK pointed at them through its environment. */
 export interface World {
@@ -61,7 +61,7 @@ export async function startWorld(pagerdutyOptions: PagerDutyModelOptions = {}): 
   const pagerduty = await startPagerDutyStandIn(pagerdutyOptions);
   const ssm = await startSsmStandIn();
   const sqs = await startSqsStandIn([DEAD_LETTER_QUEUE]);
-  const dynamodb = await startDynamoDbStandIn([PACING_TABLE]);
+  const dynamodb = await startDynamoDbStandIn([STATE_TABLE]);
   ssm.putParameter(PARAMETER_NAME, ROUTING_KEY);
   const saved = Object.fromEntries(AWS_VARIABLES.map((name) => [name, process.env[name]]));
   Object.assign(process.env, awsEnvironmentFor(ssm, sqs, dynamodb));
@@ -73,7 +73,7 @@ export async function startWorld(pagerdutyOptions: PagerDutyModelOptions = {}): 
     routingKeyTtlSeconds: 300,
     requestTimeoutSeconds: 2,
     deadLetterQueueUrl: sqs.queueUrl(DEAD_LETTER_QUEUE),
-    pacingTable: PACING_TABLE,
+    stateTable: STATE_TABLE,
     pacingId: PARAMETER_NAME,
     // Fast enough not to slow the tests; the pacing tests set their own rate.
     eventsPerMinute: 60_000,

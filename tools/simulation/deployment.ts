@@ -3,7 +3,7 @@ import type { SQSClient } from "@aws-sdk/client-sqs";
 import type { SSMClient } from "@aws-sdk/client-ssm";
 import type { Clock } from "../../handler/clock";
 import { createSqsDeadLetterSender } from "../../handler/deadLetters";
-import { createDynamoPacingStore } from "../../handler/dynamoPacingStore";
+import { createDynamoPacingStore, createDynamoResolutionLedger } from "../../handler/dynamoState";
 import { createHandler, type SqsBatchResponse } from "../../handler/index";
 import type { Logger } from "../../handler/log";
 import type { Transport } from "../../handler/pagerduty";
@@ -94,7 +94,7 @@ export class Deployment {
       this.inFlight.set(lane, 0);
     }
     this.deadLetterUrl = settings.deadLetterQueueUrl ?? "";
-    this.dynamodb = createDynamoDbService([settings.pacingTable ?? ""]);
+    this.dynamodb = createDynamoDbService([settings.stateTable ?? ""]);
     this.ssm.putParameter(settings.parameterName, options.routingKey);
   }
 
@@ -201,7 +201,8 @@ export class Deployment {
       random,
       transport,
       readParameter: createSsmReader(ssmClient),
-      pacingStore: createDynamoPacingStore(dynamodbClient, settings.pacingTable ?? ""),
+      pacingStore: createDynamoPacingStore(dynamodbClient, settings.stateTable ?? ""),
+      resolutionLedger: createDynamoResolutionLedger(dynamodbClient, settings.stateTable ?? ""),
       deadLetter: createSqsDeadLetterSender(sqsClient, this.deadLetterUrl),
       log: QUIET_LOGGER,
     });
