@@ -22,6 +22,9 @@ export function createJsonLogger(
   };
 }
 
+/** Drops every line: for local runs whose output tells the story itself. */
+export const silentLogger: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
+
 /** An error as a log line or a dead letter's reason shows it: the service's error code, then its message. */
 export function errorText(error: unknown): string {
   if (error instanceof Error)

@@ -14,12 +14,15 @@ export interface DynamoDbService {
  */
 export function createDynamoDbService(tables: string[]): DynamoDbService {
   const data = new Map(tables.map((table) => [table, new Map<string, Item>()]));
+  const tableOf = (input: Record<string, unknown>) => {
+    const table = data.get(requireString(input, "TableName"));
+    if (table === undefined) throw new AwsError("ResourceNotFoundException", "Requested resource not found");
+    return table;
+  };
   return {
     operations: {
       GetItem(input) {
-        const table = data.get(requireString(input, "TableName"));
-        if (table === undefined)
-          throw new AwsError("ResourceNotFoundException", "Requested resource not found");
+        const table = tableOf(input);
         const id = (input.Key as Item | undefined)?.id?.S;
         if (typeof id !== "string")
           throw new AwsError("ValidationException", "The provided key element does not match the schema");
@@ -27,9 +30,7 @@ export function createDynamoDbService(tables: string[]): DynamoDbService {
         return item === undefined ? {} : { Item: item };
       },
       PutItem(input) {
-        const table = data.get(requireString(input, "TableName"));
-        if (table === undefined)
-          throw new AwsError("ResourceNotFoundException", "Requested resource not found");
+        const table = tableOf(input);
         const item = input.Item as Item | undefined;
         const id = item?.id?.S;
         if (item === undefined || typeof id !== "string") {

@@ -3,8 +3,10 @@ import { parseArgs } from "util";
 import { readStackConfig } from "../config";
 import { systemClock } from "../handler/clock";
 import { createHandler } from "../handler/index";
-import type { Logger } from "../handler/log";
+import { silentLogger } from "../handler/log";
 import { createMemoryPacingStore } from "../handler/pacing";
+import { createMemoryResolutionLedger } from "../handler/resolutions";
+import type { HandlerSettings } from "../handler/settings";
 import type { Transport } from "../handler/pagerduty";
 import { lanesOf, planRules, type Lane } from "../infra/eventPatterns";
 import { deliveryPlan, functionSettings } from "../infra/tuning";
@@ -84,7 +86,6 @@ const PAGERDUTY_LIMIT_PER_MINUTE = 120;
 const START = Date.UTC(2026, 0, 5, 9, 0, 0);
 // PagerDuty answers in about a tenth to a quarter of a second.
 const PAGERDUTY_LATENCY_MS = { min: 80, spread: 170 };
-const QUIET_LOGGER: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
 // Long enough for any scenario to finish; what is not accounted for by then is lost.
 const VIRTUAL_HORIZON_MS = 24 * 3600 * 1000;
 
@@ -143,6 +144,16 @@ export async function runBench(options: BenchOptions): Promise<BenchRun> {
     return answer;
   };
 
+  // The function's settings in each account's stack, as the program deploys them.
+  const settingsFor = (account: number) =>
+    functionSettings({
+      parameterName: config.parameterName,
+      pagerDutyRegion: config.pagerDutyRegion,
+      filter: config.filter,
+      plan,
+      deadLetterQueueUrl: `https://sqs.us-east-1.amazonaws.com/${accountId(account)}/dead-letters`,
+      stateTable: "delivery-state",
+    });
   const deployments = keys.map(
     (routingKey, account) =>
       new Deployment({
@@ -150,14 +161,7 @@ export async function runBench(options: BenchOptions): Promise<BenchRun> {
         time,
         random,
         routingKey,
-        settings: functionSettings({
-          parameterName: config.parameterName,
-          pagerDutyRegion: config.pagerDutyRegion,
-          filter: config.filter,
-          plan,
-          deadLetterQueueUrl: `https://sqs.us-east-1.amazonaws.com/${accountId(account)}/dead-letters`,
-          stateTable: "pacing",
-        }),
+        settings: settingsFor(account),
         plan,
         lanes,
         transport,
@@ -249,7 +253,7 @@ export async function runBench(options: BenchOptions): Promise<BenchRun> {
       ...(critical === undefined ? {} : { critical }),
       ...(high === undefined ? {} : { high }),
     },
-    handlerCpuMicrosPerFinding: await handlerCpuPerFinding(valid, config.parameterName),
+    handlerCpuMicrosPerFinding: await handlerCpuPerFinding(valid, settingsFor(0)),
     settings: {
       eventsPerMinute: plan.eventsPerMinute,
       batchSize: plan.batchSize,
@@ -281,7 +285,7 @@ export async function runBench(options: BenchOptions): Promise<BenchRun> {
  * Real CPU time the handler spends per finding (mapping, delivery client, pacing, retries), measured apart from
  * the simulation: the same findings through one handler with instant answers, minus the PagerDuty model's time.
  */
-async function handlerCpuPerFinding(arrivals: Arrival[], parameterName: string): Promise<number> {
+async function handlerCpuPerFinding(arrivals: Arrival[], settings: HandlerSettings): Promise<number> {
   if (arrivals.length === 0) return 0;
   const key = routingKeyFor(0);
   const model = createPagerDutyModel({ ratePerMinute: Number.MAX_SAFE_INTEGER });
@@ -293,29 +297,18 @@ async function handlerCpuPerFinding(arrivals: Arrival[], parameterName: string):
     modelMicros += used.user + used.system;
     return Promise.resolve(answer);
   };
+  // The deployed settings, unpaced: this measures the handler's own work, not its waits.
   const handler = createHandler(
-    {
-      parameterName,
-      pagerDutyRegion: "us",
-      routingKeyTtlSeconds: 300,
-      requestTimeoutSeconds: 8,
-      pacingId: parameterName,
-      eventsPerMinute: Number.MAX_SAFE_INTEGER,
-      filter: {
-        severityLabels: ["HIGH", "CRITICAL"],
-        products: ["ElectricEye"],
-        workflowStatuses: ["NEW", "NOTIFIED"],
-        activeOnly: true,
-      },
-    },
+    { ...settings, eventsPerMinute: Number.MAX_SAFE_INTEGER },
     {
       clock: systemClock,
       random: Math.random,
       transport,
       readParameter: () => Promise.resolve(key),
       pacingStore: createMemoryPacingStore(),
+      resolutionLedger: createMemoryResolutionLedger(),
       deadLetter: undefined,
-      log: QUIET_LOGGER,
+      log: silentLogger,
     },
   );
   const started = process.cpuUsage();

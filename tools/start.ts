@@ -6,7 +6,7 @@ import type { DeadLetter } from "../handler/deadLetters";
 import { decide } from "../handler/filter";
 import { readDocument } from "../handler/findings";
 import { createHandler, type SqsBatchResponse } from "../handler/index";
-import type { Logger } from "../handler/log";
+import { silentLogger } from "../handler/log";
 import { dedupKeyOf } from "../handler/mapping";
 import { createMemoryPacingStore } from "../handler/pacing";
 import { createMemoryResolutionLedger } from "../handler/resolutions";
@@ -127,7 +127,6 @@ export async function walk(stack: string, steps: Step[], write: (line: string) =
   });
   const pagerduty = await startPagerDutyStandIn({ routingKeys: [DEMO_ROUTING_KEY] });
   const deadLetters: DeadLetter[] = [];
-  const quiet: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
   const handler = createHandler(
     {
       ...functionSettings({
@@ -150,7 +149,7 @@ export async function walk(stack: string, steps: Step[], write: (line: string) =
         deadLetters.push(letter);
         return Promise.resolve();
       },
-      log: quiet,
+      log: silentLogger,
     },
   );
   const labels = config.filter.severityLabels.join(" and ");

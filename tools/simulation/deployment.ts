@@ -5,7 +5,7 @@ import type { Clock } from "../../handler/clock";
 import { createSqsDeadLetterSender } from "../../handler/deadLetters";
 import { createDynamoPacingStore, createDynamoResolutionLedger } from "../../handler/dynamoState";
 import { createHandler, type SqsBatchResponse } from "../../handler/index";
-import type { Logger } from "../../handler/log";
+import { silentLogger } from "../../handler/log";
 import type { Transport } from "../../handler/pagerduty";
 import { settingsFromEnvironment, settingsToEnvironment, type HandlerSettings } from "../../handler/settings";
 import { createSsmReader } from "../../handler/ssm";
@@ -56,8 +56,6 @@ interface Container {
   alive: boolean;
   handler: (event: unknown, context: { getRemainingTimeInMillis(): number }) => Promise<unknown>;
 }
-
-const QUIET_LOGGER: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
 /**
  * One stack as deployed: a queue per lane with its dead-letter redrive, an event source mapping per lane
@@ -204,7 +202,7 @@ export class Deployment {
       pacingStore: createDynamoPacingStore(dynamodbClient, settings.stateTable ?? ""),
       resolutionLedger: createDynamoResolutionLedger(dynamodbClient, settings.stateTable ?? ""),
       deadLetter: createSqsDeadLetterSender(sqsClient, this.deadLetterUrl),
-      log: QUIET_LOGGER,
+      log: silentLogger,
     });
     return container;
   }
