@@ -17,6 +17,7 @@ describe("the delivery benchmark (small runs)", () => {
         seed: 7,
       });
       assert.equal(report.lost, 0);
+      assert.equal(report.filteredOut, 0);
       assert.equal(report.delivered + report.deadLettered, report.findings);
       if (scenario === "malformed") {
         assert.equal(report.deadLettered, 10, "exactly the broken records, 5%");
@@ -38,6 +39,20 @@ describe("the delivery benchmark (small runs)", () => {
       seed: 7,
     });
     assert.deepEqual(report.settings.lanes, ["standard"]);
+    assert.equal(report.lost, 0);
+  });
+
+  it("counts findings the stack's rules do not admit as filtered out, not lost", async () => {
+    const { report } = await runBench({
+      scenario: "critical-during-burst",
+      findings: 100,
+      keys: 1,
+      stack: "dev",
+      config: {},
+      seed: 7,
+    });
+    assert.equal(report.filteredOut, 100, "dev pages on CRITICAL only");
+    assert.equal(report.delivered, 20);
     assert.equal(report.lost, 0);
   });
 });
