@@ -1,4 +1,5 @@
 import { readFileSync } from "fs";
+import { readDocument, type DocumentReading } from "../handler/findings";
 import { parseJson } from "../handler/json";
 
 /** Thrown for what the user got wrong; the tool prints its message alone, without a stack trace. */
@@ -42,4 +43,15 @@ export function configPairs(pairs: string[] | undefined): Record<string, string>
     config[pair.slice(0, at)] = pair.slice(at + 1);
   }
   return config;
+}
+
+/** The findings of a parsed document, or a UsageError saying which shapes are understood. */
+export function findingsIn(document: unknown, source: string): DocumentReading {
+  const reading = readDocument(document);
+  if (reading === undefined) {
+    throw new UsageError(
+      `${source} holds no findings: expected an EventBridge event, a finding, a list of either, or a {"Findings": [...]} batch`,
+    );
+  }
+  return reading;
 }

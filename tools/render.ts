@@ -1,10 +1,9 @@
 import { parseArgs } from "util";
 import { SEVERITY_LABELS, isSeverityLabel, type SeverityLabel } from "../handler/asff";
 import { ACCEPT_ALL, type FindingFilter } from "../handler/filter";
-import { readDocument } from "../handler/findings";
 import type { PagerDutyRequest } from "../handler/pagerdutyEvent";
 import { routeFinding } from "../handler/route";
-import { UsageError, readJsonInput, runTool } from "./cli";
+import { UsageError, findingsIn, readJsonInput, runTool } from "./cli";
 
 export interface Rendering {
   events: PagerDutyRequest[];
@@ -15,12 +14,7 @@ export const REDACTED_ROUTING_KEY = "<redacted>";
 
 /** The Events API v2 bodies the handler would send for a document, with the routing key redacted. */
 export function render(document: unknown, filter: FindingFilter, source = "input"): Rendering {
-  const reading = readDocument(document);
-  if (reading === undefined) {
-    throw new UsageError(
-      `${source} holds no findings: expected an EventBridge event, a finding, a list of either, or a {"Findings": [...]} batch`,
-    );
-  }
+  const reading = findingsIn(document, source);
   const rendering: Rendering = {
     events: [],
     skipped: reading.skipped.map(({ origin, reason }) => ({ findingId: null, origin, reason })),

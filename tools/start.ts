@@ -4,7 +4,6 @@ import { severityOf, textAt } from "../handler/asff";
 import { systemClock } from "../handler/clock";
 import type { DeadLetter } from "../handler/deadLetters";
 import { decide } from "../handler/filter";
-import { readDocument } from "../handler/findings";
 import { createHandler, type SqsBatchResponse } from "../handler/index";
 import { silentLogger } from "../handler/log";
 import { dedupKeyOf } from "../handler/mapping";
@@ -14,7 +13,7 @@ import { planRules, type RulePlan } from "../infra/eventPatterns";
 import { functionSettings, deliveryPlan } from "../infra/tuning";
 import type { Alert } from "../standins/pagerdutyModel";
 import { startPagerDutyStandIn } from "../standins/pagerdutyServer";
-import { UsageError, readJsonInput, runTool } from "./cli";
+import { findingsIn, readJsonInput, runTool } from "./cli";
 import { matchesPattern } from "./patternMatcher";
 import { planSettings } from "./plan";
 import { electricEyeFinding, importedEvent, passedReimport } from "./simulation/findings";
@@ -82,13 +81,7 @@ export function stepsFromFile(path: string): Step[] {
       event: event as Record<string, unknown>,
     }));
   }
-  const reading = readDocument(document);
-  if (reading === undefined) {
-    throw new UsageError(
-      `${path} holds no findings: expected an EventBridge event, a finding, a list of either, or a {"Findings": [...]} batch`,
-    );
-  }
-  return reading.findings.map(({ finding, origin }) => ({
+  return findingsIn(document, path).findings.map(({ finding, origin }) => ({
     label: `${origin} of ${path}`,
     event: importedEvent(finding as Record<string, unknown>, new Date()),
   }));
