@@ -2,8 +2,8 @@ import assert from "assert/strict";
 import { decide, type FindingFilter } from "../handler/filter";
 import { planRules, type RulePlan } from "../infra/eventPatterns";
 import { matchesPattern } from "../tools/patternMatcher";
-import { passedReimport } from "../tools/simulation/findings";
-import { findingOf, findingsOf, fixtureNames, importedEvent, loadFixture } from "./support/fixtures";
+import { passedReimport, importedEvent } from "../tools/simulation/findings";
+import { findingOf, findingsOf, fixtureNames, loadFixture } from "./support/fixtures";
 
 const DEV: FindingFilter = {
   severityLabels: ["CRITICAL"],

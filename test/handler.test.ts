@@ -1,8 +1,8 @@
 import assert from "assert/strict";
 import { systemClock } from "../handler/clock";
 import { readDocument } from "../handler/findings";
-import { passedReimport } from "../tools/simulation/findings";
-import { findingOf, fixtureNames, importedEvent, loadFixture, sqsEvent } from "./support/fixtures";
+import { passedReimport, importedEvent } from "../tools/simulation/findings";
+import { findingOf, fixtureNames, loadFixture, sqsEvent } from "./support/fixtures";
 import {
   DEAD_LETTER_QUEUE,
   PARAMETER_NAME,

@@ -16,8 +16,8 @@ import {
 } from "../tools/mockEngine";
 import { functionArchive, planSettings } from "../tools/plan";
 import { loadStackSettings, mapConfigSource } from "../tools/stackConfig";
-import { passedReimport } from "../tools/simulation/findings";
-import { findingOf, importedEvent, sqsEvent } from "./support/fixtures";
+import { passedReimport, importedEvent } from "../tools/simulation/findings";
+import { findingOf, sqsEvent } from "./support/fixtures";
 import { DEAD_LETTER_QUEUE, STATE_TABLE, ROUTING_KEY, awsEnvironmentFor } from "./support/world";
 import { startPagerDutyStandIn } from "../standins/pagerdutyServer";
 import { startSsmStandIn } from "../standins/ssm";

@@ -177,7 +177,7 @@ describe("the sample finding for a deployed stack", () => {
     });
     const lanesFor = (finding: Record<string, unknown>) =>
       rules
-        .filter((rule) => matchesPattern(rule.pattern, importedEvent(finding, now)))
+        .filter((rule) => matchesPattern(rule.pattern, importedEvent([finding], now)))
         .map((rule) => rule.lane);
     assert.deepEqual(lanesFor(failing), ["critical"]);
     assert.equal(decide(failing, filter).action, "trigger");

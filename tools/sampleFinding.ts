@@ -78,7 +78,7 @@ if (require.main === module) {
       passed: values.passed === true,
       now: new Date(),
     });
-    const output = values.event === true ? importedEvent(finding, new Date()) : [finding];
+    const output = values.event === true ? importedEvent([finding]) : [finding];
     process.stdout.write(`${JSON.stringify(output, null, 2)}\n`);
   });
 }

@@ -57,16 +57,16 @@ export function walkThrough(): Step[] {
   const start = Date.UTC(2026, 0, 5, 9, 0, 0);
   const at = (minutes: number) => new Date(start + minutes * 60_000);
   return [
-    { label: "a CRITICAL finding: a public bucket policy", event: importedEvent(critical, at(0)) },
-    { label: "a HIGH finding on three buckets", event: importedEvent(several, at(1)) },
-    { label: "a MEDIUM finding", event: importedEvent(medium, at(2)) },
+    { label: "a CRITICAL finding: a public bucket policy", event: importedEvent([critical], at(0)) },
+    { label: "a HIGH finding on three buckets", event: importedEvent([several], at(1)) },
+    { label: "a MEDIUM finding", event: importedEvent([medium], at(2)) },
     {
       label: "the CRITICAL finding again, re-imported by the next scan",
-      event: importedEvent(later(critical, "2026-01-05T21:00:00.000Z"), at(720)),
+      event: importedEvent([later(critical, "2026-01-05T21:00:00.000Z")], at(720)),
     },
     {
       label: "its PASSED update, after the bucket policy was fixed",
-      event: importedEvent(later(passedReimport(critical), "2026-01-06T09:00:00.000Z"), at(1440)),
+      event: importedEvent([later(passedReimport(critical), "2026-01-06T09:00:00.000Z")], at(1440)),
     },
   ];
 }
@@ -83,7 +83,7 @@ export function stepsFromFile(path: string): Step[] {
   }
   return findingsIn(document, path).findings.map(({ finding, origin }) => ({
     label: `${origin} of ${path}`,
-    event: importedEvent(finding as Record<string, unknown>, new Date()),
+    event: importedEvent([finding]),
   }));
 }
 

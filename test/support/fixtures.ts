@@ -27,27 +27,6 @@ export function findingOf(name: string, index = 0): Record<string, unknown> {
   return structuredClone(finding);
 }
 
-let eventCounter = 0;
-
-/** A "Security Hub Findings - Imported" event as EventBridge delivers it, around the given findings. */
-export function importedEvent(
-  findings: unknown[],
-  detailType = "Security Hub Findings - Imported",
-): Record<string, unknown> {
-  eventCounter += 1;
-  return {
-    version: "0",
-    id: `00000000-0000-0000-0000-${String(eventCounter).padStart(12, "0")}`,
-    "detail-type": detailType,
-    source: "aws.securityhub",
-    account: "111122223333",
-    time: "2024-05-01T12:00:05Z",
-    region: "us-east-1",
-    resources: [],
-    detail: { findings },
-  };
-}
-
 /** An SQS batch as the event source mapping hands it to the function, one record per body. */
 export function sqsEvent(bodies: string[], receiveCount = 1): { Records: Record<string, unknown>[] } {
   return {

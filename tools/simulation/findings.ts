@@ -1,7 +1,7 @@
 import { randomUUID } from "crypto";
 import { readFileSync } from "fs";
 import { join } from "path";
-import { regionOf } from "../../handler/asff";
+import { regionOf, textAt } from "../../handler/asff";
 
 // Realistic ElectricEye findings for the benchmark and the local walk-through, made from the published
 // ElectricEye findings kept as test fixtures (test/fixtures/asff/SOURCES.md names their sources).
@@ -52,18 +52,21 @@ export function passedReimport(finding: Record<string, unknown>): Record<string,
   };
 }
 
-/** The "Security Hub Findings - Imported" event EventBridge emits for one finding, in the finding's Region. */
-export function importedEvent(finding: Record<string, unknown>, time: Date): Record<string, unknown> {
-  const account = String(finding.AwsAccountId ?? TEMPLATE_ACCOUNT);
+/**
+ * The "Security Hub Findings - Imported" event EventBridge emits around findings (one, usually), with account
+ * and Region of the first finding, as Security Hub's own events carry them.
+ */
+export function importedEvent(findings: unknown[], time = new Date()): Record<string, unknown> {
+  const first = findings[0];
   return {
     version: "0",
     id: randomUUID(),
     "detail-type": "Security Hub Findings - Imported",
     source: "aws.securityhub",
-    account,
+    account: textAt(first, "AwsAccountId") ?? TEMPLATE_ACCOUNT,
     time: time.toISOString().replace(/\.\d{3}Z$/, "Z"),
-    region: regionOf(finding) ?? "us-east-1",
-    resources: [String(finding.ProductArn ?? "")],
-    detail: { findings: [finding] },
+    region: regionOf(first) ?? "us-east-1",
+    resources: findings.map((finding) => textAt(finding, "ProductArn") ?? ""),
+    detail: { findings },
   };
 }

@@ -59,7 +59,7 @@ function findingArrival(
   return {
     at,
     account,
-    body: JSON.stringify(importedEvent(finding, new Date(start + at))),
+    body: JSON.stringify(importedEvent([finding], new Date(start + at))),
     viaRules: true,
     finding: {
       id,
