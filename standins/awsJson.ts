@@ -1,6 +1,6 @@
 import { createServer } from "http";
 import type { AddressInfo } from "net";
-import { closeServer, readBody, send } from "./pagerdutyServer";
+import { closeServer, readBody, send } from "./http";
 
 // The AWS JSON protocol (SSM speaks 1.1, SQS and DynamoDB 1.0) as the SDK v3 clients use it. The stand-ins
 // refuse what AWS refuses: unsigned requests, a wrong target or content type, operations they do not know.

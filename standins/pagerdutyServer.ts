@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "http";
+import { closeServer, readBody, send } from "./http";
 import type { AddressInfo } from "net";
 import { createPagerDutyModel, type PagerDutyModel, type PagerDutyModelOptions } from "./pagerdutyModel";
 
@@ -72,28 +73,4 @@ export async function startPagerDutyStandIn(options: PagerDutyModelOptions = {})
     },
     close: () => closeServer(server),
   };
-}
-
-export function readBody(request: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    request.on("data", (chunk: Buffer) => chunks.push(chunk));
-    request.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-    request.on("error", reject);
-  });
-}
-
-export function send(
-  response: ServerResponse,
-  status: number,
-  body: string,
-  headers: Record<string, string> = {},
-): void {
-  response.writeHead(status, { "content-type": "application/json", ...headers });
-  response.end(body);
-}
-
-export function closeServer(server: ReturnType<typeof createServer>): Promise<void> {
-  server.closeAllConnections();
-  return new Promise((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
 }
