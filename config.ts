@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
-import { SEVERITY_LABELS, isSeverityLabel, type SeverityLabel } from "./handler/asff";
-import type { FindingFilter } from "./handler/filter";
+import { SEVERITY_LABELS, isSeverityLabel, type SeverityLabel } from "./handler/finding/asff";
+import type { FindingFilter } from "./handler/finding/filter";
 
 // The typed stack configuration, read and validated once. Defaults live in Pulumi.yaml, where the CLI applies
 // them (and the offline plan applies them the same way); this module only checks what it is given.

@@ -1,20 +1,20 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { SSMClient } from "@aws-sdk/client-ssm";
-import { isObject } from "./asff";
-import { processRecords, type InboundRecord, type RecordResult } from "./batch";
+import { isObject } from "./finding/asff";
+import { processRecords, type InboundRecord, type RecordResult } from "./delivery/batch";
 import { systemClock, type Clock } from "./clock";
-import { createSqsDeadLetterSender, type DeadLetterSender } from "./deadLetters";
-import { createDelivery } from "./delivery";
-import { createDynamoPacingStore, createDynamoResolutionLedger } from "./dynamoState";
-import { readEvent, readRecordBody } from "./findings";
-import { createJsonLogger, type Logger } from "./log";
-import { createMemoryPacingStore, createPacer, type PacingStore } from "./pacing";
-import { EVENTS_URLS, createPagerDutyClient, fetchTransport, type Transport } from "./pagerduty";
-import { createMemoryResolutionLedger, type ResolutionLedger } from "./resolutions";
-import { createRoutingKeySource, type ParameterReader } from "./routingKey";
+import { createSqsDeadLetterSender, type DeadLetterSender } from "./delivery/deadLetters";
+import { createDelivery } from "./delivery/delivery";
+import { createDynamoPacingStore, createDynamoResolutionLedger } from "./state/dynamo";
+import { readEvent, readRecordBody } from "./finding/events";
+import { createJsonLogger, type Logger } from "./telemetry/log";
+import { createMemoryPacingStore, createPacer, type PacingStore } from "./delivery/pacing";
+import { EVENTS_URLS, createPagerDutyClient, fetchTransport, type Transport } from "./delivery/pagerduty";
+import { createMemoryResolutionLedger, type ResolutionLedger } from "./state/resolutions";
+import { createRoutingKeySource, type ParameterReader } from "./delivery/routingKey";
 import type { HandlerSettings } from "./settings";
-import { createSsmReader } from "./ssm";
+import { createSsmReader } from "./delivery/ssm";
 
 export { settingsFromEnvironment, settingsToEnvironment, type HandlerSettings } from "./settings";
 

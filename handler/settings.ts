@@ -1,6 +1,6 @@
-import { isSeverityLabel, type SeverityLabel } from "./asff";
-import type { FindingFilter } from "./filter";
-import { EVENTS_URLS, type PagerDutyRegion } from "./pagerduty";
+import { isSeverityLabel, type SeverityLabel } from "./finding/asff";
+import type { FindingFilter } from "./finding/filter";
+import { EVENTS_URLS, type PagerDutyRegion } from "./delivery/pagerduty";
 
 /** Everything the deployed function needs to know, none of it secret: the key itself stays in SSM. */
 export interface HandlerSettings {

@@ -1,6 +1,6 @@
-import type { SeverityLabel } from "../handler/asff";
-import type { FindingFilter } from "../handler/filter";
-import { FINDING_DETAIL_TYPES } from "../handler/findings";
+import type { SeverityLabel } from "../handler/finding/asff";
+import type { FindingFilter } from "../handler/finding/filter";
+import { FINDING_DETAIL_TYPES } from "../handler/finding/events";
 
 // Pure: the EventBridge rules a configuration asks for. A pattern value is a list of allowed values; against an
 // array in the event it matches when any element matches, so the rules are a coarse filter and the function

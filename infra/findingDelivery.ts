@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { PagerDutyRegion } from "../config";
-import type { FindingFilter } from "../handler/filter";
+import type { FindingFilter } from "../handler/finding/filter";
 import { createHandler, settingsFromEnvironment, settingsToEnvironment } from "../handler/index";
 import { lanesOf, type Lane, type RulePlan } from "./eventPatterns";
 import { LAMBDA_ASSUME_ROLE, functionPolicy, queuePolicy } from "./iamPolicies";
@@ -28,7 +28,12 @@ export interface FindingDeliveryArgs {
 }
 
 // The Node.js Lambda runtimes ship AWS SDK v3: the archive carries only the project's own code.
-const RUNTIME_PROVIDED_PACKAGES = ["@aws-sdk/client-dynamodb", "@aws-sdk/client-sqs", "@aws-sdk/client-ssm"];
+const RUNTIME_PROVIDED_PACKAGES = [
+  "@aws-sdk/client-dynamodb",
+  "@aws-sdk/client-securityhub",
+  "@aws-sdk/client-sqs",
+  "@aws-sdk/client-ssm",
+];
 
 // How old the oldest message of a lane may grow before someone should look: a burst legitimately keeps the
 // standard lane busy for a while (about 45 minutes for 5,000 findings at 115 a minute).

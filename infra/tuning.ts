@@ -1,5 +1,5 @@
 import type { DeliveryTuning, PagerDutyRegion } from "../config";
-import type { FindingFilter } from "../handler/filter";
+import type { FindingFilter } from "../handler/finding/filter";
 import { HANDLER_DEFAULTS, type HandlerSettings } from "../handler/settings";
 
 /**

@@ -1,5 +1,5 @@
 import assert from "assert/strict";
-import { decide, type FindingFilter } from "../handler/filter";
+import { decide, type FindingFilter } from "../handler/finding/filter";
 import { planRules, type RulePlan } from "../infra/eventPatterns";
 import { matchesPattern } from "../tools/patternMatcher";
 import { passedReimport, importedEvent } from "../tools/simulation/findings";

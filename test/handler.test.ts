@@ -1,6 +1,6 @@
 import assert from "assert/strict";
 import { systemClock } from "../handler/clock";
-import { readDocument } from "../handler/findings";
+import { readDocument } from "../handler/finding/events";
 import { passedReimport, importedEvent } from "../tools/simulation/findings";
 import { findingOf, fixtureNames, loadFixture, sqsEvent } from "./support/fixtures";
 import {

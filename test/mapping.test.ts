@@ -1,6 +1,6 @@
 import assert from "assert/strict";
-import { severityOf } from "../handler/asff";
-import { ACCEPT_ALL } from "../handler/filter";
+import { severityOf } from "../handler/finding/asff";
+import { ACCEPT_ALL } from "../handler/finding/filter";
 import {
   EVENT_MAX_BYTES,
   SUMMARY_MAX_CHARS,
@@ -8,9 +8,9 @@ import {
   fitEvent,
   isoTimestamp,
   mapFinding,
-} from "../handler/mapping";
-import type { PagerDutyEvent } from "../handler/pagerdutyEvent";
-import { routeFinding } from "../handler/route";
+} from "../handler/finding/mapping";
+import type { PagerDutyEvent } from "../handler/finding/pagerdutyEvent";
+import { routeFinding } from "../handler/finding/route";
 import { validate } from "../standins/pagerdutyModel";
 import { findingOf, findingsOf, fixtureNames } from "./support/fixtures";
 

@@ -1,7 +1,7 @@
 import assert from "assert/strict";
 import { spawnSync } from "child_process";
 import { join } from "path";
-import { ACCEPT_ALL } from "../handler/filter";
+import { ACCEPT_ALL } from "../handler/finding/filter";
 import { validate } from "../standins/pagerdutyModel";
 import { render } from "../tools/render";
 import { FIXTURE_DIR, fixtureNames, loadFixture } from "./support/fixtures";

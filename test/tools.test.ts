@@ -2,7 +2,7 @@ import assert from "assert/strict";
 import { execFile } from "child_process";
 import { join } from "path";
 import { promisify } from "util";
-import { decide } from "../handler/filter";
+import { decide } from "../handler/finding/filter";
 import { planRules } from "../infra/eventPatterns";
 import { startPagerDutyStandIn, type PagerDutyStandIn } from "../standins/pagerdutyServer";
 import { UsageError } from "../tools/cli";

@@ -1,6 +1,6 @@
 import { readFileSync } from "fs";
-import { readDocument, type DocumentReading } from "../handler/findings";
-import { parseJson } from "../handler/json";
+import { readDocument, type DocumentReading } from "../handler/finding/events";
+import { parseJson } from "../handler/finding/json";
 
 /** Thrown for what the user got wrong; the tool prints its message alone, without a stack trace. */
 export class UsageError extends Error {}

@@ -1,8 +1,8 @@
 import { parseArgs } from "util";
-import { SEVERITY_LABELS, isSeverityLabel, type SeverityLabel } from "../handler/asff";
-import { ACCEPT_ALL, type FindingFilter } from "../handler/filter";
-import type { PagerDutyRequest } from "../handler/pagerdutyEvent";
-import { routeFinding } from "../handler/route";
+import { SEVERITY_LABELS, isSeverityLabel, type SeverityLabel } from "../handler/finding/asff";
+import { ACCEPT_ALL, type FindingFilter } from "../handler/finding/filter";
+import type { PagerDutyRequest } from "../handler/finding/pagerdutyEvent";
+import { routeFinding } from "../handler/finding/route";
 import { UsageError, findingsIn, readJsonInput, runTool } from "./cli";
 
 export interface Rendering {

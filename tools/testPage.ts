@@ -8,9 +8,9 @@ import {
   fetchTransport,
   type PagerDutyRegion,
   type SendResult,
-} from "../handler/pagerduty";
-import { describeRoutingKeyProblem, type PagerDutyRequest } from "../handler/pagerdutyEvent";
-import { createSsmReader } from "../handler/ssm";
+} from "../handler/delivery/pagerduty";
+import { describeRoutingKeyProblem, type PagerDutyRequest } from "../handler/finding/pagerdutyEvent";
+import { createSsmReader } from "../handler/delivery/ssm";
 import { UsageError, runTool } from "./cli";
 
 // A clearly labelled test event through the same Events API client the function uses: proof that a routing

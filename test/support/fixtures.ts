@@ -1,6 +1,6 @@
 import { readFileSync, readdirSync } from "fs";
 import { join } from "path";
-import { readDocument } from "../../handler/findings";
+import { readDocument } from "../../handler/finding/events";
 
 export const FIXTURE_DIR = join(__dirname, "..", "fixtures", "asff");
 

@@ -1,6 +1,6 @@
-import { ACCEPT_ALL } from "../../handler/filter";
+import { ACCEPT_ALL } from "../../handler/finding/filter";
 import { createHandler, type HandlerDependencies, type SqsBatchResponse } from "../../handler/index";
-import { createJsonLogger } from "../../handler/log";
+import { createJsonLogger } from "../../handler/telemetry/log";
 import type { HandlerSettings } from "../../handler/settings";
 import { startDynamoDbStandIn, type DynamoDbStandIn } from "../../standins/dynamodb";
 import type { PagerDutyModelOptions } from "../../standins/pagerdutyModel";

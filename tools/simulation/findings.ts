@@ -1,7 +1,7 @@
 import { randomUUID } from "crypto";
 import { readFileSync } from "fs";
 import { join } from "path";
-import { regionOf, textAt } from "../../handler/asff";
+import { regionOf, textAt } from "../../handler/finding/asff";
 
 // Realistic ElectricEye findings for the benchmark and the local walk-through, made from the published
 // ElectricEye findings kept as test fixtures (test/fixtures/asff/SOURCES.md names their sources).

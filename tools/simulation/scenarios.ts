@@ -1,5 +1,5 @@
-import { dedupKeyOf } from "../../handler/mapping";
-import type { SeverityLabel } from "../../handler/asff";
+import { dedupKeyOf } from "../../handler/finding/mapping";
+import type { SeverityLabel } from "../../handler/finding/asff";
 import { electricEyeFinding, importedEvent, type Template } from "./findings";
 
 // What each benchmark scenario sends, and how PagerDuty and SSM misbehave during it.

@@ -1,12 +1,12 @@
-import type { Clock } from "./clock";
+import type { Clock } from "../clock";
 import type { DeadLetterSender } from "./deadLetters";
 import type { Deliver } from "./delivery";
-import type { FindingFilter } from "./filter";
-import type { EventReading } from "./findings";
-import { errorText, type Logger } from "./log";
-import type { MappedFinding } from "./mapping";
-import type { ResolutionLedger } from "./resolutions";
-import { routeFinding } from "./route";
+import type { FindingFilter } from "../finding/filter";
+import type { EventReading } from "../finding/events";
+import { errorText, type Logger } from "../telemetry/log";
+import type { MappedFinding } from "../finding/mapping";
+import type { ResolutionLedger } from "../state/resolutions";
+import { routeFinding } from "../finding/route";
 
 /** One unit of work: an SQS record, or the event of a direct invocation. */
 export interface InboundRecord {

@@ -1,6 +1,6 @@
-import type { Clock } from "./clock";
-import { errorText, type Logger } from "./log";
-import { describeRoutingKeyProblem } from "./pagerdutyEvent";
+import type { Clock } from "../clock";
+import { errorText, type Logger } from "../telemetry/log";
+import { describeRoutingKeyProblem } from "../finding/pagerdutyEvent";
 
 /** Reads a decrypted parameter value; throws the store's own error (with its name as the code) on failure. */
 export type ParameterReader = (name: string) => Promise<string>;

@@ -1,5 +1,5 @@
 import { GetItemCommand, PutItemCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import type { PacingState, PacingStore } from "./pacing";
+import type { PacingState, PacingStore } from "../delivery/pacing";
 import { RESOLUTION_MEMORY_MS, type ResolutionLedger } from "./resolutions";
 
 // The delivery state shared by every container of a stack, in one DynamoDB table keyed by "id": the routing

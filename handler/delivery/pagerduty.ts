@@ -1,5 +1,5 @@
-import type { Clock } from "./clock";
-import type { PagerDutyRequest } from "./pagerdutyEvent";
+import type { Clock } from "../clock";
+import type { PagerDutyRequest } from "../finding/pagerdutyEvent";
 
 export const EVENTS_URLS = {
   us: "https://events.pagerduty.com/v2/enqueue",

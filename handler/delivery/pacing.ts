@@ -1,5 +1,5 @@
-import type { Clock } from "./clock";
-import { errorText, type Logger } from "./log";
+import type { Clock } from "../clock";
+import { errorText, type Logger } from "../telemetry/log";
 
 // PagerDuty ingests about 120 events a minute per routing key and drops the rest. Every invocation of every
 // queue that sends with a key draws its send times from one shared schedule (a generic cell rate algorithm):

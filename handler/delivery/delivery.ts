@@ -1,7 +1,7 @@
-import type { Clock } from "./clock";
+import type { Clock } from "../clock";
 import type { Pacer } from "./pacing";
 import type { PagerDutyClient } from "./pagerduty";
-import type { PagerDutyRequest } from "./pagerdutyEvent";
+import type { PagerDutyRequest } from "../finding/pagerdutyEvent";
 
 export type Delivery =
   | { outcome: "accepted"; status: number; attempts: number }
