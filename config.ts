@@ -47,6 +47,13 @@ export interface DeliveryTuning {
   logRetentionDays: number;
 }
 
+export interface AlertStateConfig {
+  /** Hours after which an unchanged open alert is sent again (0: never). */
+  refreshHours: number;
+  /** Until when (epoch ms) resolves are sent for findings without alert state: the upgrade's transition. */
+  resolveUntrackedUntil: number | undefined;
+}
+
 export interface StackConfig {
   stack: string;
   filter: FindingFilter;
@@ -57,6 +64,7 @@ export interface StackConfig {
   pagerDutyRegion: PagerDutyRegion;
   pagerduty: PagerDutyConfig;
   delivery: DeliveryTuning;
+  alertState: AlertStateConfig;
   alarms: { enabled: boolean; email: string | undefined };
 }
 
@@ -175,6 +183,17 @@ export function readStackConfig(source: ConfigSource): StackConfig {
     fail("alarmEmail", alarmEmail, "expected an email address");
 
   const eventsPerMinute = integer("eventsPerMinute", 1, 120);
+  const untrackedUntil = text("resolveUntrackedUntil");
+  const resolveUntrackedUntil =
+    untrackedUntil === undefined
+      ? undefined
+      : /^\d{4}-\d{2}-\d{2}(T[\d:.]+Z)?$/.test(untrackedUntil) && !Number.isNaN(Date.parse(untrackedUntil))
+        ? Date.parse(untrackedUntil)
+        : fail(
+            "resolveUntrackedUntil",
+            untrackedUntil,
+            "expected a date such as 2026-12-31 (or 2026-12-31T12:00:00Z), until which resolves are sent for findings without alert state",
+          );
   return {
     stack: source.stack,
     filter: {
@@ -199,6 +218,7 @@ export function readStackConfig(source: ConfigSource): StackConfig {
       memorySizeMb: integer("memorySizeMb", 128, 10240),
       logRetentionDays: retentionDays(integer("logRetentionDays", 1, 3653), fail),
     },
+    alertState: { refreshHours: integer("alertRefreshHours", 0, 8760), resolveUntrackedUntil },
     alarms: { enabled: flag("alarms"), email: alarmEmail },
   };
 }

@@ -21,6 +21,7 @@ export = async () => {
     kmsKeyArn: config.kmsKeyArn,
     pagerDutyRegion: config.pagerDutyRegion,
     filter: config.filter,
+    alertState: config.alertState,
     rules: planRules(config.filter, { resolveRule: config.resolveRule, priorityLanes: config.priorityLanes }),
     plan: deliveryPlan(config.delivery),
     memorySizeMb: config.delivery.memorySizeMb,

@@ -6,12 +6,13 @@ import { processRecords, type InboundRecord, type RecordResult } from "./deliver
 import { systemClock, type Clock } from "./clock";
 import { createSqsDeadLetterSender, type DeadLetterSender } from "./delivery/deadLetters";
 import { createDelivery } from "./delivery/delivery";
-import { createDynamoPacingStore, createDynamoResolutionLedger } from "./state/dynamo";
+import { createDynamoAlertStore, createDynamoPacingStore } from "./state/dynamo";
 import { readEvent, readRecordBody } from "./finding/events";
 import { createJsonLogger, type Logger } from "./telemetry/log";
 import { createMemoryPacingStore, createPacer, type PacingStore } from "./delivery/pacing";
 import { EVENTS_URLS, createPagerDutyClient, fetchTransport, type Transport } from "./delivery/pagerduty";
-import { createMemoryResolutionLedger, type ResolutionLedger } from "./state/resolutions";
+import { createMemoryAlertStore, type AlertStore } from "./state/store";
+import { createAlertTracker } from "./state/tracker";
 import { createRoutingKeySource, type ParameterReader } from "./delivery/routingKey";
 import type { HandlerSettings } from "./settings";
 import { createSsmReader } from "./delivery/ssm";
@@ -25,7 +26,7 @@ export interface HandlerDependencies {
   transport: Transport;
   readParameter: ParameterReader;
   pacingStore: PacingStore;
-  resolutionLedger: ResolutionLedger;
+  alertStore: AlertStore;
   deadLetter: DeadLetterSender | undefined;
   log: Logger;
 }
@@ -73,8 +74,8 @@ export function createHandler(settings: HandlerSettings, overrides: Partial<Hand
   const clock = overrides.clock ?? systemClock;
   const log = overrides.log ?? createJsonLogger();
   const readParameter = overrides.readParameter ?? createSsmReader(new SSMClient({}));
-  // One client for the stack's state table: the send schedule and the resolution ledger both live there.
-  const needsTable = overrides.pacingStore === undefined || overrides.resolutionLedger === undefined;
+  // One client for the stack's state table: the send schedule and the alert state both live there.
+  const needsTable = overrides.pacingStore === undefined || overrides.alertStore === undefined;
   const shared =
     settings.stateTable === undefined || !needsTable
       ? undefined
@@ -82,11 +83,9 @@ export function createHandler(settings: HandlerSettings, overrides: Partial<Hand
   const pacingStore =
     overrides.pacingStore ??
     (shared === undefined ? createMemoryPacingStore() : createDynamoPacingStore(shared.client, shared.table));
-  const resolutionLedger =
-    overrides.resolutionLedger ??
-    (shared === undefined
-      ? createMemoryResolutionLedger()
-      : createDynamoResolutionLedger(shared.client, shared.table));
+  const alertStore =
+    overrides.alertStore ??
+    (shared === undefined ? createMemoryAlertStore() : createDynamoAlertStore(shared.client, shared.table));
   const deadLetter =
     "deadLetter" in overrides
       ? overrides.deadLetter
@@ -124,12 +123,17 @@ export function createHandler(settings: HandlerSettings, overrides: Partial<Hand
     rateLimitHoldOffMs: DELIVERY_TUNING.rateLimitHoldOffMs,
   });
   const dependencies = {
-    resolutions: resolutionLedger,
+    alerts: createAlertTracker({
+      store: alertStore,
+      clock,
+      log,
+      refreshMs: settings.alertRefreshHours * 3600_000,
+      resolveUntrackedUntil: settings.resolveUntrackedUntil ?? 0,
+    }),
     filter: settings.filter,
     routingKey: (deadline: number) => routingKey.get(deadline),
     deliver,
     deadLetter,
-    clock,
     log,
   };
 

@@ -17,6 +17,13 @@ export interface HandlerSettings {
   pacingId: string;
   eventsPerMinute: number;
   filter: FindingFilter;
+  /** An unchanged open alert is sent again after this many hours, healing drift (0: never). */
+  alertRefreshHours: number;
+  /**
+   * Until this moment (epoch ms), a resolve is sent for a finding without alert state, as the versions before alert
+   * state did: it closes alerts those versions opened. Absent: never.
+   */
+  resolveUntrackedUntil?: number;
 }
 
 export const HANDLER_DEFAULTS = {
@@ -25,6 +32,7 @@ export const HANDLER_DEFAULTS = {
   requestTimeoutSeconds: 8,
   // Below PagerDuty's ~120 a minute so that network jitter cannot put 121 events in one rolling minute.
   eventsPerMinute: 115,
+  alertRefreshHours: 24,
 } as const;
 
 // The environment variable of each setting, the one place that knows the names.
@@ -42,6 +50,8 @@ const NAMES = {
   products: "PAGE_PRODUCTS",
   workflowStatuses: "PAGE_WORKFLOW_STATUSES",
   activeOnly: "PAGE_ACTIVE_ONLY",
+  alertRefreshHours: "ALERT_REFRESH_HOURS",
+  resolveUntrackedUntil: "RESOLVE_UNTRACKED_UNTIL",
 } as const;
 
 export function settingsToEnvironment(settings: HandlerSettings): Record<string, string> {
@@ -56,11 +66,14 @@ export function settingsToEnvironment(settings: HandlerSettings): Record<string,
     [NAMES.products]: JSON.stringify(settings.filter.products),
     [NAMES.workflowStatuses]: settings.filter.workflowStatuses.join(","),
     [NAMES.activeOnly]: String(settings.filter.activeOnly),
+    [NAMES.alertRefreshHours]: String(settings.alertRefreshHours),
   };
   if (settings.eventsUrl !== undefined) environment[NAMES.eventsUrl] = settings.eventsUrl;
   if (settings.deadLetterQueueUrl !== undefined)
     environment[NAMES.deadLetterQueueUrl] = settings.deadLetterQueueUrl;
   if (settings.stateTable !== undefined) environment[NAMES.stateTable] = settings.stateTable;
+  if (settings.resolveUntrackedUntil !== undefined)
+    environment[NAMES.resolveUntrackedUntil] = new Date(settings.resolveUntrackedUntil).toISOString();
   return environment;
 }
 
@@ -84,6 +97,18 @@ export function settingsFromEnvironment(env: Record<string, string | undefined>)
     }
     return value;
   };
+  const hours = read(NAMES.alertRefreshHours) ?? String(HANDLER_DEFAULTS.alertRefreshHours);
+  if (!/^\d+(\.\d+)?$/.test(hours)) {
+    throw new Error(
+      `environment variable ${NAMES.alertRefreshHours} is "${hours}": expected hours, 0 or more`,
+    );
+  }
+  const untrackedUntil = read(NAMES.resolveUntrackedUntil);
+  if (untrackedUntil !== undefined && Number.isNaN(Date.parse(untrackedUntil))) {
+    throw new Error(
+      `environment variable ${NAMES.resolveUntrackedUntil} is "${untrackedUntil}": expected an ISO 8601 date`,
+    );
+  }
   const list = (name: string): string[] =>
     (read(name) ?? "")
       .split(",")
@@ -132,7 +157,9 @@ export function settingsFromEnvironment(env: Record<string, string | undefined>)
       workflowStatuses: list(NAMES.workflowStatuses),
       activeOnly: activeOnly === "true",
     },
+    alertRefreshHours: Number(hours),
   };
+  if (untrackedUntil !== undefined) settings.resolveUntrackedUntil = Date.parse(untrackedUntil);
   const eventsUrl = read(NAMES.eventsUrl);
   const deadLetterQueueUrl = read(NAMES.deadLetterQueueUrl);
   const stateTable = read(NAMES.stateTable);

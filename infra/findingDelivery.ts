@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { PagerDutyRegion } from "../config";
+import type { AlertStateConfig, PagerDutyRegion } from "../config";
 import type { FindingFilter } from "../handler/finding/filter";
 import { createHandler, settingsFromEnvironment, settingsToEnvironment } from "../handler/index";
 import { lanesOf, type Lane, type RulePlan } from "./eventPatterns";
@@ -15,6 +15,7 @@ export interface FindingDeliveryArgs {
   kmsKeyArn: string | undefined;
   pagerDutyRegion: PagerDutyRegion;
   filter: FindingFilter;
+  alertState: AlertStateConfig;
   rules: RulePlan[];
   plan: DeliveryPlan;
   memorySizeMb: number;
@@ -224,6 +225,7 @@ export class FindingDelivery extends pulumi.ComponentResource {
           plan,
           deadLetterQueueUrl,
           stateTable,
+          alertState: args.alertState,
         }),
       ),
     );

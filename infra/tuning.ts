@@ -1,4 +1,4 @@
-import type { DeliveryTuning, PagerDutyRegion } from "../config";
+import type { AlertStateConfig, DeliveryTuning, PagerDutyRegion } from "../config";
 import type { FindingFilter } from "../handler/finding/filter";
 import { HANDLER_DEFAULTS, type HandlerSettings } from "../handler/settings";
 
@@ -48,6 +48,7 @@ export interface FunctionSettingsArgs {
   plan: DeliveryPlan;
   deadLetterQueueUrl: string;
   stateTable: string;
+  alertState: AlertStateConfig;
 }
 
 /** The settings the function is deployed with (its environment), from the stack's choices. */
@@ -63,5 +64,9 @@ export function functionSettings(args: FunctionSettingsArgs): HandlerSettings {
     pacingId: args.parameterName,
     eventsPerMinute: args.plan.eventsPerMinute,
     filter: args.filter,
+    alertRefreshHours: args.alertState.refreshHours,
+    ...(args.alertState.resolveUntrackedUntil === undefined
+      ? {}
+      : { resolveUntrackedUntil: args.alertState.resolveUntrackedUntil }),
   };
 }

@@ -22,7 +22,7 @@ import { DEAD_LETTER_QUEUE, STATE_TABLE, ROUTING_KEY, awsEnvironmentFor } from "
 import { startPagerDutyStandIn } from "../standins/pagerdutyServer";
 import { startSsmStandIn } from "../standins/ssm";
 import { startSqsStandIn } from "../standins/sqs";
-import { startDynamoDbStandIn } from "../standins/dynamodb";
+import { startDynalite } from "./support/dynalite";
 
 const ROOT = join(__dirname, "..");
 
@@ -208,6 +208,7 @@ describe("the Pulumi program under the mock engine", () => {
         one(dev.resources, "delivery-function").inputs.environment as { variables: Record<string, string> }
       ).variables;
       assert.deepEqual(Object.keys(environment).sort(), [
+        "ALERT_REFRESH_HOURS",
         "DEAD_LETTER_QUEUE_URL",
         "PACING_ID",
         "PAGERDUTY_EVENTS_PER_MINUTE",
@@ -576,7 +577,7 @@ describe("the shipped archive, run in a fresh Node.js process", () => {
     const pagerduty = await startPagerDutyStandIn({ routingKeys: [ROUTING_KEY] });
     const ssm = await startSsmStandIn();
     const sqs = await startSqsStandIn([DEAD_LETTER_QUEUE]);
-    const dynamodb = await startDynamoDbStandIn([STATE_TABLE]);
+    const dynamodb = await startDynalite([STATE_TABLE]);
     ssm.putParameter(deployed.ROUTING_KEY_PARAMETER ?? "", ROUTING_KEY);
     try {
       const environment = {
@@ -615,7 +616,7 @@ describe("the shipped archive, run in a fresh Node.js process", () => {
       assert.deepEqual(pagerduty.model.openAlerts(), []);
       assert.equal(pagerduty.model.alerts()[0]?.status, "resolved");
       assert.ok(
-        dynamodb.item(STATE_TABLE, deployed.PACING_ID ?? "") !== undefined,
+        (await dynamodb.item(STATE_TABLE, deployed.PACING_ID ?? "")) !== undefined,
         "paced through the shared schedule",
       );
       assert.equal(

@@ -1,7 +1,5 @@
 import assert from "assert/strict";
-import { DynamoDBClient, PutItemCommand } from "@aws-sdk/client-dynamodb";
 import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
-import { startDynamoDbStandIn } from "../standins/dynamodb";
 import { createPagerDutyModel, validate } from "../standins/pagerdutyModel";
 import { startPagerDutyStandIn } from "../standins/pagerdutyServer";
 import { startSsmStandIn } from "../standins/ssm";
@@ -160,40 +158,6 @@ describe("the AWS stand-ins", () => {
       assert.equal(unsigned.status, 403);
     } finally {
       await ssm.close();
-    }
-  });
-
-  it("DynamoDB applies the pacing store's conditional writes and refuses other expressions", async () => {
-    const dynamodb = await startDynamoDbStandIn(["pacing"]);
-    try {
-      const client = new DynamoDBClient({ endpoint: dynamodb.endpoint, region: "us-east-1", credentials });
-      const put = (tat: number, condition: string, expected?: number) =>
-        client.send(
-          new PutItemCommand({
-            TableName: "pacing",
-            Item: { id: { S: "key" }, tat: { N: String(tat) } },
-            ConditionExpression: condition,
-            ...(expected === undefined
-              ? {}
-              : { ExpressionAttributeValues: { ":expected": { N: String(expected) } } }),
-            ReturnValuesOnConditionCheckFailure: "ALL_OLD",
-          }),
-        );
-      await put(10, "attribute_not_exists(id)");
-      await assert.rejects(
-        put(20, "attribute_not_exists(id)"),
-        (error: Error & { Item?: { tat?: { N?: string } } }) => {
-          assert.equal(error.name, "ConditionalCheckFailedException");
-          assert.equal(error.Item?.tat?.N, "10");
-          return true;
-        },
-      );
-      await put(20, "tat = :expected", 10);
-      await assert.rejects(put(30, "tat = :expected", 10), { name: "ConditionalCheckFailedException" });
-      await assert.rejects(put(30, "tat < :expected", 20), { name: "ValidationException" });
-      assert.equal(dynamodb.item("pacing", "key")?.tat?.N, "20");
-    } finally {
-      await dynamodb.close();
     }
   });
 });

@@ -17,37 +17,38 @@ const ROOT = join(__dirname, "..");
 const KEY = "e93facc04764012d7bfb002500d5d1a6";
 
 describe("npm start", () => {
-  it("on dev: pages the CRITICAL finding once, deduplicates its re-import, resolves it, and filters HIGH and MEDIUM out", async () => {
+  it("on dev: pages the CRITICAL finding once, sends nothing for its unchanged re-import or a check that never paged, resolves it, and filters HIGH and MEDIUM out", async () => {
     const lines: string[] = [];
     const result = await walk("dev", walkThrough(), (line) => lines.push(line));
     assert.deepEqual(result, {
       paged: 1,
-      deduplicated: 1,
+      updated: 0,
+      unchanged: 1,
       resolved: 1,
-      filtered: 2,
-      problems: 0,
+      nothingToResolve: 1,
+      filteredOut: 2,
+      deadLettered: 0,
+      handedBack: 0,
+      pagerdutyRequests: 2,
       openAlerts: 0,
     });
     const output = lines.join("\n");
     assert.match(
       output,
-      /\[3\/5\] a MEDIUM finding\n.*\n\s+FILTERED OUT by the rules: severity MEDIUM is not one of CRITICAL/,
+      /\[3\/6\] a MEDIUM finding\n.*\n\s+FILTERED OUT by the rules: severity MEDIUM is not one of CRITICAL/,
     );
-    assert.match(output, /\[4\/5\].*\n.*\n.*\n\s+DEDUPLICATED: alert #1 updated, nobody paged again/);
+    assert.match(output, /\[4\/6\].*\n.*\n.*\n\s+NOTHING TO RESOLVE: it never paged, nothing sent/);
+    assert.match(output, /\[5\/6\].*\n.*\n.*\n\s+UNCHANGED: alert #1 still open, nothing sent/);
     assert.match(output, /RESOLVED alert #1: the page closes itself/);
   });
 
   it("on prod: pages HIGH too, one alert for a finding on three buckets", async () => {
     const lines: string[] = [];
     const result = await walk("prod", walkThrough(), (line) => lines.push(line));
-    assert.deepEqual(result, {
-      paged: 2,
-      deduplicated: 1,
-      resolved: 1,
-      filtered: 1,
-      problems: 0,
-      openAlerts: 1,
-    });
+    assert.equal(result.paged, 2);
+    assert.equal(result.filteredOut, 1);
+    assert.equal(result.openAlerts, 1);
+    assert.equal(result.pagerdutyRequests, 3);
     assert.match(lines.join("\n"), /PAGED: new alert #2, severity error, one alert for 3 resources/);
   });
 
@@ -62,8 +63,26 @@ describe("npm start", () => {
     const { stdout } = await promisify(execFile)("npm", ["start", "--silent"], { cwd: ROOT });
     assert.match(
       stdout,
-      /Summary: 1 paged, 1 deduplicated, 1 resolved, 2 filtered out; 0 alert\(s\) left open\./,
+      /Summary: 1 paged, 0 updated, 1 unchanged, 1 resolved, 1 with nothing to resolve, 2 filtered out; 2 PagerDuty request\(s\); 0 alert\(s\) left open\./,
     );
+  });
+
+  it("prints one JSON document of counts with --json", async () => {
+    const { stdout } = await promisify(execFile)("npm", ["start", "--silent", "--", "--json"], { cwd: ROOT });
+    const counts = JSON.parse(stdout) as Record<string, unknown>;
+    for (const key of [
+      "paged",
+      "updated",
+      "unchanged",
+      "resolved",
+      "nothingToResolve",
+      "filteredOut",
+      "deadLettered",
+      "pagerdutyRequests",
+      "openAlerts",
+    ])
+      assert.equal(typeof counts[key], "number", key);
+    assert.equal(counts.pagerdutyRequests, 2);
   });
 });
 

@@ -1,25 +1,27 @@
 import { writeFileSync } from "fs";
 import { parseArgs } from "util";
-import { readStackConfig } from "../config";
 import { systemClock } from "../handler/clock";
 import { createHandler } from "../handler/index";
 import { silentLogger } from "../handler/telemetry/log";
 import { createMemoryPacingStore } from "../handler/delivery/pacing";
-import { createMemoryResolutionLedger } from "../handler/state/resolutions";
+import { createMemoryAlertStore } from "../handler/state/store";
 import type { HandlerSettings } from "../handler/settings";
 import type { Transport } from "../handler/delivery/pagerduty";
-import { lanesOf, planRules, type Lane } from "../infra/eventPatterns";
-import { deliveryPlan, functionSettings } from "../infra/tuning";
-import { AwsError } from "../standins/awsJson";
+import type { Lane } from "../infra/eventPatterns";
 import { createPagerDutyModel } from "../standins/pagerdutyModel";
 import { UsageError, configPairs, runTool } from "./cli";
-import { matchesPattern } from "./patternMatcher";
-import { planSettings } from "./plan";
-import { Deployment } from "./simulation/deployment";
-import { SCENARIOS, accountId, buildScenario, type Arrival, type ScenarioName } from "./simulation/scenarios";
+import {
+  START,
+  VIRTUAL_HORIZON_MS,
+  createHarness,
+  percentiles,
+  routingKeyFor,
+  type Percentiles,
+} from "./simulation/harness";
+import type { Deployment } from "./simulation/deployment";
+import { SCENARIOS, buildScenario, type Arrival, type ScenarioName } from "./simulation/scenarios";
+import { formatRescan, runRescan } from "./simulation/rescan";
 import { renderSvg } from "./simulation/svg";
-import { createVirtualTime, seededRandom } from "./simulation/virtualTime";
-import { mapConfigSource } from "./stackConfig";
 
 // The benchmark: the deployed delivery path simulated on a virtual clock (queues, event source mappings,
 // Lambda containers and timeouts with the stack's own settings), running the real handler against the strict
@@ -32,13 +34,6 @@ export interface BenchOptions {
   stack: string;
   config: Record<string, string>;
   seed: number;
-}
-
-export interface Percentiles {
-  count: number;
-  p50: number;
-  p99: number;
-  max: number;
 }
 
 export interface BenchReport {
@@ -85,105 +80,32 @@ export interface BenchRun {
 }
 
 const PAGERDUTY_LIMIT_PER_MINUTE = 120;
-const START = Date.UTC(2026, 0, 5, 9, 0, 0);
-// PagerDuty answers in about a tenth to a quarter of a second.
-const PAGERDUTY_LATENCY_MS = { min: 80, spread: 170 };
-// Long enough for any scenario to finish; what is not accounted for by then is lost.
-const VIRTUAL_HORIZON_MS = 24 * 3600 * 1000;
-
-function routingKeyFor(account: number): string {
-  return `${accountId(account)}00000000000000000000`.slice(0, 32);
-}
-
-function percentiles(values: number[]): Percentiles | undefined {
-  if (values.length === 0) return undefined;
-  const sorted = [...values].sort((a, b) => a - b);
-  const at = (share: number) =>
-    sorted[Math.min(sorted.length - 1, Math.ceil(share * sorted.length) - 1)] ?? 0;
-  const round = (value: number) => Math.round(value * 10) / 10;
-  return {
-    count: sorted.length,
-    p50: round(at(0.5)),
-    p99: round(at(0.99)),
-    max: round(sorted[sorted.length - 1] ?? 0),
-  };
-}
 
 export async function runBench(options: BenchOptions): Promise<BenchRun> {
   const wallStart = Date.now();
-  const config = readStackConfig(mapConfigSource(planSettings(options.stack, options.config).settings));
-  const plan = deliveryPlan(config.delivery);
-  const rules = planRules(config.filter, {
-    resolveRule: config.resolveRule,
-    priorityLanes: config.priorityLanes,
-  });
-  const lanes = lanesOf(rules);
-  const time = createVirtualTime(START);
-  const random = seededRandom(options.seed);
   const burstLimitMs = (options.findings / (PAGERDUTY_LIMIT_PER_MINUTE * options.keys)) * 60_000;
   const scenario = buildScenario(options.scenario, options.findings, options.keys, START, burstLimitMs);
-  const keys = Array.from({ length: options.keys }, (_, account) => routingKeyFor(account));
-  const model = createPagerDutyModel({ routingKeys: keys, now: time.now });
-
-  let requests = 0;
-  const firstAccepted = new Map<string, number>();
-  const transport: Transport = async ({ body, signal }) => {
-    requests += 1;
-    await time.clock.sleep(PAGERDUTY_LATENCY_MS.min + random() * PAGERDUTY_LATENCY_MS.spread, signal);
-    if (signal.aborted) throw new Error("aborted");
-    const fault = scenario.pagerdutyFault(time.now() - START, random);
-    if (fault?.kind === "timeout") {
-      await time.clock.sleep(VIRTUAL_HORIZON_MS, signal);
-      throw new Error("aborted");
-    }
-    if (fault?.kind === "status") return { status: fault.status, body: '{"status":"error"}' };
-    const answer = model.receive(body);
-    if (answer.status === 202) {
-      const event = JSON.parse(body) as { event_action: string; dedup_key: string };
-      if (event.event_action === "trigger" && !firstAccepted.has(event.dedup_key))
-        firstAccepted.set(event.dedup_key, time.now());
-    }
-    return answer;
-  };
-
-  // The function's settings in each account's stack, as the program deploys them.
-  const settingsFor = (account: number) =>
-    functionSettings({
-      parameterName: config.parameterName,
-      pagerDutyRegion: config.pagerDutyRegion,
-      filter: config.filter,
-      plan,
-      deadLetterQueueUrl: `https://sqs.us-east-1.amazonaws.com/${accountId(account)}/dead-letters`,
-      stateTable: "delivery-state",
-    });
-  const deployments = keys.map(
-    (routingKey, account) =>
-      new Deployment({
-        name: `account-${accountId(account)}`,
-        time,
-        random,
-        routingKey,
-        settings: settingsFor(account),
-        plan,
-        lanes,
-        transport,
-        ssmFault: () =>
-          scenario.ssmThrottled(time.now() - START)
-            ? new AwsError("ThrottlingException", "Rate exceeded")
-            : undefined,
-      }),
-  );
+  const harness = createHarness({
+    stack: options.stack,
+    config: options.config,
+    keys: options.keys,
+    seed: options.seed,
+    pagerdutyFault: scenario.pagerdutyFault,
+    ssmThrottled: scenario.ssmThrottled,
+  });
+  const { config, plan, lanes, time, model, deployments, firstAccepted } = harness;
 
   // The lanes EventBridge puts each record in, by the stack's own rules; broken records go straight to a queue.
   const lanesFor = new Map(
-    scenario.arrivals.map((arrival) => {
-      if (!arrival.viaRules) return [arrival, [lanes[lanes.length - 1] as Lane]] as const;
-      const event = JSON.parse(arrival.body) as unknown;
-      return [
-        arrival,
-        [...new Set(rules.filter((rule) => matchesPattern(rule.pattern, event)).map((rule) => rule.lane))],
-      ] as const;
-    }),
+    scenario.arrivals.map(
+      (arrival) =>
+        [
+          arrival,
+          arrival.viaRules
+            ? harness.lanesFor(JSON.parse(arrival.body) as unknown)
+            : [lanes[lanes.length - 1] as Lane],
+        ] as const,
+    ),
   );
   // Findings the stack's rules do not admit never reach the function: neither delivered nor lost.
   const expected = scenario.arrivals.filter((arrival) => (lanesFor.get(arrival) ?? []).length > 0);
@@ -249,9 +171,9 @@ export async function runBench(options: BenchOptions): Promise<BenchRun> {
     makespanSeconds: Math.round(makespanSeconds * 10) / 10,
     limitSeconds: Math.round(limitSeconds * 10) / 10,
     efficiency: Math.round((limitSeconds / makespanSeconds) * 1000) / 1000,
-    pagerdutyRequests: requests,
+    pagerdutyRequests: harness.requests(),
     rateLimited: counts.rateLimited,
-    rateLimitedShare: Math.round((counts.rateLimited / Math.max(1, requests)) * 10000) / 10000,
+    rateLimitedShare: Math.round((counts.rateLimited / Math.max(1, harness.requests())) * 10000) / 10000,
     invocations: sum((stat) => stat.invocations),
     coldStarts: sum((stat) => stat.coldStarts),
     timedOutInvocations: sum((stat) => stat.timedOut),
@@ -261,7 +183,7 @@ export async function runBench(options: BenchOptions): Promise<BenchRun> {
       ...(critical === undefined ? {} : { critical }),
       ...(high === undefined ? {} : { high }),
     },
-    handlerCpuMicrosPerFinding: await handlerCpuPerFinding(valid, settingsFor(0)),
+    handlerCpuMicrosPerFinding: await handlerCpuPerFinding(valid, (deployments[0] as Deployment).settings),
     settings: {
       eventsPerMinute: plan.eventsPerMinute,
       batchSize: plan.batchSize,
@@ -314,7 +236,7 @@ async function handlerCpuPerFinding(arrivals: Arrival[], settings: HandlerSettin
       transport,
       readParameter: () => Promise.resolve(key),
       pacingStore: createMemoryPacingStore(),
-      resolutionLedger: createMemoryResolutionLedger(),
+      alertStore: createMemoryAlertStore(),
       deadLetter: undefined,
       log: silentLogger,
     },
@@ -369,8 +291,8 @@ function formatTable(report: BenchReport): string {
 
 const USAGE = `usage: npm run bench -- [--findings N] [--keys K] [--scenario NAME] [--json] [--svg FILE]
                         [--stack NAME] [--no-priority] [--config KEY=VALUE]... [--seed N]
-  --scenario  ${SCENARIOS.join(", ")} (default burst)
-  --findings  findings in the burst (default 5000)
+  --scenario  ${SCENARIOS.join(", ")}, rescan (default burst)
+  --findings  findings in the burst (default 5000), or in the estate of rescan (default 20000)
   --keys      accounts, each with its own stack and routing key (default 1)
   --stack     whose Pulumi.NAME.yaml settings are simulated (default prod)
   --no-priority  the same stack with priorityLanes false`;
@@ -403,11 +325,23 @@ if (require.main === module) {
       process.stdout.write(`${USAGE}\n`);
       return;
     }
-    const scenario = (values.scenario ?? "burst") as ScenarioName;
-    if (!SCENARIOS.includes(scenario))
-      throw new UsageError(`--scenario "${scenario}" is not one of ${SCENARIOS.join(", ")}`);
+    const scenario = (values.scenario ?? "burst") as ScenarioName | "rescan";
     const config = configPairs(values.config);
     if (values["no-priority"] === true) config.priorityLanes = "false";
+    if (scenario === "rescan") {
+      const report = await runRescan({
+        findings: positiveInteger("findings", values.findings, 20_000),
+        stack: values.stack ?? "prod",
+        config,
+        seed: positiveInteger("seed", values.seed, 1),
+      });
+      process.stdout.write(
+        values.json === true ? `${JSON.stringify(report)}\n` : `${formatRescan(report)}\n`,
+      );
+      return;
+    }
+    if (!SCENARIOS.includes(scenario))
+      throw new UsageError(`--scenario "${scenario}" is not one of ${SCENARIOS.join(", ")}, rescan`);
     const run = await runBench({
       scenario,
       findings: positiveInteger("findings", values.findings, 5000),

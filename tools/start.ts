@@ -5,10 +5,9 @@ import { systemClock } from "../handler/clock";
 import type { DeadLetter } from "../handler/delivery/deadLetters";
 import { decide } from "../handler/finding/filter";
 import { createHandler, type SqsBatchResponse } from "../handler/index";
-import { silentLogger } from "../handler/telemetry/log";
-import { dedupKeyOf } from "../handler/finding/mapping";
+import { createJsonLogger } from "../handler/telemetry/log";
 import { createMemoryPacingStore } from "../handler/delivery/pacing";
-import { createMemoryResolutionLedger } from "../handler/state/resolutions";
+import { createMemoryAlertStore } from "../handler/state/store";
 import { planRules, type RulePlan } from "../infra/eventPatterns";
 import { functionSettings, deliveryPlan } from "../infra/tuning";
 import type { Alert } from "../standins/pagerdutyModel";
@@ -49,6 +48,7 @@ export function walkThrough(): Step[] {
     Title: "[S3.13] Amazon S3 buckets should have a lifecycle policy",
     Severity: { Label: "MEDIUM" },
   };
+  const passing = electricEyeFinding("s3-encryption-high", "static-website", ACCOUNT);
   const later = (finding: Record<string, unknown>, time: string) => ({
     ...finding,
     UpdatedAt: time,
@@ -60,6 +60,10 @@ export function walkThrough(): Step[] {
     { label: "a CRITICAL finding: a public bucket policy", event: importedEvent([critical], at(0)) },
     { label: "a HIGH finding on three buckets", event: importedEvent([several], at(1)) },
     { label: "a MEDIUM finding", event: importedEvent([medium], at(2)) },
+    {
+      label: "a passed check, re-imported as ElectricEye does on every scan",
+      event: importedEvent([later(passedReimport(passing), "2026-01-05T09:03:00.000Z")], at(3)),
+    },
     {
       label: "the CRITICAL finding again, re-imported by the next scan",
       event: importedEvent([later(critical, "2026-01-05T21:00:00.000Z")], at(720)),
@@ -105,11 +109,62 @@ function why(config: StackConfig, finding: unknown): string {
 
 export interface WalkResult {
   paged: number;
-  deduplicated: number;
+  updated: number;
+  unchanged: number;
   resolved: number;
-  filtered: number;
-  problems: number;
+  nothingToResolve: number;
+  filteredOut: number;
+  deadLettered: number;
+  handedBack: number;
+  pagerdutyRequests: number;
   openAlerts: number;
+}
+
+type LogLine = Record<string, unknown>;
+
+/** What the function did with one finding, said as a person watching PagerDuty would say it. */
+function describeOutcome(
+  line: LogLine | undefined,
+  alert: Alert | undefined,
+  number: (alert: Alert) => number | undefined,
+  result: WalkResult,
+): string {
+  const which = alert === undefined ? "" : ` #${number(alert)}`;
+  if (line === undefined) return "no outcome logged";
+  if (line.message === "finding skipped") {
+    switch (line.alert) {
+      case "unchanged":
+        result.unchanged += 1;
+        return `UNCHANGED: alert${which} still open, nothing sent`;
+      case "nothingToResolve":
+        result.nothingToResolve += 1;
+        return "NOTHING TO RESOLVE: it never paged, nothing sent";
+      case undefined:
+        result.filteredOut += 1;
+        return `FILTERED OUT by the function: ${String(line.reason)}`;
+      default:
+        return `NOT SENT (${String(line.alert)}): ${String(line.reason)}`;
+    }
+  }
+  if (line.outcome !== "accepted")
+    return `NOT DELIVERED (${String(line.outcome)}): ${String(line.reason ?? "")}`;
+  switch (line.alert) {
+    case "new":
+    case "regression": {
+      result.paged += 1;
+      const details = (alert?.event.payload as { custom_details?: { resources?: unknown[] } } | undefined)
+        ?.custom_details;
+      const resources = details?.resources?.length ?? 0;
+      return `PAGED: new alert${which}, severity ${alert?.severity ?? "?"}${resources > 1 ? `, one alert for ${resources} resources` : ""}\n        "${alert?.summary ?? ""}"`;
+    }
+    case "resolve":
+    case "untracked":
+      result.resolved += 1;
+      return `RESOLVED alert${which}: the page closes itself`;
+    default:
+      result.updated += 1;
+      return `UPDATED alert${which} (${String(line.alert)}): nobody paged again`;
+  }
 }
 
 export async function walk(stack: string, steps: Step[], write: (line: string) => void): Promise<WalkResult> {
@@ -120,6 +175,7 @@ export async function walk(stack: string, steps: Step[], write: (line: string) =
   });
   const pagerduty = await startPagerDutyStandIn({ routingKeys: [DEMO_ROUTING_KEY] });
   const deadLetters: DeadLetter[] = [];
+  const logs: LogLine[] = [];
   const handler = createHandler(
     {
       ...functionSettings({
@@ -129,6 +185,7 @@ export async function walk(stack: string, steps: Step[], write: (line: string) =
         plan: deliveryPlan(config.delivery),
         deadLetterQueueUrl: "local",
         stateTable: "local",
+        alertState: config.alertState,
       }),
       eventsUrl: pagerduty.url,
     },
@@ -137,12 +194,12 @@ export async function walk(stack: string, steps: Step[], write: (line: string) =
       random: Math.random,
       readParameter: () => Promise.resolve(DEMO_ROUTING_KEY),
       pacingStore: createMemoryPacingStore(),
-      resolutionLedger: createMemoryResolutionLedger(),
+      alertStore: createMemoryAlertStore(),
       deadLetter: (letter) => {
         deadLetters.push(letter);
         return Promise.resolve();
       },
-      log: silentLogger,
+      log: createJsonLogger((line) => logs.push(JSON.parse(line) as LogLine)),
     },
   );
   const labels = config.filter.severityLabels.join(" and ");
@@ -154,10 +211,14 @@ export async function walk(stack: string, steps: Step[], write: (line: string) =
   write("");
   const result: WalkResult = {
     paged: 0,
-    deduplicated: 0,
+    updated: 0,
+    unchanged: 0,
     resolved: 0,
-    filtered: 0,
-    problems: 0,
+    nothingToResolve: 0,
+    filteredOut: 0,
+    deadLettered: 0,
+    handedBack: 0,
+    pagerdutyRequests: 0,
     openAlerts: 0,
   };
   const alertOf = (dedupKey: string): Alert | undefined =>
@@ -176,76 +237,67 @@ export async function walk(stack: string, steps: Step[], write: (line: string) =
       for (const finding of findings) write(`      ${describeFinding(finding)}`);
       const matched = rules.filter((rule) => matchesPattern(rule.pattern, step.event));
       if (matched.length === 0) {
-        result.filtered += 1;
+        result.filteredOut += findings.length;
         write(
           `      FILTERED OUT by the rules: ${findings.map((finding) => why(config, finding)).join("; ") || "no findings"}`,
         );
         write("");
         continue;
       }
-      const openBefore = new Set(pagerduty.model.openAlerts().map((alert) => alert.dedupKey));
-      const acceptedBefore = pagerduty.model.accepted().length;
+      const logged = logs.length;
       for (const rule of matched) {
         write(`      rule "${rule.name}" → ${rule.lane} lane → function`);
         const record = { messageId: `step-${index + 1}-${rule.name}`, body: JSON.stringify(step.event) };
         const response = (await handler({ Records: [record] })) as SqsBatchResponse;
         if (response.batchItemFailures.length > 0) {
-          result.problems += 1;
+          result.handedBack += 1;
           write("      HANDED BACK to the queue (it would be retried)");
         }
       }
-      const accepted = pagerduty.model.accepted().slice(acceptedBefore);
+      const lines = logs.slice(logged);
       for (const finding of findings) {
-        const dedupKey = dedupKeyOf(textAt(finding, "ProductArn"), String(finding.Id));
-        const sent = accepted.find((event) => event.dedupKey === dedupKey);
-        const alert = alertOf(dedupKey);
-        if (sent === undefined || alert === undefined) {
-          result.filtered += 1;
-          write(`      FILTERED OUT by the function: ${why(config, finding)}`);
-        } else if (sent.action === "resolve") {
-          result.resolved += openBefore.has(dedupKey) ? 1 : 0;
-          write(
-            openBefore.has(dedupKey)
-              ? `      RESOLVED alert #${number(alert)}: the page closes itself`
-              : "      resolve sent; no alert was open (harmless)",
-          );
-        } else if (openBefore.has(dedupKey)) {
-          result.deduplicated += 1;
-          write(`      DEDUPLICATED: alert #${number(alert)} updated, nobody paged again`);
-        } else {
-          result.paged += 1;
-          const resources = Array.isArray(finding.Resources) ? finding.Resources.length : 0;
-          write(
-            `      PAGED: new alert #${number(alert)}, severity ${alert.severity}${resources > 1 ? `, one alert for ${resources} resources` : ""}`,
-          );
-          write(`        "${alert.summary}"`);
-        }
+        const findingId = textAt(finding, "Id");
+        const line = lines.find(
+          (entry) =>
+            entry.findingId === findingId &&
+            (entry.message === "finding outcome" || entry.message === "finding skipped"),
+        );
+        const dedupKey = typeof line?.dedupKey === "string" ? line.dedupKey : undefined;
+        const alert = dedupKey === undefined ? undefined : alertOf(dedupKey);
+        write(`      ${describeOutcome(line, alert, number, result)}`);
       }
       for (const letter of deadLetters.splice(0)) {
-        result.problems += 1;
+        result.deadLettered += 1;
         write(`      DEAD-LETTERED: ${letter.reason}`);
       }
       write("");
     }
   } finally {
     result.openAlerts = pagerduty.model.openAlerts().length;
+    result.pagerdutyRequests = pagerduty.model.counts().requests;
     await pagerduty.close();
   }
   write(
-    `Summary: ${result.paged} paged, ${result.deduplicated} deduplicated, ${result.resolved} resolved, ${result.filtered} filtered out; ${result.openAlerts} alert(s) left open.`,
+    `Summary: ${result.paged} paged, ${result.updated} updated, ${result.unchanged} unchanged, ${result.resolved} resolved, ${result.nothingToResolve} with nothing to resolve, ${result.filteredOut} filtered out; ${result.pagerdutyRequests} PagerDuty request(s); ${result.openAlerts} alert(s) left open.`,
   );
   return result;
 }
 
-const USAGE = `usage: npm start -- [--stack dev|prod] [--file FILE]
+const USAGE = `usage: npm start -- [--stack dev|prod] [--file FILE] [--json]
   --stack  whose Pulumi.NAME.yaml rules and settings to use (default dev)
+  --json   print one JSON document with the counts instead of the walk-through
   --file   your own findings instead of the built-in walk-through: an EventBridge event, a list of events,
            a finding, a list of findings, or a {"Findings": [...]} batch`;
 
 if (require.main === module) {
   runTool("start", async () => {
     const { values } = parseArgs({
-      options: { stack: { type: "string" }, file: { type: "string" }, help: { type: "boolean" } },
+      options: {
+        stack: { type: "string" },
+        file: { type: "string" },
+        json: { type: "boolean" },
+        help: { type: "boolean" },
+      },
     });
     if (values.help === true) {
       process.stdout.write(`${USAGE}\n`);
@@ -253,6 +305,11 @@ if (require.main === module) {
     }
     const stack = values.stack ?? "dev";
     const steps = values.file === undefined ? walkThrough() : stepsFromFile(values.file);
+    if (values.json === true) {
+      const result = await walk(stack, steps, () => undefined);
+      process.stdout.write(`${JSON.stringify({ stack, ...result }, null, 2)}\n`);
+      return;
+    }
     const write = (line: string) => process.stdout.write(`${line}\n`);
     write(
       "electriceye-pagerduty: Security Hub → EventBridge rules → SQS → the function → PagerDuty, run locally.",

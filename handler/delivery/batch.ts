@@ -1,12 +1,10 @@
-import type { Clock } from "../clock";
+import type { EventReading } from "../finding/events";
+import type { FindingFilter } from "../finding/filter";
+import { routeFinding } from "../finding/route";
+import type { AlertTracker } from "../state/tracker";
+import { errorText, type Logger } from "../telemetry/log";
 import type { DeadLetterSender } from "./deadLetters";
 import type { Deliver } from "./delivery";
-import type { FindingFilter } from "../finding/filter";
-import type { EventReading } from "../finding/events";
-import { errorText, type Logger } from "../telemetry/log";
-import type { MappedFinding } from "../finding/mapping";
-import type { ResolutionLedger } from "../state/resolutions";
-import { routeFinding } from "../finding/route";
 
 /** One unit of work: an SQS record, or the event of a direct invocation. */
 export interface InboundRecord {
@@ -30,8 +28,7 @@ export interface BatchDependencies {
   routingKey: (deadline: number) => Promise<string>;
   deliver: Deliver;
   deadLetter: DeadLetterSender | undefined;
-  resolutions: ResolutionLedger;
-  clock: Clock;
+  alerts: AlertTracker;
   log: Logger;
 }
 
@@ -93,6 +90,31 @@ async function processRecord(
       deps.log.info("finding skipped", { messageId, findingId: routed.findingId, reason: routed.reason });
       continue;
     }
+    const { mapped } = routed;
+    const plan = await deps.alerts.plan({
+      dedupKey: mapped.dedupKey,
+      action: routed.action,
+      ...(mapped.updatedAt === undefined ? {} : { updatedAt: mapped.updatedAt }),
+      fingerprint: mapped.fingerprint,
+      passed: routed.passed,
+      manual: false,
+      finding:
+        mapped.productArn === undefined
+          ? { id: mapped.findingId }
+          : { id: mapped.findingId, productArn: mapped.productArn },
+    });
+    if (plan.kind === "skip") {
+      deps.log.info("finding skipped", {
+        messageId,
+        findingId: mapped.findingId,
+        dedupKey: mapped.dedupKey,
+        action: routed.action,
+        severity: mapped.severityLabel,
+        alert: plan.skip,
+        reason: plan.why,
+      });
+      continue;
+    }
     let routingKey: string;
     try {
       routingKey = await deps.routingKey(deadline);
@@ -101,17 +123,6 @@ async function processRecord(
       deps.log.error("routing key unavailable", { messageId, error: reason });
       return { result: { messageId, outcome: "handedBack", reason }, stop: reason };
     }
-    const { mapped } = routed;
-    const overtaken = routed.action === "trigger" ? await resolvedLater(mapped, deps) : undefined;
-    if (overtaken !== undefined) {
-      deps.log.info("finding skipped", {
-        messageId,
-        findingId: mapped.findingId,
-        dedupKey: mapped.dedupKey,
-        reason: overtaken,
-      });
-      continue;
-    }
     const delivery = await deps.deliver({ ...mapped.event, routing_key: routingKey }, deadline);
     deps.log.info("finding outcome", {
       messageId,
@@ -119,6 +130,7 @@ async function processRecord(
       dedupKey: mapped.dedupKey,
       action: routed.action,
       severity: mapped.severityLabel,
+      alert: plan.change,
       outcome: delivery.outcome,
       pagerdutyStatus: "status" in delivery ? delivery.status : undefined,
       attempts: delivery.attempts,
@@ -135,42 +147,29 @@ async function processRecord(
       );
       continue;
     }
-    if (routed.action === "resolve") await remember(mapped, deps);
     sent += 1;
+    if ((await plan.confirm()) === "compensate") {
+      // Best effort: should it not get through, the next import of the finding finds the alert open and resolves it.
+      const again = await deps.deliver(
+        { event_action: "resolve", dedup_key: mapped.dedupKey, routing_key: routingKey },
+        deadline,
+      );
+      deps.log.info("finding outcome", {
+        messageId,
+        findingId: mapped.findingId,
+        dedupKey: mapped.dedupKey,
+        action: "resolve",
+        alert: "resolve",
+        outcome: again.outcome,
+        attempts: again.attempts,
+        reason: "resolved again: a newer resolution overtook the trigger",
+      });
+    }
   }
   if (problems.length > 0) return { result: await deadLetter(record, problems.join(" | "), deps) };
   return sent > 0
     ? { result: { messageId, outcome: "delivered" } }
-    : { result: { messageId, outcome: "skipped", reason: "no finding passed the filter" } };
-}
-
-/** Why a trigger must not be sent: its finding was resolved by a later update already delivered. */
-async function resolvedLater(mapped: MappedFinding, deps: BatchDependencies): Promise<string | undefined> {
-  if (mapped.updatedAt === undefined) return undefined;
-  try {
-    const resolvedAt = await deps.resolutions.resolvedAt(mapped.dedupKey);
-    if (resolvedAt === undefined || resolvedAt <= mapped.updatedAt) return undefined;
-    return `a later update (${new Date(resolvedAt).toISOString()}) already resolved this finding`;
-  } catch (error) {
-    // Without the ledger, paging on a stale trigger is the lesser harm than not paging.
-    deps.log.warn("resolution ledger unavailable; sending", {
-      dedupKey: mapped.dedupKey,
-      error: errorText(error),
-    });
-    return undefined;
-  }
-}
-
-async function remember(mapped: MappedFinding, deps: BatchDependencies): Promise<void> {
-  if (mapped.updatedAt === undefined) return;
-  try {
-    await deps.resolutions.record(mapped.dedupKey, mapped.updatedAt);
-  } catch (error) {
-    deps.log.warn("resolution ledger unavailable; not remembered", {
-      dedupKey: mapped.dedupKey,
-      error: errorText(error),
-    });
-  }
+    : { result: { messageId, outcome: "skipped", reason: "nothing needed sending" } };
 }
 
 async function deadLetter(

@@ -114,15 +114,25 @@ export function lifecycleOf(finding: unknown): Lifecycle {
   return lifecycle;
 }
 
+export interface Resolution {
+  reason: string;
+  /**
+   * The finding itself is done (passed, archived, suppressed), not only marked RESOLVED in its workflow, which is
+   * also what a responder's resolution writes back.
+   */
+  passed: boolean;
+}
+
 /**
  * Why this finding closes its page, or undefined when it does not. NOTIFIED is deliberately absent: it means
  * someone was told, not that the problem is gone.
  */
-export function resolutionOf(finding: unknown): string | undefined {
+export function resolutionOf(finding: unknown): Resolution | undefined {
   const { compliance, workflow, recordState } = lifecycleOf(finding);
-  if (compliance === "PASSED") return "Compliance.Status is PASSED";
-  if (workflow === "RESOLVED" || workflow === "SUPPRESSED") return `Workflow.Status is ${workflow}`;
-  if (recordState === "ARCHIVED") return "RecordState is ARCHIVED";
+  if (compliance === "PASSED") return { reason: "Compliance.Status is PASSED", passed: true };
+  if (recordState === "ARCHIVED") return { reason: "RecordState is ARCHIVED", passed: true };
+  if (workflow === "SUPPRESSED") return { reason: "Workflow.Status is SUPPRESSED", passed: true };
+  if (workflow === "RESOLVED") return { reason: "Workflow.Status is RESOLVED", passed: false };
   return undefined;
 }
 

@@ -31,7 +31,7 @@ export const ACCEPT_ALL: FindingFilter = {
 
 export type Decision =
   | { action: "trigger"; reason: string }
-  | { action: "resolve"; reason: string }
+  | { action: "resolve"; reason: string; passed: boolean }
   | { action: "skip"; reason: string };
 
 export function decide(finding: unknown, filter: FindingFilter): Decision {
@@ -44,7 +44,7 @@ export function decide(finding: unknown, filter: FindingFilter): Decision {
   }
   // A resolution is sent whatever the severity: a passed check is re-imported as INFORMATIONAL.
   const resolution = resolutionOf(finding);
-  if (resolution !== undefined) return { action: "resolve", reason: resolution };
+  if (resolution !== undefined) return { action: "resolve", ...resolution };
 
   const severity = severityOf(finding);
   if (!filter.severityLabels.includes(severity.label)) {

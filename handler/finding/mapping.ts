@@ -42,8 +42,11 @@ const CONSOLE_HOSTS: Record<string, string> = {
 
 export interface MappedFinding {
   findingId: string;
+  productArn?: string;
   dedupKey: string;
   severityLabel: SeverityLabel;
+  /** What the page shows, hashed: a re-import with the same fingerprint changes nothing for the responder. */
+  fingerprint: string;
   /** The finding's UpdatedAt in epoch milliseconds, when it is a valid timestamp. */
   updatedAt?: number;
   event: PagerDutyEvent;
@@ -63,6 +66,23 @@ export function dedupKeyOf(productArn: string | undefined, findingId: string): s
   return `securityhub-${digest}`;
 }
 
+/**
+ * A hash of what the page shows: severity, title, resources and compliance status. Timestamps, notes and the
+ * workflow are left out: they change on every import or by this project's own write-back.
+ */
+export function fingerprintOf(finding: unknown): string {
+  const resources = resourcesOf(finding)
+    .map((resource) => `${resource.type} ${resource.id}`)
+    .sort();
+  const shown = [
+    severityOf(finding).label,
+    textAt(finding, "Title") ?? "",
+    resources,
+    lifecycleOf(finding).compliance ?? "",
+  ];
+  return createHash("sha256").update(JSON.stringify(shown)).digest("hex").slice(0, 16);
+}
+
 export function findingIdOf(finding: unknown): string | undefined {
   return textAt(finding, "Id");
 }
@@ -72,13 +92,16 @@ export function mapFinding(finding: unknown, action: "trigger" | "resolve"): Map
   if (!isObject(finding)) return { ok: false, reason: "finding is not a JSON object" };
   const findingId = findingIdOf(finding);
   if (findingId === undefined) return { ok: false, reason: "finding has no Id (ASFF requires one)" };
-  const dedupKey = dedupKeyOf(textAt(finding, "ProductArn"), findingId);
+  const productArn = textAt(finding, "ProductArn");
+  const dedupKey = dedupKeyOf(productArn, findingId);
   const severity = severityOf(finding);
   const timestamp = isoTimestamp(textAt(finding, "UpdatedAt"));
   const identity = {
     findingId,
+    ...(productArn === undefined ? {} : { productArn }),
     dedupKey,
     severityLabel: severity.label,
+    fingerprint: fingerprintOf(finding),
     ...(timestamp === undefined ? {} : { updatedAt: Date.parse(timestamp) }),
   };
   if (action === "resolve") {

@@ -3,7 +3,14 @@ import { decide, type FindingFilter } from "./filter";
 import { findingIdOf, mapFinding, type MappedFinding } from "./mapping";
 
 export type Routed =
-  | { kind: "send"; action: "trigger" | "resolve"; why: string; mapped: MappedFinding }
+  | {
+      kind: "send";
+      action: "trigger" | "resolve";
+      why: string;
+      /** For a resolve: the finding itself is done, not only its workflow marked RESOLVED. */
+      passed: boolean;
+      mapped: MappedFinding;
+    }
   | { kind: "skip"; findingId: string; reason: string }
   | { kind: "invalid"; findingId?: string; reason: string };
 
@@ -16,5 +23,6 @@ export function routeFinding(finding: unknown, filter: FindingFilter): Routed {
   if (decision.action === "skip") return { kind: "skip", findingId, reason: decision.reason };
   const mapping = mapFinding(finding, decision.action);
   if (!mapping.ok) return { kind: "invalid", findingId, reason: mapping.reason };
-  return { kind: "send", action: decision.action, why: decision.reason, mapped: mapping.value };
+  const passed = decision.action === "resolve" && decision.passed;
+  return { kind: "send", action: decision.action, why: decision.reason, passed, mapped: mapping.value };
 }

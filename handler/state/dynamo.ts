@@ -1,9 +1,21 @@
-import { GetItemCommand, PutItemCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import {
+  GetItemCommand,
+  PutItemCommand,
+  type AttributeValue,
+  type DynamoDBClient,
+} from "@aws-sdk/client-dynamodb";
 import type { PacingState, PacingStore } from "../delivery/pacing";
-import { RESOLUTION_MEMORY_MS, type ResolutionLedger } from "./resolutions";
+import { expiryOf, type AlertState } from "./alerts";
+import type { AlertStore } from "./store";
 
 // The delivery state shared by every container of a stack, in one DynamoDB table keyed by "id": the routing
-// key's send schedule (one item) and recently sent resolutions (one item each, expired by the table's TTL).
+// key's send schedule (one item) and the alert state of each finding (one item each; resolved ones expire by the
+// table's TTL, open ones never do).
+
+/** Matched by name: the runtime's SDK copy may differ from the one this file was built against. */
+function isConditionFailure(error: unknown): boolean {
+  return error instanceof Error && error.name === "ConditionalCheckFailedException";
+}
 
 /** The send schedule as one item, swapped with a conditional write. */
 export function createDynamoPacingStore(client: DynamoDBClient, tableName: string): PacingStore {
@@ -23,38 +35,105 @@ export function createDynamoPacingStore(client: DynamoDBClient, tableName: strin
         );
         return { ok: true };
       } catch (error) {
-        // Matched by name: the runtime's SDK copy may differ from the one this file was built against.
-        if (!(error instanceof Error) || error.name !== "ConditionalCheckFailedException") throw error;
+        if (!isConditionFailure(error)) throw error;
+        // DynamoDB returns the item that failed the condition; implementations that do not are read again.
         const tat = (error as { Item?: Record<string, { N?: string }> }).Item?.tat?.N;
         const current: PacingState | undefined = tat === undefined ? undefined : { tat: Number(tat) };
-        return { ok: false, current };
+        return { ok: false, current: current ?? (await readTat(client, tableName, id)) };
       }
     },
   };
 }
 
-export function createDynamoResolutionLedger(client: DynamoDBClient, tableName: string): ResolutionLedger {
-  const key = (dedupKey: string) => ({ id: { S: `resolved#${dedupKey}` } });
+async function readTat(
+  client: DynamoDBClient,
+  tableName: string,
+  id: string,
+): Promise<PacingState | undefined> {
+  const output = await client.send(
+    new GetItemCommand({ TableName: tableName, Key: { id: { S: id } }, ConsistentRead: true }),
+  );
+  const tat = output.Item?.tat?.N;
+  return tat === undefined ? undefined : { tat: Number(tat) };
+}
+
+const ALERT_PREFIX = "alert#";
+
+function toItem(state: AlertState, now: number): Record<string, AttributeValue> {
+  const item: Record<string, AttributeValue> = {
+    id: { S: `${ALERT_PREFIX}${state.dedupKey}` },
+    status: { S: state.status },
+    updatedAt: { N: String(state.updatedAt) },
+    fingerprint: { S: state.fingerprint },
+    paged: { BOOL: state.paged },
+    version: { N: String(state.version) },
+  };
+  if (state.sentAt !== undefined) item.sentAt = { N: String(state.sentAt) };
+  if (state.closedBy !== undefined) item.closedBy = { S: state.closedBy };
+  if (state.finding !== undefined) {
+    item.findingId = { S: state.finding.id };
+    if (state.finding.productArn !== undefined) item.productArn = { S: state.finding.productArn };
+  }
+  const expiresAt = expiryOf(state, now);
+  if (expiresAt !== undefined) item.expiresAt = { N: String(expiresAt) };
+  return item;
+}
+
+function fromItem(dedupKey: string, item: Record<string, AttributeValue>): AlertState {
+  const text = (name: string) => item[name]?.S;
+  const number = (name: string) => (item[name]?.N === undefined ? undefined : Number(item[name]?.N));
+  const state: AlertState = {
+    dedupKey,
+    status: text("status") === "open" ? "open" : "resolved",
+    updatedAt: number("updatedAt") ?? 0,
+    fingerprint: text("fingerprint") ?? "",
+    paged: item.paged?.BOOL === true,
+    version: number("version") ?? 0,
+  };
+  const sentAt = number("sentAt");
+  const closedBy = text("closedBy");
+  const findingId = text("findingId");
+  const productArn = text("productArn");
+  if (sentAt !== undefined) state.sentAt = sentAt;
+  if (closedBy === "finding" || closedBy === "responder") state.closedBy = closedBy;
+  if (findingId !== undefined)
+    state.finding = productArn === undefined ? { id: findingId } : { id: findingId, productArn };
+  return state;
+}
+
+/** Alert state as one item per dedup key, each write conditional on the version it replaces. */
+export function createDynamoAlertStore(client: DynamoDBClient, tableName: string): AlertStore {
   return {
-    async resolvedAt(dedupKey) {
+    async get(dedupKey) {
       const output = await client.send(
-        new GetItemCommand({ TableName: tableName, Key: key(dedupKey), ConsistentRead: true }),
-      );
-      const updatedAt = output.Item?.updatedAt?.N;
-      return updatedAt === undefined ? undefined : Number(updatedAt);
-    },
-    async record(dedupKey, updatedAt) {
-      const expiresAt = Math.floor((updatedAt + RESOLUTION_MEMORY_MS) / 1000);
-      await client.send(
-        new PutItemCommand({
+        new GetItemCommand({
           TableName: tableName,
-          Item: {
-            ...key(dedupKey),
-            updatedAt: { N: String(updatedAt) },
-            expiresAt: { N: String(expiresAt) },
-          },
+          Key: { id: { S: `${ALERT_PREFIX}${dedupKey}` } },
+          ConsistentRead: true,
         }),
       );
+      return output.Item === undefined ? undefined : fromItem(dedupKey, output.Item);
+    },
+    async put(next, expected, now) {
+      try {
+        await client.send(
+          new PutItemCommand({
+            TableName: tableName,
+            Item: toItem(next, now),
+            ...(expected === undefined
+              ? { ConditionExpression: "attribute_not_exists(id)" }
+              : {
+                  ConditionExpression: "#version = :expected",
+                  ExpressionAttributeNames: { "#version": "version" },
+                  ExpressionAttributeValues: { ":expected": { N: String(expected) } },
+                }),
+          }),
+        );
+        return true;
+      } catch (error) {
+        if (isConditionFailure(error)) return false;
+        throw error;
+      }
     },
   };
 }

@@ -2,23 +2,23 @@ import { ACCEPT_ALL } from "../../handler/finding/filter";
 import { createHandler, type HandlerDependencies, type SqsBatchResponse } from "../../handler/index";
 import { createJsonLogger } from "../../handler/telemetry/log";
 import type { HandlerSettings } from "../../handler/settings";
-import { startDynamoDbStandIn, type DynamoDbStandIn } from "../../standins/dynamodb";
 import type { PagerDutyModelOptions } from "../../standins/pagerdutyModel";
 import { startPagerDutyStandIn, type PagerDutyStandIn } from "../../standins/pagerdutyServer";
 import { startSqsStandIn, type SqsStandIn } from "../../standins/sqs";
 import { startSsmStandIn, type SsmStandIn } from "../../standins/ssm";
+import { startDynalite, type DynamoDbEmulator } from "./dynalite";
 
 export const ROUTING_KEY = "e93facc04764012d7bfb002500d5d1a6";
 export const PARAMETER_NAME = "electriceye-pagerduty";
 export const DEAD_LETTER_QUEUE = "electriceye-pagerduty-dead-letters";
 export const STATE_TABLE = "electriceye-pagerduty-state";
 
-/** The PagerDuty, SSM, SQS and DynamoDB stand-ins, and the AWS SDK pointed at them through its environment. */
+/** The PagerDuty, SSM and SQS stand-ins, DynamoDB in dynalite, and the AWS SDK pointed at them through its environment. */
 export interface World {
   pagerduty: PagerDutyStandIn;
   ssm: SsmStandIn;
   sqs: SqsStandIn;
-  dynamodb: DynamoDbStandIn;
+  dynamodb: DynamoDbEmulator;
   settings: HandlerSettings;
   /** Every log line the handlers of this world wrote, parsed. */
   logs: Record<string, unknown>[];
@@ -43,7 +43,7 @@ const AWS_VARIABLES = [
 export function awsEnvironmentFor(
   ssm: SsmStandIn,
   sqs: SqsStandIn,
-  dynamodb: DynamoDbStandIn,
+  dynamodb: { endpoint: string },
 ): Record<string, string> {
   return {
     // The deployed function runs on Node.js 22; the SDK's warning about this machine's Node.js 20 is noise here.
@@ -61,7 +61,7 @@ export async function startWorld(pagerdutyOptions: PagerDutyModelOptions = {}): 
   const pagerduty = await startPagerDutyStandIn(pagerdutyOptions);
   const ssm = await startSsmStandIn();
   const sqs = await startSqsStandIn([DEAD_LETTER_QUEUE]);
-  const dynamodb = await startDynamoDbStandIn([STATE_TABLE]);
+  const dynamodb = await startDynalite([STATE_TABLE]);
   ssm.putParameter(PARAMETER_NAME, ROUTING_KEY);
   const saved = Object.fromEntries(AWS_VARIABLES.map((name) => [name, process.env[name]]));
   Object.assign(process.env, awsEnvironmentFor(ssm, sqs, dynamodb));
@@ -78,6 +78,7 @@ export async function startWorld(pagerdutyOptions: PagerDutyModelOptions = {}): 
     // Fast enough not to slow the tests; the pacing tests set their own rate.
     eventsPerMinute: 60_000,
     filter: ACCEPT_ALL,
+    alertRefreshHours: 24,
   };
   return {
     pagerduty,

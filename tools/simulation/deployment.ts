@@ -3,7 +3,7 @@ import type { SQSClient } from "@aws-sdk/client-sqs";
 import type { SSMClient } from "@aws-sdk/client-ssm";
 import type { Clock } from "../../handler/clock";
 import { createSqsDeadLetterSender } from "../../handler/delivery/deadLetters";
-import { createDynamoPacingStore, createDynamoResolutionLedger } from "../../handler/state/dynamo";
+import { createDynamoAlertStore, createDynamoPacingStore } from "../../handler/state/dynamo";
 import { createHandler, type SqsBatchResponse } from "../../handler/index";
 import { silentLogger } from "../../handler/telemetry/log";
 import type { Transport } from "../../handler/delivery/pagerduty";
@@ -50,6 +50,8 @@ export interface DeploymentStats {
   coldStarts: number;
   timedOut: number;
   handedBack: number;
+  /** Calls of the state table, by operation. */
+  dynamodb: Record<string, number>;
 }
 
 interface Container {
@@ -65,7 +67,13 @@ interface Container {
 export class Deployment {
   readonly deadLetters: SimQueue;
   readonly queues = new Map<Lane, SimQueue>();
-  readonly stats: DeploymentStats = { invocations: 0, coldStarts: 0, timedOut: 0, handedBack: 0 };
+  readonly stats: DeploymentStats = {
+    invocations: 0,
+    coldStarts: 0,
+    timedOut: 0,
+    handedBack: 0,
+    dynamodb: {},
+  };
   private readonly inFlight = new Map<Lane, number>();
   private readonly wakeups = new Map<Lane, number>();
   private readonly idle: Container[] = [];
@@ -73,8 +81,11 @@ export class Deployment {
   private readonly ssm = createSsmService();
   private readonly dynamodb;
 
+  readonly settings: HandlerSettings;
+
   constructor(private readonly options: DeploymentOptions) {
     const { plan, settings } = options;
+    this.settings = settings;
     this.deadLetters = new SimQueue({
       name: `${options.name}-dead-letters`,
       visibilityTimeoutMs: plan.visibilityTimeoutSeconds * 1000,
@@ -94,6 +105,14 @@ export class Deployment {
     this.deadLetterUrl = settings.deadLetterQueueUrl ?? "";
     this.dynamodb = createDynamoDbService([settings.stateTable ?? ""]);
     this.ssm.putParameter(settings.parameterName, options.routingKey);
+  }
+
+  /** Whether any record waits in a lane or is being processed. */
+  busy(): boolean {
+    return (
+      [...this.queues.values()].some((queue) => queue.size > 0) ||
+      [...this.inFlight.values()].some((count) => count > 0)
+    );
   }
 
   /** EventBridge puts an event into a lane's queue. */
@@ -191,6 +210,9 @@ export class Deployment {
     const dynamodbClient = inProcessClient<DynamoDBClient>(this.dynamodb.operations, {
       clock,
       latencyMs: AWS_LATENCY.dynamodbMs,
+      onCall: (operation) => {
+        this.stats.dynamodb[operation] = (this.stats.dynamodb[operation] ?? 0) + 1;
+      },
     });
     // The settings make the same round trip through the environment as in the deployed function.
     const settings = settingsFromEnvironment(settingsToEnvironment(this.options.settings));
@@ -200,7 +222,7 @@ export class Deployment {
       transport,
       readParameter: createSsmReader(ssmClient),
       pacingStore: createDynamoPacingStore(dynamodbClient, settings.stateTable ?? ""),
-      resolutionLedger: createDynamoResolutionLedger(dynamodbClient, settings.stateTable ?? ""),
+      alertStore: createDynamoAlertStore(dynamodbClient, settings.stateTable ?? ""),
       deadLetter: createSqsDeadLetterSender(sqsClient, this.deadLetterUrl),
       log: silentLogger,
     });

@@ -11,13 +11,20 @@ interface Command {
  */
 export function inProcessClient<T>(
   operations: Record<string, Operation>,
-  options: { clock: Clock; latencyMs: number; fault?: (operation: string) => AwsError | undefined },
+  options: {
+    clock: Clock;
+    latencyMs: number;
+    fault?: (operation: string) => AwsError | undefined;
+    /** Told of every call, to count them. */
+    onCall?: (operation: string) => void;
+  },
 ): T {
   const client = {
     async send(command: Command): Promise<unknown> {
       const operation = command.constructor.name.replace(/Command$/, "");
       const run = operations[operation];
       if (run === undefined) throw new Error(`the in-process client has no operation ${operation}`);
+      options.onCall?.(operation);
       await options.clock.sleep(options.latencyMs);
       try {
         const fault = options.fault?.(operation);

@@ -1,0 +1,160 @@
+// Alert state: what PagerDuty has been told about each finding, so that the function sends one request per change
+// of an alert instead of one per import. Pure: the decision of what to do with an incoming trigger or resolve,
+// given the stored state. The store (DynamoDB in a deployment) lives at the edge.
+
+/** One item per finding that paged, or whose resolution was seen (remembered for a while). */
+export interface AlertState {
+  dedupKey: string;
+  status: "open" | "resolved";
+  /** The finding's UpdatedAt (epoch ms) of the last event recorded; 0 when the finding carried none. */
+  updatedAt: number;
+  /** What the page showed (severity, title, resources, compliance status); empty for a resolution. */
+  fingerprint: string;
+  /** When PagerDuty accepted the last event; absent while an event is being sent (claimed, not confirmed). */
+  sentAt?: number;
+  /** Who closed a resolved alert: the finding's own update, or a responder in PagerDuty. */
+  closedBy?: "finding" | "responder";
+  /** Whether an alert was ever opened for the finding (false: only its resolution is remembered). */
+  paged: boolean;
+  /** Every write checks the version it read: two invocations on the same finding cannot both win. */
+  version: number;
+  /** The finding, so that a PagerDuty incident can be traced back to it. */
+  finding?: { id: string; productArn?: string };
+}
+
+/** An incoming event of a finding, as the state sees it. */
+export interface AlertEvent {
+  dedupKey: string;
+  action: "trigger" | "resolve";
+  /** The finding's UpdatedAt (epoch ms), when valid. */
+  updatedAt?: number;
+  fingerprint: string;
+  /** A resolve that shows the finding itself is done (passed, archived, suppressed), not only a workflow change. */
+  passed: boolean;
+  /** Paged by a person (a Security Hub custom action): whatever the rules or a responder decided. */
+  manual: boolean;
+  finding: { id: string; productArn?: string };
+}
+
+export interface DecisionOptions {
+  now: number;
+  /** A trigger re-sends an unchanged open alert after this long (0: never). */
+  refreshMs: number;
+  /** Resolves are sent for findings with no state (alerts opened before alert state existed). */
+  resolveUntracked: boolean;
+}
+
+/** Why nothing is sent. */
+export type SkipKind = "unchanged" | "stale" | "nothingToResolve" | "alreadyResolved" | "heldByResponder";
+
+/** What a sent event does to the alert. */
+export type Change = "new" | "regression" | "update" | "refresh" | "retry" | "resolve" | "untracked";
+
+export type AlertDecision =
+  | { kind: "send"; change: Change; why: string; next: AlertState }
+  | { kind: "skip"; skip: SkipKind; why: string; record?: AlertState };
+
+const DAY_MS = 24 * 3600 * 1000;
+
+function time(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+function nextOf(state: AlertState | undefined, event: AlertEvent, changes: Partial<AlertState>): AlertState {
+  const next: AlertState = {
+    dedupKey: event.dedupKey,
+    status: event.action === "trigger" ? "open" : "resolved",
+    updatedAt: Math.max(event.updatedAt ?? 0, state?.updatedAt ?? 0),
+    fingerprint: event.action === "trigger" ? event.fingerprint : (state?.fingerprint ?? ""),
+    paged: (state?.paged ?? false) || event.action === "trigger",
+    version: (state?.version ?? 0) + 1,
+    finding: event.finding,
+    ...changes,
+  };
+  if (next.status === "open") delete next.closedBy;
+  return next;
+}
+
+/** Pure: what to do with one incoming event of a finding, given what PagerDuty was last told of it. */
+export function decide(
+  state: AlertState | undefined,
+  event: AlertEvent,
+  options: DecisionOptions,
+): AlertDecision {
+  const older = event.updatedAt !== undefined && state !== undefined && event.updatedAt < state.updatedAt;
+  const send = (change: Change, why: string, changes: Partial<AlertState> = {}): AlertDecision => ({
+    kind: "send",
+    change,
+    why,
+    next: nextOf(state, event, changes),
+  });
+  const skip = (kind: SkipKind, why: string, record?: AlertState): AlertDecision =>
+    record === undefined ? { kind: "skip", skip: kind, why } : { kind: "skip", skip: kind, why, record };
+
+  if (event.action === "trigger") {
+    if (state === undefined) return send("new", "no alert is open for this finding");
+    if (state.status === "open") {
+      if (older && !event.manual)
+        return skip("stale", `older than the alert's last update (${time(state.updatedAt)})`);
+      if (state.sentAt === undefined) return send("retry", "the last event may not have reached PagerDuty");
+      if (state.fingerprint !== event.fingerprint) return send("update", "what the page shows changed");
+      if (options.refreshMs > 0 && options.now - state.sentAt >= options.refreshMs) {
+        const hours = Math.round(options.refreshMs / 3600_000);
+        return send("refresh", `last sent ${time(state.sentAt)}, over ${hours} h ago`);
+      }
+      return skip("unchanged", `alert still open, last sent ${time(state.sentAt)}`);
+    }
+    if (event.manual) return send(state.paged ? "regression" : "new", "paged by hand");
+    if (older)
+      return skip("stale", `a later update (${time(state.updatedAt)}) already resolved this finding`);
+    if (state.closedBy === "responder") {
+      return skip(
+        "heldByResponder",
+        "a responder resolved its alert; it pages again when the finding fails after passing",
+      );
+    }
+    return state.paged
+      ? send("regression", "the finding fails again after its alert was resolved")
+      : send("new", "no alert is open for this finding");
+  }
+
+  // A resolve.
+  if (state === undefined) {
+    if (options.resolveUntracked)
+      return send("untracked", "no alert state: it may have paged before alert state existed", {
+        paged: false,
+      });
+    // Remembered, so that a trigger of this finding still waiting in another lane is not sent after it.
+    const marker = nextOf(undefined, event, { paged: false, sentAt: options.now, closedBy: "finding" });
+    return skip("nothingToResolve", "it never paged", marker);
+  }
+  if (state.status === "open") {
+    if (older) return skip("stale", `older than the alert's last update (${time(state.updatedAt)})`);
+    return send("resolve", "the alert is open", { closedBy: "finding" });
+  }
+  if (state.sentAt === undefined && state.paged)
+    return send("retry", "the last event may not have reached PagerDuty", { closedBy: "finding" });
+  if (state.closedBy === "responder" && event.passed && !older) {
+    const passed = nextOf(state, event, { sentAt: state.sentAt ?? options.now, closedBy: "finding" });
+    return skip(
+      "alreadyResolved",
+      "a responder resolved its alert and the finding now passes: a later failure pages",
+      passed,
+    );
+  }
+  // Already resolved: nothing is written, so that re-imports of passed findings cost one read and no write.
+  return state.paged
+    ? skip("alreadyResolved", `alert already resolved (${time(state.updatedAt)})`)
+    : skip("nothingToResolve", "it never paged");
+}
+
+/** How long a resolved item is kept: longer than a record can wait in its queue (four days). */
+export const RESOLVED_MEMORY_MS = 7 * DAY_MS;
+/** A responder's resolution holds off re-pages for a still-failing finding this long (Security Hub keeps findings 90 days). */
+export const RESPONDER_HOLD_MS = 90 * DAY_MS;
+
+/** When a state may be forgotten (epoch seconds, for the table's TTL); open alerts never are. */
+export function expiryOf(state: AlertState, now: number): number | undefined {
+  if (state.status === "open") return undefined;
+  return Math.floor((now + (state.closedBy === "responder" ? RESPONDER_HOLD_MS : RESOLVED_MEMORY_MS)) / 1000);
+}

@@ -1,0 +1,420 @@
+import assert from "assert/strict";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { systemClock } from "../handler/clock";
+import { createDynamoPacingStore, createDynamoAlertStore } from "../handler/state/dynamo";
+import { decide, type AlertEvent, type AlertState } from "../handler/state/alerts";
+import { createDynamoDbService } from "../standins/dynamodb";
+import { passedReimport, importedEvent } from "../tools/simulation/findings";
+import { inProcessClient } from "../tools/simulation/inProcessAws";
+import { startDynalite, type DynamoDbEmulator } from "./support/dynalite";
+import { findingOf, sqsEvent } from "./support/fixtures";
+import { ROUTING_KEY, STATE_TABLE, failures, startWorld, type World } from "./support/world";
+import { mapFinding } from "../handler/finding/mapping";
+
+const HOUR = 3600_000;
+const T0 = Date.parse("2026-03-02T10:00:00.000Z");
+
+function event(overrides: Partial<AlertEvent> = {}): AlertEvent {
+  return {
+    dedupKey: "securityhub-abc",
+    action: "trigger",
+    updatedAt: T0,
+    fingerprint: "f1",
+    passed: false,
+    manual: false,
+    finding: { id: "finding-1" },
+    ...overrides,
+  };
+}
+
+function state(overrides: Partial<AlertState> = {}): AlertState {
+  return {
+    dedupKey: "securityhub-abc",
+    status: "open",
+    updatedAt: T0,
+    fingerprint: "f1",
+    sentAt: T0,
+    paged: true,
+    version: 3,
+    ...overrides,
+  };
+}
+
+const OPTIONS = { now: T0 + HOUR, refreshMs: 24 * HOUR, resolveUntracked: false };
+
+function outcome(decision: ReturnType<typeof decide>): string {
+  return decision.kind === "send" ? `send ${decision.change}` : `skip ${decision.skip}`;
+}
+
+describe("alert state decisions (pure)", () => {
+  const cases: [string, AlertState | undefined, Partial<AlertEvent>, string][] = [
+    ["a first trigger pages", undefined, {}, "send new"],
+    ["an unchanged re-import is skipped", state(), { updatedAt: T0 + HOUR }, "skip unchanged"],
+    [
+      "a severity change (fingerprint) is sent",
+      state(),
+      { fingerprint: "f2", updatedAt: T0 + HOUR },
+      "send update",
+    ],
+    [
+      "an older trigger than the open alert's is stale",
+      state(),
+      { updatedAt: T0 - HOUR, fingerprint: "f0" },
+      "skip stale",
+    ],
+    ["an unconfirmed claim is sent again", state({ sentAt: undefined }), {}, "send retry"],
+    ["a resolve for an open alert is sent", state(), { action: "resolve", passed: true }, "send resolve"],
+    [
+      "a resolve older than the open alert's trigger is stale",
+      state(),
+      { action: "resolve", updatedAt: T0 - 1 },
+      "skip stale",
+    ],
+    [
+      "a resolve for a finding that never paged is skipped",
+      undefined,
+      { action: "resolve" },
+      "skip nothingToResolve",
+    ],
+    [
+      "a trigger older than a recorded resolution stays skipped",
+      state({ status: "resolved", closedBy: "finding" }),
+      { updatedAt: T0 - HOUR },
+      "skip stale",
+    ],
+    [
+      "a regression opens a new alert",
+      state({ status: "resolved", closedBy: "finding" }),
+      { updatedAt: T0 + HOUR },
+      "send regression",
+    ],
+    [
+      "a failure after a never-paged resolution pages",
+      state({ status: "resolved", paged: false, fingerprint: "" }),
+      { updatedAt: T0 + HOUR },
+      "send new",
+    ],
+    [
+      "a responder's resolution holds a still-failing finding",
+      state({ status: "resolved", closedBy: "responder" }),
+      { updatedAt: T0 + HOUR },
+      "skip heldByResponder",
+    ],
+    [
+      "a person's custom action pages through a responder's hold",
+      state({ status: "resolved", closedBy: "responder" }),
+      { manual: true },
+      "send regression",
+    ],
+    [
+      "a resolve for a resolved alert is skipped",
+      state({ status: "resolved", closedBy: "finding" }),
+      { action: "resolve", updatedAt: T0 + HOUR },
+      "skip alreadyResolved",
+    ],
+  ];
+  for (const [what, stored, incoming, expected] of cases) {
+    it(what, () => assert.equal(outcome(decide(stored, event(incoming), OPTIONS)), expected));
+  }
+
+  it("re-sends an unchanged open alert once alertRefreshHours have passed, and never with 0", () => {
+    const stale = state({ sentAt: T0 - 25 * HOUR });
+    assert.equal(outcome(decide(stale, event({ updatedAt: T0 + HOUR }), OPTIONS)), "send refresh");
+    assert.equal(
+      outcome(decide(stale, event({ updatedAt: T0 + HOUR }), { ...OPTIONS, refreshMs: 0 })),
+      "skip unchanged",
+    );
+  });
+
+  it("remembers a resolution it did not send, so that a trigger still waiting in another lane stays skipped", () => {
+    const decision = decide(undefined, event({ action: "resolve" }), OPTIONS);
+    assert.ok(decision.kind === "skip" && decision.record !== undefined);
+    assert.equal(decision.record.status, "resolved");
+    assert.equal(decision.record.paged, false);
+    assert.equal(outcome(decide(decision.record, event({ updatedAt: T0 - 1 }), OPTIONS)), "skip stale");
+  });
+
+  it("writes nothing for the passed re-import of an already resolved finding (one read, no write)", () => {
+    const decision = decide(
+      state({ status: "resolved", closedBy: "finding" }),
+      event({ action: "resolve", updatedAt: T0 + HOUR, passed: true }),
+      OPTIONS,
+    );
+    assert.ok(decision.kind === "skip" && decision.record === undefined);
+  });
+
+  it("lets a passed finding end a responder's hold, so that its next failure pages", () => {
+    const held = state({ status: "resolved", closedBy: "responder" });
+    const workflowOnly = decide(
+      held,
+      event({ action: "resolve", updatedAt: T0 + HOUR, passed: false }),
+      OPTIONS,
+    );
+    assert.ok(
+      workflowOnly.kind === "skip" && workflowOnly.record === undefined,
+      "Workflow RESOLVED alone is the responder's own echo",
+    );
+    const passed = decide(held, event({ action: "resolve", updatedAt: T0 + HOUR, passed: true }), OPTIONS);
+    assert.ok(passed.kind === "skip" && passed.record?.closedBy === "finding");
+    assert.equal(
+      outcome(decide(passed.record, event({ updatedAt: T0 + 2 * HOUR }), OPTIONS)),
+      "send regression",
+    );
+  });
+
+  it("sends resolves for findings without state while the upgrade's transition lasts", () => {
+    assert.equal(
+      outcome(decide(undefined, event({ action: "resolve" }), { ...OPTIONS, resolveUntracked: true })),
+      "send untracked",
+    );
+  });
+});
+
+describe("the stores' conditional writes, on dynalite and on the benchmark's in-process table", () => {
+  let emulator: DynamoDbEmulator;
+  before(async () => {
+    emulator = await startDynalite([STATE_TABLE]);
+  });
+  after(() => emulator.close());
+
+  const clients: [string, () => DynamoDBClient][] = [
+    [
+      "dynalite",
+      () =>
+        new DynamoDBClient({
+          endpoint: emulator.endpoint,
+          region: "us-east-1",
+          credentials: { accessKeyId: "AKIDSTANDIN", secretAccessKey: "stand-in-secret" },
+        }),
+    ],
+    [
+      "in-process",
+      () =>
+        inProcessClient<DynamoDBClient>(createDynamoDbService([STATE_TABLE]).operations, {
+          clock: systemClock,
+          latencyMs: 0,
+        }),
+    ],
+  ];
+  for (const [name, client] of clients) {
+    it(`${name}: an alert is written only over the version read, and round-trips`, async () => {
+      const store = createDynamoAlertStore(client(), STATE_TABLE);
+      const key = `securityhub-${name}`;
+      const open = state({
+        dedupKey: key,
+        version: 1,
+        finding: {
+          id: "arn:aws:s3:::bucket/check",
+          productArn: "arn:aws:securityhub:us-east-1:111122223333:product/111122223333/default",
+        },
+      });
+      assert.equal(await store.get(key), undefined);
+      assert.equal(await store.put(open, undefined, T0), true);
+      assert.equal(await store.put(open, undefined, T0), false, "a second first write loses");
+      assert.deepEqual(await store.get(key), open);
+      const resolved = { ...open, status: "resolved" as const, closedBy: "finding" as const, version: 2 };
+      assert.equal(await store.put(resolved, 0, T0), false, "a write over a version it did not read loses");
+      assert.equal(await store.put(resolved, 1, T0), true);
+      assert.deepEqual(await store.get(key), resolved);
+      const pending = { ...resolved, sentAt: undefined, version: 3 };
+      assert.equal(await store.put(pending, 2, T0), true);
+      assert.equal((await store.get(key))?.sentAt, undefined);
+    });
+
+    it(`${name}: the send schedule swaps only over the state it read`, async () => {
+      const store = createDynamoPacingStore(client(), STATE_TABLE);
+      const id = `schedule-${name}`;
+      assert.deepEqual(await store.swap(id, undefined, { tat: 10 }), { ok: true });
+      assert.deepEqual(await store.swap(id, undefined, { tat: 20 }), { ok: false, current: { tat: 10 } });
+      assert.deepEqual(await store.swap(id, { tat: 10 }, { tat: 20 }), { ok: true });
+      assert.deepEqual(await store.swap(id, { tat: 10 }, { tat: 30 }), { ok: false, current: { tat: 20 } });
+    });
+  }
+
+  it("keeps open alerts forever and lets resolved ones expire (TTL attribute)", async () => {
+    const store = createDynamoAlertStore(clients[0]?.[1]() as DynamoDBClient, STATE_TABLE);
+    await store.put(state({ dedupKey: "ttl-open", version: 1 }), undefined, T0);
+    await store.put(
+      state({ dedupKey: "ttl-resolved", status: "resolved", closedBy: "finding", version: 1 }),
+      undefined,
+      T0,
+    );
+    assert.equal((await emulator.item(STATE_TABLE, "alert#ttl-open"))?.expiresAt, undefined);
+    assert.equal(
+      (await emulator.item(STATE_TABLE, "alert#ttl-resolved"))?.expiresAt?.N,
+      String(Math.floor((T0 + 7 * 24 * HOUR) / 1000)),
+    );
+  });
+});
+
+describe("alert state in the handler, over real HTTP (DynamoDB in dynalite)", () => {
+  let world: World;
+  beforeEach(async () => {
+    world = await startWorld();
+  });
+  afterEach(async () => {
+    await world.close();
+    assert.ok(!world.logs.some((line) => JSON.stringify(line).includes(ROUTING_KEY)));
+  });
+
+  const at = (time: string, changes: Record<string, unknown> = {}) => ({
+    ...findingOf("electriceye-s3-public-bucket-policy.json"),
+    UpdatedAt: time,
+    ...changes,
+  });
+  const body = (finding: unknown) => JSON.stringify(importedEvent([finding]));
+  const requests = () => world.pagerduty.model.counts().requests;
+  const skipped = (kind: string) =>
+    world.logs.filter((line) => line.message === "finding skipped" && line.alert === kind);
+  const dedupKey = (() => {
+    const mapped = mapFinding(at("2026-03-02T10:00:00Z"), "trigger");
+    assert.ok(mapped.ok);
+    return mapped.value.dedupKey;
+  })();
+
+  it("sends one trigger for a finding and nothing for its unchanged re-imports", async () => {
+    const handler = world.handler();
+    for (const hour of ["10", "11", "12"]) await handler(sqsEvent([body(at(`2026-03-02T${hour}:00:00Z`))]));
+    assert.equal(requests(), 1);
+    assert.equal(skipped("unchanged").length, 2);
+    assert.match(String(skipped("unchanged")[0]?.reason), /^alert still open, last sent /);
+    const item = await world.dynamodb.item(STATE_TABLE, `alert#${dedupKey}`);
+    assert.equal(item?.status?.S, "open");
+    assert.equal(
+      item?.updatedAt?.N,
+      String(Date.parse("2026-03-02T10:00:00Z")),
+      "the time of the last event sent",
+    );
+  });
+
+  it("sends a severity change, up and down, to the same alert", async () => {
+    const handler = world.handler();
+    await handler(sqsEvent([body(at("2026-03-02T10:00:00Z"))]));
+    await handler(sqsEvent([body(at("2026-03-02T11:00:00Z", { Severity: { Label: "HIGH" } }))]));
+    await handler(sqsEvent([body(at("2026-03-02T12:00:00Z", { Severity: { Label: "CRITICAL" } }))]));
+    assert.equal(requests(), 3);
+    const [alert] = world.pagerduty.model.openAlerts();
+    assert.equal(alert?.updates, 2, "one alert, updated twice, nobody paged again");
+    assert.equal((alert?.event.payload as { severity: string }).severity, "critical");
+  });
+
+  it("sends nothing for the passed re-import of a finding that never paged, and says why", async () => {
+    const response = await world.handler()(sqsEvent([body(passedReimport(at("2026-03-02T10:00:00Z")))]));
+    assert.deepEqual(failures(response), []);
+    assert.equal(requests(), 0);
+    assert.equal(skipped("nothingToResolve")[0]?.reason, "it never paged");
+  });
+
+  it("resolves an open alert once, and a regression opens a new alert", async () => {
+    const handler = world.handler();
+    await handler(sqsEvent([body(at("2026-03-02T10:00:00Z"))]));
+    await handler(sqsEvent([body(passedReimport(at("2026-03-02T11:00:00Z")))]));
+    await handler(sqsEvent([body(passedReimport(at("2026-03-02T12:00:00Z")))]));
+    assert.equal(requests(), 2, "the second passed re-import sends nothing");
+    await handler(sqsEvent([body(at("2026-03-02T13:00:00Z"))]));
+    const alerts = world.pagerduty.model.alerts();
+    assert.deepEqual(
+      alerts.map((alert) => [alert.incident, alert.status]),
+      [
+        [1, "resolved"],
+        [2, "triggered"],
+      ],
+    );
+  });
+
+  it("does not page for a trigger that its finding's later resolution overtook in another lane", async () => {
+    const handler = world.handler();
+    await handler(sqsEvent([body(at("2026-03-02T10:00:00Z"))]));
+    await handler(sqsEvent([body(passedReimport(at("2026-03-02T13:00:00Z")))]));
+    await handler(sqsEvent([body(at("2026-03-02T12:00:00Z"))]));
+    assert.deepEqual(world.pagerduty.model.openAlerts(), []);
+    assert.match(
+      String(skipped("stale")[0]?.reason),
+      /a later update \(2026-03-02T13:00:00.000Z\) already resolved this finding/,
+    );
+  });
+
+  it("ends resolved when a trigger and its resolve race in two lanes", async () => {
+    // The trigger's request is held up in PagerDuty while the resolve lane handles the fix completely.
+    world.pagerduty.injectFault({ kind: "delay", ms: 400 });
+    const standard = world.handler();
+    const resolveLane = world.handler();
+    const trigger = standard(sqsEvent([body(at("2026-03-02T10:00:00Z"))]));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await resolveLane(sqsEvent([body(passedReimport(at("2026-03-02T10:05:00Z")))]));
+    assert.deepEqual(failures(await trigger), []);
+    assert.deepEqual(world.pagerduty.model.openAlerts(), [], "PagerDuty ends with no open alert");
+    assert.equal((await world.dynamodb.item(STATE_TABLE, `alert#${dedupKey}`))?.status?.S, "resolved");
+  });
+
+  it("ends resolved when the resolve lane gets there first, sending nothing at all", async () => {
+    await world.handler()(sqsEvent([body(passedReimport(at("2026-03-02T10:05:00Z")))]));
+    await world.handler()(sqsEvent([body(at("2026-03-02T10:00:00Z"))]));
+    assert.equal(requests(), 0);
+  });
+
+  it("sends anyway when the state table cannot be used, and says so", async () => {
+    const handler = world.handler({}, { stateTable: "no-such-table" });
+    await handler(sqsEvent([body(at("2026-03-02T10:00:00Z"))]));
+    await handler(sqsEvent([body(at("2026-03-02T11:00:00Z"))]));
+    assert.equal(requests(), 2, "without state every import is sent");
+    assert.equal(world.pagerduty.model.openAlerts().length, 1);
+    const warning = world.logs.find((line) => line.message === "alert state read failed; sending anyway");
+    assert.match(String(warning?.error), /ResourceNotFoundException/);
+  });
+
+  it("re-sends an unchanged open alert after alertRefreshHours", async () => {
+    let offset = 0;
+    const clock = { now: () => Date.now() + offset, sleep: systemClock.sleep };
+    const handler = world.handler({ clock }, { alertRefreshHours: 24 });
+    await handler(sqsEvent([body(at("2026-03-02T10:00:00Z"))]));
+    offset = 23 * HOUR;
+    await handler(sqsEvent([body(at("2026-03-02T11:00:00Z"))]));
+    assert.equal(requests(), 1);
+    offset = 25 * HOUR;
+    await handler(sqsEvent([body(at("2026-03-02T12:00:00Z"))]));
+    assert.equal(requests(), 2);
+    assert.equal(world.logs.filter((line) => line.alert === "refresh").length, 1);
+  });
+
+  describe("upgrading from a version without alert state", () => {
+    // An alert the previous version opened: PagerDuty has it, the state table does not.
+    async function alertFromPreviousVersion(): Promise<void> {
+      const mapped = mapFinding(at("2026-03-01T10:00:00Z"), "trigger");
+      assert.ok(mapped.ok);
+      const answer = await fetch(world.pagerduty.url, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ ...mapped.value.event, routing_key: ROUTING_KEY }),
+      });
+      assert.equal(answer.status, 202);
+    }
+
+    it("with resolveUntrackedUntil ahead, resolves an alert the previous version opened", async () => {
+      await alertFromPreviousVersion();
+      const handler = world.handler({}, { resolveUntrackedUntil: Date.now() + 24 * HOUR });
+      await handler(sqsEvent([body(passedReimport(at("2026-03-02T10:00:00Z")))]));
+      assert.deepEqual(world.pagerduty.model.openAlerts(), []);
+      assert.equal(world.logs.find((line) => line.message === "finding outcome")?.alert, "untracked");
+    });
+
+    it("once resolveUntrackedUntil has passed, leaves such an alert open and says the finding never paged", async () => {
+      await alertFromPreviousVersion();
+      const handler = world.handler({}, { resolveUntrackedUntil: Date.now() - HOUR });
+      await handler(sqsEvent([body(passedReimport(at("2026-03-02T10:00:00Z")))]));
+      assert.equal(world.pagerduty.model.openAlerts().length, 1);
+      assert.equal(skipped("nothingToResolve").length, 1);
+    });
+
+    it("adopts a still-failing finding's alert without paging again, and resolves it later", async () => {
+      await alertFromPreviousVersion();
+      const handler = world.handler();
+      await handler(sqsEvent([body(at("2026-03-02T10:00:00Z"))]));
+      const [alert] = world.pagerduty.model.openAlerts();
+      assert.equal(alert?.incident, 1);
+      assert.equal(alert?.updates, 1, "the trigger updated the open alert: nobody was paged again");
+      await handler(sqsEvent([body(passedReimport(at("2026-03-02T11:00:00Z")))]));
+      assert.deepEqual(world.pagerduty.model.openAlerts(), []);
+    });
+  });
+});

@@ -1,0 +1,169 @@
+import { readStackConfig, type StackConfig } from "../../config";
+import type { Transport } from "../../handler/delivery/pagerduty";
+import { lanesOf, planRules, type Lane, type RulePlan } from "../../infra/eventPatterns";
+import { deliveryPlan, functionSettings, type DeliveryPlan } from "../../infra/tuning";
+import { AwsError } from "../../standins/awsJson";
+import { createPagerDutyModel, type PagerDutyModel } from "../../standins/pagerdutyModel";
+import { matchesPattern } from "../patternMatcher";
+import { planSettings } from "../plan";
+import { mapConfigSource } from "../stackConfig";
+import { Deployment } from "./deployment";
+import type { PagerDutyFault } from "./scenarios";
+import { accountId } from "./scenarios";
+import { createVirtualTime, seededRandom, type VirtualTime } from "./virtualTime";
+
+// What every benchmark run shares: the stack's own settings and rules, a virtual clock, the strict PagerDuty
+// model behind a transport with PagerDuty's latency, and one simulated deployment per account and routing key.
+
+export const START = Date.UTC(2026, 0, 5, 9, 0, 0);
+// PagerDuty answers in about a tenth to a quarter of a second.
+const PAGERDUTY_LATENCY_MS = { min: 80, spread: 170 };
+// Long enough for any scenario to finish; what is not accounted for by then is lost.
+export const VIRTUAL_HORIZON_MS = 24 * 3600 * 1000;
+
+export interface HarnessOptions {
+  stack: string;
+  config: Record<string, string>;
+  keys: number;
+  seed: number;
+  /** What PagerDuty does with a request arriving at `at` (virtual ms since the start). */
+  pagerdutyFault?: (at: number, random: () => number) => PagerDutyFault;
+  ssmThrottled?: (at: number) => boolean;
+}
+
+export interface SentEvent {
+  at: number;
+  action: string;
+  dedupKey: string;
+  status: number;
+}
+
+export interface Harness {
+  config: StackConfig;
+  plan: DeliveryPlan;
+  rules: RulePlan[];
+  lanes: Lane[];
+  time: VirtualTime;
+  random: () => number;
+  model: PagerDutyModel;
+  deployments: Deployment[];
+  /** Every request that reached PagerDuty's answer (faults included), in order. */
+  sent: SentEvent[];
+  /** All requests made, including those that timed out. */
+  requests(): number;
+  /** When the first trigger with each dedup key was accepted. */
+  firstAccepted: Map<string, number>;
+  /** The lanes the stack's rules put an event in (none when no rule admits it). */
+  lanesFor(event: unknown): Lane[];
+  routingKeyFor(account: number): string;
+}
+
+export function routingKeyFor(account: number): string {
+  return `${accountId(account)}00000000000000000000`.slice(0, 32);
+}
+
+export function createHarness(options: HarnessOptions): Harness {
+  const config = readStackConfig(mapConfigSource(planSettings(options.stack, options.config).settings));
+  const plan = deliveryPlan(config.delivery);
+  const rules = planRules(config.filter, {
+    resolveRule: config.resolveRule,
+    priorityLanes: config.priorityLanes,
+  });
+  const lanes = lanesOf(rules);
+  const time = createVirtualTime(START);
+  const random = seededRandom(options.seed);
+  const keys = Array.from({ length: options.keys }, (_, account) => routingKeyFor(account));
+  const model = createPagerDutyModel({ routingKeys: keys, now: time.now });
+  const sent: SentEvent[] = [];
+  const firstAccepted = new Map<string, number>();
+  let requests = 0;
+
+  const transport: Transport = async ({ body, signal }) => {
+    requests += 1;
+    await time.clock.sleep(PAGERDUTY_LATENCY_MS.min + random() * PAGERDUTY_LATENCY_MS.spread, signal);
+    if (signal.aborted) throw new Error("aborted");
+    const event = JSON.parse(body) as { event_action: string; dedup_key: string };
+    const fault = options.pagerdutyFault?.(time.now() - START, random);
+    if (fault?.kind === "timeout") {
+      await time.clock.sleep(VIRTUAL_HORIZON_MS, signal);
+      throw new Error("aborted");
+    }
+    const answer =
+      fault?.kind === "status" ? { status: fault.status, body: '{"status":"error"}' } : model.receive(body);
+    sent.push({
+      at: time.now(),
+      action: event.event_action,
+      dedupKey: event.dedup_key,
+      status: answer.status,
+    });
+    if (answer.status === 202 && event.event_action === "trigger" && !firstAccepted.has(event.dedup_key))
+      firstAccepted.set(event.dedup_key, time.now());
+    return answer;
+  };
+
+  const deployments = keys.map(
+    (routingKey, account) =>
+      new Deployment({
+        name: `account-${accountId(account)}`,
+        time,
+        random,
+        routingKey,
+        // The function's settings in each account's stack, as the program deploys them.
+        settings: functionSettings({
+          parameterName: config.parameterName,
+          pagerDutyRegion: config.pagerDutyRegion,
+          filter: config.filter,
+          plan,
+          deadLetterQueueUrl: `https://sqs.us-east-1.amazonaws.com/${accountId(account)}/dead-letters`,
+          stateTable: "delivery-state",
+          alertState: config.alertState,
+        }),
+        plan,
+        lanes,
+        transport,
+        ssmFault: () =>
+          options.ssmThrottled?.(time.now() - START) === true
+            ? new AwsError("ThrottlingException", "Rate exceeded")
+            : undefined,
+      }),
+  );
+
+  return {
+    config,
+    plan,
+    rules,
+    lanes,
+    time,
+    random,
+    model,
+    deployments,
+    sent,
+    requests: () => requests,
+    firstAccepted,
+    lanesFor: (event) => [
+      ...new Set(rules.filter((rule) => matchesPattern(rule.pattern, event)).map((rule) => rule.lane)),
+    ],
+    routingKeyFor,
+  };
+}
+
+export interface Percentiles {
+  count: number;
+  p50: number;
+  p99: number;
+  max: number;
+}
+
+export function percentiles(values: number[]): Percentiles | undefined {
+  if (values.length === 0) return undefined;
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (share: number) =>
+    sorted[Math.min(sorted.length - 1, Math.ceil(share * sorted.length) - 1)] ?? 0;
+  const round = (value: number) => Math.round(value * 10) / 10;
+  return {
+    count: sorted.length,
+    p50: round(at(0.5)),
+    p99: round(at(0.99)),
+    max: round(sorted[sorted.length - 1] ?? 0),
+  };
+}
