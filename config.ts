@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { SEVERITY_LABELS, isSeverityLabel, type SeverityLabel } from "./handler/finding/asff";
+import { SEVERITY_LABELS, isSeverityLabel, type SeverityLabel } from "./handler/finding/model";
 import type { FindingFilter } from "./handler/finding/filter";
 
 // The typed stack configuration, read and validated once. Defaults live in Pulumi.yaml, where the CLI applies
@@ -54,6 +54,13 @@ export interface AlertStateConfig {
   resolveUntrackedUntil: number | undefined;
 }
 
+export interface SyncConfig {
+  /** Security Hub and PagerDuty in both directions: write-back, webhooks, the "Page on-call" custom action. */
+  enabled: boolean;
+  /** The PagerDuty service as notes in Security Hub name it. */
+  serviceName: string;
+}
+
 export interface StackConfig {
   stack: string;
   filter: FindingFilter;
@@ -65,6 +72,7 @@ export interface StackConfig {
   pagerduty: PagerDutyConfig;
   delivery: DeliveryTuning;
   alertState: AlertStateConfig;
+  sync: SyncConfig;
   alarms: { enabled: boolean; email: string | undefined };
 }
 
@@ -183,6 +191,7 @@ export function readStackConfig(source: ConfigSource): StackConfig {
     fail("alarmEmail", alarmEmail, "expected an email address");
 
   const eventsPerMinute = integer("eventsPerMinute", 1, 120);
+  const pagerduty = readPagerDuty(source, { key, fail, text, list, integer, oneOf });
   const untrackedUntil = text("resolveUntrackedUntil");
   const resolveUntrackedUntil =
     untrackedUntil === undefined
@@ -207,7 +216,7 @@ export function readStackConfig(source: ConfigSource): StackConfig {
     parameterName: parameterName as string,
     kmsKeyArn,
     pagerDutyRegion: oneOf("pagerdutyRegion", ["us", "eu"] as const),
-    pagerduty: readPagerDuty(source, { key, fail, text, list, integer, oneOf }),
+    pagerduty,
     delivery: {
       batchSize: integer("batchSize", 1, 10),
       maximumConcurrency: integer("maximumConcurrency", 2, 1000),
@@ -219,8 +228,20 @@ export function readStackConfig(source: ConfigSource): StackConfig {
       logRetentionDays: retentionDays(integer("logRetentionDays", 1, 3653), fail),
     },
     alertState: { refreshHours: integer("alertRefreshHours", 0, 8760), resolveUntrackedUntil },
+    sync: { enabled: flag("securityHubSync"), serviceName: serviceNameOf(pagerduty) },
     alarms: { enabled: flag("alarms"), email: alarmEmail },
   };
+}
+
+function serviceNameOf(pagerduty: PagerDutyConfig): string {
+  switch (pagerduty.mode) {
+    case "create":
+      return pagerduty.serviceName;
+    case "existingService":
+      return `PagerDuty service ${pagerduty.serviceId}`;
+    case "existingKey":
+      return "the stack's PagerDuty integration";
+  }
 }
 
 // CloudWatch Logs accepts only these retention periods.

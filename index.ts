@@ -22,6 +22,7 @@ export = async () => {
     pagerDutyRegion: config.pagerDutyRegion,
     filter: config.filter,
     alertState: config.alertState,
+    sync: config.sync,
     rules: planRules(config.filter, { resolveRule: config.resolveRule, priorityLanes: config.priorityLanes }),
     plan: deliveryPlan(config.delivery),
     memorySizeMb: config.delivery.memorySizeMb,

@@ -1,8 +1,14 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { SSMClient } from "@aws-sdk/client-ssm";
-import { isObject } from "./finding/asff";
-import { processRecords, type InboundRecord, type RecordResult } from "./delivery/batch";
+import { isObject } from "./finding/json";
+import { SecurityHubClient } from "@aws-sdk/client-securityhub";
+import {
+  processRecords,
+  type BatchDependencies,
+  type InboundRecord,
+  type RecordResult,
+} from "./delivery/batch";
 import { systemClock, type Clock } from "./clock";
 import { createSqsDeadLetterSender, type DeadLetterSender } from "./delivery/deadLetters";
 import { createDelivery } from "./delivery/delivery";
@@ -15,6 +21,9 @@ import { createMemoryAlertStore, type AlertStore } from "./state/store";
 import { createAlertTracker } from "./state/tracker";
 import { createRoutingKeySource, type ParameterReader } from "./delivery/routingKey";
 import type { HandlerSettings } from "./settings";
+import { createPageWriteBack } from "./sync/pageWriteBack";
+import { createSecurityHubUpdater, type FindingUpdater } from "./sync/securityHub";
+import { createSecurityHubWriter } from "./sync/writeBack";
 import { createSsmReader } from "./delivery/ssm";
 
 export { settingsFromEnvironment, settingsToEnvironment, type HandlerSettings } from "./settings";
@@ -28,6 +37,8 @@ export interface HandlerDependencies {
   pacingStore: PacingStore;
   alertStore: AlertStore;
   deadLetter: DeadLetterSender | undefined;
+  /** Security Hub's BatchUpdateFindings, used when the stack syncs with Security Hub. */
+  findingUpdater: FindingUpdater;
   log: Logger;
 }
 
@@ -42,6 +53,12 @@ export interface SqsBatchResponse {
 export interface DirectInvocationResult {
   results: RecordResult[];
 }
+
+/**
+ * Every container of a stack shares one schedule for Security Hub's BatchUpdateFindings: half its documented
+ * 10 calls a second, leaving room for the account's other tools.
+ */
+export const SECURITY_HUB_PACING = { id: "securityhub#BatchUpdateFindings", callsPerMinute: 300 } as const;
 
 export const DELIVERY_TUNING = {
   retryBaseMs: 1_000,
@@ -72,6 +89,7 @@ function isSqsEvent(event: unknown): event is { Records: SqsRecordLike[] } {
  */
 export function createHandler(settings: HandlerSettings, overrides: Partial<HandlerDependencies> = {}) {
   const clock = overrides.clock ?? systemClock;
+  const random = overrides.random ?? Math.random;
   const log = overrides.log ?? createJsonLogger();
   const readParameter = overrides.readParameter ?? createSsmReader(new SSMClient({}));
   // One client for the stack's state table: the send schedule and the alert state both live there.
@@ -116,25 +134,53 @@ export function createHandler(settings: HandlerSettings, overrides: Partial<Hand
       log,
     }),
     clock,
-    random: overrides.random ?? Math.random,
+    random,
     requestTimeoutMs,
     retryBaseMs: DELIVERY_TUNING.retryBaseMs,
     retryMaxMs: DELIVERY_TUNING.retryMaxMs,
     rateLimitHoldOffMs: DELIVERY_TUNING.rateLimitHoldOffMs,
   });
-  const dependencies = {
+  const writeToSecurityHub = settings.securityHubSync
+    ? createSecurityHubWriter({
+        updater: overrides.findingUpdater ?? createSecurityHubUpdater(new SecurityHubClient({})),
+        pacer: createPacer({
+          store: pacingStore,
+          id: SECURITY_HUB_PACING.id,
+          eventsPerMinute: SECURITY_HUB_PACING.callsPerMinute,
+          clock,
+          log,
+        }),
+        clock,
+        random,
+        log,
+      })
+    : undefined;
+  const common = {
     alerts: createAlertTracker({
       store: alertStore,
       clock,
       log,
       refreshMs: settings.alertRefreshHours * 3600_000,
       resolveUntrackedUntil: settings.resolveUntrackedUntil ?? 0,
+      writeBack: settings.securityHubSync,
     }),
     filter: settings.filter,
     routingKey: (deadline: number) => routingKey.get(deadline),
     deliver,
     deadLetter,
     log,
+  };
+  // Write-backs are gathered per invocation and sent after its pages.
+  const dependenciesFor = (): BatchDependencies => {
+    if (writeToSecurityHub === undefined)
+      return { ...common, writeBack: undefined, flushWriteBack: undefined };
+    const pages = createPageWriteBack({
+      write: writeToSecurityHub,
+      service: settings.serviceName,
+      clock,
+      log,
+    });
+    return { ...common, writeBack: pages.add, flushWriteBack: pages.flush };
   };
 
   return async function handler(
@@ -150,7 +196,7 @@ export function createHandler(settings: HandlerSettings, overrides: Partial<Hand
         reading: readRecordBody(record.body),
         receiveCount: Number(record.attributes?.ApproximateReceiveCount ?? "1"),
       }));
-      const results = await processRecords(records, dependencies, deadline);
+      const results = await processRecords(records, dependenciesFor(), deadline);
       return {
         batchItemFailures: results
           .filter((result) => result.outcome === "handedBack")
@@ -160,7 +206,7 @@ export function createHandler(settings: HandlerSettings, overrides: Partial<Hand
     const id = isObject(event) && typeof event.id === "string" ? event.id : "direct-invocation";
     const results = await processRecords(
       [{ messageId: id, body: JSON.stringify(event), reading: readEvent(event) }],
-      dependencies,
+      dependenciesFor(),
       deadline,
     );
     const handedBack = results.find((result) => result.outcome === "handedBack");

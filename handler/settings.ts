@@ -1,4 +1,4 @@
-import { isSeverityLabel, type SeverityLabel } from "./finding/asff";
+import { isSeverityLabel, type SeverityLabel } from "./finding/model";
 import type { FindingFilter } from "./finding/filter";
 import { EVENTS_URLS, type PagerDutyRegion } from "./delivery/pagerduty";
 
@@ -24,6 +24,10 @@ export interface HandlerSettings {
    * state did: it closes alerts those versions opened. Absent: never.
    */
   resolveUntrackedUntil?: number;
+  /** Pages are written back to Security Hub (a note, Workflow NOTIFIED); custom-action pages are taken. */
+  securityHubSync: boolean;
+  /** The PagerDuty service, as notes in Security Hub name it. */
+  serviceName: string;
 }
 
 export const HANDLER_DEFAULTS = {
@@ -51,6 +55,8 @@ const NAMES = {
   workflowStatuses: "PAGE_WORKFLOW_STATUSES",
   activeOnly: "PAGE_ACTIVE_ONLY",
   alertRefreshHours: "ALERT_REFRESH_HOURS",
+  securityHubSync: "SECURITY_HUB_SYNC",
+  serviceName: "PAGERDUTY_SERVICE_NAME",
   resolveUntrackedUntil: "RESOLVE_UNTRACKED_UNTIL",
 } as const;
 
@@ -67,6 +73,8 @@ export function settingsToEnvironment(settings: HandlerSettings): Record<string,
     [NAMES.workflowStatuses]: settings.filter.workflowStatuses.join(","),
     [NAMES.activeOnly]: String(settings.filter.activeOnly),
     [NAMES.alertRefreshHours]: String(settings.alertRefreshHours),
+    [NAMES.securityHubSync]: String(settings.securityHubSync),
+    [NAMES.serviceName]: settings.serviceName,
   };
   if (settings.eventsUrl !== undefined) environment[NAMES.eventsUrl] = settings.eventsUrl;
   if (settings.deadLetterQueueUrl !== undefined)
@@ -138,10 +146,12 @@ export function settingsFromEnvironment(env: Record<string, string | undefined>)
       `environment variable ${NAMES.products} is "${productsText}": expected a JSON array of product names`,
     );
   }
-  const activeOnly = read(NAMES.activeOnly) ?? "false";
-  if (activeOnly !== "true" && activeOnly !== "false") {
-    throw new Error(`environment variable ${NAMES.activeOnly} is "${activeOnly}": expected true or false`);
-  }
+  const flag = (name: string): boolean => {
+    const value = read(name) ?? "false";
+    if (value !== "true" && value !== "false")
+      throw new Error(`environment variable ${name} is "${value}": expected true or false`);
+    return value === "true";
+  };
 
   const parameterName = required(NAMES.parameterName);
   const settings: HandlerSettings = {
@@ -155,9 +165,11 @@ export function settingsFromEnvironment(env: Record<string, string | undefined>)
       severityLabels: labels as SeverityLabel[],
       products: products as string[],
       workflowStatuses: list(NAMES.workflowStatuses),
-      activeOnly: activeOnly === "true",
+      activeOnly: flag(NAMES.activeOnly),
     },
     alertRefreshHours: Number(hours),
+    securityHubSync: flag(NAMES.securityHubSync),
+    serviceName: read(NAMES.serviceName) ?? "the stack's PagerDuty service",
   };
   if (untrackedUntil !== undefined) settings.resolveUntrackedUntil = Date.parse(untrackedUntil);
   const eventsUrl = read(NAMES.eventsUrl);

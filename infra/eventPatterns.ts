@@ -1,4 +1,4 @@
-import type { SeverityLabel } from "../handler/finding/asff";
+import type { SeverityLabel } from "../handler/finding/model";
 import type { FindingFilter } from "../handler/finding/filter";
 import { FINDING_DETAIL_TYPES } from "../handler/finding/events";
 

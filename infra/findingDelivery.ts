@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { AlertStateConfig, PagerDutyRegion } from "../config";
+import type { AlertStateConfig, PagerDutyRegion, SyncConfig } from "../config";
 import type { FindingFilter } from "../handler/finding/filter";
 import { createHandler, settingsFromEnvironment, settingsToEnvironment } from "../handler/index";
 import { lanesOf, type Lane, type RulePlan } from "./eventPatterns";
@@ -16,6 +16,7 @@ export interface FindingDeliveryArgs {
   pagerDutyRegion: PagerDutyRegion;
   filter: FindingFilter;
   alertState: AlertStateConfig;
+  sync: SyncConfig;
   rules: RulePlan[];
   plan: DeliveryPlan;
   memorySizeMb: number;
@@ -226,6 +227,7 @@ export class FindingDelivery extends pulumi.ComponentResource {
           deadLetterQueueUrl,
           stateTable,
           alertState: args.alertState,
+          sync: args.sync,
         }),
       ),
     );

@@ -1,4 +1,4 @@
-import type { AlertStateConfig, DeliveryTuning, PagerDutyRegion } from "../config";
+import type { AlertStateConfig, DeliveryTuning, PagerDutyRegion, SyncConfig } from "../config";
 import type { FindingFilter } from "../handler/finding/filter";
 import { HANDLER_DEFAULTS, type HandlerSettings } from "../handler/settings";
 
@@ -49,6 +49,7 @@ export interface FunctionSettingsArgs {
   deadLetterQueueUrl: string;
   stateTable: string;
   alertState: AlertStateConfig;
+  sync: SyncConfig;
 }
 
 /** The settings the function is deployed with (its environment), from the stack's choices. */
@@ -65,6 +66,8 @@ export function functionSettings(args: FunctionSettingsArgs): HandlerSettings {
     eventsPerMinute: args.plan.eventsPerMinute,
     filter: args.filter,
     alertRefreshHours: args.alertState.refreshHours,
+    securityHubSync: args.sync.enabled,
+    serviceName: args.sync.serviceName,
     ...(args.alertState.resolveUntrackedUntil === undefined
       ? {}
       : { resolveUntrackedUntil: args.alertState.resolveUntrackedUntil }),

@@ -9,7 +9,14 @@ import { inProcessClient } from "../tools/simulation/inProcessAws";
 import { startDynalite, type DynamoDbEmulator } from "./support/dynalite";
 import { findingOf, sqsEvent } from "./support/fixtures";
 import { ROUTING_KEY, STATE_TABLE, failures, startWorld, type World } from "./support/world";
-import { mapFinding } from "../handler/finding/mapping";
+import { ACCEPT_ALL } from "../handler/finding/filter";
+import { routeFinding } from "../handler/finding/route";
+
+function routedTrigger(finding: unknown) {
+  const routed = routeFinding(finding, ACCEPT_ALL);
+  assert.ok(routed.kind === "send" && routed.action === "trigger");
+  return routed;
+}
 
 const HOUR = 3600_000;
 const T0 = Date.parse("2026-03-02T10:00:00.000Z");
@@ -23,6 +30,7 @@ function event(overrides: Partial<AlertEvent> = {}): AlertEvent {
     passed: false,
     manual: false,
     finding: { id: "finding-1" },
+    triaged: false,
     ...overrides,
   };
 }
@@ -40,7 +48,7 @@ function state(overrides: Partial<AlertState> = {}): AlertState {
   };
 }
 
-const OPTIONS = { now: T0 + HOUR, refreshMs: 24 * HOUR, resolveUntracked: false };
+const OPTIONS = { now: T0 + HOUR, refreshMs: 24 * HOUR, resolveUntracked: false, writeBack: false };
 
 function outcome(decision: ReturnType<typeof decide>): string {
   return decision.kind === "send" ? `send ${decision.change}` : `skip ${decision.skip}`;
@@ -266,11 +274,7 @@ describe("alert state in the handler, over real HTTP (DynamoDB in dynalite)", ()
   const requests = () => world.pagerduty.model.counts().requests;
   const skipped = (kind: string) =>
     world.logs.filter((line) => line.message === "finding skipped" && line.alert === kind);
-  const dedupKey = (() => {
-    const mapped = mapFinding(at("2026-03-02T10:00:00Z"), "trigger");
-    assert.ok(mapped.ok);
-    return mapped.value.dedupKey;
-  })();
+  const dedupKey = routedTrigger(at("2026-03-02T10:00:00Z")).mapped.dedupKey;
 
   it("sends one trigger for a finding and nothing for its unchanged re-imports", async () => {
     const handler = world.handler();
@@ -380,12 +384,11 @@ describe("alert state in the handler, over real HTTP (DynamoDB in dynalite)", ()
   describe("upgrading from a version without alert state", () => {
     // An alert the previous version opened: PagerDuty has it, the state table does not.
     async function alertFromPreviousVersion(): Promise<void> {
-      const mapped = mapFinding(at("2026-03-01T10:00:00Z"), "trigger");
-      assert.ok(mapped.ok);
+      const { mapped } = routedTrigger(at("2026-03-01T10:00:00Z"));
       const answer = await fetch(world.pagerduty.url, {
         method: "POST",
         headers: { "content-type": "application/json" },
-        body: JSON.stringify({ ...mapped.value.event, routing_key: ROUTING_KEY }),
+        body: JSON.stringify({ ...mapped.event, routing_key: ROUTING_KEY }),
       });
       assert.equal(answer.status, 202);
     }

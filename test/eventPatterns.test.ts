@@ -3,7 +3,7 @@ import { decide, type FindingFilter } from "../handler/finding/filter";
 import { planRules, type RulePlan } from "../infra/eventPatterns";
 import { matchesPattern } from "../tools/patternMatcher";
 import { passedReimport, importedEvent } from "../tools/simulation/findings";
-import { findingOf, findingsOf, fixtureNames, loadFixture } from "./support/fixtures";
+import { asFinding, findingOf, findingsOf, fixtureNames, loadFixture } from "./support/fixtures";
 
 const DEV: FindingFilter = {
   severityLabels: ["CRITICAL"],
@@ -76,7 +76,7 @@ describe("the EventBridge rules, matched as EventBridge matches them", () => {
     const event = importedEvent([medium, critical]);
     assert.deepEqual(matching(dev, event), ["critical-findings"]);
     assert.deepEqual(
-      [medium, critical].map((finding) => decide(finding, DEV).action),
+      [medium, critical].map((finding) => decide(asFinding(finding), DEV).action),
       ["skip", "trigger"],
     );
   });
@@ -89,7 +89,7 @@ describe("the EventBridge rules, matched as EventBridge matches them", () => {
         for (const original of findingsOf(name)) {
           for (const finding of [original, passedReimport(original)].map(importedBySecurityHub)) {
             const matched = matching(rules, importedEvent([finding]));
-            const { action, reason } = decide(finding, filter);
+            const { action, reason } = decide(asFinding(finding), filter);
             if (action === "trigger")
               assert.ok(
                 matched.some((rule) => rule !== "resolutions"),

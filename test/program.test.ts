@@ -213,6 +213,7 @@ describe("the Pulumi program under the mock engine", () => {
         "PACING_ID",
         "PAGERDUTY_EVENTS_PER_MINUTE",
         "PAGERDUTY_REGION",
+        "PAGERDUTY_SERVICE_NAME",
         "PAGERDUTY_TIMEOUT_SECONDS",
         "PAGE_ACTIVE_ONLY",
         "PAGE_PRODUCTS",
@@ -220,6 +221,7 @@ describe("the Pulumi program under the mock engine", () => {
         "PAGE_WORKFLOW_STATUSES",
         "ROUTING_KEY_PARAMETER",
         "ROUTING_KEY_TTL_SECONDS",
+        "SECURITY_HUB_SYNC",
         "STATE_TABLE",
       ]);
       assert.equal(environment.PAGE_SEVERITY_LABELS, "CRITICAL");

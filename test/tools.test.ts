@@ -11,7 +11,7 @@ import { importedEvent } from "../tools/simulation/findings";
 import { sampleFinding } from "../tools/sampleFinding";
 import { stepsFromFile, walk, walkThrough } from "../tools/start";
 import { TEST_DEDUP_KEY, sendTestPage, type TestPageOptions } from "../tools/testPage";
-import { FIXTURE_DIR } from "./support/fixtures";
+import { FIXTURE_DIR, asFinding } from "./support/fixtures";
 
 const ROOT = join(__dirname, "..");
 const KEY = "e93facc04764012d7bfb002500d5d1a6";
@@ -199,9 +199,9 @@ describe("the sample finding for a deployed stack", () => {
         .filter((rule) => matchesPattern(rule.pattern, importedEvent([finding], now)))
         .map((rule) => rule.lane);
     assert.deepEqual(lanesFor(failing), ["critical"]);
-    assert.equal(decide(failing, filter).action, "trigger");
+    assert.equal(decide(asFinding(failing), filter).action, "trigger");
     assert.deepEqual(lanesFor(passed), ["resolve"]);
-    assert.equal(decide(passed, filter).action, "resolve");
+    assert.equal(decide(asFinding(passed), filter).action, "resolve");
     assert.equal(
       failing.ProductArn,
       "arn:aws:securityhub:eu-west-1:444455556666:product/444455556666/default",

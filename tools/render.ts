@@ -1,5 +1,5 @@
 import { parseArgs } from "util";
-import { SEVERITY_LABELS, isSeverityLabel, type SeverityLabel } from "../handler/finding/asff";
+import { SEVERITY_LABELS, isSeverityLabel, type SeverityLabel } from "../handler/finding/model";
 import { ACCEPT_ALL, type FindingFilter } from "../handler/finding/filter";
 import type { PagerDutyRequest } from "../handler/finding/pagerdutyEvent";
 import { routeFinding } from "../handler/finding/route";

@@ -1,5 +1,5 @@
 import { parseArgs } from "util";
-import { isSeverityLabel } from "../handler/finding/asff";
+import { isSeverityLabel } from "../handler/finding/model";
 import { UsageError, runTool } from "./cli";
 import { electricEyeFinding, importedEvent, passedReimport } from "./simulation/findings";
 

@@ -1,6 +1,6 @@
 import { parseArgs } from "util";
 import { readStackConfig, type StackConfig } from "../config";
-import { severityOf, textAt } from "../handler/finding/asff";
+import { readFinding } from "../handler/finding/read";
 import { systemClock } from "../handler/clock";
 import type { DeadLetter } from "../handler/delivery/deadLetters";
 import { decide } from "../handler/finding/filter";
@@ -12,6 +12,9 @@ import { planRules, type RulePlan } from "../infra/eventPatterns";
 import { functionSettings, deliveryPlan } from "../infra/tuning";
 import type { Alert } from "../standins/pagerdutyModel";
 import { startPagerDutyStandIn } from "../standins/pagerdutyServer";
+import { startSecurityHubStandIn } from "../standins/securityHub";
+import { SecurityHubClient } from "@aws-sdk/client-securityhub";
+import { createSecurityHubUpdater } from "../handler/sync/securityHub";
 import { findingsIn, readJsonInput, runTool } from "./cli";
 import { matchesPattern } from "./patternMatcher";
 import { planSettings } from "./plan";
@@ -23,6 +26,8 @@ import { mapConfigSource } from "./stackConfig";
 // out to a local PagerDuty stand-in. No account, no credentials, nothing leaves the machine.
 
 const DEMO_ROUTING_KEY = "0123456789abcdef0123456789abcdef";
+// The SDK signs every request; the local stand-ins only check that it did.
+const LOCAL_CREDENTIALS = { accessKeyId: "AKIDLOCALSTANDIN", secretAccessKey: "local-stand-in" };
 const ACCOUNT = "111122223333";
 
 export interface Step {
@@ -91,17 +96,18 @@ export function stepsFromFile(path: string): Step[] {
   }));
 }
 
-function describeFinding(finding: unknown): string {
-  const severity = severityOf(finding).label;
-  const title = textAt(finding, "Title") ?? textAt(finding, "Id") ?? "finding without a title";
-  const lifecycle = [textAt(finding, "Compliance", "Status"), textAt(finding, "RecordState")]
-    .filter(Boolean)
-    .join(", ");
-  return `${severity.padEnd(13)} ${title}${lifecycle === "" ? "" : ` (${lifecycle})`}`;
+function describeFinding(raw: unknown): string {
+  const reading = readFinding(raw);
+  if (!reading.ok) return `(unreadable: ${reading.reason})`;
+  const { finding } = reading;
+  const lifecycle = [finding.compliance, finding.recordState ?? finding.workflow].filter(Boolean).join(", ");
+  return `${finding.severity.label.padEnd(13)} ${finding.title ?? finding.id}${lifecycle === "" ? "" : ` (${lifecycle})`}`;
 }
 
-function why(config: StackConfig, finding: unknown): string {
-  const decision = decide(finding, config.filter);
+function why(config: StackConfig, raw: unknown): string {
+  const reading = readFinding(raw);
+  if (!reading.ok) return reading.reason;
+  const decision = decide(reading.finding, config.filter);
   return decision.action === "skip"
     ? decision.reason
     : `no rule of the stack matches it (${decision.reason})`;
@@ -174,6 +180,7 @@ export async function walk(stack: string, steps: Step[], write: (line: string) =
     priorityLanes: config.priorityLanes,
   });
   const pagerduty = await startPagerDutyStandIn({ routingKeys: [DEMO_ROUTING_KEY] });
+  const securityHub = await startSecurityHubStandIn();
   const deadLetters: DeadLetter[] = [];
   const logs: LogLine[] = [];
   const handler = createHandler(
@@ -186,6 +193,7 @@ export async function walk(stack: string, steps: Step[], write: (line: string) =
         deadLetterQueueUrl: "local",
         stateTable: "local",
         alertState: config.alertState,
+        sync: config.sync,
       }),
       eventsUrl: pagerduty.url,
     },
@@ -195,6 +203,13 @@ export async function walk(stack: string, steps: Step[], write: (line: string) =
       readParameter: () => Promise.resolve(DEMO_ROUTING_KEY),
       pacingStore: createMemoryPacingStore(),
       alertStore: createMemoryAlertStore(),
+      findingUpdater: createSecurityHubUpdater(
+        new SecurityHubClient({
+          endpoint: securityHub.endpoint,
+          region: "us-east-1",
+          credentials: LOCAL_CREDENTIALS,
+        }),
+      ),
       deadLetter: (letter) => {
         deadLetters.push(letter);
         return Promise.resolve();
@@ -244,6 +259,8 @@ export async function walk(stack: string, steps: Step[], write: (line: string) =
         write("");
         continue;
       }
+      // Security Hub holds the findings it emits events for, so that updates have something to apply to.
+      securityHub.importFindings(findings);
       const logged = logs.length;
       for (const rule of matched) {
         write(`      rule "${rule.name}" → ${rule.lane} lane → function`);
@@ -256,7 +273,8 @@ export async function walk(stack: string, steps: Step[], write: (line: string) =
       }
       const lines = logs.slice(logged);
       for (const finding of findings) {
-        const findingId = textAt(finding, "Id");
+        const reading = readFinding(finding);
+        const findingId = reading.ok ? reading.finding.id : undefined;
         const line = lines.find(
           (entry) =>
             entry.findingId === findingId &&
@@ -275,7 +293,7 @@ export async function walk(stack: string, steps: Step[], write: (line: string) =
   } finally {
     result.openAlerts = pagerduty.model.openAlerts().length;
     result.pagerdutyRequests = pagerduty.model.counts().requests;
-    await pagerduty.close();
+    await Promise.all([pagerduty.close(), securityHub.close()]);
   }
   write(
     `Summary: ${result.paged} paged, ${result.updated} updated, ${result.unchanged} unchanged, ${result.resolved} resolved, ${result.nothingToResolve} with nothing to resolve, ${result.filteredOut} filtered out; ${result.pagerdutyRequests} PagerDuty request(s); ${result.openAlerts} alert(s) left open.`,

@@ -1,10 +1,9 @@
-import type { EventReading } from "../finding/events";
+import { CUSTOM_ACTION, type EventReading } from "../finding/events";
 import type { FindingFilter } from "../finding/filter";
 import { routeFinding } from "../finding/route";
-import type { AlertTracker } from "../state/tracker";
-import { errorText, type Logger } from "../telemetry/log";
+import { errorText } from "../telemetry/log";
 import type { DeadLetterSender } from "./deadLetters";
-import type { Deliver } from "./delivery";
+import { sendFinding, type FindingDependencies } from "./sendFinding";
 
 /** One unit of work: an SQS record, or the event of a direct invocation. */
 export interface InboundRecord {
@@ -23,13 +22,11 @@ export interface RecordResult {
   reason?: string;
 }
 
-export interface BatchDependencies {
+export interface BatchDependencies extends FindingDependencies {
   filter: FindingFilter;
-  routingKey: (deadline: number) => Promise<string>;
-  deliver: Deliver;
   deadLetter: DeadLetterSender | undefined;
-  alerts: AlertTracker;
-  log: Logger;
+  /** Sends what the findings of the batch asked to write back to Security Hub. */
+  flushWriteBack: ((deadline: number) => Promise<void>) | undefined;
 }
 
 /**
@@ -54,6 +51,8 @@ export async function processRecords(
     if (result.stop !== undefined) stopped = result.stop;
     results.push(result.result);
   }
+  // After the pages: Security Hub is told once for the whole batch, and its failures never change a record's fate.
+  await deps.flushWriteBack?.(deadline);
   for (const result of results) {
     if (result.outcome === "handedBack" || result.outcome === "deadLettered") {
       deps.log.warn(`record ${result.outcome === "handedBack" ? "handed back" : "dead-lettered"}`, {
@@ -78,8 +77,13 @@ async function processRecord(
 
   const problems: string[] = [];
   let sent = 0;
+  // A person chose the stack's custom action in Security Hub: every selected finding pages.
+  const byHand =
+    reading.detailType === CUSTOM_ACTION
+      ? `a person, through the Security Hub custom action "${reading.actionName ?? "Page on-call"}"`
+      : undefined;
   for (const [index, finding] of reading.findings.entries()) {
-    const routed = routeFinding(finding, deps.filter);
+    const routed = routeFinding(finding, deps.filter, byHand === undefined ? {} : { byHand });
     if (routed.kind === "invalid") {
       problems.push(
         `finding ${index + 1}${routed.findingId === undefined ? "" : ` (${routed.findingId})`}: ${routed.reason}`,
@@ -90,81 +94,16 @@ async function processRecord(
       deps.log.info("finding skipped", { messageId, findingId: routed.findingId, reason: routed.reason });
       continue;
     }
-    const { mapped } = routed;
-    const plan = await deps.alerts.plan({
-      dedupKey: mapped.dedupKey,
-      action: routed.action,
-      ...(mapped.updatedAt === undefined ? {} : { updatedAt: mapped.updatedAt }),
-      fingerprint: mapped.fingerprint,
-      passed: routed.passed,
-      manual: false,
-      finding:
-        mapped.productArn === undefined
-          ? { id: mapped.findingId }
-          : { id: mapped.findingId, productArn: mapped.productArn },
-    });
-    if (plan.kind === "skip") {
-      deps.log.info("finding skipped", {
-        messageId,
-        findingId: mapped.findingId,
-        dedupKey: mapped.dedupKey,
-        action: routed.action,
-        severity: mapped.severityLabel,
-        alert: plan.skip,
-        reason: plan.why,
-      });
-      continue;
-    }
-    let routingKey: string;
-    try {
-      routingKey = await deps.routingKey(deadline);
-    } catch (error) {
-      const reason = errorText(error);
-      deps.log.error("routing key unavailable", { messageId, error: reason });
-      return { result: { messageId, outcome: "handedBack", reason }, stop: reason };
-    }
-    const delivery = await deps.deliver({ ...mapped.event, routing_key: routingKey }, deadline);
-    deps.log.info("finding outcome", {
-      messageId,
-      findingId: mapped.findingId,
-      dedupKey: mapped.dedupKey,
-      action: routed.action,
-      severity: mapped.severityLabel,
-      alert: plan.change,
-      outcome: delivery.outcome,
-      pagerdutyStatus: "status" in delivery ? delivery.status : undefined,
-      attempts: delivery.attempts,
-      ...(delivery.outcome === "rejected" ? { errors: delivery.errors } : {}),
-      ...(delivery.outcome === "handBack" ? { reason: delivery.reason } : {}),
-      receiveCount: record.receiveCount,
-    });
-    if (delivery.outcome === "handBack") {
-      return { result: { messageId, outcome: "handedBack", reason: delivery.reason }, stop: delivery.reason };
-    }
-    if (delivery.outcome === "rejected") {
-      problems.push(
-        `PagerDuty rejected finding ${mapped.findingId} (HTTP ${delivery.status}): ${delivery.errors.join("; ")}`,
-      );
-      continue;
-    }
-    sent += 1;
-    if ((await plan.confirm()) === "compensate") {
-      // Best effort: should it not get through, the next import of the finding finds the alert open and resolves it.
-      const again = await deps.deliver(
-        { event_action: "resolve", dedup_key: mapped.dedupKey, routing_key: routingKey },
-        deadline,
-      );
-      deps.log.info("finding outcome", {
-        messageId,
-        findingId: mapped.findingId,
-        dedupKey: mapped.dedupKey,
-        action: "resolve",
-        alert: "resolve",
-        outcome: again.outcome,
-        attempts: again.attempts,
-        reason: "resolved again: a newer resolution overtook the trigger",
-      });
-    }
+    const result = await sendFinding(
+      routed,
+      { messageId, receiveCount: record.receiveCount, byHand: byHand !== undefined },
+      deps,
+      deadline,
+    );
+    if (result.kind === "stop")
+      return { result: { messageId, outcome: "handedBack", reason: result.reason }, stop: result.reason };
+    if (result.kind === "rejected") problems.push(result.reason);
+    if (result.kind === "sent") sent += 1;
   }
   if (problems.length > 0) return { result: await deadLetter(record, problems.join(" | "), deps) };
   return sent > 0

@@ -1,3 +1,4 @@
+import { isTransient } from "../awsErrors";
 import type { Clock } from "../clock";
 import { errorText, type Logger } from "../telemetry/log";
 import { describeRoutingKeyProblem } from "../finding/pagerdutyEvent";
@@ -81,12 +82,3 @@ export function createRoutingKeySource(options: RoutingKeySourceOptions): Routin
 
 const READ_RETRY_BASE_MS = 1_000;
 const READ_RETRY_MAX_MS = 15_000;
-
-/** Throttling, server errors and no answer at all pass; a denied or missing parameter does not. */
-export function isTransient(error: unknown): boolean {
-  const details = error as { name?: unknown; $fault?: unknown; $metadata?: { httpStatusCode?: unknown } };
-  if (/Throttl|TooManyRequests|RequestLimitExceeded/.test(String(details.name))) return true;
-  if (details.$fault === "server") return true;
-  const status = details.$metadata?.httpStatusCode;
-  return typeof status === "number" ? status >= 500 : true;
-}

@@ -1,52 +1,21 @@
-// Tolerant readers for AWS Security Finding Format (ASFF) fields. Real findings are messy (missing objects,
-// values outside the documented enums, numbers as strings), so every reader accepts `unknown` and returns a
-// typed value or undefined instead of trusting the shape.
+import { isObject, numberFrom, parseArn, textAt, textsAt, valueAt } from "./json";
+import {
+  DEFAULT_SEVERITY_LABEL,
+  isSeverityLabel,
+  labelForNormalized,
+  type Finding,
+  type Resource,
+  type Severity,
+} from "./model";
+import { CONSOLE_HOSTS, isoTimestamp } from "./text";
 
-export type JsonObject = Record<string, unknown>;
+// The AWS Security Finding Format (ASFF) of Security Hub CSPM, read into the project's finding.
 
-export const SEVERITY_LABELS = ["INFORMATIONAL", "LOW", "MEDIUM", "HIGH", "CRITICAL"] as const;
-export type SeverityLabel = (typeof SEVERITY_LABELS)[number];
-
-export function isObject(value: unknown): value is JsonObject {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
+export function looksLikeAsff(value: unknown): boolean {
+  return isObject(value) && ("Id" in value || "SchemaVersion" in value || "ProductArn" in value);
 }
 
-export function isSeverityLabel(value: unknown): value is SeverityLabel {
-  return typeof value === "string" && (SEVERITY_LABELS as readonly string[]).includes(value);
-}
-
-/** A non-blank string at `path`, trimmed; anything else is undefined. */
-export function textAt(value: unknown, ...path: string[]): string | undefined {
-  const found = valueAt(value, ...path);
-  if (typeof found !== "string") return undefined;
-  const trimmed = found.trim();
-  return trimmed === "" ? undefined : trimmed;
-}
-
-export function valueAt(value: unknown, ...path: string[]): unknown {
-  let current = value;
-  for (const key of path) {
-    if (!isObject(current)) return undefined;
-    current = current[key];
-  }
-  return current;
-}
-
-/** The non-blank strings of an array at `path`; a missing or non-array value is an empty list. */
-export function textsAt(value: unknown, ...path: string[]): string[] {
-  const found = valueAt(value, ...path);
-  if (!Array.isArray(found)) return [];
-  return found.filter((item): item is string => typeof item === "string" && item.trim() !== "");
-}
-
-export interface Resource {
-  type: string;
-  id: string;
-  region?: string;
-  partition?: string;
-}
-
-export function resourcesOf(finding: unknown): Resource[] {
+function resourcesOf(finding: unknown): Resource[] {
   const list = valueAt(finding, "Resources");
   if (!Array.isArray(list)) return [];
   return list.filter(isObject).map((resource) => {
@@ -62,16 +31,7 @@ export function resourcesOf(finding: unknown): Resource[] {
   });
 }
 
-export interface Severity {
-  label: SeverityLabel;
-  /** Which field decided the label, so a reader of the alert knows how much to trust it. */
-  from: "Severity.Label" | "Severity.Normalized" | "default";
-}
-
-/** Findings with no usable severity are treated as HIGH: an unknown severity is not a reason to stay silent. */
-export const DEFAULT_SEVERITY_LABEL: SeverityLabel = "HIGH";
-
-export function severityOf(finding: unknown): Severity {
+export function asffSeverity(finding: unknown): Severity {
   const label = valueAt(finding, "Severity", "Label");
   if (isSeverityLabel(label)) return { label, from: "Severity.Label" };
   const normalized = numberFrom(valueAt(finding, "Severity", "Normalized"));
@@ -81,67 +41,12 @@ export function severityOf(finding: unknown): Severity {
   return { label: DEFAULT_SEVERITY_LABEL, from: "default" };
 }
 
-// The documented ranges: 0 INFORMATIONAL, 1–39 LOW, 40–69 MEDIUM, 70–89 HIGH, 90–100 CRITICAL.
-export function labelForNormalized(normalized: number): SeverityLabel {
-  if (normalized >= 90) return "CRITICAL";
-  if (normalized >= 70) return "HIGH";
-  if (normalized >= 40) return "MEDIUM";
-  if (normalized >= 1) return "LOW";
-  return "INFORMATIONAL";
-}
-
-function numberFrom(value: unknown): number | undefined {
-  if (typeof value === "number") return Number.isFinite(value) ? value : undefined;
-  if (typeof value === "string" && /^\s*\d+(\.\d+)?\s*$/.test(value)) return Number(value);
-  return undefined;
-}
-
-export interface Lifecycle {
-  compliance?: string;
-  workflow?: string;
-  recordState?: string;
-}
-
-export function lifecycleOf(finding: unknown): Lifecycle {
-  const lifecycle: Lifecycle = {};
-  const compliance = textAt(finding, "Compliance", "Status");
-  // WorkflowState is the deprecated predecessor of Workflow.Status; old findings carry only it.
-  const workflow = textAt(finding, "Workflow", "Status") ?? textAt(finding, "WorkflowState");
-  const recordState = textAt(finding, "RecordState");
-  if (compliance !== undefined) lifecycle.compliance = compliance;
-  if (workflow !== undefined) lifecycle.workflow = workflow;
-  if (recordState !== undefined) lifecycle.recordState = recordState;
-  return lifecycle;
-}
-
-export interface Resolution {
-  reason: string;
-  /**
-   * The finding itself is done (passed, archived, suppressed), not only marked RESOLVED in its workflow, which is
-   * also what a responder's resolution writes back.
-   */
-  passed: boolean;
-}
-
-/**
- * Why this finding closes its page, or undefined when it does not. NOTIFIED is deliberately absent: it means
- * someone was told, not that the problem is gone.
- */
-export function resolutionOf(finding: unknown): Resolution | undefined {
-  const { compliance, workflow, recordState } = lifecycleOf(finding);
-  if (compliance === "PASSED") return { reason: "Compliance.Status is PASSED", passed: true };
-  if (recordState === "ARCHIVED") return { reason: "RecordState is ARCHIVED", passed: true };
-  if (workflow === "SUPPRESSED") return { reason: "Workflow.Status is SUPPRESSED", passed: true };
-  if (workflow === "RESOLVED") return { reason: "Workflow.Status is RESOLVED", passed: false };
-  return undefined;
-}
-
 /**
  * The product that produced the finding. ElectricEye names itself in ProductFields.ProductName (current
  * releases) or ProductFields."Product Name" (older releases), while Security Hub's own
  * aws/securityhub/ProductName says "Default" for findings imported under the account's default product.
  */
-export function productNamesOf(finding: unknown): string[] {
+function productNamesOf(finding: unknown): string[] {
   const names = [
     textAt(finding, "ProductFields", "ProductName"),
     textAt(finding, "ProductFields", "Product Name"),
@@ -151,33 +56,72 @@ export function productNamesOf(finding: unknown): string[] {
   return [...new Set(names)];
 }
 
-export interface ArnParts {
-  partition: string;
-  service: string;
-  region: string;
-  account: string;
+/** The finding in the Security Hub console of its own partition and Region; none for isolated partitions. */
+function consoleUrlOf(
+  productArn: string | undefined,
+  findingId: string,
+  resources: Resource[],
+  region?: string,
+) {
+  const arn = parseArn(productArn);
+  const host = CONSOLE_HOSTS[arn?.partition ?? resources[0]?.partition ?? "aws"];
+  const at = arn?.region || region;
+  if (host === undefined || at === undefined) return undefined;
+  // The console's search syntax is itself URL-encoded inside the fragment, hence the double encoding.
+  const id = encodeURIComponent(encodeURIComponent(findingId));
+  return `https://${host}/securityhub/home?region=${at}#/findings?search=Id%3D%255Coperator%255C%253AEQUALS%255C%253A${id}`;
 }
 
-export function parseArn(arn: string | undefined): ArnParts | undefined {
-  const match = arn === undefined ? null : /^arn:([^:]+):([^:]+):([^:]*):([^:]*):/.exec(arn);
-  if (match === null) return undefined;
-  return {
-    partition: match[1] ?? "",
-    service: match[2] ?? "",
-    region: match[3] ?? "",
-    account: match[4] ?? "",
+function millisOf(iso: string | undefined): number | undefined {
+  return iso === undefined ? undefined : Date.parse(iso);
+}
+
+/** An ASFF finding as the project's finding; undefined with a reason when it has no Id. */
+export function readAsff(raw: Record<string, unknown>): { finding: Finding } | { reason: string } {
+  const id = textAt(raw, "Id");
+  if (id === undefined) return { reason: "finding has no Id (ASFF requires one)" };
+  const productArn = textAt(raw, "ProductArn");
+  const productArnParts = parseArn(productArn);
+  const resources = resourcesOf(raw);
+  // Account and Region come from the finding itself: with cross-Region aggregation the envelope's are wrong.
+  const region =
+    textAt(raw, "Region") ??
+    (productArnParts?.region || undefined) ??
+    resources.find((resource) => resource.region !== undefined)?.region;
+  const url = textAt(raw, "Remediation", "Recommendation", "Url");
+  const finding: Finding = {
+    format: "asff",
+    id,
+    productNames: productNamesOf(raw),
+    types: textsAt(raw, "Types"),
+    severity: asffSeverity(raw),
+    relatedRequirements: textsAt(raw, "Compliance", "RelatedRequirements"),
+    resources,
+    noted: textAt(raw, "Note", "Text") !== undefined,
   };
-}
-
-/** Account and Region come from the finding itself: with cross-Region aggregation the envelope's are wrong. */
-export function accountOf(finding: unknown): string | undefined {
-  return textAt(finding, "AwsAccountId") ?? (parseArn(textAt(finding, "ProductArn"))?.account || undefined);
-}
-
-export function regionOf(finding: unknown): string | undefined {
-  return (
-    textAt(finding, "Region") ??
-    (parseArn(textAt(finding, "ProductArn"))?.region || undefined) ??
-    resourcesOf(finding).find((resource) => resource.region !== undefined)?.region
-  );
+  const optional: Partial<Finding> = {
+    productArn,
+    generatorId: textAt(raw, "GeneratorId"),
+    account: textAt(raw, "AwsAccountId") ?? (productArnParts?.account || undefined),
+    region,
+    title: textAt(raw, "Title"),
+    description: textAt(raw, "Description"),
+    compliance: textAt(raw, "Compliance", "Status"),
+    securityControlId: textAt(raw, "Compliance", "SecurityControlId"),
+    // WorkflowState is the deprecated predecessor of Workflow.Status; old findings carry only it.
+    workflow: textAt(raw, "Workflow", "Status") ?? textAt(raw, "WorkflowState"),
+    recordState: textAt(raw, "RecordState"),
+    remediationText: textAt(raw, "Remediation", "Recommendation", "Text"),
+    remediationUrl: url,
+    firstObservedAt: textAt(raw, "FirstObservedAt"),
+    lastObservedAt: textAt(raw, "LastObservedAt"),
+    updatedAt: textAt(raw, "UpdatedAt"),
+    updatedAtMs: millisOf(isoTimestamp(textAt(raw, "UpdatedAt"))),
+    sourceUrl: textAt(raw, "SourceUrl"),
+    consoleUrl: consoleUrlOf(productArn, id, resources, region),
+  };
+  for (const [key, value] of Object.entries(optional)) {
+    if (value !== undefined) (finding as unknown as Record<string, unknown>)[key] = value;
+  }
+  return { finding };
 }

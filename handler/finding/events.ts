@@ -1,16 +1,15 @@
-import { isObject, textAt } from "./asff";
+import { isObject, textAt } from "./json";
 import { parseJson } from "./json";
 
 // Reading what arrives: EventBridge events (in SQS records or invoked directly) and, for the command-line
 // tools, every shape in which findings are written down.
 
-export const FINDING_DETAIL_TYPES = [
-  "Security Hub Findings - Imported",
-  "Security Hub Findings - Custom Action",
-] as const;
+export const IMPORTED = "Security Hub Findings - Imported";
+export const CUSTOM_ACTION = "Security Hub Findings - Custom Action";
+export const FINDING_DETAIL_TYPES = [IMPORTED, CUSTOM_ACTION] as const;
 
 export type EventReading =
-  | { kind: "findings"; detailType: string; findings: unknown[] }
+  | { kind: "findings"; detailType: string; findings: unknown[]; actionName?: string }
   | { kind: "skip"; reason: string }
   | { kind: "malformed"; reason: string };
 
@@ -29,7 +28,13 @@ export function readEvent(event: unknown): EventReading {
   if (!isObject(detail)) return { kind: "malformed", reason: "event has no detail object" };
   if (!Array.isArray(detail.findings))
     return { kind: "malformed", reason: "detail.findings is not an array" };
-  return { kind: "findings", detailType, findings: detail.findings };
+  const actionName = textAt(detail, "actionName");
+  return {
+    kind: "findings",
+    detailType,
+    findings: detail.findings,
+    ...(actionName === undefined ? {} : { actionName }),
+  };
 }
 
 export function readRecordBody(body: string): EventReading {

@@ -1,11 +1,4 @@
-import {
-  SEVERITY_LABELS,
-  lifecycleOf,
-  productNamesOf,
-  resolutionOf,
-  severityOf,
-  type SeverityLabel,
-} from "./asff";
+import { SEVERITY_LABELS, resolutionOf, type Finding, type SeverityLabel } from "./model";
 
 /**
  * What a deployment pages on. The EventBridge rules apply the same choice coarsely (a pattern matches an event
@@ -34,9 +27,9 @@ export type Decision =
   | { action: "resolve"; reason: string; passed: boolean }
   | { action: "skip"; reason: string };
 
-export function decide(finding: unknown, filter: FindingFilter): Decision {
+export function decide(finding: Finding, filter: FindingFilter): Decision {
   if (filter.products.length > 0) {
-    const names = productNamesOf(finding);
+    const names = finding.productNames;
     if (!names.some((name) => filter.products.includes(name))) {
       const seen = names.length > 0 ? names.join(", ") : "none";
       return { action: "skip", reason: `product (${seen}) is not one of ${filter.products.join(", ")}` };
@@ -46,14 +39,13 @@ export function decide(finding: unknown, filter: FindingFilter): Decision {
   const resolution = resolutionOf(finding);
   if (resolution !== undefined) return { action: "resolve", ...resolution };
 
-  const severity = severityOf(finding);
+  const { severity, workflow, recordState } = finding;
   if (!filter.severityLabels.includes(severity.label)) {
     return {
       action: "skip",
       reason: `severity ${severity.label} is not one of ${filter.severityLabels.join(", ")}`,
     };
   }
-  const { workflow, recordState } = lifecycleOf(finding);
   if (filter.activeOnly && recordState !== undefined && recordState !== "ACTIVE") {
     return { action: "skip", reason: `RecordState ${recordState} is not ACTIVE` };
   }
@@ -64,7 +56,7 @@ export function decide(finding: unknown, filter: FindingFilter): Decision {
   ) {
     return {
       action: "skip",
-      reason: `Workflow.Status ${workflow} is not one of ${filter.workflowStatuses.join(", ")}`,
+      reason: `workflow status ${workflow} is not one of ${filter.workflowStatuses.join(", ")}`,
     };
   }
   return { action: "trigger", reason: `severity ${severity.label} from ${severity.from}` };

@@ -99,3 +99,61 @@ function errorOffset(text: string): number {
     return typeof offset === "number" ? offset : at;
   }
 }
+
+// Tolerant readers: real findings are messy (missing objects, values outside the documented enums, numbers as
+// strings), so every reader accepts `unknown` and returns a typed value or undefined instead of trusting the shape.
+
+export type JsonObject = Record<string, unknown>;
+
+export function isObject(value: unknown): value is JsonObject {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+export function valueAt(value: unknown, ...path: string[]): unknown {
+  let current = value;
+  for (const key of path) {
+    if (!isObject(current)) return undefined;
+    current = current[key];
+  }
+  return current;
+}
+
+/** A non-blank string at `path`, trimmed; anything else is undefined. */
+export function textAt(value: unknown, ...path: string[]): string | undefined {
+  const found = valueAt(value, ...path);
+  if (typeof found !== "string") return undefined;
+  const trimmed = found.trim();
+  return trimmed === "" ? undefined : trimmed;
+}
+
+/** The non-blank strings of an array at `path`; a missing or non-array value is an empty list. */
+export function textsAt(value: unknown, ...path: string[]): string[] {
+  const found = valueAt(value, ...path);
+  if (!Array.isArray(found)) return [];
+  return found.filter((item): item is string => typeof item === "string" && item.trim() !== "");
+}
+
+/** A finite number, or a string that is one ("40"); anything else is undefined. */
+export function numberFrom(value: unknown): number | undefined {
+  if (typeof value === "number") return Number.isFinite(value) ? value : undefined;
+  if (typeof value === "string" && /^\s*\d+(\.\d+)?\s*$/.test(value)) return Number(value);
+  return undefined;
+}
+
+export interface ArnParts {
+  partition: string;
+  service: string;
+  region: string;
+  account: string;
+}
+
+export function parseArn(arn: string | undefined): ArnParts | undefined {
+  const match = arn === undefined ? null : /^arn:([^:]+):([^:]+):([^:]*):([^:]*):/.exec(arn);
+  if (match === null) return undefined;
+  return {
+    partition: match[1] ?? "",
+    service: match[2] ?? "",
+    region: match[3] ?? "",
+    account: match[4] ?? "",
+  };
+}

@@ -1,20 +1,8 @@
 import { createHash } from "crypto";
-import {
-  accountOf,
-  isObject,
-  lifecycleOf,
-  parseArn,
-  productNamesOf,
-  regionOf,
-  resourcesOf,
-  severityOf,
-  textAt,
-  textsAt,
-  type JsonObject,
-  type Resource,
-  type SeverityLabel,
-} from "./asff";
+import { isObject, type JsonObject } from "./json";
+import type { Finding, SeverityLabel } from "./model";
 import type { PagerDutyEvent, PagerDutySeverity } from "./pagerdutyEvent";
+import { CUT_MARKER, cut, prefixLength } from "./text";
 
 // Limits of the PagerDuty Events API v2: a longer summary or a larger event is rejected, not truncated.
 export const SUMMARY_MAX_CHARS = 1024;
@@ -34,12 +22,6 @@ const PAGERDUTY_SEVERITY: Record<SeverityLabel, PagerDutySeverity> = {
   INFORMATIONAL: "info",
 };
 
-const CONSOLE_HOSTS: Record<string, string> = {
-  aws: "console.aws.amazon.com",
-  "aws-cn": "console.amazonaws.cn",
-  "aws-us-gov": "console.amazonaws-us-gov.com",
-};
-
 export interface MappedFinding {
   findingId: string;
   productArn?: string;
@@ -47,21 +29,27 @@ export interface MappedFinding {
   severityLabel: SeverityLabel;
   /** What the page shows, hashed: a re-import with the same fingerprint changes nothing for the responder. */
   fingerprint: string;
-  /** The finding's UpdatedAt in epoch milliseconds, when it is a valid timestamp. */
+  /** The finding's last update by its product, in epoch milliseconds, when it is a valid time. */
   updatedAt?: number;
   event: PagerDutyEvent;
 }
 
-export type MappingResult = { ok: true; value: MappedFinding } | { ok: false; reason: string };
+/**
+ * The product ARN that names a product in both feeds: the new Security Hub names AWS products
+ * arn:…::productv2/aws/NAME where Security Hub CSPM says arn:…::product/aws/NAME, for the same finding.
+ */
+export function canonicalProductArn(productArn: string | undefined): string | undefined {
+  return productArn?.replace(/^(arn:[^:]+:securityhub:[^:]*:[^:]*:)productv2\//, "$1product/");
+}
 
 /**
  * The dedup key of a finding. Security Hub identifies a finding by its product and Id; ids can exceed the
  * 255 characters PagerDuty allows, so the pair is hashed. The trigger and the later resolve of a finding carry
- * the same pair and therefore the same key.
+ * the same pair and therefore the same key, and so do the ASFF and OCSF copies of one finding.
  */
 export function dedupKeyOf(productArn: string | undefined, findingId: string): string {
   const digest = createHash("sha256")
-    .update(`${productArn ?? ""}\n${findingId}`)
+    .update(`${canonicalProductArn(productArn) ?? ""}\n${findingId}`)
     .digest("hex");
   return `securityhub-${digest}`;
 }
@@ -70,134 +58,108 @@ export function dedupKeyOf(productArn: string | undefined, findingId: string): s
  * A hash of what the page shows: severity, title, resources and compliance status. Timestamps, notes and the
  * workflow are left out: they change on every import or by this project's own write-back.
  */
-export function fingerprintOf(finding: unknown): string {
-  const resources = resourcesOf(finding)
-    .map((resource) => `${resource.type} ${resource.id}`)
-    .sort();
-  const shown = [
-    severityOf(finding).label,
-    textAt(finding, "Title") ?? "",
-    resources,
-    lifecycleOf(finding).compliance ?? "",
-  ];
+export function fingerprintOf(finding: Finding): string {
+  const resources = finding.resources.map((resource) => `${resource.type} ${resource.id}`).sort();
+  const shown = [finding.severity.label, finding.title ?? "", resources, finding.compliance ?? ""];
   return createHash("sha256").update(JSON.stringify(shown)).digest("hex").slice(0, 16);
 }
 
-export function findingIdOf(finding: unknown): string | undefined {
-  return textAt(finding, "Id");
+export interface MapOptions {
+  /** Paged by a person through the Security Hub custom action: it pages with high urgency whatever its severity. */
+  byHand?: string;
 }
 
 /** One finding becomes one PagerDuty event, whatever its number of resources. */
-export function mapFinding(finding: unknown, action: "trigger" | "resolve"): MappingResult {
-  if (!isObject(finding)) return { ok: false, reason: "finding is not a JSON object" };
-  const findingId = findingIdOf(finding);
-  if (findingId === undefined) return { ok: false, reason: "finding has no Id (ASFF requires one)" };
-  const productArn = textAt(finding, "ProductArn");
-  const dedupKey = dedupKeyOf(productArn, findingId);
-  const severity = severityOf(finding);
-  const timestamp = isoTimestamp(textAt(finding, "UpdatedAt"));
-  const identity = {
-    findingId,
-    ...(productArn === undefined ? {} : { productArn }),
+export function mapFinding(
+  finding: Finding,
+  action: "trigger" | "resolve",
+  options: MapOptions = {},
+): MappedFinding {
+  const dedupKey = dedupKeyOf(finding.productArn, finding.id);
+  const identity: Omit<MappedFinding, "event"> = {
+    findingId: finding.id,
+    ...(finding.productArn === undefined ? {} : { productArn: finding.productArn }),
     dedupKey,
-    severityLabel: severity.label,
+    severityLabel: finding.severity.label,
     fingerprint: fingerprintOf(finding),
-    ...(timestamp === undefined ? {} : { updatedAt: Date.parse(timestamp) }),
+    ...(finding.updatedAtMs === undefined ? {} : { updatedAt: finding.updatedAtMs }),
   };
-  if (action === "resolve") {
-    return { ok: true, value: { ...identity, event: { event_action: "resolve", dedup_key: dedupKey } } };
-  }
+  if (action === "resolve") return { ...identity, event: { event_action: "resolve", dedup_key: dedupKey } };
 
-  const resources = resourcesOf(finding);
-  const account = accountOf(finding);
-  const region = regionOf(finding);
-  const consoleUrl = consoleUrlOf(finding, findingId);
-  const remediationUrl = textAt(finding, "Remediation", "Recommendation", "Url");
+  const { resources, account, consoleUrl, remediationUrl } = finding;
   const links: { href: string; text: string }[] = [];
   if (
     remediationUrl !== undefined &&
     remediationUrl.length <= URL_MAX_CHARS &&
     /^https?:\/\/\S+$/.test(remediationUrl)
-  ) {
+  )
     links.push({ href: remediationUrl, text: "Remediation" });
-  }
   if (consoleUrl !== undefined) links.push({ href: consoleUrl, text: "Finding in the Security Hub console" });
 
+  const severity = PAGERDUTY_SEVERITY[finding.severity.label];
   const event: PagerDutyEvent = {
     event_action: "trigger",
     dedup_key: dedupKey,
     payload: {
-      summary: summaryOf(severity.label, textAt(finding, "Title"), resources, account, region),
-      source: cut(resources[0]?.id ?? account ?? findingId, SHORT_FIELD_MAX_CHARS),
-      severity: PAGERDUTY_SEVERITY[severity.label],
+      summary: summaryOf(finding, options.byHand !== undefined),
+      source: cut(resources[0]?.id ?? account ?? finding.id, SHORT_FIELD_MAX_CHARS),
+      // A person asked for a page: at least high urgency (error), whatever the finding's own severity.
+      severity:
+        options.byHand !== undefined && (severity === "warning" || severity === "info") ? "error" : severity,
       component: cut(resources[0]?.type ?? "unknown resource type", SHORT_FIELD_MAX_CHARS),
       group: cut(account ?? "unknown account", SHORT_FIELD_MAX_CHARS),
-      class: cut(
-        textsAt(finding, "Types")[0] ?? textAt(finding, "GeneratorId") ?? "finding",
-        SHORT_FIELD_MAX_CHARS,
-      ),
-      custom_details: detailsOf(finding, findingId, severity, resources, account, region, remediationUrl),
+      class: cut(finding.types[0] ?? finding.generatorId ?? "finding", SHORT_FIELD_MAX_CHARS),
+      custom_details: detailsOf(finding, options),
     },
   };
-  if (timestamp !== undefined && event.payload !== undefined) event.payload.timestamp = timestamp;
+  if (finding.updatedAtMs !== undefined && event.payload !== undefined)
+    event.payload.timestamp = new Date(finding.updatedAtMs).toISOString();
   if (links.length > 0) event.links = links;
   if (consoleUrl !== undefined) {
     event.client = "AWS Security Hub";
     event.client_url = consoleUrl;
   }
-  return { ok: true, value: { ...identity, event: fitEvent(event, EVENT_MAX_BYTES) } };
+  return { ...identity, event: fitEvent(event, EVENT_MAX_BYTES) };
 }
 
-function summaryOf(
-  label: SeverityLabel,
-  title: string | undefined,
-  resources: Resource[],
-  account: string | undefined,
-  region: string | undefined,
-): string {
+function summaryOf(finding: Finding, byHand: boolean): string {
+  const { resources, account, region } = finding;
   const first = resources[0];
   const more = resources.length > 1 ? ` and ${resources.length - 1} more` : "";
   const where = first === undefined ? "" : ` on ${cut(`${first.type} ${first.id}`, 300)}${more}`;
   const tail = `${where} (account ${account ?? "unknown"}, ${region ?? "unknown region"})`;
-  const head = `${label}: `;
+  const head = `${byHand ? "[paged by hand] " : ""}${finding.severity.label}: `;
   const room = SUMMARY_MAX_CHARS - head.length - tail.length;
-  return cut(`${head}${cut(title ?? "Untitled finding", room)}${tail}`, SUMMARY_MAX_CHARS);
+  return cut(`${head}${cut(finding.title ?? "Untitled finding", room)}${tail}`, SUMMARY_MAX_CHARS);
 }
 
-function detailsOf(
-  finding: JsonObject,
-  findingId: string,
-  severity: ReturnType<typeof severityOf>,
-  resources: Resource[],
-  account: string | undefined,
-  region: string | undefined,
-  remediationUrl: string | undefined,
-): JsonObject {
-  const lifecycle = lifecycleOf(finding);
+function detailsOf(finding: Finding, options: MapOptions): JsonObject {
   const details: JsonObject = {
-    finding_id: findingId,
-    product: productNamesOf(finding)[0] ?? textAt(finding, "ProductArn") ?? "unknown",
-    product_arn: textAt(finding, "ProductArn"),
-    generator_id: textAt(finding, "GeneratorId"),
-    account: account ?? "unknown",
-    region: region ?? "unknown",
-    title: textAt(finding, "Title"),
-    description: textAt(finding, "Description"),
-    remediation: textAt(finding, "Remediation", "Recommendation", "Text"),
-    remediation_url: remediationUrl,
-    severity: severity.label,
-    severity_from: severity.from,
-    compliance_status: lifecycle.compliance,
-    security_control_id: textAt(finding, "Compliance", "SecurityControlId"),
-    related_requirements: textsAt(finding, "Compliance", "RelatedRequirements"),
-    workflow_status: lifecycle.workflow,
-    record_state: lifecycle.recordState,
-    types: textsAt(finding, "Types"),
-    first_observed_at: textAt(finding, "FirstObservedAt"),
-    last_observed_at: textAt(finding, "LastObservedAt"),
-    updated_at: textAt(finding, "UpdatedAt"),
-    source_url: textAt(finding, "SourceUrl"),
-    resources: resources.map((resource) => ({ ...resource })),
+    finding_id: finding.id,
+    format: finding.format === "ocsf" ? "OCSF" : "ASFF",
+    paged_by: options.byHand,
+    product: finding.productNames[0] ?? finding.productArn ?? "unknown",
+    product_arn: finding.productArn,
+    generator_id: finding.generatorId,
+    account: finding.account ?? "unknown",
+    region: finding.region ?? "unknown",
+    title: finding.title,
+    description: finding.description,
+    remediation: finding.remediationText,
+    remediation_url: finding.remediationUrl,
+    severity: finding.severity.label,
+    severity_from: finding.severity.from,
+    compliance_status: finding.compliance,
+    security_control_id: finding.securityControlId,
+    related_requirements: finding.relatedRequirements,
+    workflow_status: finding.workflow,
+    record_state: finding.recordState,
+    types: finding.types,
+    first_observed_at: finding.firstObservedAt,
+    last_observed_at: finding.lastObservedAt,
+    updated_at: finding.updatedAt,
+    source_url: finding.sourceUrl,
+    resources: finding.resources.map((resource) => ({ ...resource })),
   };
   // Absent fields are left out rather than sent as nulls that clutter the alert.
   return Object.fromEntries(
@@ -205,60 +167,6 @@ function detailsOf(
       ([, value]) => value !== undefined && !(Array.isArray(value) && value.length === 0),
     ),
   );
-}
-
-/** The finding in the Security Hub console of its own partition and Region; none for isolated partitions. */
-function consoleUrlOf(finding: unknown, findingId: string): string | undefined {
-  const arn = parseArn(textAt(finding, "ProductArn"));
-  const partition = arn?.partition ?? resourcesOf(finding)[0]?.partition ?? "aws";
-  const host = CONSOLE_HOSTS[partition];
-  const region = arn?.region || regionOf(finding);
-  if (host === undefined || region === undefined) return undefined;
-  // The console's search syntax is itself URL-encoded inside the fragment, hence the double encoding.
-  const id = encodeURIComponent(encodeURIComponent(findingId));
-  return `https://${host}/securityhub/home?region=${region}#/findings?search=Id%3D%255Coperator%255C%253AEQUALS%255C%253A${id}`;
-}
-
-const ISO_8601 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}:?\d{2})$/;
-
-/** A strictly valid ISO 8601 timestamp, normalised to UTC; undefined for anything else (e.g. hour 122). */
-export function isoTimestamp(value: string | undefined): string | undefined {
-  const match = value === undefined ? null : ISO_8601.exec(value);
-  if (match === null) return undefined;
-  const [, year, month, day, hour, minute, second = "00", fraction = "0", zone] = match;
-  const numbers = [year, month, day, hour, minute, second].map(Number) as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
-  const [y, mo, d, h, mi, s] = numbers;
-  if (mo < 1 || mo > 12 || d < 1 || d > daysIn(y, mo) || h > 23 || mi > 59 || s > 59) return undefined;
-  const millis = fraction.padEnd(3, "0").slice(0, 3);
-  const offset = zone === "Z" ? "Z" : `${zone?.slice(0, 3)}:${zone?.slice(-2)}`;
-  const parsed = new Date(`${year}-${month}-${day}T${hour}:${minute}:${second}.${millis}${offset}`);
-  return Number.isNaN(parsed.getTime()) ? undefined : parsed.toISOString();
-}
-
-function daysIn(year: number, month: number): number {
-  return new Date(Date.UTC(year, month, 0)).getUTCDate();
-}
-
-const CUT_MARKER = "…";
-
-/** Cut to at most `max` UTF-16 units, marking the cut and never splitting a surrogate pair. */
-export function cut(text: string, max: number): string {
-  if (text.length <= max) return text;
-  return text.slice(0, prefixLength(text, max - CUT_MARKER.length)) + CUT_MARKER;
-}
-
-/** `wanted` or one less, so that a prefix of that length does not end inside a surrogate pair. */
-function prefixLength(text: string, wanted: number): number {
-  const length = Math.max(0, Math.min(wanted, text.length));
-  const code = text.charCodeAt(length - 1);
-  return code >= 0xd800 && code <= 0xdbff ? length - 1 : length;
 }
 
 function byteSize(value: unknown): number {

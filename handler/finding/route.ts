@@ -1,6 +1,7 @@
-import { isObject } from "./asff";
 import { decide, type FindingFilter } from "./filter";
-import { findingIdOf, mapFinding, type MappedFinding } from "./mapping";
+import { mapFinding, type MappedFinding } from "./mapping";
+import type { Finding } from "./model";
+import { readFinding } from "./read";
 
 export type Routed =
   | {
@@ -9,20 +10,45 @@ export type Routed =
       why: string;
       /** For a resolve: the finding itself is done, not only its workflow marked RESOLVED. */
       passed: boolean;
+      /** Who paged by hand, when a person did. */
+      byHand?: string;
+      finding: Finding;
       mapped: MappedFinding;
     }
   | { kind: "skip"; findingId: string; reason: string }
   | { kind: "invalid"; findingId?: string; reason: string };
 
+export interface RouteOptions {
+  /** Paged by a person (a Security Hub custom action): a trigger whatever the stack's filter says. */
+  byHand?: string;
+}
+
 /** What the deployment does with one finding: send it as a trigger or a resolve, skip it, or refuse it. */
-export function routeFinding(finding: unknown, filter: FindingFilter): Routed {
-  const findingId = findingIdOf(finding);
-  if (!isObject(finding)) return { kind: "invalid", reason: "finding is not a JSON object" };
-  if (findingId === undefined) return { kind: "invalid", reason: "finding has no Id (ASFF requires one)" };
-  const decision = decide(finding, filter);
-  if (decision.action === "skip") return { kind: "skip", findingId, reason: decision.reason };
-  const mapping = mapFinding(finding, decision.action);
-  if (!mapping.ok) return { kind: "invalid", findingId, reason: mapping.reason };
+export function routeFinding(raw: unknown, filter: FindingFilter, options: RouteOptions = {}): Routed {
+  const reading = readFinding(raw);
+  if (!reading.ok) {
+    return reading.findingId === undefined
+      ? { kind: "invalid", reason: reading.reason }
+      : { kind: "invalid", findingId: reading.findingId, reason: reading.reason };
+  }
+  const { finding } = reading;
+  const decision =
+    options.byHand === undefined
+      ? decide(finding, filter)
+      : { action: "trigger" as const, reason: options.byHand };
+  if (decision.action === "skip") return { kind: "skip", findingId: finding.id, reason: decision.reason };
   const passed = decision.action === "resolve" && decision.passed;
-  return { kind: "send", action: decision.action, why: decision.reason, passed, mapped: mapping.value };
+  return {
+    kind: "send",
+    action: decision.action,
+    why: decision.reason,
+    passed,
+    ...(options.byHand === undefined ? {} : { byHand: options.byHand }),
+    finding,
+    mapped: mapFinding(
+      finding,
+      decision.action,
+      options.byHand === undefined ? {} : { byHand: options.byHand },
+    ),
+  };
 }

@@ -20,6 +20,10 @@ export interface AlertState {
   version: number;
   /** The finding, so that a PagerDuty incident can be traced back to it. */
   finding?: { id: string; productArn?: string };
+  /** The page is still to be written back to Security Hub (retried at the finding's next import). */
+  writeBack?: "due";
+  /** The PagerDuty incident the alert is part of, once a webhook named it. */
+  incident?: { id: string; number?: number; url?: string };
 }
 
 /** An incoming event of a finding, as the state sees it. */
@@ -34,6 +38,11 @@ export interface AlertEvent {
   /** Paged by a person (a Security Hub custom action): whatever the rules or a responder decided. */
   manual: boolean;
   finding: { id: string; productArn?: string };
+  /**
+   * The finding shows it was triaged: a workflow past NEW or a note. A write-back that is still due is then
+   * considered done (it landed, or a person wrote there since and is not overwritten).
+   */
+  triaged: boolean;
 }
 
 export interface DecisionOptions {
@@ -42,6 +51,8 @@ export interface DecisionOptions {
   refreshMs: number;
   /** Resolves are sent for findings with no state (alerts opened before alert state existed). */
   resolveUntracked: boolean;
+  /** Pages are written back to Security Hub. */
+  writeBack: boolean;
 }
 
 /** Why nothing is sent. */
@@ -52,7 +63,14 @@ export type Change = "new" | "regression" | "update" | "refresh" | "retry" | "re
 
 export type AlertDecision =
   | { kind: "send"; change: Change; why: string; next: AlertState }
-  | { kind: "skip"; skip: SkipKind; why: string; record?: AlertState };
+  | {
+      kind: "skip";
+      skip: SkipKind;
+      why: string;
+      record?: AlertState;
+      /** The page's write-back to Security Hub did not land: try it again. */
+      writeBackDue?: boolean;
+    };
 
 const DAY_MS = 24 * 3600 * 1000;
 
@@ -69,9 +87,13 @@ function nextOf(state: AlertState | undefined, event: AlertEvent, changes: Parti
     paged: (state?.paged ?? false) || event.action === "trigger",
     version: (state?.version ?? 0) + 1,
     finding: event.finding,
+    ...(state?.incident === undefined ? {} : { incident: state.incident }),
+    ...(state?.writeBack === undefined ? {} : { writeBack: state.writeBack }),
     ...changes,
   };
   if (next.status === "open") delete next.closedBy;
+  // A resolved alert has nothing left to announce.
+  if (next.status === "resolved") delete next.writeBack;
   return next;
 }
 
@@ -82,12 +104,17 @@ export function decide(
   options: DecisionOptions,
 ): AlertDecision {
   const older = event.updatedAt !== undefined && state !== undefined && event.updatedAt < state.updatedAt;
-  const send = (change: Change, why: string, changes: Partial<AlertState> = {}): AlertDecision => ({
-    kind: "send",
-    change,
-    why,
-    next: nextOf(state, event, changes),
-  });
+  const send = (change: Change, why: string, changes: Partial<AlertState> = {}): AlertDecision => {
+    const opens = change === "new" || change === "regression";
+    const next = nextOf(
+      state,
+      event,
+      opens && options.writeBack ? { ...changes, writeBack: "due" } : changes,
+    );
+    // A new alert belongs to a new incident, which its webhook will name.
+    if (opens) delete next.incident;
+    return { kind: "send", change, why, next };
+  };
   const skip = (kind: SkipKind, why: string, record?: AlertState): AlertDecision =>
     record === undefined ? { kind: "skip", skip: kind, why } : { kind: "skip", skip: kind, why, record };
 
@@ -102,7 +129,11 @@ export function decide(
         const hours = Math.round(options.refreshMs / 3600_000);
         return send("refresh", `last sent ${time(state.sentAt)}, over ${hours} h ago`);
       }
-      return skip("unchanged", `alert still open, last sent ${time(state.sentAt)}`);
+      const why = `alert still open, last sent ${time(state.sentAt)}`;
+      if (state.writeBack !== "due") return skip("unchanged", why);
+      if (event.triaged)
+        return skip("unchanged", why, { ...state, writeBack: undefined, version: state.version + 1 });
+      return { kind: "skip", skip: "unchanged", why, writeBackDue: true };
     }
     if (event.manual) return send(state.paged ? "regression" : "new", "paged by hand");
     if (older)

@@ -74,6 +74,12 @@ function toItem(state: AlertState, now: number): Record<string, AttributeValue> 
     item.findingId = { S: state.finding.id };
     if (state.finding.productArn !== undefined) item.productArn = { S: state.finding.productArn };
   }
+  if (state.writeBack !== undefined) item.writeBack = { S: state.writeBack };
+  if (state.incident !== undefined) {
+    item.incidentId = { S: state.incident.id };
+    if (state.incident.number !== undefined) item.incidentNumber = { N: String(state.incident.number) };
+    if (state.incident.url !== undefined) item.incidentUrl = { S: state.incident.url };
+  }
   const expiresAt = expiryOf(state, now);
   if (expiresAt !== undefined) item.expiresAt = { N: String(expiresAt) };
   return item;
@@ -98,6 +104,17 @@ function fromItem(dedupKey: string, item: Record<string, AttributeValue>): Alert
   if (closedBy === "finding" || closedBy === "responder") state.closedBy = closedBy;
   if (findingId !== undefined)
     state.finding = productArn === undefined ? { id: findingId } : { id: findingId, productArn };
+  if (text("writeBack") === "due") state.writeBack = "due";
+  const incidentId = text("incidentId");
+  if (incidentId !== undefined) {
+    const incidentNumber = number("incidentNumber");
+    const incidentUrl = text("incidentUrl");
+    state.incident = {
+      id: incidentId,
+      ...(incidentNumber === undefined ? {} : { number: incidentNumber }),
+      ...(incidentUrl === undefined ? {} : { url: incidentUrl }),
+    };
+  }
   return state;
 }
 

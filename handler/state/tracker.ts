@@ -16,7 +16,14 @@ import type { AlertStore } from "./store";
 // wrote. When the table cannot be used, the event is sent anyway: a missed page is worse than a repeated one.
 
 export type Plan =
-  | { kind: "skip"; skip: SkipKind; why: string; state: AlertState | undefined }
+  | {
+      kind: "skip";
+      skip: SkipKind;
+      why: string;
+      state: AlertState | undefined;
+      /** The page's write-back to Security Hub has not landed yet: write it again. */
+      writeBackDue: boolean;
+    }
   | {
       kind: "send";
       change: Change;
@@ -25,6 +32,8 @@ export type Plan =
       state: AlertState | undefined;
       /** True when the table could not be used and the event goes out without it. */
       stateUnavailable: boolean;
+      /** Once PagerDuty accepts it, the page is written back to Security Hub. */
+      writeBack: boolean;
       /**
        * Records that PagerDuty accepted the event. Answers "compensate" when a newer resolution was recorded while
        * this trigger was on its way, so that PagerDuty may have opened the alert after resolving it: the caller
@@ -44,6 +53,8 @@ export interface AlertTrackerOptions {
   refreshMs: number;
   /** Until when resolves are sent for findings without state (epoch ms); 0: never. */
   resolveUntrackedUntil: number;
+  /** Pages are written back to Security Hub. */
+  writeBack: boolean;
   /** Told of each failure to read or write the table. */
   onStoreFailure?: () => void;
 }
@@ -67,6 +78,8 @@ export function createAlertTracker(options: AlertTrackerOptions): AlertTracker {
     why: "alert state unavailable",
     state,
     stateUnavailable: true,
+    // Without state a page cannot be told from an update: writing back every one would repeat the note.
+    writeBack: false,
     confirm: () => Promise.resolve("done"),
   });
 
@@ -124,6 +137,7 @@ export function createAlertTracker(options: AlertTrackerOptions): AlertTracker {
           now,
           refreshMs: options.refreshMs,
           resolveUntracked: now < options.resolveUntrackedUntil,
+          writeBack: options.writeBack,
         });
         // A skip that must be remembered, or a send claimed before it goes out (without sentAt: unconfirmed).
         const write =
@@ -138,20 +152,24 @@ export function createAlertTracker(options: AlertTrackerOptions): AlertTracker {
             if (decision.kind === "skip") {
               options.onStoreFailure?.();
               log.warn("alert state write failed", { dedupKey: event.dedupKey, error: errorText(error) });
-              return { kind: "skip", skip: decision.skip, why: decision.why, state };
+              return { kind: "skip", skip: decision.skip, why: decision.why, state, writeBackDue: false };
             }
             failed("write", event, error);
             return unavailable(event, state);
           }
           if (!written) continue;
         }
-        if (decision.kind === "skip") return { kind: "skip", skip: decision.skip, why: decision.why, state };
+        if (decision.kind === "skip") {
+          const writeBackDue = decision.writeBackDue === true;
+          return { kind: "skip", skip: decision.skip, why: decision.why, state, writeBackDue };
+        }
         return {
           kind: "send",
           change: decision.change,
           why: decision.why,
           state,
           stateUnavailable: false,
+          writeBack: decision.next.writeBack === "due" && event.action === "trigger",
           confirm: () => confirm(event, write as AlertState),
         };
       }

@@ -1,6 +1,8 @@
 import { readFileSync, readdirSync } from "fs";
 import { join } from "path";
 import { readDocument } from "../../handler/finding/events";
+import type { Finding } from "../../handler/finding/model";
+import { readFinding } from "../../handler/finding/read";
 
 export const FIXTURE_DIR = join(__dirname, "..", "fixtures", "asff");
 
@@ -41,4 +43,11 @@ export function sqsEvent(bodies: string[], receiveCount = 1): { Records: Record<
       awsRegion: "us-east-1",
     })),
   };
+}
+
+/** A raw finding read as the function reads it; the test fails when it cannot be read. */
+export function asFinding(raw: unknown): Finding {
+  const reading = readFinding(raw);
+  if (!reading.ok) throw new Error(`finding cannot be read: ${reading.reason}`);
+  return reading.finding;
 }

@@ -79,6 +79,8 @@ export async function startWorld(pagerdutyOptions: PagerDutyModelOptions = {}): 
     eventsPerMinute: 60_000,
     filter: ACCEPT_ALL,
     alertRefreshHours: 24,
+    securityHubSync: false,
+    serviceName: "Security Hub findings (test)",
   };
   return {
     pagerduty,

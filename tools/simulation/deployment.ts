@@ -27,6 +27,7 @@ export const AWS_LATENCY = {
   ssmMs: 15,
   dynamodbMs: 6,
   sqsMs: 10,
+  securityHubMs: 60,
 } as const;
 
 export interface DeploymentOptions {
@@ -52,6 +53,8 @@ export interface DeploymentStats {
   handedBack: number;
   /** Calls of the state table, by operation. */
   dynamodb: Record<string, number>;
+  /** Findings written back to Security Hub. */
+  securityHubWrites: number;
 }
 
 interface Container {
@@ -73,6 +76,7 @@ export class Deployment {
     timedOut: 0,
     handedBack: 0,
     dynamodb: {},
+    securityHubWrites: 0,
   };
   private readonly inFlight = new Map<Lane, number>();
   private readonly wakeups = new Map<Lane, number>();
@@ -224,6 +228,13 @@ export class Deployment {
       pacingStore: createDynamoPacingStore(dynamodbClient, settings.stateTable ?? ""),
       alertStore: createDynamoAlertStore(dynamodbClient, settings.stateTable ?? ""),
       deadLetter: createSqsDeadLetterSender(sqsClient, this.deadLetterUrl),
+      // Security Hub accepts every write-back; the benchmark counts them (the follow-up Imported events are not
+      // simulated: the tests prove they change nothing).
+      findingUpdater: async (update) => {
+        await clock.sleep(AWS_LATENCY.securityHubMs);
+        this.stats.securityHubWrites += update.findings.length;
+        return { updated: update.findings, failed: [] };
+      },
       log: silentLogger,
     });
     return container;

@@ -1,7 +1,7 @@
 import { randomUUID } from "crypto";
 import { readFileSync } from "fs";
 import { join } from "path";
-import { regionOf, textAt } from "../../handler/finding/asff";
+import { readFinding } from "../../handler/finding/read";
 
 // Realistic ElectricEye findings for the benchmark and the local walk-through, made from the published
 // ElectricEye findings kept as test fixtures (test/fixtures/asff/SOURCES.md names their sources).
@@ -57,16 +57,20 @@ export function passedReimport(finding: Record<string, unknown>): Record<string,
  * and Region of the first finding, as Security Hub's own events carry them.
  */
 export function importedEvent(findings: unknown[], time = new Date()): Record<string, unknown> {
-  const first = findings[0];
+  const first = readFinding(findings[0]);
+  const finding = first.ok ? first.finding : undefined;
   return {
     version: "0",
     id: randomUUID(),
     "detail-type": "Security Hub Findings - Imported",
     source: "aws.securityhub",
-    account: textAt(first, "AwsAccountId") ?? TEMPLATE_ACCOUNT,
+    account: finding?.account ?? TEMPLATE_ACCOUNT,
     time: time.toISOString().replace(/\.\d{3}Z$/, "Z"),
-    region: regionOf(first) ?? "us-east-1",
-    resources: findings.map((finding) => textAt(finding, "ProductArn") ?? ""),
+    region: finding?.region ?? "us-east-1",
+    resources: findings.map((raw) => {
+      const reading = readFinding(raw);
+      return reading.ok ? (reading.finding.productArn ?? "") : "";
+    }),
     detail: { findings },
   };
 }

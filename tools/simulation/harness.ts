@@ -117,6 +117,7 @@ export function createHarness(options: HarnessOptions): Harness {
           deadLetterQueueUrl: `https://sqs.us-east-1.amazonaws.com/${accountId(account)}/dead-letters`,
           stateTable: "delivery-state",
           alertState: config.alertState,
+          sync: config.sync,
         }),
         plan,
         lanes,

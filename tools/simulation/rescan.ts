@@ -1,4 +1,4 @@
-import type { SeverityLabel } from "../../handler/finding/asff";
+import type { SeverityLabel } from "../../handler/finding/model";
 import { dedupKeyOf } from "../../handler/finding/mapping";
 import { START, VIRTUAL_HORIZON_MS, createHarness, percentiles, type Percentiles } from "./harness";
 import { electricEyeFinding, importedEvent, passedReimport } from "./findings";

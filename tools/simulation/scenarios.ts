@@ -1,5 +1,5 @@
 import { dedupKeyOf } from "../../handler/finding/mapping";
-import type { SeverityLabel } from "../../handler/finding/asff";
+import type { SeverityLabel } from "../../handler/finding/model";
 import { electricEyeFinding, importedEvent, type Template } from "./findings";
 
 // What each benchmark scenario sends, and how PagerDuty and SSM misbehave during it.

@@ -1,0 +1,99 @@
+import type { Routed } from "../finding/route";
+import type { AlertTracker } from "../state/tracker";
+import { errorText, type Logger } from "../telemetry/log";
+import type { Deliver } from "./delivery";
+
+// One routed finding through the alert state and out to PagerDuty: plan (read, decide, claim), send, confirm,
+// and when the finding opened an alert, hand it to the Security Hub write-back.
+
+export interface FindingDependencies {
+  routingKey: (deadline: number) => Promise<string>;
+  deliver: Deliver;
+  alerts: AlertTracker;
+  /** Told of each finding whose page is to be written back to Security Hub. */
+  writeBack: ((routed: Extract<Routed, { kind: "send" }>) => void) | undefined;
+  log: Logger;
+}
+
+export type FindingResult =
+  | { kind: "sent" }
+  | { kind: "skipped" }
+  /** PagerDuty refused the event: it can never be sent as it is. */
+  | { kind: "rejected"; reason: string }
+  /** Nothing more can be sent in this invocation. */
+  | { kind: "stop"; reason: string };
+
+export async function sendFinding(
+  routed: Extract<Routed, { kind: "send" }>,
+  context: { messageId: string; receiveCount?: number; byHand: boolean },
+  deps: FindingDependencies,
+  deadline: number,
+): Promise<FindingResult> {
+  const { mapped, finding } = routed;
+  const fields = {
+    messageId: context.messageId,
+    findingId: mapped.findingId,
+    dedupKey: mapped.dedupKey,
+    action: routed.action,
+    severity: mapped.severityLabel,
+  };
+  const plan = await deps.alerts.plan({
+    dedupKey: mapped.dedupKey,
+    action: routed.action,
+    ...(mapped.updatedAt === undefined ? {} : { updatedAt: mapped.updatedAt }),
+    fingerprint: mapped.fingerprint,
+    passed: routed.passed,
+    manual: context.byHand,
+    finding:
+      mapped.productArn === undefined
+        ? { id: mapped.findingId }
+        : { id: mapped.findingId, productArn: mapped.productArn },
+    triaged: (finding.workflow !== undefined && finding.workflow !== "NEW") || finding.noted,
+  });
+  if (plan.kind === "skip") {
+    deps.log.info("finding skipped", { ...fields, alert: plan.skip, reason: plan.why });
+    if (plan.writeBackDue) deps.writeBack?.(routed);
+    return { kind: "skipped" };
+  }
+  let routingKey: string;
+  try {
+    routingKey = await deps.routingKey(deadline);
+  } catch (error) {
+    const reason = errorText(error);
+    deps.log.error("routing key unavailable", { messageId: context.messageId, error: reason });
+    return { kind: "stop", reason };
+  }
+  const delivery = await deps.deliver({ ...mapped.event, routing_key: routingKey }, deadline);
+  deps.log.info("finding outcome", {
+    ...fields,
+    alert: plan.change,
+    outcome: delivery.outcome,
+    pagerdutyStatus: "status" in delivery ? delivery.status : undefined,
+    attempts: delivery.attempts,
+    ...(delivery.outcome === "rejected" ? { errors: delivery.errors } : {}),
+    ...(delivery.outcome === "handBack" ? { reason: delivery.reason } : {}),
+    receiveCount: context.receiveCount,
+  });
+  if (delivery.outcome === "handBack") return { kind: "stop", reason: delivery.reason };
+  if (delivery.outcome === "rejected") {
+    const reason = `PagerDuty rejected finding ${mapped.findingId} (HTTP ${delivery.status}): ${delivery.errors.join("; ")}`;
+    return { kind: "rejected", reason };
+  }
+  if (plan.writeBack) deps.writeBack?.(routed);
+  if ((await plan.confirm()) === "compensate") {
+    // Best effort: should it not get through, the next import of the finding finds the alert open and resolves it.
+    const again = await deps.deliver(
+      { event_action: "resolve", dedup_key: mapped.dedupKey, routing_key: routingKey },
+      deadline,
+    );
+    deps.log.info("finding outcome", {
+      ...fields,
+      action: "resolve",
+      alert: "resolve",
+      outcome: again.outcome,
+      attempts: again.attempts,
+      reason: "resolved again: a newer resolution overtook the trigger",
+    });
+  }
+  return { kind: "sent" };
+}

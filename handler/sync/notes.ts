@@ -1,0 +1,53 @@
+import { cut } from "../finding/text";
+
+// What the function writes into a Security Hub finding: a short note (Security Hub keeps one per finding, at most
+// 512 characters) saying who was paged or what a responder did, with a link to the incident.
+
+/** Security Hub's Note.UpdatedBy for every note this project writes. */
+export const UPDATED_BY = "electriceye-pagerduty";
+export const NOTE_MAX_CHARS = 512;
+
+function note(text: string): string {
+  return cut(text.replace(/\s+/g, " ").trim(), NOTE_MAX_CHARS);
+}
+
+export function pagedNote(service: string, at: number, byHand: boolean): string {
+  const how = byHand ? "Paged on-call by hand (Security Hub custom action)" : "Paged on-call";
+  return note(`${how} through PagerDuty service "${service}" at ${new Date(at).toISOString()}.`);
+}
+
+export interface Incident {
+  number?: number;
+  url?: string;
+}
+
+function incidentText(incident: Incident): string {
+  const name =
+    incident.number === undefined ? "PagerDuty incident" : `PagerDuty incident #${incident.number}`;
+  return incident.url === undefined ? name : `${name}: ${incident.url}`;
+}
+
+export function triggeredNote(incident: Incident): string {
+  return note(`${incidentText(incident)} opened for this finding.`);
+}
+
+export function acknowledgedNote(who: string, incident: Incident): string {
+  return note(`Acknowledged in PagerDuty by ${who}, ${incidentText(incident)}.`);
+}
+
+export function resolvedNote(who: string, incident: Incident): string {
+  return note(
+    `Resolved in PagerDuty by ${who}, ${incidentText(incident)}. It pages again if the finding fails after passing.`,
+  );
+}
+
+export function reopenedNote(who: string, incident: Incident): string {
+  return note(`Reopened in PagerDuty by ${who}, ${incidentText(incident)}.`);
+}
+
+export function annotatedNote(who: string, content: string, incident: Incident): string {
+  // The link is kept whole; the responder's words are cut to fit beside it.
+  const tail = ` (${incidentText(incident)})`;
+  const words = `PagerDuty note by ${who}: ${content}`.replace(/\s+/g, " ").trim();
+  return note(`${cut(words, NOTE_MAX_CHARS - tail.length)}${tail}`);
+}

@@ -1,0 +1,49 @@
+import type { Routed } from "../finding/route";
+import type { Clock } from "../clock";
+import type { Logger } from "../telemetry/log";
+import { pagedNote } from "./notes";
+import { createWriteBackBatch, type SecurityHubWriter } from "./writeBack";
+
+// After a finding opens an alert, Security Hub is told: a note saying that it paged, on which service and when,
+// and Workflow NOTIFIED when it is still NEW (a person's RESOLVED or SUPPRESSED is never touched). The pages of
+// one invocation are written together, in as few calls as their notes allow.
+
+export interface PageWriteBack {
+  add(routed: Extract<Routed, { kind: "send" }>): void;
+  flush(deadline: number): Promise<void>;
+}
+
+export function createPageWriteBack(options: {
+  write: SecurityHubWriter;
+  /** The PagerDuty service, as the note names it. */
+  service: string;
+  clock: Clock;
+  log: Logger;
+}): PageWriteBack {
+  const batch = createWriteBackBatch(options.write);
+  // One time per invocation, so that its pages share a note and a call.
+  let pagedAt: number | undefined;
+  return {
+    add({ finding, byHand }) {
+      if (finding.productArn === undefined) {
+        options.log.warn("Security Hub not updated", {
+          findings: [finding.id],
+          reason: "the finding has no ProductArn",
+        });
+        return;
+      }
+      pagedAt ??= options.clock.now();
+      batch.add(
+        { id: finding.id, productArn: finding.productArn },
+        {
+          note: pagedNote(options.service, pagedAt, byHand !== undefined),
+          ...(finding.workflow === "NEW" ? { workflow: "NOTIFIED" as const } : {}),
+        },
+      );
+    },
+    async flush(deadline) {
+      pagedAt = undefined;
+      await batch.flush(deadline);
+    },
+  };
+}

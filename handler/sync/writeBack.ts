@@ -1,0 +1,118 @@
+import { isTransient } from "../awsErrors";
+import type { Clock } from "../clock";
+import type { Pacer } from "../delivery/pacing";
+import { errorText, type Logger } from "../telemetry/log";
+import {
+  MAX_FINDINGS_PER_CALL,
+  type FindingRef,
+  type FindingUpdate,
+  type FindingUpdater,
+} from "./securityHub";
+
+// Writing to Security Hub, paced and retried: every call takes a slot of one schedule shared by every container of
+// the stack (well inside BatchUpdateFindings' documented 10 a second), throttling and server errors are retried
+// with backoff until the deadline, and what still fails is logged and reported, never thrown: a write-back must
+// not block or repeat a page.
+
+export interface SecurityHubWriterOptions {
+  updater: FindingUpdater;
+  pacer: Pacer;
+  clock: Clock;
+  random: () => number;
+  log: Logger;
+  /** Told of each finding Security Hub did not update. */
+  onFailure?: (count: number) => void;
+}
+
+export interface WriteResult {
+  updated: number;
+  failed: number;
+}
+
+export type SecurityHubWriter = (update: FindingUpdate, deadline: number) => Promise<WriteResult>;
+
+const RETRY_BASE_MS = 500;
+const RETRY_MAX_MS = 8_000;
+
+export function createSecurityHubWriter(options: SecurityHubWriterOptions): SecurityHubWriter {
+  const { clock, log } = options;
+  const fail = (findings: FindingRef[], reason: string): WriteResult => {
+    options.onFailure?.(findings.length);
+    log.warn("Security Hub not updated", {
+      findings: findings.map((finding) => finding.id),
+      reason,
+    });
+    return { updated: 0, failed: findings.length };
+  };
+
+  async function call(update: FindingUpdate, deadline: number): Promise<WriteResult> {
+    for (let attempt = 1; ; attempt += 1) {
+      const slot = await options.pacer.acquire(deadline);
+      if (slot === undefined) return fail(update.findings, "no Security Hub slot before the deadline");
+      await clock.sleep(slot - clock.now());
+      try {
+        const outcome = await options.updater(update);
+        if (outcome.failed.length > 0) {
+          options.onFailure?.(outcome.failed.length);
+          for (const entry of outcome.failed) {
+            log.warn("Security Hub not updated", {
+              findings: [entry.finding.id],
+              reason: `${entry.code}: ${entry.message}`,
+            });
+          }
+        }
+        return { updated: outcome.updated.length, failed: outcome.failed.length };
+      } catch (error) {
+        const wait =
+          Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** (attempt - 1)) * (0.5 + options.random() / 2);
+        if (!isTransient(error) || clock.now() + wait > deadline)
+          return fail(update.findings, errorText(error));
+        log.info("Security Hub busy; retrying", { error: errorText(error), attempt });
+        await clock.sleep(wait);
+      }
+    }
+  }
+
+  return async (update, deadline) => {
+    const total: WriteResult = { updated: 0, failed: 0 };
+    for (let start = 0; start < update.findings.length; start += MAX_FINDINGS_PER_CALL) {
+      const result = await call(
+        { ...update, findings: update.findings.slice(start, start + MAX_FINDINGS_PER_CALL) },
+        deadline,
+      );
+      total.updated += result.updated;
+      total.failed += result.failed;
+    }
+    return total;
+  };
+}
+
+/** Write-backs gathered over an invocation, sent together: one call per note and workflow, up to 100 findings. */
+export interface WriteBackBatch {
+  add(finding: FindingRef, update: Omit<FindingUpdate, "findings">): void;
+  flush(deadline: number): Promise<WriteResult>;
+}
+
+export function createWriteBackBatch(write: SecurityHubWriter): WriteBackBatch {
+  const groups = new Map<string, FindingUpdate>();
+  return {
+    add(finding, update) {
+      const key = JSON.stringify([update.workflow ?? null, update.note]);
+      const group = groups.get(key) ?? { ...update, findings: [] };
+      if (!group.findings.some((known) => known.id === finding.id && known.productArn === finding.productArn))
+        group.findings.push(finding);
+      groups.set(key, group);
+    },
+    async flush(deadline) {
+      const total: WriteResult = { updated: 0, failed: 0 };
+      const pending = [...groups.values()];
+      groups.clear();
+      for (const update of pending) {
+        const result = await write(update, deadline);
+        total.updated += result.updated;
+        total.failed += result.failed;
+      }
+      return total;
+    },
+  };
+}

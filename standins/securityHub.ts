@@ -1,0 +1,203 @@
+import { createServer } from "http";
+import type { AddressInfo } from "net";
+import { AwsError } from "./awsJson";
+import { closeServer, readBody, send } from "./http";
+
+// Security Hub's BatchUpdateFindings as its API reference documents it: up to 100 identifiers, each with Id and
+// ProductArn; a Note with Text and UpdatedBy of 1 to 512 characters; Workflow.Status one of NEW, NOTIFIED,
+// RESOLVED, SUPPRESSED; findings it does not hold come back as unprocessed. Like Security Hub, it emits a
+// "Security Hub Findings - Imported" event for each finding it updated, without changing its UpdatedAt.
+
+const WORKFLOW_STATUSES = ["NEW", "NOTIFIED", "RESOLVED", "SUPPRESSED"];
+const MAX_IDENTIFIERS = 100;
+const NOTE_MAX = 512;
+
+type Json = Record<string, unknown>;
+
+export interface SecurityHubService {
+  /** Findings as imported by their products (BatchImportFindings), the state updates apply to. */
+  importFindings(findings: Json[]): void;
+  finding(id: string, productArn: string): Json | undefined;
+  batchUpdateFindings(input: Json): Json;
+  /** Every accepted request, in order. */
+  updates: Json[];
+}
+
+function invalid(message: string): never {
+  throw new AwsError("InvalidInputException", message);
+}
+
+const keyOf = (id: string, productArn: string) => `${productArn}\n${id}`;
+
+export function createSecurityHubService(
+  onImported: (event: Json) => void = () => undefined,
+): SecurityHubService {
+  const findings = new Map<string, Json>();
+  const updates: Json[] = [];
+  return {
+    importFindings(list) {
+      for (const finding of list)
+        findings.set(keyOf(String(finding.Id), String(finding.ProductArn)), structuredClone(finding));
+    },
+    finding: (id, productArn) => structuredClone(findings.get(keyOf(id, productArn))),
+    updates,
+    batchUpdateFindings(input) {
+      const identifiers = input.FindingIdentifiers;
+      if (!Array.isArray(identifiers) || identifiers.length === 0)
+        invalid("FindingIdentifiers must hold at least one finding identifier");
+      if (identifiers.length > MAX_IDENTIFIERS)
+        invalid(
+          `FindingIdentifiers holds ${identifiers.length} identifiers; at most ${MAX_IDENTIFIERS} are allowed`,
+        );
+      const note = input.Note as Json | undefined;
+      if (note !== undefined) {
+        for (const field of ["Text", "UpdatedBy"]) {
+          const value = note[field];
+          if (typeof value !== "string" || value.length < 1 || value.length > NOTE_MAX)
+            invalid(`Note.${field} must be a string of 1 to ${NOTE_MAX} characters`);
+        }
+      }
+      const workflow = (input.Workflow as Json | undefined)?.Status;
+      if (
+        input.Workflow !== undefined &&
+        (typeof workflow !== "string" || !WORKFLOW_STATUSES.includes(workflow))
+      )
+        invalid(`Workflow.Status must be one of ${WORKFLOW_STATUSES.join(", ")}`);
+      const known = new Set([
+        "FindingIdentifiers",
+        "Note",
+        "Workflow",
+        "Severity",
+        "VerificationState",
+        "Confidence",
+        "Criticality",
+        "Types",
+        "UserDefinedFields",
+        "RelatedFindings",
+      ]);
+      const unknown = Object.keys(input).find((field) => !known.has(field));
+      if (unknown !== undefined) invalid(`Unknown field ${unknown}`);
+      if (note === undefined && input.Workflow === undefined) invalid("Nothing to update");
+
+      const processed: Json[] = [];
+      const unprocessed: Json[] = [];
+      const seen = new Set<string>();
+      const now = new Date().toISOString();
+      for (const identifier of identifiers as Json[]) {
+        const id = identifier.Id;
+        const productArn = identifier.ProductArn;
+        if (typeof id !== "string" || id === "" || typeof productArn !== "string" || productArn === "")
+          invalid("Each finding identifier needs an Id and a ProductArn");
+        const key = keyOf(id, productArn);
+        const reference = { Id: id, ProductArn: productArn };
+        if (seen.has(key)) {
+          unprocessed.push({
+            FindingIdentifier: reference,
+            ErrorCode: "DuplicatedFindingIdentifier",
+            ErrorMessage: "Duplicated finding identifier",
+          });
+          continue;
+        }
+        seen.add(key);
+        const finding = findings.get(key);
+        if (finding === undefined) {
+          unprocessed.push({
+            FindingIdentifier: reference,
+            ErrorCode: "FindingNotFound",
+            ErrorMessage: "Finding not found",
+          });
+          continue;
+        }
+        if (note !== undefined) finding.Note = { Text: note.Text, UpdatedBy: note.UpdatedBy, UpdatedAt: now };
+        if (typeof workflow === "string") finding.Workflow = { Status: workflow };
+        processed.push(reference);
+      }
+      updates.push(structuredClone(input));
+      for (const reference of processed) {
+        const finding = findings.get(keyOf(String(reference.Id), String(reference.ProductArn)));
+        if (finding !== undefined) onImported(importedEvent(finding));
+      }
+      return { ProcessedFindings: processed, UnprocessedFindings: unprocessed };
+    },
+  };
+}
+
+/** The event Security Hub emits after an update: the finding as it now is, in an Imported event. */
+function importedEvent(finding: Json): Json {
+  return {
+    version: "0",
+    id: `securityhub-update-${Math.random().toString(16).slice(2)}`,
+    "detail-type": "Security Hub Findings - Imported",
+    source: "aws.securityhub",
+    account: finding.AwsAccountId,
+    time: new Date().toISOString().replace(/\.\d{3}Z$/, "Z"),
+    region: finding.Region ?? "us-east-1",
+    resources: [finding.ProductArn],
+    detail: { findings: [structuredClone(finding)] },
+  };
+}
+
+export interface SecurityHubStandIn extends SecurityHubService {
+  endpoint: string;
+  /** The Imported events Security Hub emitted after updates, oldest first; take them with drain(). */
+  drainEvents(): Json[];
+  /** Makes the next `times` calls fail with `error`. */
+  failNext(error: AwsError, times?: number): void;
+  close(): Promise<void>;
+}
+
+/** Security Hub's REST API on 127.0.0.1, for @aws-sdk/client-securityhub pointed at it. */
+export async function startSecurityHubStandIn(): Promise<SecurityHubStandIn> {
+  const events: Json[] = [];
+  const service = createSecurityHubService((event) => events.push(event));
+  const failures: AwsError[] = [];
+  const server = createServer((request, response) => {
+    void (async () => {
+      const body = await readBody(request);
+      const fail = (error: AwsError) =>
+        send(response, error.status, JSON.stringify({ message: error.message }), {
+          "x-amzn-errortype": error.type,
+        });
+      if (!String(request.headers.authorization ?? "").startsWith("AWS4-HMAC-SHA256 Credential=")) {
+        fail(
+          new AwsError(
+            "MissingAuthenticationTokenException",
+            "Request is missing a SigV4 Authorization header",
+            403,
+          ),
+        );
+        return;
+      }
+      if (request.method !== "PATCH" || request.url !== "/findings/batchupdate") {
+        fail(
+          new AwsError(
+            "UnknownOperationException",
+            `Unknown operation ${request.method} ${request.url}`,
+            404,
+          ),
+        );
+        return;
+      }
+      const failure = failures.shift();
+      if (failure !== undefined) {
+        fail(failure);
+        return;
+      }
+      try {
+        send(response, 200, JSON.stringify(service.batchUpdateFindings(JSON.parse(body) as Json)));
+      } catch (error) {
+        fail(error instanceof AwsError ? error : new AwsError("InternalException", String(error), 500));
+      }
+    })();
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    ...service,
+    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    drainEvents: () => events.splice(0),
+    failNext(error, times = 1) {
+      for (let count = 0; count < times; count += 1) failures.push(error);
+    },
+    close: () => closeServer(server),
+  };
+}
