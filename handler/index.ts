@@ -19,12 +19,13 @@ import { createMemoryPacingStore, createPacer, type PacingStore } from "./delive
 import { EVENTS_URLS, createPagerDutyClient, fetchTransport, type Transport } from "./delivery/pagerduty";
 import { createMemoryAlertStore, type AlertStore } from "./state/store";
 import { createAlertTracker } from "./state/tracker";
-import { createRoutingKeySource, type ParameterReader } from "./delivery/routingKey";
+import { describeRoutingKeyProblem } from "./finding/pagerdutyEvent";
+import { createSecretParameter, type ParameterReader } from "./secretParameter";
 import type { HandlerSettings } from "./settings";
 import { createPageWriteBack } from "./sync/pageWriteBack";
 import { createSecurityHubUpdater, type FindingUpdater } from "./sync/securityHub";
-import { createSecurityHubWriter } from "./sync/writeBack";
-import { createSsmReader } from "./delivery/ssm";
+import { SECURITY_HUB_PACING, createSecurityHubWriter } from "./sync/writeBack";
+import { createSsmReader } from "./ssm";
 
 export { settingsFromEnvironment, settingsToEnvironment, type HandlerSettings } from "./settings";
 
@@ -53,12 +54,6 @@ export interface SqsBatchResponse {
 export interface DirectInvocationResult {
   results: RecordResult[];
 }
-
-/**
- * Every container of a stack shares one schedule for Security Hub's BatchUpdateFindings: half its documented
- * 10 calls a second, leaving room for the account's other tools.
- */
-export const SECURITY_HUB_PACING = { id: "securityhub#BatchUpdateFindings", callsPerMinute: 300 } as const;
 
 export const DELIVERY_TUNING = {
   retryBaseMs: 1_000,
@@ -111,8 +106,11 @@ export function createHandler(settings: HandlerSettings, overrides: Partial<Hand
         ? undefined
         : createSqsDeadLetterSender(new SQSClient({}), settings.deadLetterQueueUrl);
 
-  const routingKey = createRoutingKeySource({
+  const routingKey = createSecretParameter({
     parameterName: settings.parameterName,
+    what: "PagerDuty routing key",
+    expected: "a PagerDuty Events API v2 routing key",
+    problemOf: describeRoutingKeyProblem,
     read: readParameter,
     ttlMs: settings.routingKeyTtlSeconds * 1000,
     clock,

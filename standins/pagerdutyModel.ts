@@ -47,6 +47,11 @@ export interface Alert {
   /** Triggers that updated the open alert instead of paging again. */
   updates: number;
   event: Record<string, unknown>;
+  /** The incident the alert opened: its id and its number in the account, as PagerDuty names them. */
+  incidentId: string;
+  incidentNumber: number;
+  /** Who last acted on it in the web app, if anyone did. */
+  responder?: Responder;
 }
 
 export interface AcceptedEvent {
@@ -63,10 +68,20 @@ export interface PagerDutyModelOptions {
   /** When given, only these routing keys exist; others are answered "Invalid routing key". */
   routingKeys?: string[];
   now?: () => number;
+  /** The service the routing keys belong to (default PSVC001). */
+  serviceId?: string;
+}
+
+export interface Responder {
+  id: string;
+  name: string;
 }
 
 export interface PagerDutyModel {
+  serviceId: string;
   receive(body: string): Answer;
+  /** A responder acts on the open (or, to reopen, the last) alert of a dedup key, as in PagerDuty's web app. */
+  respond(dedupKey: string, action: "acknowledge" | "resolve" | "reopen", responder: Responder): Alert;
   alerts(): Alert[];
   openAlerts(): Alert[];
   accepted(): AcceptedEvent[];
@@ -80,6 +95,7 @@ export function createPagerDutyModel(options: PagerDutyModelOptions = {}): Pager
   const windows = new Map<string, number[]>();
   const accepted: AcceptedEvent[] = [];
   const counts = { requests: 0, accepted: 0, rejected: 0, rateLimited: 0 };
+  let incidents = 0;
 
   const invalid = (errors: string[]): Answer => {
     counts.rejected += 1;
@@ -141,6 +157,8 @@ export function createPagerDutyModel(options: PagerDutyModelOptions = {}): Pager
             openedAt: at,
             updates: 0,
             event: valid,
+            incidentNumber: (incidents += 1),
+            incidentId: `Q${String(incidents).padStart(6, "0")}`,
           });
         }
       } else if (open !== undefined) {
@@ -149,6 +167,20 @@ export function createPagerDutyModel(options: PagerDutyModelOptions = {}): Pager
         if (action === "resolve") open.resolvedAt = at;
       }
       return json(202, { status: "success", message: "Event processed", dedup_key: dedupKey });
+    },
+    serviceId: options.serviceId ?? "PSVC001",
+    respond(dedupKey, action, responder) {
+      const history = [...alerts.values()].flat().filter((alert) => alert.dedupKey === dedupKey);
+      const alert =
+        action === "reopen"
+          ? history[history.length - 1]
+          : history.find((entry) => entry.status !== "resolved");
+      if (alert === undefined) throw new Error(`no alert to ${action} for ${dedupKey}`);
+      alert.status =
+        action === "acknowledge" ? "acknowledged" : action === "resolve" ? "resolved" : "triggered";
+      if (action === "resolve") alert.resolvedAt = now();
+      alert.responder = responder;
+      return alert;
     },
     alerts: () => [...alerts.values()].flat(),
     openAlerts: () => [...alerts.values()].flat().filter((alert) => alert.status !== "resolved"),

@@ -143,6 +143,7 @@ export interface SecurityHubStandIn extends SecurityHubService {
   drainEvents(): Json[];
   /** Makes the next `times` calls fail with `error`. */
   failNext(error: AwsError, times?: number): void;
+  clearFailures(): void;
   close(): Promise<void>;
 }
 
@@ -197,6 +198,9 @@ export async function startSecurityHubStandIn(): Promise<SecurityHubStandIn> {
     drainEvents: () => events.splice(0),
     failNext(error, times = 1) {
       for (let count = 0; count < times; count += 1) failures.push(error);
+    },
+    clearFailures() {
+      failures.splice(0);
     },
     close: () => closeServer(server),
   };

@@ -212,7 +212,7 @@ describe("the handler against the stand-ins, over real HTTP", () => {
       const response = await world.handler()(sqsEvent(bodies(...eventsOf("electriceye-s3-encryption.json"))));
       assert.deepEqual(failures(response), []);
       assert.equal(world.pagerduty.model.counts().accepted, 1);
-      const retry = world.logs.find((line) => line.message === "routing key read failed; retrying");
+      const retry = world.logs.find((line) => line.message === "PagerDuty routing key read failed; retrying");
       assert.match(String(retry?.error), /ThrottlingException: Rate exceeded/);
     });
 
@@ -289,7 +289,9 @@ describe("the handler against the stand-ins, over real HTTP", () => {
       assert.deepEqual(failures(response), []);
       assert.equal(world.pagerduty.model.counts().accepted, 2);
       assert.ok(
-        world.logs.some((line) => line.message === "routing key refresh failed; using the key read earlier"),
+        world.logs.some(
+          (line) => line.message === "PagerDuty routing key refresh failed; using the one read earlier",
+        ),
       );
     });
   });

@@ -587,7 +587,7 @@ describe("the shipped archive, run in a fresh Node.js process", () => {
         // The Lambda runtime provides the AWS SDK; here it comes from the project's node_modules.
         NODE_PATH: join(ROOT, "node_modules"),
         ...deployed,
-        ...awsEnvironmentFor(ssm, sqs, dynamodb),
+        ...awsEnvironmentFor(ssm, sqs, dynamodb, { endpoint: "http://127.0.0.1:9" }),
         PAGERDUTY_EVENTS_URL: pagerduty.url,
         DEAD_LETTER_QUEUE_URL: sqs.queueUrl(DEAD_LETTER_QUEUE),
         STATE_TABLE,

@@ -10,7 +10,7 @@ import {
   type SendResult,
 } from "../handler/delivery/pagerduty";
 import { describeRoutingKeyProblem, type PagerDutyRequest } from "../handler/finding/pagerdutyEvent";
-import { createSsmReader } from "../handler/delivery/ssm";
+import { createSsmReader } from "../handler/ssm";
 import { UsageError, runTool } from "./cli";
 
 // A clearly labelled test event through the same Events API client the function uses: proof that a routing

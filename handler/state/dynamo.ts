@@ -6,11 +6,12 @@ import {
 } from "@aws-sdk/client-dynamodb";
 import type { PacingState, PacingStore } from "../delivery/pacing";
 import { expiryOf, type AlertState } from "./alerts";
+import { EVENT_MEMORY_MS, INCIDENT_MEMORY_MS, STALE_CLAIM_MS, type WebhookLedger } from "../sync/ledger";
 import type { AlertStore } from "./store";
 
-// The delivery state shared by every container of a stack, in one DynamoDB table keyed by "id": the routing
-// key's send schedule (one item) and the alert state of each finding (one item each; resolved ones expire by the
-// table's TTL, open ones never do).
+// The state shared by every container of a stack, in one DynamoDB table keyed by "id": the routing key's send
+// schedule (one item), the alert state of each finding (one item each; resolved ones expire by the table's TTL,
+// open ones never do), and the webhook's ledger.
 
 /** Matched by name: the runtime's SDK copy may differ from the one this file was built against. */
 function isConditionFailure(error: unknown): boolean {
@@ -151,6 +152,71 @@ export function createDynamoAlertStore(client: DynamoDBClient, tableName: string
         if (isConditionFailure(error)) return false;
         throw error;
       }
+    },
+  };
+}
+
+/** The webhook's ledger in the same table: "webhook#<event id>" and "incident#<incident id>" items, with a TTL. */
+export function createDynamoWebhookLedger(client: DynamoDBClient, tableName: string): WebhookLedger {
+  const seconds = (ms: number) => String(Math.floor(ms / 1000));
+  const eventItem = (eventId: string, state: string, now: number) => ({
+    id: { S: `webhook#${eventId}` },
+    state: { S: state },
+    at: { N: String(now) },
+    expiresAt: { N: seconds(now + EVENT_MEMORY_MS) },
+  });
+  return {
+    async claim(eventId, now) {
+      try {
+        await client.send(
+          new PutItemCommand({
+            TableName: tableName,
+            Item: eventItem(eventId, "processing", now),
+            ConditionExpression:
+              "attribute_not_exists(id) OR #state = :failed OR (#state = :processing AND #at < :stale)",
+            ExpressionAttributeNames: { "#state": "state", "#at": "at" },
+            ExpressionAttributeValues: {
+              ":failed": { S: "failed" },
+              ":processing": { S: "processing" },
+              ":stale": { N: String(now - STALE_CLAIM_MS) },
+            },
+          }),
+        );
+        return true;
+      } catch (error) {
+        if (isConditionFailure(error)) return false;
+        throw error;
+      }
+    },
+    async settle(eventId, applied, now) {
+      await client.send(
+        new PutItemCommand({
+          TableName: tableName,
+          Item: eventItem(eventId, applied ? "done" : "failed", now),
+        }),
+      );
+    },
+    async dedupKeyOfIncident(incidentId) {
+      const output = await client.send(
+        new GetItemCommand({
+          TableName: tableName,
+          Key: { id: { S: `incident#${incidentId}` } },
+          ConsistentRead: true,
+        }),
+      );
+      return output.Item?.dedupKey?.S;
+    },
+    async rememberIncident(incidentId, dedupKey, now) {
+      await client.send(
+        new PutItemCommand({
+          TableName: tableName,
+          Item: {
+            id: { S: `incident#${incidentId}` },
+            dedupKey: { S: dedupKey },
+            expiresAt: { N: seconds(now + INCIDENT_MEMORY_MS) },
+          },
+        }),
+      );
     },
   };
 }

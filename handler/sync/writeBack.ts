@@ -27,7 +27,15 @@ export interface SecurityHubWriterOptions {
 export interface WriteResult {
   updated: number;
   failed: number;
+  /** Some of it failed for a passing reason (throttling, a server error, no time left): worth trying again. */
+  retryable: boolean;
 }
+
+/**
+ * Every container of a stack shares one schedule for Security Hub's BatchUpdateFindings: half its documented
+ * 10 calls a second, leaving room for the account's other tools.
+ */
+export const SECURITY_HUB_PACING = { id: "securityhub#BatchUpdateFindings", callsPerMinute: 300 } as const;
 
 export type SecurityHubWriter = (update: FindingUpdate, deadline: number) => Promise<WriteResult>;
 
@@ -36,19 +44,19 @@ const RETRY_MAX_MS = 8_000;
 
 export function createSecurityHubWriter(options: SecurityHubWriterOptions): SecurityHubWriter {
   const { clock, log } = options;
-  const fail = (findings: FindingRef[], reason: string): WriteResult => {
+  const fail = (findings: FindingRef[], reason: string, retryable: boolean): WriteResult => {
     options.onFailure?.(findings.length);
     log.warn("Security Hub not updated", {
       findings: findings.map((finding) => finding.id),
       reason,
     });
-    return { updated: 0, failed: findings.length };
+    return { updated: 0, failed: findings.length, retryable };
   };
 
   async function call(update: FindingUpdate, deadline: number): Promise<WriteResult> {
     for (let attempt = 1; ; attempt += 1) {
       const slot = await options.pacer.acquire(deadline);
-      if (slot === undefined) return fail(update.findings, "no Security Hub slot before the deadline");
+      if (slot === undefined) return fail(update.findings, "no Security Hub slot before the deadline", true);
       await clock.sleep(slot - clock.now());
       try {
         const outcome = await options.updater(update);
@@ -61,12 +69,13 @@ export function createSecurityHubWriter(options: SecurityHubWriterOptions): Secu
             });
           }
         }
-        return { updated: outcome.updated.length, failed: outcome.failed.length };
+        return { updated: outcome.updated.length, failed: outcome.failed.length, retryable: false };
       } catch (error) {
         const wait =
           Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** (attempt - 1)) * (0.5 + options.random() / 2);
-        if (!isTransient(error) || clock.now() + wait > deadline)
-          return fail(update.findings, errorText(error));
+        const transient = isTransient(error);
+        if (!transient || clock.now() + wait > deadline)
+          return fail(update.findings, errorText(error), transient);
         log.info("Security Hub busy; retrying", { error: errorText(error), attempt });
         await clock.sleep(wait);
       }
@@ -74,16 +83,12 @@ export function createSecurityHubWriter(options: SecurityHubWriterOptions): Secu
   }
 
   return async (update, deadline) => {
-    const total: WriteResult = { updated: 0, failed: 0 };
+    const results: WriteResult[] = [];
     for (let start = 0; start < update.findings.length; start += MAX_FINDINGS_PER_CALL) {
-      const result = await call(
-        { ...update, findings: update.findings.slice(start, start + MAX_FINDINGS_PER_CALL) },
-        deadline,
-      );
-      total.updated += result.updated;
-      total.failed += result.failed;
+      const findings = update.findings.slice(start, start + MAX_FINDINGS_PER_CALL);
+      results.push(await call({ ...update, findings }, deadline));
     }
-    return total;
+    return combine(results);
   };
 }
 
@@ -104,15 +109,19 @@ export function createWriteBackBatch(write: SecurityHubWriter): WriteBackBatch {
       groups.set(key, group);
     },
     async flush(deadline) {
-      const total: WriteResult = { updated: 0, failed: 0 };
       const pending = [...groups.values()];
       groups.clear();
-      for (const update of pending) {
-        const result = await write(update, deadline);
-        total.updated += result.updated;
-        total.failed += result.failed;
-      }
-      return total;
+      const results: WriteResult[] = [];
+      for (const update of pending) results.push(await write(update, deadline));
+      return combine(results);
     },
+  };
+}
+
+function combine(results: WriteResult[]): WriteResult {
+  return {
+    updated: results.reduce((total, result) => total + result.updated, 0),
+    failed: results.reduce((total, result) => total + result.failed, 0),
+    retryable: results.some((result) => result.retryable),
   };
 }

@@ -7,11 +7,20 @@ import { startPagerDutyStandIn, type PagerDutyStandIn } from "../../standins/pag
 import { startSqsStandIn, type SqsStandIn } from "../../standins/sqs";
 import { startSsmStandIn, type SsmStandIn } from "../../standins/ssm";
 import { startDynalite, type DynamoDbEmulator } from "./dynalite";
+import {
+  createWebhookHandler,
+  type WebhookDependencies,
+  type WebhookSettings,
+} from "../../handler/sync/endpoint";
+import { startFunctionUrl, type FunctionUrlStandIn } from "../../standins/functionUrl";
+import { startSecurityHubStandIn, type SecurityHubStandIn } from "../../standins/securityHub";
 
 export const ROUTING_KEY = "e93facc04764012d7bfb002500d5d1a6";
 export const PARAMETER_NAME = "electriceye-pagerduty";
 export const DEAD_LETTER_QUEUE = "electriceye-pagerduty-dead-letters";
 export const STATE_TABLE = "electriceye-pagerduty-state";
+export const WEBHOOK_SECRET_PARAMETER = "electriceye-pagerduty-webhook-secret";
+export const WEBHOOK_SECRET = "whsec-3fd0b7a1c9e24c5e8d6f0a1b2c3d4e5f";
 
 /** The PagerDuty, SSM and SQS stand-ins, DynamoDB in dynalite, and the AWS SDK pointed at them through its environment. */
 export interface World {
@@ -19,6 +28,7 @@ export interface World {
   ssm: SsmStandIn;
   sqs: SqsStandIn;
   dynamodb: DynamoDbEmulator;
+  securityHub: SecurityHubStandIn;
   settings: HandlerSettings;
   /** Every log line the handlers of this world wrote, parsed. */
   logs: Record<string, unknown>[];
@@ -27,6 +37,11 @@ export interface World {
     overrides?: Partial<HandlerDependencies>,
     settings?: Partial<HandlerSettings>,
   ): (event: unknown, context?: { getRemainingTimeInMillis(): number }) => Promise<unknown>;
+  /** The webhook endpoint as deployed (the function behind a function URL), its URL. */
+  webhookEndpoint(
+    overrides?: Partial<WebhookDependencies>,
+    settings?: Partial<WebhookSettings>,
+  ): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -38,12 +53,14 @@ const AWS_VARIABLES = [
   "AWS_ENDPOINT_URL_SSM",
   "AWS_ENDPOINT_URL_SQS",
   "AWS_ENDPOINT_URL_DYNAMODB",
+  "AWS_ENDPOINT_URL_SECURITYHUB",
 ];
 
 export function awsEnvironmentFor(
   ssm: SsmStandIn,
   sqs: SqsStandIn,
   dynamodb: { endpoint: string },
+  securityHub: { endpoint: string },
 ): Record<string, string> {
   return {
     // The deployed function runs on Node.js 22; the SDK's warning about this machine's Node.js 20 is noise here.
@@ -54,6 +71,7 @@ export function awsEnvironmentFor(
     AWS_ENDPOINT_URL_SSM: ssm.endpoint,
     AWS_ENDPOINT_URL_SQS: sqs.endpoint,
     AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint,
+    AWS_ENDPOINT_URL_SECURITYHUB: securityHub.endpoint,
   };
 }
 
@@ -62,9 +80,12 @@ export async function startWorld(pagerdutyOptions: PagerDutyModelOptions = {}): 
   const ssm = await startSsmStandIn();
   const sqs = await startSqsStandIn([DEAD_LETTER_QUEUE]);
   const dynamodb = await startDynalite([STATE_TABLE]);
+  const securityHub = await startSecurityHubStandIn();
   ssm.putParameter(PARAMETER_NAME, ROUTING_KEY);
+  ssm.putParameter(WEBHOOK_SECRET_PARAMETER, WEBHOOK_SECRET);
   const saved = Object.fromEntries(AWS_VARIABLES.map((name) => [name, process.env[name]]));
-  Object.assign(process.env, awsEnvironmentFor(ssm, sqs, dynamodb));
+  Object.assign(process.env, awsEnvironmentFor(ssm, sqs, dynamodb, securityHub));
+  const endpoints: FunctionUrlStandIn[] = [];
   const logs: Record<string, unknown>[] = [];
   const settings: HandlerSettings = {
     parameterName: PARAMETER_NAME,
@@ -87,6 +108,7 @@ export async function startWorld(pagerdutyOptions: PagerDutyModelOptions = {}): 
     ssm,
     sqs,
     dynamodb,
+    securityHub,
     settings,
     logs,
     handler: (overrides = {}, changes = {}) =>
@@ -98,13 +120,34 @@ export async function startWorld(pagerdutyOptions: PagerDutyModelOptions = {}): 
           ...overrides,
         },
       ),
+    async webhookEndpoint(overrides = {}, changes = {}) {
+      const endpoint = await startFunctionUrl(
+        createWebhookHandler(
+          {
+            secretParameterName: WEBHOOK_SECRET_PARAMETER,
+            serviceId: pagerduty.model.serviceId,
+            stateTable: STATE_TABLE,
+            secretTtlSeconds: 300,
+            ...changes,
+          },
+          {
+            log: createJsonLogger((line) => logs.push(JSON.parse(line) as Record<string, unknown>)),
+            random: () => 0,
+            ...overrides,
+          },
+        ),
+      );
+      endpoints.push(endpoint);
+      return endpoint.url;
+    },
     async close() {
+      await Promise.all(endpoints.map((endpoint) => endpoint.close()));
       for (const name of AWS_VARIABLES) {
         const value = saved[name];
         if (value === undefined) Reflect.deleteProperty(process.env, name);
         else process.env[name] = value;
       }
-      await Promise.all([pagerduty.close(), ssm.close(), sqs.close(), dynamodb.close()]);
+      await Promise.all([pagerduty.close(), ssm.close(), sqs.close(), dynamodb.close(), securityHub.close()]);
     },
   };
 }

@@ -8,7 +8,7 @@ import { createHandler, type SqsBatchResponse } from "../../handler/index";
 import { silentLogger } from "../../handler/telemetry/log";
 import type { Transport } from "../../handler/delivery/pagerduty";
 import { settingsFromEnvironment, settingsToEnvironment, type HandlerSettings } from "../../handler/settings";
-import { createSsmReader } from "../../handler/delivery/ssm";
+import { createSsmReader } from "../../handler/ssm";
 import type { Lane } from "../../infra/eventPatterns";
 import type { DeliveryPlan } from "../../infra/tuning";
 import type { AwsError } from "../../standins/awsJson";

@@ -1,5 +1,5 @@
 import { GetParameterCommand, type SSMClient } from "@aws-sdk/client-ssm";
-import type { ParameterReader } from "./routingKey";
+import type { ParameterReader } from "./secretParameter";
 
 export function createSsmReader(client: SSMClient): ParameterReader {
   return async (name) => {

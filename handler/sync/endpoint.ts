@@ -1,0 +1,239 @@
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { SecurityHubClient } from "@aws-sdk/client-securityhub";
+import { SSMClient } from "@aws-sdk/client-ssm";
+import { systemClock, type Clock } from "../clock";
+import { createMemoryPacingStore, createPacer, type PacingStore } from "../delivery/pacing";
+import { createSecretParameter, type ParameterReader } from "../secretParameter";
+import { createSsmReader } from "../ssm";
+import { createDynamoAlertStore, createDynamoPacingStore, createDynamoWebhookLedger } from "../state/dynamo";
+import { createMemoryAlertStore, type AlertStore } from "../state/store";
+import { createJsonLogger, errorText, type Logger } from "../telemetry/log";
+import { createMemoryWebhookLedger, type WebhookLedger } from "./ledger";
+import { createSecurityHubUpdater, type FindingUpdater } from "./securityHub";
+import { MAX_BODY_BYTES, MAX_EVENT_AGE_MS, effectOf, readWebhook, signatureMatches } from "./webhook";
+import { SECURITY_HUB_PACING, createSecurityHubWriter } from "./writeBack";
+
+// The HTTPS endpoint PagerDuty's webhook subscription delivers to (a Lambda function URL). It verifies the
+// signature with the subscription's secret (read from SSM, never from the environment), and turns what responders
+// do in PagerDuty into notes and workflow changes on the finding in Security Hub. Whatever it rejects has no side
+// effect; whatever fails to apply is answered 5xx so that PagerDuty delivers it again.
+
+export interface WebhookSettings {
+  /** The SSM SecureString holding the subscription's signing secret. */
+  secretParameterName: string;
+  /** The PagerDuty service whose incidents this stack pages with; events of any other are refused. */
+  serviceId: string;
+  stateTable?: string;
+  secretTtlSeconds: number;
+}
+
+const NAMES = {
+  secretParameterName: "WEBHOOK_SECRET_PARAMETER",
+  serviceId: "PAGERDUTY_SERVICE_ID",
+  stateTable: "STATE_TABLE",
+  secretTtlSeconds: "WEBHOOK_SECRET_TTL_SECONDS",
+} as const;
+
+export function webhookSettingsToEnvironment(settings: WebhookSettings): Record<string, string> {
+  return {
+    [NAMES.secretParameterName]: settings.secretParameterName,
+    [NAMES.serviceId]: settings.serviceId,
+    [NAMES.secretTtlSeconds]: String(settings.secretTtlSeconds),
+    ...(settings.stateTable === undefined ? {} : { [NAMES.stateTable]: settings.stateTable }),
+  };
+}
+
+export function webhookSettingsFromEnvironment(env: Record<string, string | undefined>): WebhookSettings {
+  const required = (name: string): string => {
+    const value = env[name]?.trim();
+    if (value === undefined || value === "") throw new Error(`environment variable ${name} is not set`);
+    return value;
+  };
+  const ttl = Number(env[NAMES.secretTtlSeconds] ?? "300");
+  if (!Number.isFinite(ttl) || ttl <= 0)
+    throw new Error(
+      `environment variable ${NAMES.secretTtlSeconds} is "${env[NAMES.secretTtlSeconds]}": expected a positive number`,
+    );
+  const stateTable = env[NAMES.stateTable]?.trim();
+  return {
+    secretParameterName: required(NAMES.secretParameterName),
+    serviceId: required(NAMES.serviceId),
+    secretTtlSeconds: ttl,
+    ...(stateTable === undefined || stateTable === "" ? {} : { stateTable }),
+  };
+}
+
+export interface WebhookDependencies {
+  clock: Clock;
+  random: () => number;
+  readParameter: ParameterReader;
+  alertStore: AlertStore;
+  ledger: WebhookLedger;
+  pacingStore: PacingStore;
+  findingUpdater: FindingUpdater;
+  log: Logger;
+}
+
+/** A Lambda function URL request (payload format 2.0), the parts this endpoint reads. */
+export interface FunctionUrlRequest {
+  headers?: Record<string, string | undefined>;
+  body?: string;
+  isBase64Encoded?: boolean;
+  requestContext?: { http?: { method?: string } };
+}
+
+export interface FunctionUrlResponse {
+  statusCode: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+// PagerDuty waits five seconds for an answer; the rest of the budget is spent applying.
+const ANSWER_WITHIN_MS = 4_000;
+
+export function createWebhookHandler(
+  settings: WebhookSettings,
+  overrides: Partial<WebhookDependencies> = {},
+) {
+  const clock = overrides.clock ?? systemClock;
+  const log = overrides.log ?? createJsonLogger();
+  const table =
+    settings.stateTable === undefined
+      ? undefined
+      : { client: new DynamoDBClient({}), name: settings.stateTable };
+  const alertStore =
+    overrides.alertStore ??
+    (table === undefined ? createMemoryAlertStore() : createDynamoAlertStore(table.client, table.name));
+  const ledger =
+    overrides.ledger ??
+    (table === undefined ? createMemoryWebhookLedger() : createDynamoWebhookLedger(table.client, table.name));
+  const pacingStore =
+    overrides.pacingStore ??
+    (table === undefined ? createMemoryPacingStore() : createDynamoPacingStore(table.client, table.name));
+  const secret = createSecretParameter({
+    parameterName: settings.secretParameterName,
+    what: "webhook signing secret",
+    expected: "a PagerDuty webhook signing secret",
+    problemOf: (value) =>
+      value.length < 16 ? `it has ${value.length} characters, too few for a signing secret` : undefined,
+    read: overrides.readParameter ?? createSsmReader(new SSMClient({})),
+    ttlMs: settings.secretTtlSeconds * 1000,
+    clock,
+    log,
+  });
+  const write = createSecurityHubWriter({
+    updater: overrides.findingUpdater ?? createSecurityHubUpdater(new SecurityHubClient({})),
+    // The same schedule the delivery function's write-backs take their calls from.
+    pacer: createPacer({
+      store: pacingStore,
+      id: SECURITY_HUB_PACING.id,
+      eventsPerMinute: SECURITY_HUB_PACING.callsPerMinute,
+      clock,
+      log,
+    }),
+    clock,
+    random: overrides.random ?? Math.random,
+    log,
+  });
+
+  const answer = (statusCode: number, status: string, reason?: string): FunctionUrlResponse => {
+    if (statusCode >= 400) log.warn("webhook refused", { statusCode, reason });
+    return {
+      statusCode,
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(reason === undefined ? { status } : { status, reason }),
+    };
+  };
+
+  return async function handler(request: FunctionUrlRequest): Promise<FunctionUrlResponse> {
+    const deadline = clock.now() + ANSWER_WITHIN_MS;
+    if ((request.requestContext?.http?.method ?? "POST") !== "POST")
+      return answer(405, "refused", "only POST is accepted");
+    const raw = request.body ?? "";
+    // Checked before decoding or hashing: an oversized body costs nothing.
+    if (raw.length > (MAX_BODY_BYTES * 4) / 3 + 4)
+      return answer(413, "refused", `body over ${MAX_BODY_BYTES} bytes`);
+    const body = Buffer.from(raw, request.isBase64Encoded === true ? "base64" : "utf8");
+    if (body.length > MAX_BODY_BYTES) return answer(413, "refused", `body over ${MAX_BODY_BYTES} bytes`);
+    let signingSecret: string;
+    try {
+      signingSecret = await secret.get(deadline);
+    } catch (error) {
+      log.error("webhook signing secret unavailable", { error: errorText(error) });
+      return answer(503, "unavailable", "the signing secret cannot be read");
+    }
+    const signature = request.headers?.["x-pagerduty-signature"];
+    if (!signatureMatches(body, signature, signingSecret))
+      return answer(401, "refused", signature === undefined ? "unsigned" : "signature does not match");
+    const reading = readWebhook(body.toString("utf8"));
+    if (reading.kind === "invalid") return answer(400, "refused", reading.reason);
+    if (reading.kind === "ignored") return answer(200, "ignored", reading.reason);
+    const { event } = reading;
+    if (event.incident.serviceId !== undefined && event.incident.serviceId !== settings.serviceId)
+      return answer(
+        403,
+        "refused",
+        `the incident belongs to service ${event.incident.serviceId}, not this stack's`,
+      );
+    if (clock.now() - event.occurredAt > MAX_EVENT_AGE_MS)
+      return answer(400, "refused", "the event is over a day old");
+
+    const fields = { eventId: event.id, eventType: event.type, incidentId: event.incident.id };
+    try {
+      if (!(await ledger.claim(event.id, clock.now()))) {
+        log.info("webhook event already applied", fields);
+        return answer(200, "duplicate");
+      }
+    } catch (error) {
+      log.error("webhook ledger unavailable", { ...fields, error: errorText(error) });
+      return answer(503, "unavailable", "the state table cannot be used");
+    }
+    try {
+      const status = await apply(event, deadline, fields);
+      await ledger.settle(event.id, true, clock.now());
+      return answer(200, status);
+    } catch (error) {
+      log.error("webhook event not applied; PagerDuty will deliver it again", {
+        ...fields,
+        error: errorText(error),
+      });
+      await ledger.settle(event.id, false, clock.now()).catch(() => undefined);
+      return answer(503, "unavailable", "the event could not be applied");
+    }
+  };
+
+  /** Applies one event; throws when it must be delivered again. */
+  async function apply(
+    event: Extract<ReturnType<typeof readWebhook>, { kind: "event" }>["event"],
+    deadline: number,
+    fields: Record<string, unknown>,
+  ): Promise<string> {
+    const dedupKey = event.incident.incidentKey ?? (await ledger.dedupKeyOfIncident(event.incident.id));
+    const state = dedupKey === undefined ? undefined : await alertStore.get(dedupKey);
+    if (dedupKey === undefined || state === undefined || state.finding?.productArn === undefined) {
+      log.info("webhook event for no finding of this stack", fields);
+      return "ignored";
+    }
+    const effect = effectOf(event, state);
+    if (effect.kind === "ignore") {
+      log.info("webhook event changes nothing", { ...fields, dedupKey, reason: effect.reason });
+      return "ignored";
+    }
+    const result = await write(
+      {
+        findings: [{ id: state.finding.id, productArn: state.finding.productArn }],
+        note: effect.note,
+        ...(effect.workflow === undefined ? {} : { workflow: effect.workflow }),
+      },
+      deadline,
+    );
+    // A finding Security Hub no longer holds is logged by the writer; only a passing failure is worth a retry.
+    if (result.retryable) throw new Error("Security Hub did not take the update");
+    if (effect.next !== undefined && !(await alertStore.put(effect.next, state.version, clock.now())))
+      throw new Error("the alert state changed meanwhile");
+    if (state.incident?.id !== event.incident.id)
+      await ledger.rememberIncident(event.incident.id, dedupKey, clock.now());
+    log.info("webhook event applied", { ...fields, dedupKey, workflow: effect.workflow });
+    return "applied";
+  }
+}

@@ -1,0 +1,178 @@
+import { createHmac, timingSafeEqual } from "crypto";
+import { isObject, parseJson, textAt, valueAt } from "../finding/json";
+import type { AlertState } from "../state/alerts";
+import {
+  acknowledgedNote,
+  annotatedNote,
+  reopenedNote,
+  resolvedNote,
+  triggeredNote,
+  type Incident,
+} from "./notes";
+
+// PagerDuty's v3 webhooks, pure: the signature check, the reading of an event, and what an event means for the
+// finding behind the incident. The endpoint around it does the I/O.
+
+/** The events the stack subscribes to. */
+export const WEBHOOK_EVENT_TYPES = [
+  "incident.triggered",
+  "incident.acknowledged",
+  "incident.resolved",
+  "incident.reopened",
+  "incident.annotated",
+] as const;
+export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
+
+/** PagerDuty guarantees delivery up to 55 KB; anything much larger is not a webhook of this subscription. */
+export const MAX_BODY_BYTES = 64 * 1024;
+/** PagerDuty retries a delivery for about 20 minutes; an older event is a replay. */
+export const MAX_EVENT_AGE_MS = 24 * 3600 * 1000;
+
+/**
+ * Whether one of the v1 signatures in the header is the HMAC-SHA256 of the raw body with the secret. Several are
+ * sent while PagerDuty rotates a secret; they are compared in constant time.
+ */
+export function signatureMatches(body: Buffer, header: string | undefined, secret: string): boolean {
+  if (header === undefined || secret === "") return false;
+  const expected = Buffer.from(createHmac("sha256", secret).update(body).digest("hex"));
+  return header
+    .split(",")
+    .map((part) => part.trim())
+    .filter((part) => part.startsWith("v1="))
+    .some((part) => {
+      const given = Buffer.from(part.slice(3));
+      return given.length === expected.length && timingSafeEqual(given, expected);
+    });
+}
+
+export interface WebhookEvent {
+  id: string;
+  type: WebhookEventType;
+  occurredAt: number;
+  /** Who did it: a person (a PagerDuty user) or something else (an integration, the service). */
+  agent: { person: boolean; name: string };
+  incident: Incident & { id: string; serviceId?: string; incidentKey?: string };
+  /** The text of a note (incident.annotated). */
+  content?: string;
+}
+
+export type WebhookReading =
+  | { kind: "event"; event: WebhookEvent }
+  /** Well-formed, but not an event this endpoint acts on. */
+  | { kind: "ignored"; reason: string }
+  | { kind: "invalid"; reason: string };
+
+export function readWebhook(body: string): WebhookReading {
+  const parsed = parseJson(body);
+  if (!parsed.ok) return { kind: "invalid", reason: `body is not JSON: ${parsed.reason}` };
+  const event = valueAt(parsed.value, "event");
+  if (!isObject(event)) return { kind: "invalid", reason: "body has no event object" };
+  const id = textAt(event, "id");
+  const type = textAt(event, "event_type");
+  const occurredAt = Date.parse(textAt(event, "occurred_at") ?? "");
+  if (id === undefined || type === undefined || Number.isNaN(occurredAt))
+    return { kind: "invalid", reason: "event lacks id, event_type or a valid occurred_at" };
+  if (!(WEBHOOK_EVENT_TYPES as readonly string[]).includes(type))
+    return { kind: "ignored", reason: `event type ${type} is not one this endpoint acts on` };
+  const data = event.data;
+  // Incident events carry the incident; a note (incident.annotated) carries a reference to it.
+  const incident = type === "incident.annotated" ? valueAt(data, "incident") : data;
+  const incidentId = textAt(incident, "id");
+  if (!isObject(data) || incidentId === undefined)
+    return { kind: "invalid", reason: `${type} event has no incident` };
+  const number = valueAt(incident, "number");
+  const reading: WebhookEvent = {
+    id,
+    type: type as WebhookEventType,
+    occurredAt,
+    agent: {
+      person: textAt(event, "agent", "type") === "user_reference",
+      name: textAt(event, "agent", "summary") ?? "PagerDuty",
+    },
+    incident: { id: incidentId },
+  };
+  const optional = {
+    number: typeof number === "number" ? number : undefined,
+    url: textAt(incident, "html_url"),
+    serviceId: textAt(incident, "service", "id"),
+    incidentKey: textAt(incident, "incident_key"),
+  };
+  for (const [key, value] of Object.entries(optional))
+    if (value !== undefined) (reading.incident as unknown as Record<string, unknown>)[key] = value;
+  const content = textAt(data, "content");
+  if (content !== undefined) reading.content = content;
+  return { kind: "event", event: reading };
+}
+
+export type WebhookEffect =
+  | { kind: "ignore"; reason: string }
+  | {
+      kind: "apply";
+      /** What Security Hub is told. */
+      note: string;
+      workflow?: "NOTIFIED" | "RESOLVED";
+      /** The alert state after the event, when the event changes it. */
+      next?: AlertState;
+    };
+
+/** What an event of the incident means for its finding, given the finding's alert state. */
+export function effectOf(event: WebhookEvent, state: AlertState): WebhookEffect {
+  const { agent } = event;
+  const known = state.incident?.id === event.incident.id;
+  // A note's event names only the incident: its number and link come from what an earlier event recorded.
+  const incident = { ...(known ? state.incident : {}), ...event.incident };
+  const withIncident: AlertState = {
+    ...state,
+    incident: {
+      id: incident.id,
+      ...(incident.number === undefined ? {} : { number: incident.number }),
+      ...(incident.url === undefined ? {} : { url: incident.url }),
+    },
+    version: state.version + 1,
+  };
+  // The incident is recorded once, so that later events (and notes, which name only the incident) find it.
+  const remember = known ? undefined : withIncident;
+  switch (event.type) {
+    case "incident.triggered":
+      return {
+        kind: "apply",
+        note: triggeredNote(incident),
+        ...(remember === undefined ? {} : { next: remember }),
+      };
+    case "incident.acknowledged": {
+      // The page's NOTIFIED did not land yet: the acknowledgement says it more surely.
+      const notify = state.status === "open" && state.writeBack === "due";
+      const next = notify ? { ...withIncident, writeBack: undefined } : remember;
+      return {
+        kind: "apply",
+        note: acknowledgedNote(agent.name, incident),
+        ...(notify ? { workflow: "NOTIFIED" as const } : {}),
+        ...(next === undefined ? {} : { next }),
+      };
+    }
+    case "incident.resolved":
+      if (!agent.person)
+        return { kind: "ignore", reason: "resolved by the finding's own update, not by a person" };
+      if (state.status !== "open") return { kind: "ignore", reason: "the alert was already resolved" };
+      return {
+        kind: "apply",
+        note: resolvedNote(agent.name, incident),
+        workflow: "RESOLVED",
+        next: { ...withIncident, status: "resolved", closedBy: "responder", writeBack: undefined },
+      };
+    case "incident.reopened": {
+      const reopen = state.status === "resolved" && state.closedBy === "responder";
+      const next: AlertState | undefined = reopen
+        ? { ...withIncident, status: "open", closedBy: undefined }
+        : remember;
+      return {
+        kind: "apply",
+        note: reopenedNote(agent.name, incident),
+        ...(reopen ? { workflow: "NOTIFIED" as const } : {}),
+        ...(next === undefined ? {} : { next }),
+      };
+    }
+    case "incident.annotated":
+      return { kind: "apply", note: annotatedNote(agent.name, event.content ?? "", incident) };
+  }
+}
