@@ -1,6 +1,8 @@
 import { pulumiConfigSource, readStackConfig } from "./config";
-import { planRules } from "./infra/eventPatterns";
+import { stackRules } from "./infra/eventPatterns";
+import type * as pulumi from "@pulumi/pulumi";
 import { FindingDelivery } from "./infra/findingDelivery";
+import { SecurityHubSync, accountSecurityHubArn } from "./infra/securityHubSync";
 import { PagerDutyService } from "./infra/pagerdutyService";
 import { deliveryPlan } from "./infra/tuning";
 
@@ -14,6 +16,8 @@ export = async () => {
     alarmIntegration: config.alarms.enabled,
     stack: config.stack,
   });
+  // Written to by both functions when the stack syncs with Security Hub.
+  const securityHubArn = config.sync.enabled ? accountSecurityHubArn() : undefined;
   const delivery = new FindingDelivery("delivery", {
     stack: config.stack,
     routingKey: pagerduty.routingKey,
@@ -23,7 +27,8 @@ export = async () => {
     filter: config.filter,
     alertState: config.alertState,
     sync: config.sync,
-    rules: planRules(config.filter, { resolveRule: config.resolveRule, priorityLanes: config.priorityLanes }),
+    securityHubArn,
+    rules: stackRules(config),
     plan: deliveryPlan(config.delivery),
     memorySizeMb: config.delivery.memorySizeMb,
     logRetentionDays: config.delivery.logRetentionDays,
@@ -33,6 +38,26 @@ export = async () => {
       email: config.alarms.email,
     },
   });
+  const sync =
+    securityHubArn === undefined
+      ? undefined
+      : new SecurityHubSync("sync", {
+          stack: config.stack,
+          securityHubArn,
+          stateTableName: delivery.stateTableName,
+          stateTableArn: delivery.stateTableArn,
+          kmsKeyArn: config.kmsKeyArn,
+          parameterName: config.parameterName,
+          logRetentionDays: config.delivery.logRetentionDays,
+          pagerduty:
+            config.pagerduty.mode === "existingKey"
+              ? undefined
+              : {
+                  token: config.pagerduty.token,
+                  serviceId: pagerduty.serviceId as pulumi.Output<string>,
+                  region: config.pagerDutyRegion,
+                },
+        });
   return {
     pagerdutyServiceId: pagerduty.serviceId,
     pagerdutyIntegrationId: pagerduty.integrationId,
@@ -47,5 +72,13 @@ export = async () => {
     functionName: delivery.functionName,
     stateTableName: delivery.stateTableName,
     alarmTopicArn: delivery.alarmTopicArn,
+    ...(sync === undefined
+      ? {}
+      : {
+          securityHubActionArn: sync.actionTargetArn,
+          webhookUrl: sync.webhookUrl,
+          webhookSecretParameterName: sync.webhookSecretParameterName,
+          webhookFunctionName: sync.webhookFunctionName,
+        }),
   };
 };

@@ -1,6 +1,7 @@
+import type { StackConfig } from "../config";
 import type { SeverityLabel } from "../handler/finding/model";
 import type { FindingFilter } from "../handler/finding/filter";
-import { FINDING_DETAIL_TYPES } from "../handler/finding/events";
+import { CUSTOM_ACTION, IMPORTED } from "../handler/finding/events";
 
 // Pure: the EventBridge rules a configuration asks for. A pattern value is a list of allowed values; against an
 // array in the event it matches when any element matches, so the rules are a coarse filter and the function
@@ -17,7 +18,12 @@ export interface RulePlan {
   lane: Lane;
 }
 
-const IMPORTED = FINDING_DETAIL_TYPES[0];
+/** The Security Hub custom action a person chooses to page on-call for the findings they selected. */
+export const PAGE_ON_CALL = {
+  identifier: "PageOnCall",
+  name: "Page on-call",
+  description: "Page on-call through PagerDuty",
+} as const;
 
 /**
  * ElectricEye names itself in ProductFields.ProductName (current releases) or ProductFields."Product Name"
@@ -64,9 +70,18 @@ export function resolvePattern(filter: FindingFilter): Record<string, unknown> {
   });
 }
 
+/** The custom action's events: this account's "Page on-call" action, whatever the findings. */
+export function pageOnDemandPattern(): Record<string, unknown> {
+  return {
+    source: ["aws.securityhub"],
+    "detail-type": [CUSTOM_ACTION],
+    resources: [{ suffix: `:action/custom/${PAGE_ON_CALL.identifier}` }],
+  };
+}
+
 export function planRules(
   filter: FindingFilter,
-  options: { resolveRule: boolean; priorityLanes: boolean },
+  options: { resolveRule: boolean; priorityLanes: boolean; pageOnDemand?: boolean },
 ): RulePlan[] {
   const labels = filter.severityLabels;
   const urgent: SeverityLabel[] = options.priorityLanes ? labels.filter((label) => label === "CRITICAL") : [];
@@ -88,6 +103,14 @@ export function planRules(
       lane: "standard",
     });
   }
+  if (options.pageOnDemand === true) {
+    rules.push({
+      name: "page-on-demand",
+      description: `Findings a person selects with the Security Hub custom action "${PAGE_ON_CALL.name}"`,
+      pattern: pageOnDemandPattern(),
+      lane: options.priorityLanes ? "critical" : "standard",
+    });
+  }
   if (options.resolveRule) {
     rules.push({
       name: "resolutions",
@@ -97,6 +120,17 @@ export function planRules(
     });
   }
   return rules;
+}
+
+/** The rules a stack's configuration asks for. */
+export function stackRules(
+  config: Pick<StackConfig, "filter" | "resolveRule" | "priorityLanes" | "sync">,
+): RulePlan[] {
+  return planRules(config.filter, {
+    resolveRule: config.resolveRule,
+    priorityLanes: config.priorityLanes,
+    pageOnDemand: config.sync.enabled,
+  });
 }
 
 export function lanesOf(rules: RulePlan[]): Lane[] {

@@ -5,6 +5,7 @@ import type { FindingFilter } from "../handler/finding/filter";
 import { createHandler, settingsFromEnvironment, settingsToEnvironment } from "../handler/index";
 import { lanesOf, type Lane, type RulePlan } from "./eventPatterns";
 import { LAMBDA_ASSUME_ROLE, functionPolicy, queuePolicy } from "./iamPolicies";
+import { RUNTIME_PROVIDED_PACKAGES, lambdaFunctionName } from "./lambda";
 import { functionSettings, type DeliveryPlan } from "./tuning";
 
 export interface FindingDeliveryArgs {
@@ -17,6 +18,8 @@ export interface FindingDeliveryArgs {
   filter: FindingFilter;
   alertState: AlertStateConfig;
   sync: SyncConfig;
+  /** The account's Security Hub, which pages are written back to; undefined without the sync. */
+  securityHubArn: pulumi.Output<string> | undefined;
   rules: RulePlan[];
   plan: DeliveryPlan;
   memorySizeMb: number;
@@ -28,14 +31,6 @@ export interface FindingDeliveryArgs {
     email: string | undefined;
   };
 }
-
-// The Node.js Lambda runtimes ship AWS SDK v3: the archive carries only the project's own code.
-const RUNTIME_PROVIDED_PACKAGES = [
-  "@aws-sdk/client-dynamodb",
-  "@aws-sdk/client-securityhub",
-  "@aws-sdk/client-sqs",
-  "@aws-sdk/client-ssm",
-];
 
 // How old the oldest message of a lane may grow before someone should look: a burst legitimately keeps the
 // standard lane busy for a while (about 45 minutes for 5,000 findings at 115 a minute).
@@ -57,6 +52,7 @@ export class FindingDelivery extends pulumi.ComponentResource {
   readonly ruleNames: pulumi.Output<string[]>;
   readonly functionName: pulumi.Output<string>;
   readonly stateTableName: pulumi.Output<string>;
+  readonly stateTableArn: pulumi.Output<string>;
   readonly alarmTopicArn: pulumi.Output<string | undefined>;
 
   constructor(name: string, args: FindingDeliveryArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -170,8 +166,7 @@ export class FindingDelivery extends pulumi.ComponentResource {
       child,
     );
 
-    // Lambda names allow letters, digits, hyphens and underscores; stack names may also hold dots.
-    const functionName = `electriceye-pagerduty-${args.stack.replace(/[^A-Za-z0-9_-]/g, "-")}`.slice(0, 64);
+    const functionName = lambdaFunctionName(`electriceye-pagerduty-${args.stack}`);
     const logGroup = new aws.cloudwatch.LogGroup(
       `${name}-logs`,
       { name: `/aws/lambda/${functionName}`, retentionInDays: args.logRetentionDays },
@@ -198,9 +193,18 @@ export class FindingDelivery extends pulumi.ComponentResource {
             deadLetters.arn,
             state.arn,
             pulumi.all(lanes.map((lane) => laneQueue(lane).arn)),
+            args.securityHubArn,
           ])
           .apply(
-            ([regionName, logGroupArn, parameterArn, deadLetterQueueArn, stateTableArn, laneQueueArns]) =>
+            ([
+              regionName,
+              logGroupArn,
+              parameterArn,
+              deadLetterQueueArn,
+              stateTableArn,
+              laneQueueArns,
+              securityHubArn,
+            ]) =>
               JSON.stringify(
                 functionPolicy({
                   region: regionName,
@@ -210,6 +214,7 @@ export class FindingDelivery extends pulumi.ComponentResource {
                   laneQueueArns,
                   deadLetterQueueArn,
                   stateTableArn,
+                  securityHubArn,
                 }),
               ),
           ),
@@ -292,6 +297,7 @@ export class FindingDelivery extends pulumi.ComponentResource {
     this.ruleNames = pulumi.all(rules.map((rule) => rule.resource.name));
     this.functionName = fn.name;
     this.stateTableName = state.name;
+    this.stateTableArn = state.arn;
     this.registerOutputs({
       parameterName: this.parameterName,
       queueUrls: this.queueUrls,

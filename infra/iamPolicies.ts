@@ -25,6 +25,8 @@ export interface FunctionPolicyInputs {
   laneQueueArns: string[];
   deadLetterQueueArn: string;
   stateTableArn: string;
+  /** The account's Security Hub in this Region, when pages are written back to it. */
+  securityHubArn: string | undefined;
 }
 
 export function functionPolicy(inputs: FunctionPolicyInputs): PolicyDocument {
@@ -55,15 +57,71 @@ export function functionPolicy(inputs: FunctionPolicyInputs): PolicyDocument {
       Resource: inputs.stateTableArn,
     },
   ];
-  if (inputs.kmsKeyArn !== undefined) {
-    statements.push({
-      Sid: "DecryptRoutingKeyViaSsm",
+  if (inputs.securityHubArn !== undefined) statements.push(writeToSecurityHub(inputs.securityHubArn));
+  if (inputs.kmsKeyArn !== undefined)
+    statements.push(decryptViaSsm("DecryptRoutingKeyViaSsm", inputs.kmsKeyArn, inputs.region));
+  return { Version: "2012-10-17", Statement: statements };
+}
+
+/** The account's Security Hub ("hub/default") is the only resource BatchUpdateFindings (and its V2) accepts. */
+export function securityHubArnOf(partition: string, region: string, account: string): string {
+  return `arn:${partition}:securityhub:${region}:${account}:hub/default`;
+}
+
+function writeToSecurityHub(hubArn: string): PolicyStatement {
+  return {
+    Sid: "WriteBackToSecurityHub",
+    Effect: "Allow",
+    Action: "securityhub:BatchUpdateFindings",
+    Resource: hubArn,
+  };
+}
+
+/** Only for a customer managed key; the aws/ssm key's own policy already admits SSM on the account's behalf. */
+function decryptViaSsm(sid: string, kmsKeyArn: string, region: string): PolicyStatement {
+  return {
+    Sid: sid,
+    Effect: "Allow",
+    Action: "kms:Decrypt",
+    Resource: kmsKeyArn,
+    Condition: { StringEquals: { "kms:ViaService": `ssm.${region}.amazonaws.com` } },
+  };
+}
+
+export interface WebhookPolicyInputs {
+  region: string;
+  logGroupArn: string;
+  secretParameterArn: string;
+  kmsKeyArn: string | undefined;
+  stateTableArn: string;
+  securityHubArn: string;
+}
+
+/** The webhook endpoint reads its signing secret, its state and writes to Security Hub; nothing else. */
+export function webhookFunctionPolicy(inputs: WebhookPolicyInputs): PolicyDocument {
+  const statements: PolicyStatement[] = [
+    {
+      Sid: "WriteOwnLogs",
       Effect: "Allow",
-      Action: "kms:Decrypt",
-      Resource: inputs.kmsKeyArn,
-      Condition: { StringEquals: { "kms:ViaService": `ssm.${inputs.region}.amazonaws.com` } },
-    });
-  }
+      Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+      Resource: `${inputs.logGroupArn}:*`,
+    },
+    {
+      Sid: "ReadSigningSecret",
+      Effect: "Allow",
+      Action: "ssm:GetParameter",
+      Resource: inputs.secretParameterArn,
+    },
+    {
+      Sid: "AlertState",
+      Effect: "Allow",
+      Action: ["dynamodb:GetItem", "dynamodb:PutItem"],
+      Resource: inputs.stateTableArn,
+    },
+    writeToSecurityHub(inputs.securityHubArn),
+  ];
+  if (inputs.kmsKeyArn !== undefined)
+    statements.push(decryptViaSsm("DecryptSigningSecretViaSsm", inputs.kmsKeyArn, inputs.region));
   return { Version: "2012-10-17", Statement: statements };
 }
 

@@ -1,6 +1,6 @@
 import assert from "assert/strict";
 import { execFile, spawnSync } from "child_process";
-import { mkdtempSync, writeFileSync } from "fs";
+import { mkdirSync, mkdtempSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
 import { promisify } from "util";
@@ -10,6 +10,7 @@ import type { PolicyDocument } from "../infra/iamPolicies";
 import {
   isSecretValue,
   mockIntegrationKey,
+  mockWebhookSecret,
   runProgram,
   type ProgramRun,
   type RecordedResource,
@@ -18,7 +19,15 @@ import { functionArchive, planSettings } from "../tools/plan";
 import { loadStackSettings, mapConfigSource } from "../tools/stackConfig";
 import { passedReimport, importedEvent } from "../tools/simulation/findings";
 import { findingOf, sqsEvent } from "./support/fixtures";
-import { DEAD_LETTER_QUEUE, STATE_TABLE, ROUTING_KEY, awsEnvironmentFor } from "./support/world";
+import {
+  DEAD_LETTER_QUEUE,
+  STATE_TABLE,
+  ROUTING_KEY,
+  WEBHOOK_SECRET,
+  awsEnvironmentFor,
+} from "./support/world";
+import { startSecurityHubStandIn } from "../standins/securityHub";
+import { sign, webhookPayload } from "../standins/pagerdutyWebhooks";
 import { startPagerDutyStandIn } from "../standins/pagerdutyServer";
 import { startSsmStandIn } from "../standins/ssm";
 import { startSqsStandIn } from "../standins/sqs";
@@ -85,6 +94,22 @@ const RESOLVE_RULE = {
     },
   },
 };
+
+const SYNC = [
+  "aws:cloudwatch/eventRule:EventRule delivery-page-on-demand-rule",
+  "aws:cloudwatch/eventTarget:EventTarget delivery-page-on-demand-target",
+  "electriceye-pagerduty:aws:SecurityHubSync sync",
+  "aws:securityhub/actionTarget:ActionTarget sync-page-on-call",
+  "aws:cloudwatch/logGroup:LogGroup sync-webhook-logs",
+  "aws:iam/role:Role sync-webhook-role",
+  "aws:iam/rolePolicy:RolePolicy sync-webhook-role-policy",
+  "aws:lambda/function:Function sync-webhook-function",
+  "aws:lambda/functionUrl:FunctionUrl sync-webhook-url",
+  "aws:lambda/permission:Permission sync-webhook-url-permission",
+  "aws:lambda/permission:Permission sync-webhook-invoke-permission",
+  "pulumi-nodejs:dynamic:Resource sync-webhook-subscription",
+  "aws:ssm/parameter:Parameter sync-webhook-secret",
+];
 
 const COMMON = [
   "aws:cloudwatch/eventRule:EventRule delivery-critical-findings-rule",
@@ -339,8 +364,85 @@ describe("the Pulumi program under the mock engine", () => {
         "aws:sqs/queue:Queue delivery-standard-queue",
         "aws:sqs/queuePolicy:QueuePolicy delivery-standard-queue-policy",
         "aws:sns/topicSubscription:TopicSubscription delivery-alarms-to-email",
+        ...SYNC,
       ];
       assert.deepEqual(inventory(prod.resources), expected.sort());
+    });
+
+    it("syncs with Security Hub: the custom action and its rule, the webhook endpoint, its subscription and secret", async () => {
+      assert.deepEqual(pattern(prod.resources, "delivery-page-on-demand-rule"), {
+        source: ["aws.securityhub"],
+        "detail-type": ["Security Hub Findings - Custom Action"],
+        resources: [{ suffix: ":action/custom/PageOnCall" }],
+      });
+      assert.match(
+        String(one(prod.resources, "delivery-page-on-demand-target").inputs.arn),
+        /delivery-critical-queue/,
+      );
+      assert.deepEqual(one(prod.resources, "sync-page-on-call").inputs, {
+        name: "Page on-call",
+        identifier: "PageOnCall",
+        description: "Page on-call through PagerDuty",
+      });
+      assert.equal(one(prod.resources, "sync-webhook-url").inputs.authorizationType, "NONE");
+      const webhook = one(prod.resources, "sync-webhook-function").inputs;
+      assert.equal(webhook.reservedConcurrentExecutions, 2, "the endpoint's concurrency is bounded");
+      const subscription = one(prod.resources, "sync-webhook-subscription").inputs;
+      assert.deepEqual(subscription.events, [
+        "incident.triggered",
+        "incident.acknowledged",
+        "incident.resolved",
+        "incident.reopened",
+        "incident.annotated",
+      ]);
+      assert.ok(isSecretValue(subscription.token), "the PagerDuty token stays secret");
+      assert.match(String(subscription.url), /^https:\/\/.*\.lambda-url\.us-east-1\.on\.aws\/$/);
+      const secret = one(prod.resources, "sync-webhook-secret").inputs;
+      assert.equal(secret.type, "SecureString");
+      assert.ok(isSecretValue(secret.value));
+      const outputs = JSON.stringify(
+        await Promise.all(Object.values(prod.outputs).map((output) => value(output))),
+      );
+      const environments = JSON.stringify(
+        ofType(prod.resources, "aws:lambda/function:Function").map((fn) => fn.inputs.environment),
+      );
+      for (const text of [outputs, environments]) {
+        assert.ok(
+          !text.includes(mockWebhookSecret("sync-webhook-subscription")),
+          "the signing secret is only in SSM",
+        );
+        assert.ok(!text.includes(mockIntegrationKey("pagerduty-events-integration")));
+      }
+      const environment = (webhook.environment as { variables: Record<string, string> }).variables;
+      assert.equal(environment.WEBHOOK_SECRET_PARAMETER, "electriceye-pagerduty-webhook-secret");
+    });
+
+    it("grants securityhub:BatchUpdateFindings on the account's hub only, and each function only its own secret", () => {
+      const policies = ["delivery-role-policy", "sync-webhook-role-policy"].map(
+        (name) => JSON.parse(String(one(prod.resources, name).inputs.policy)) as PolicyDocument,
+      );
+      for (const document of policies) {
+        const grants = document.Statement.filter((statement) =>
+          [statement.Action].flat().some((action) => action.startsWith("securityhub:")),
+        );
+        assert.deepEqual(
+          grants.map((statement) => [statement.Action, statement.Resource]),
+          [["securityhub:BatchUpdateFindings", "arn:aws:securityhub:us-east-1:111122223333:hub/default"]],
+        );
+      }
+      const webhook = policies[1] as PolicyDocument;
+      assert.deepEqual(
+        webhook.Statement.map((statement) => statement.Sid),
+        ["WriteOwnLogs", "ReadSigningSecret", "AlertState", "WriteBackToSecurityHub"],
+      );
+      assert.equal(
+        webhook.Statement.find((statement) => statement.Sid === "ReadSigningSecret")?.Resource,
+        "arn:aws:ssm:us-east-1:111122223333:parameter/electriceye-pagerduty-webhook-secret",
+      );
+      assert.ok(
+        !JSON.stringify(policies[0]).includes("webhook-secret"),
+        "the delivery function cannot read the webhook secret",
+      );
     });
 
     it("splits the configured labels between the critical and standard lanes", () => {
@@ -383,7 +485,10 @@ describe("the Pulumi program under the mock engine", () => {
       );
       assert.match(String(outputs.deadLetterQueueArn), /^arn:aws:sqs:.*delivery-dead-letters/);
       assert.match(String(outputs.ruleDeadLetterQueueArn), /^arn:aws:sqs:.*delivery-rule-dead-letters/);
-      assert.equal((outputs.ruleNames as string[]).length, 3);
+      assert.equal((outputs.ruleNames as string[]).length, 4);
+      assert.match(String(outputs.securityHubActionArn), /:action\/custom\/PageOnCall$/);
+      assert.match(String(outputs.webhookUrl), /^https:\/\/.*\.lambda-url\./);
+      assert.equal(outputs.webhookSecretParameterName, "electriceye-pagerduty-webhook-secret");
       assert.match(String(outputs.deadLetterQueueUrl), /^https:\/\/sqs\./);
       assert.match(String(outputs.pagerdutyServiceId), /pagerduty-service-id/);
       assert.match(String(outputs.pagerdutyIntegrationId), /pagerduty-events-integration-id/);
@@ -407,7 +512,7 @@ describe("the Pulumi program under the mock engine", () => {
         ofType(resources, "aws:cloudwatch/eventTarget:EventTarget").map((target) =>
           String(target.inputs.arn).includes("delivery-standard-queue"),
         ),
-        [true, true],
+        [true, true, true],
       );
       assert.equal(ofType(resources, "aws:lambda/eventSourceMapping:EventSourceMapping").length, 1);
     });
@@ -441,6 +546,25 @@ describe("the Pulumi program under the mock engine", () => {
         ofType(resources, "aws:sns/topicSubscription:TopicSubscription").length,
         0,
         "no PagerDuty endpoint, no email: topic only",
+      );
+    });
+
+    it("with an existing routing key and the sync on: the custom action and the write-back, no webhook (no API token)", async () => {
+      const { resources } = await run("prod", {
+        escalationUserEmails: "[]",
+        escalationScheduleNames: "[]",
+        existingRoutingKey: "e93facc04764012d7bfb002500d5d1a6",
+      });
+      const names = resources.map((resource) => resource.name);
+      assert.ok(names.includes("sync-page-on-call"));
+      assert.ok(names.includes("delivery-page-on-demand-rule"));
+      assert.deepEqual(
+        names.filter((name) => name.startsWith("sync-webhook")),
+        [],
+      );
+      assert.match(
+        String(one(resources, "delivery-role-policy").inputs.policy),
+        /securityhub:BatchUpdateFindings/,
       );
     });
 
@@ -566,68 +690,117 @@ describe("the Pulumi program under the mock engine", () => {
   });
 });
 
-describe("the shipped archive, run in a fresh Node.js process", () => {
-  it("opens an alert for a CRITICAL ElectricEye finding and resolves it on the PASSED re-import", async () => {
-    const { resources } = await run("dev");
+describe("the shipped archives, run in a fresh Node.js process", () => {
+  it("pages a CRITICAL finding, writes it back to Security Hub, takes PagerDuty's signed webhook, and resolves on the PASSED re-import", async () => {
+    const { resources } = await run("prod");
     const directory = mkdtempSync(join(tmpdir(), "electriceye-pagerduty-archive-"));
-    for (const [name, text] of Object.entries(await functionArchive(resources)))
-      writeFileSync(join(directory, name), text);
-    const deployed = (
-      one(resources, "delivery-function").inputs.environment as { variables: Record<string, string> }
-    ).variables;
+    for (const fn of ["delivery-function", "sync-webhook-function"]) {
+      mkdirSync(join(directory, fn));
+      for (const [name, text] of Object.entries(await functionArchive(resources, fn)))
+        writeFileSync(join(directory, fn, name), text);
+    }
+    const environmentOf = (name: string) =>
+      (one(resources, name).inputs.environment as { variables: Record<string, string> }).variables;
+    const deployed = environmentOf("delivery-function");
+    const webhookDeployed = environmentOf("sync-webhook-function");
 
-    const pagerduty = await startPagerDutyStandIn({ routingKeys: [ROUTING_KEY] });
+    const pagerduty = await startPagerDutyStandIn({
+      routingKeys: [ROUTING_KEY],
+      serviceId: webhookDeployed.PAGERDUTY_SERVICE_ID ?? "",
+    });
     const ssm = await startSsmStandIn();
     const sqs = await startSqsStandIn([DEAD_LETTER_QUEUE]);
     const dynamodb = await startDynalite([STATE_TABLE]);
+    const securityHub = await startSecurityHubStandIn();
     ssm.putParameter(deployed.ROUTING_KEY_PARAMETER ?? "", ROUTING_KEY);
+    ssm.putParameter(webhookDeployed.WEBHOOK_SECRET_PARAMETER ?? "", WEBHOOK_SECRET);
     try {
-      const environment = {
+      const local = {
         PATH: process.env.PATH,
         // The Lambda runtime provides the AWS SDK; here it comes from the project's node_modules.
         NODE_PATH: join(ROOT, "node_modules"),
-        ...deployed,
-        ...awsEnvironmentFor(ssm, sqs, dynamodb, { endpoint: "http://127.0.0.1:9" }),
-        PAGERDUTY_EVENTS_URL: pagerduty.url,
-        DEAD_LETTER_QUEUE_URL: sqs.queueUrl(DEAD_LETTER_QUEUE),
+        ...awsEnvironmentFor(ssm, sqs, dynamodb, securityHub),
         STATE_TABLE,
       };
-      const invoke = async (event: unknown) => {
+      const invoke = async (fn: string, environment: Record<string, string | undefined>, event: unknown) => {
         const eventFile = join(directory, "event.json");
         writeFileSync(eventFile, JSON.stringify(event));
         const { stdout } = await promisify(execFile)(
           process.execPath,
-          [join(__dirname, "support", "invokeArchive.cjs"), directory, eventFile],
-          {
-            env: environment,
-          },
+          [join(__dirname, "support", "invokeArchive.cjs"), join(directory, fn), eventFile],
+          { env: { ...environment, ...local } },
         );
         return JSON.parse(stdout.trim().split("\n").pop() ?? "") as unknown;
       };
-      const failing = findingOf("electriceye-s3-public-bucket-policy.json");
-      assert.deepEqual(await invoke(sqsEvent([JSON.stringify(importedEvent([failing]))])), {
+      const delivery = (event: unknown) =>
+        invoke(
+          "delivery-function",
+          {
+            ...deployed,
+            PAGERDUTY_EVENTS_URL: pagerduty.url,
+            DEAD_LETTER_QUEUE_URL: sqs.queueUrl(DEAD_LETTER_QUEUE),
+          },
+          event,
+        );
+      const failing: Record<string, unknown> = {
+        ...findingOf("electriceye-s3-public-bucket-policy.json"),
+        Workflow: { Status: "NEW" },
+      };
+      securityHub.importFindings([failing]);
+      assert.deepEqual(await delivery(sqsEvent([JSON.stringify(importedEvent([failing]))])), {
         batchItemFailures: [],
       });
       const open = pagerduty.model.openAlerts();
       assert.equal(open.length, 1);
       assert.equal(open[0]?.severity, "critical");
+      const held = () =>
+        securityHub.finding(String(failing.Id), String(failing.ProductArn)) as Record<
+          string,
+          { Status?: string; Text?: string }
+        >;
+      assert.equal(held().Workflow?.Status, "NOTIFIED", "written back to Security Hub");
+
+      const alert = open[0];
+      assert.ok(alert !== undefined);
+      pagerduty.model.respond(alert.dedupKey, "acknowledge", { id: "PADA001", name: "Ada Lovelace" });
+      const body = JSON.stringify(
+        webhookPayload(pagerduty.model, alert, "incident.acknowledged", {
+          id: "PADA001",
+          name: "Ada Lovelace",
+        }),
+      );
+      const request = (signature: string | undefined) => ({
+        version: "2.0",
+        headers: {
+          "content-type": "application/json",
+          ...(signature === undefined ? {} : { "x-pagerduty-signature": signature }),
+        },
+        body,
+        isBase64Encoded: false,
+        requestContext: { http: { method: "POST" } },
+      });
+      const webhook = (event: unknown) =>
+        invoke("sync-webhook-function", webhookDeployed, event) as Promise<{ statusCode: number }>;
+      assert.equal((await webhook(request(undefined))).statusCode, 401);
+      assert.equal((await webhook(request(sign(body, WEBHOOK_SECRET)))).statusCode, 200);
+      assert.match(String(held().Note?.Text), /^Acknowledged in PagerDuty by Ada Lovelace/);
+
       const passed = passedReimport(failing);
-      assert.deepEqual(await invoke(sqsEvent([JSON.stringify(importedEvent([passed]))])), {
+      assert.deepEqual(await delivery(sqsEvent([JSON.stringify(importedEvent([passed]))])), {
         batchItemFailures: [],
       });
       assert.deepEqual(pagerduty.model.openAlerts(), []);
-      assert.equal(pagerduty.model.alerts()[0]?.status, "resolved");
       assert.ok(
         (await dynamodb.item(STATE_TABLE, deployed.PACING_ID ?? "")) !== undefined,
         "paced through the shared schedule",
       );
       assert.equal(
         ssm.calls.filter((call) => call.operation === "GetParameter").length,
-        2,
+        4,
         "one read per cold start",
       );
     } finally {
-      await Promise.all([pagerduty.close(), ssm.close(), sqs.close(), dynamodb.close()]);
+      await Promise.all([pagerduty.close(), ssm.close(), sqs.close(), dynamodb.close(), securityHub.close()]);
     }
   });
 });

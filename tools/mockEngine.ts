@@ -37,6 +37,11 @@ export function mockIntegrationKey(resourceName: string): string {
   return shortHash(`key:${resourceName}`, 32);
 }
 
+/** The signing secret the mock PagerDuty returns for a webhook subscription. */
+export function mockWebhookSecret(resourceName: string): string {
+  return shortHash(`webhook-secret:${resourceName}`, 40);
+}
+
 function computedState(
   type: string,
   name: string,
@@ -53,6 +58,7 @@ function computedState(
     "aws:cloudwatch/eventRule:EventRule": `arn:aws:events:${region}:${ACCOUNT}:rule/${physical}`,
     "aws:iam/role:Role": `arn:aws:iam::${ACCOUNT}:role/${physical}`,
     "aws:lambda/function:Function": `arn:aws:lambda:${region}:${ACCOUNT}:function:${physical}`,
+    "aws:securityhub/actionTarget:ActionTarget": `arn:aws:securityhub:${region}:${ACCOUNT}:action/custom/${String(inputs.identifier)}`,
   };
   const state: Record<string, unknown> = {
     ...inputs,
@@ -63,6 +69,11 @@ function computedState(
     state.url = `https://sqs.${region}.amazonaws.com/${ACCOUNT}/${physical}`;
   if (type === "pagerduty:index/serviceIntegration:ServiceIntegration")
     state.integrationKey = mockIntegrationKey(name);
+  if (type === "aws:lambda/functionUrl:FunctionUrl")
+    state.functionUrl = `https://${shortHash(name, 32)}.lambda-url.${region}.on.aws/`;
+  // The webhook subscription's dynamic provider: PagerDuty reveals the signing secret when it creates one.
+  if (type === "pulumi-nodejs:dynamic:Resource" && "serviceId" in inputs)
+    state.secret = mockWebhookSecret(name);
   return state;
 }
 
@@ -76,6 +87,15 @@ function dataSource(token: string, inputs: Record<string, unknown>, region: stri
         region,
         description: region,
         endpoint: `ec2.${region}.amazonaws.com`,
+      };
+    case "aws:index/getPartition:getPartition":
+      return { id: "aws", partition: "aws", dnsSuffix: "amazonaws.com", reverseDnsPrefix: "com.amazonaws" };
+    case "aws:index/getCallerIdentity:getCallerIdentity":
+      return {
+        id: ACCOUNT,
+        accountId: ACCOUNT,
+        arn: `arn:aws:iam::${ACCOUNT}:user/deployer`,
+        userId: "AIDADEPLOYER",
       };
     case "pagerduty:index/getUser:getUser":
       return { id: id("PU", inputs.email), email: inputs.email, name: String(inputs.email).split("@")[0] };

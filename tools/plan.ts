@@ -47,12 +47,15 @@ export async function planResources(run: RecordedResource[]): Promise<PlannedRes
   );
 }
 
-/** The files of the function archive the stack would deploy, exactly as serialized. */
-export async function functionArchive(run: RecordedResource[]): Promise<Record<string, string>> {
-  const fn = run.find((resource) => resource.type === FUNCTION_TYPE);
+/** The files of a function's archive as the stack would deploy it, exactly as serialized. */
+export async function functionArchive(
+  run: RecordedResource[],
+  name = "delivery-function",
+): Promise<Record<string, string>> {
+  const fn = run.find((resource) => resource.type === FUNCTION_TYPE && resource.name === name);
   const code = fn?.inputs.code;
   if (!(code instanceof pulumi.asset.AssetArchive))
-    throw new Error("the program declares no function archive");
+    throw new Error(`the program declares no function archive named ${name}`);
   const files: Record<string, string> = {};
   for (const [name, asset] of Object.entries(await code.assets)) {
     if (!(asset instanceof pulumi.asset.StringAsset)) throw new Error(`archive entry ${name} is not text`);
@@ -98,7 +101,7 @@ const USAGE = `usage: npm run plan -- --stack NAME [--json] [--config KEY=VALUE]
   --stack          the stack whose Pulumi.NAME.yaml is planned
   --json           one JSON array of {type, name, inputs} on stdout
   --config         a config value for this plan only, as pulumi config set would store it
-  --write-archive  write the function's deployment archive into DIR`;
+  --write-archive  write each function's deployment archive into DIR/<resource name>/`;
 
 if (require.main === module) {
   runTool("plan", async () => {
@@ -129,9 +132,11 @@ if (require.main === module) {
     const resources = await planResources(run.resources);
     const directory = values["write-archive"];
     if (directory !== undefined) {
-      mkdirSync(directory, { recursive: true });
-      for (const [name, text] of Object.entries(await functionArchive(run.resources)))
-        writeFileSync(join(directory, name), text);
+      for (const fn of run.resources.filter((resource) => resource.type === FUNCTION_TYPE)) {
+        mkdirSync(join(directory, fn.name), { recursive: true });
+        for (const [name, text] of Object.entries(await functionArchive(run.resources, fn.name)))
+          writeFileSync(join(directory, fn.name, name), text);
+      }
     }
     process.stdout.write(
       values.json === true

@@ -8,7 +8,7 @@ import { createHandler, type SqsBatchResponse } from "../handler/index";
 import { createJsonLogger } from "../handler/telemetry/log";
 import { createMemoryPacingStore } from "../handler/delivery/pacing";
 import { createMemoryAlertStore } from "../handler/state/store";
-import { planRules, type RulePlan } from "../infra/eventPatterns";
+import { stackRules, type RulePlan } from "../infra/eventPatterns";
 import { functionSettings, deliveryPlan } from "../infra/tuning";
 import type { Alert } from "../standins/pagerdutyModel";
 import { startPagerDutyStandIn } from "../standins/pagerdutyServer";
@@ -175,10 +175,7 @@ function describeOutcome(
 
 export async function walk(stack: string, steps: Step[], write: (line: string) => void): Promise<WalkResult> {
   const config = readStackConfig(mapConfigSource(planSettings(stack, {}).settings));
-  const rules: RulePlan[] = planRules(config.filter, {
-    resolveRule: config.resolveRule,
-    priorityLanes: config.priorityLanes,
-  });
+  const rules: RulePlan[] = stackRules(config);
   const pagerduty = await startPagerDutyStandIn({ routingKeys: [DEMO_ROUTING_KEY] });
   const securityHub = await startSecurityHubStandIn();
   const deadLetters: DeadLetter[] = [];

@@ -1,6 +1,6 @@
 import { readStackConfig, type StackConfig } from "../../config";
 import type { Transport } from "../../handler/delivery/pagerduty";
-import { lanesOf, planRules, type Lane, type RulePlan } from "../../infra/eventPatterns";
+import { lanesOf, stackRules, type Lane, type RulePlan } from "../../infra/eventPatterns";
 import { deliveryPlan, functionSettings, type DeliveryPlan } from "../../infra/tuning";
 import { AwsError } from "../../standins/awsJson";
 import { createPagerDutyModel, type PagerDutyModel } from "../../standins/pagerdutyModel";
@@ -65,10 +65,7 @@ export function routingKeyFor(account: number): string {
 export function createHarness(options: HarnessOptions): Harness {
   const config = readStackConfig(mapConfigSource(planSettings(options.stack, options.config).settings));
   const plan = deliveryPlan(config.delivery);
-  const rules = planRules(config.filter, {
-    resolveRule: config.resolveRule,
-    priorityLanes: config.priorityLanes,
-  });
+  const rules = stackRules(config);
   const lanes = lanesOf(rules);
   const time = createVirtualTime(START);
   const random = seededRandom(options.seed);
