@@ -15,8 +15,12 @@ const NOTE_MAX = 512;
 type Json = Record<string, unknown>;
 
 export interface SecurityHubService {
-  /** Findings as imported by their products (BatchImportFindings), the state updates apply to. */
-  importFindings(findings: Json[]): void;
+  /**
+   * Findings as their products import them (BatchImportFindings); answers them as Security Hub then holds them.
+   * Like Security Hub, it keeps the workflow and note a customer set when a product re-imports a finding, and sets
+   * the workflow back to NEW when an archived finding becomes active again or a passed one fails.
+   */
+  importFindings(findings: Json[]): Json[];
   finding(id: string, productArn: string): Json | undefined;
   batchUpdateFindings(input: Json): Json;
   /** Every accepted request, in order. */
@@ -36,8 +40,25 @@ export function createSecurityHubService(
   const updates: Json[] = [];
   return {
     importFindings(list) {
-      for (const finding of list)
-        findings.set(keyOf(String(finding.Id), String(finding.ProductArn)), structuredClone(finding));
+      return list.map((finding) => {
+        const key = keyOf(String(finding.Id), String(finding.ProductArn));
+        const held = findings.get(key);
+        const compliance = (value: Json | undefined) => (value?.Compliance as Json | undefined)?.Status;
+        const reopened =
+          held !== undefined &&
+          ((held.RecordState === "ARCHIVED" && finding.RecordState === "ACTIVE") ||
+            (compliance(held) === "PASSED" && compliance(finding) === "FAILED"));
+        const stored: Json =
+          held === undefined
+            ? { Workflow: { Status: "NEW" }, ...structuredClone(finding) }
+            : {
+                ...structuredClone(finding),
+                Workflow: reopened ? { Status: "NEW" } : held.Workflow,
+                ...(held.Note === undefined ? {} : { Note: held.Note }),
+              };
+        findings.set(key, stored);
+        return structuredClone(stored);
+      });
     },
     finding: (id, productArn) => structuredClone(findings.get(keyOf(id, productArn))),
     updates,

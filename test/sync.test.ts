@@ -23,20 +23,12 @@ describe("Security Hub and PagerDuty in both directions, over real HTTP", () => 
       );
   });
 
-  /** The finding as its product imports it at `hour`, and as Security Hub then holds it. */
+  /** The finding as its product imports it at `hour`, as Security Hub then holds it; `changes` by a person. */
   const imported = (hour: number, changes: Record<string, unknown> = {}) => {
-    const finding: Record<string, unknown> = {
-      ...findingOf("electriceye-s3-public-bucket-policy.json"),
-      UpdatedAt: T(hour),
-      Workflow: { Status: "NEW" },
-    };
-    // Security Hub keeps the workflow and the note a customer set when the product re-imports the finding;
-    // `changes` are what Security Hub or a person set since.
-    const held = world.securityHub.finding(String(finding.Id), String(finding.ProductArn));
-    const kept = held === undefined ? {} : { Workflow: held.Workflow, Note: held.Note };
-    const current = { ...finding, ...kept, ...changes };
-    world.securityHub.importFindings([current]);
-    return current;
+    const [held] = world.securityHub.importFindings([
+      { ...findingOf("electriceye-s3-public-bucket-policy.json"), UpdatedAt: T(hour) },
+    ]);
+    return { ...held, ...changes } as Record<string, unknown>;
   };
   const handler = () => world.handler({}, { securityHubSync: true });
   const deliver = (finding: unknown, lane = handler()) =>

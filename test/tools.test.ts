@@ -9,17 +9,22 @@ import { UsageError } from "../tools/cli";
 import { matchesPattern } from "../tools/patternMatcher";
 import { importedEvent } from "../tools/simulation/findings";
 import { sampleFinding } from "../tools/sampleFinding";
-import { stepsFromFile, walk, walkThrough } from "../tools/start";
+import { readStackConfig } from "../config";
+import { planSettings } from "../tools/plan";
+import { mapConfigSource } from "../tools/stackConfig";
+import { stepsFromFile, walkThrough } from "../tools/walk/steps";
+import { walk } from "../tools/walk/walk";
 import { TEST_DEDUP_KEY, sendTestPage, type TestPageOptions } from "../tools/testPage";
 import { FIXTURE_DIR, asFinding } from "./support/fixtures";
 
 const ROOT = join(__dirname, "..");
+const stackConfig = (stack: string) => readStackConfig(mapConfigSource(planSettings(stack, {}).settings));
 const KEY = "e93facc04764012d7bfb002500d5d1a6";
 
 describe("npm start", () => {
   it("on dev: pages the CRITICAL finding once, sends nothing for its unchanged re-import or a check that never paged, resolves it, and filters HIGH and MEDIUM out", async () => {
     const lines: string[] = [];
-    const result = await walk("dev", walkThrough(), (line) => lines.push(line));
+    const result = await walk(stackConfig("dev"), walkThrough(false), (line) => lines.push(line));
     assert.deepEqual(result, {
       paged: 1,
       updated: 0,
@@ -31,6 +36,8 @@ describe("npm start", () => {
       handedBack: 0,
       pagerdutyRequests: 2,
       openAlerts: 0,
+      securityHubUpdates: 0,
+      webhooksRejected: 0,
     });
     const output = lines.join("\n");
     assert.match(
@@ -42,19 +49,42 @@ describe("npm start", () => {
     assert.match(output, /RESOLVED alert #1: the page closes itself/);
   });
 
-  it("on prod: pages HIGH too, one alert for a finding on three buckets", async () => {
+  it("on prod: pages HIGH too, and shows the two-way path: NOTIFIED and notes in Security Hub, acknowledged then resolved by on-call, a forged webhook refused, a MEDIUM finding paged by hand", async () => {
     const lines: string[] = [];
-    const result = await walk("prod", walkThrough(), (line) => lines.push(line));
-    assert.equal(result.paged, 2);
-    assert.equal(result.filteredOut, 1);
-    assert.equal(result.openAlerts, 1);
-    assert.equal(result.pagerdutyRequests, 3);
-    assert.match(lines.join("\n"), /PAGED: new alert #2, severity error, one alert for 3 resources/);
+    const result = await walk(stackConfig("prod"), walkThrough(true), (line) => lines.push(line));
+    assert.deepEqual(
+      {
+        paged: result.paged,
+        resolved: result.resolved,
+        openAlerts: result.openAlerts,
+        requests: result.pagerdutyRequests,
+      },
+      { paged: 3, resolved: 1, openAlerts: 1, requests: 4 },
+    );
+    assert.equal(result.securityHubUpdates, 5);
+    assert.equal(result.webhooksRejected, 1);
+    const output = lines.join("\n");
+    assert.match(output, /PAGED: new alert #2, severity error, one alert for 3 resources/);
+    assert.match(
+      output,
+      /\[1\/11\][\s\S]*SECURITY HUB: Workflow → NOTIFIED; note "Paged on-call through PagerDuty service "Security Hub findings \(prod\)"[\s\S]*Security Hub's own follow-up event: UNCHANGED: alert #1 still open, nothing sent\n/,
+    );
+    assert.match(output, /SECURITY HUB: note "Acknowledged in PagerDuty by Jo Doe, PagerDuty incident #1: /);
+    assert.match(
+      output,
+      /REFUSED by the webhook endpoint \(HTTP 401\): signature does not match; nothing changed/,
+    );
+    assert.match(output, /SECURITY HUB: Workflow → RESOLVED; note "Resolved in PagerDuty by Jo Doe/);
+    assert.match(
+      output,
+      /\[9\/11\][\s\S]*ALREADY RESOLVED: a responder resolved its alert in PagerDuty, nothing sent/,
+    );
+    assert.match(output, /PAGED: new alert #3, severity error\n\s+"\[paged by hand\] MEDIUM: /);
   });
 
   it("runs a user's findings file through the stack's rules", async () => {
     const steps = stepsFromFile(join(FIXTURE_DIR, "electriceye-s3-public-bucket-policy.json"));
-    const result = await walk("dev", steps, () => undefined);
+    const result = await walk(stackConfig("dev"), steps, () => undefined);
     assert.equal(result.paged, 1);
     assert.throws(() => stepsFromFile(join(FIXTURE_DIR, "..", "..", "..", "package.json")), UsageError);
   });
@@ -63,12 +93,18 @@ describe("npm start", () => {
     const { stdout } = await promisify(execFile)("npm", ["start", "--silent"], { cwd: ROOT });
     assert.match(
       stdout,
-      /Summary: 1 paged, 0 updated, 1 unchanged, 1 resolved, 1 with nothing to resolve, 2 filtered out; 2 PagerDuty request\(s\); 0 alert\(s\) left open\./,
+      /Summary: 1 paged, 0 updated, 1 unchanged, 1 resolved, 1 with nothing to resolve, 2 filtered out; 2 PagerDuty request\(s\); 0 alert\(s\) left open; 0 Security Hub update\(s\); 0 webhook\(s\) refused\./,
     );
   });
 
   it("prints one JSON document of counts with --json", async () => {
-    const { stdout } = await promisify(execFile)("npm", ["start", "--silent", "--", "--json"], { cwd: ROOT });
+    const { stdout } = await promisify(execFile)(
+      "npm",
+      ["start", "--silent", "--", "--stack", "prod", "--json"],
+      {
+        cwd: ROOT,
+      },
+    );
     const counts = JSON.parse(stdout) as Record<string, unknown>;
     for (const key of [
       "paged",
@@ -80,9 +116,12 @@ describe("npm start", () => {
       "deadLettered",
       "pagerdutyRequests",
       "openAlerts",
+      "securityHubUpdates",
+      "webhooksRejected",
     ])
       assert.equal(typeof counts[key], "number", key);
-    assert.equal(counts.pagerdutyRequests, 2);
+    assert.equal(counts.pagerdutyRequests, 4);
+    assert.equal(counts.webhooksRejected, 1);
   });
 });
 

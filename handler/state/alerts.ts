@@ -174,9 +174,13 @@ export function decide(
     );
   }
   // Already resolved: nothing is written, so that re-imports of passed findings cost one read and no write.
-  return state.paged
-    ? skip("alreadyResolved", `alert already resolved (${time(state.updatedAt)})`)
-    : skip("nothingToResolve", "it never paged");
+  if (!state.paged) return skip("nothingToResolve", "it never paged");
+  return skip(
+    "alreadyResolved",
+    state.closedBy === "responder"
+      ? "a responder resolved its alert in PagerDuty"
+      : "its alert is resolved already",
+  );
 }
 
 /** How long a resolved item is kept: longer than a record can wait in its queue (four days). */

@@ -1,0 +1,107 @@
+import { SecurityHubClient } from "@aws-sdk/client-securityhub";
+import type { StackConfig } from "../../config";
+import { systemClock } from "../../handler/clock";
+import type { DeadLetter } from "../../handler/delivery/deadLetters";
+import { createMemoryPacingStore } from "../../handler/delivery/pacing";
+import { createHandler } from "../../handler/index";
+import { createMemoryAlertStore } from "../../handler/state/store";
+import { createWebhookHandler } from "../../handler/sync/endpoint";
+import { createMemoryWebhookLedger } from "../../handler/sync/ledger";
+import { createSecurityHubUpdater } from "../../handler/sync/securityHub";
+import { createJsonLogger } from "../../handler/telemetry/log";
+import { deliveryPlan, functionSettings } from "../../infra/tuning";
+import { startFunctionUrl, type FunctionUrlStandIn } from "../../standins/functionUrl";
+import { startPagerDutyStandIn, type PagerDutyStandIn } from "../../standins/pagerdutyServer";
+import { startSecurityHubStandIn, type SecurityHubStandIn } from "../../standins/securityHub";
+
+// A stack's two functions running on this machine, as the stack deploys them (the code that ships, its
+// settings), with PagerDuty and Security Hub as local stand-ins. Nothing leaves the machine.
+
+const ROUTING_KEY = "0123456789abcdef0123456789abcdef";
+export const WEBHOOK_SECRET = "local-webhook-signing-secret-0001";
+// The SDK signs every request; the local stand-ins only check that it did.
+const CREDENTIALS = { accessKeyId: "AKIDLOCALSTANDIN", secretAccessKey: "local-stand-in" };
+
+export type LogLine = Record<string, unknown>;
+
+export interface LocalStack {
+  pagerduty: PagerDutyStandIn;
+  securityHub: SecurityHubStandIn;
+  delivery: (event: unknown) => Promise<unknown>;
+  /** The webhook endpoint's URL; undefined when the stack does not sync with Security Hub. */
+  webhookUrl: string | undefined;
+  logs: LogLine[];
+  deadLetters: DeadLetter[];
+  close(): Promise<void>;
+}
+
+export async function startLocalStack(config: StackConfig): Promise<LocalStack> {
+  // The functions run on Node.js 22 in Lambda; the SDK's notice about this machine's Node.js is not the user's concern.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+  const pagerduty = await startPagerDutyStandIn({ routingKeys: [ROUTING_KEY] });
+  const securityHub = await startSecurityHubStandIn();
+  const logs: LogLine[] = [];
+  const log = createJsonLogger((line) => logs.push(JSON.parse(line) as LogLine));
+  const deadLetters: DeadLetter[] = [];
+  // The two functions share the stack's state table; here, one in-memory store.
+  const alertStore = createMemoryAlertStore();
+  const pacingStore = createMemoryPacingStore();
+  const findingUpdater = createSecurityHubUpdater(
+    new SecurityHubClient({ endpoint: securityHub.endpoint, region: "us-east-1", credentials: CREDENTIALS }),
+  );
+  const delivery = createHandler(
+    {
+      ...functionSettings({
+        parameterName: config.parameterName,
+        pagerDutyRegion: config.pagerDutyRegion,
+        filter: config.filter,
+        plan: deliveryPlan(config.delivery),
+        deadLetterQueueUrl: "local",
+        stateTable: "local",
+        alertState: config.alertState,
+        sync: config.sync,
+      }),
+      eventsUrl: pagerduty.url,
+    },
+    {
+      clock: systemClock,
+      random: Math.random,
+      readParameter: () => Promise.resolve(ROUTING_KEY),
+      pacingStore,
+      alertStore,
+      findingUpdater,
+      deadLetter: (letter) => {
+        deadLetters.push(letter);
+        return Promise.resolve();
+      },
+      log,
+    },
+  );
+  let endpoint: FunctionUrlStandIn | undefined;
+  if (config.sync.enabled) {
+    endpoint = await startFunctionUrl(
+      createWebhookHandler(
+        { secretParameterName: "local", serviceId: pagerduty.model.serviceId, secretTtlSeconds: 300 },
+        {
+          readParameter: () => Promise.resolve(WEBHOOK_SECRET),
+          alertStore,
+          pacingStore,
+          ledger: createMemoryWebhookLedger(),
+          findingUpdater,
+          log,
+        },
+      ),
+    );
+  }
+  return {
+    pagerduty,
+    securityHub,
+    delivery,
+    webhookUrl: endpoint?.url,
+    logs,
+    deadLetters,
+    close: async () => {
+      await Promise.all([pagerduty.close(), securityHub.close(), endpoint?.close()]);
+    },
+  };
+}

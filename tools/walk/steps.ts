@@ -1,0 +1,130 @@
+import { findingsIn, readJsonInput } from "../cli";
+import { electricEyeFinding, importedEvent, passedReimport } from "../simulation/findings";
+
+// What the walk-through replays: Security Hub events, and (with the two-way sync) what responders do in PagerDuty.
+
+export type Step =
+  | { kind: "event"; label: string; event: Record<string, unknown> }
+  /** A responder acts on the alert of a finding in PagerDuty; PagerDuty delivers the webhook, signed. */
+  | { kind: "responder"; label: string; findingId: string; action: "acknowledge" | "resolve" }
+  /** Someone else posts a webhook with a signature PagerDuty did not make. */
+  | { kind: "forged"; label: string; findingId: string };
+
+const ACCOUNT = "111122223333";
+export const RESPONDER = { id: "PJDOE01", name: "Jo Doe" };
+
+/**
+ * The built-in walk-through: what a security engineer sees in a first ElectricEye scan and its follow-ups, and,
+ * with the two-way sync, what on-call does in PagerDuty and what comes back to Security Hub.
+ */
+export function walkThrough(sync: boolean): Step[] {
+  const critical = electricEyeFinding("s3-public-policy-critical", "payroll-exports", ACCOUNT);
+  const several = electricEyeFinding("s3-encryption-high", "billing-archive", ACCOUNT);
+  several.Resources = ["billing-archive", "billing-archive-replica", "billing-archive-logs"].map(
+    (bucket) => ({
+      Type: "AwsS3Bucket",
+      Id: `arn:aws:s3:::${bucket}`,
+      Partition: "aws",
+      Region: "us-east-1",
+    }),
+  );
+  const medium = {
+    ...electricEyeFinding("s3-encryption-high", "marketing-assets", ACCOUNT),
+    Id: "arn:aws:s3:::marketing-assets/s3-bucket-lifecycle-configuration-check",
+    Title: "[S3.13] Amazon S3 buckets should have a lifecycle policy",
+    Severity: { Label: "MEDIUM" },
+  };
+  const passing = electricEyeFinding("s3-encryption-high", "static-website", ACCOUNT);
+  const later = (finding: Record<string, unknown>, time: string) => ({
+    ...finding,
+    UpdatedAt: time,
+    LastObservedAt: time,
+  });
+  const start = Date.UTC(2026, 0, 5, 9, 0, 0);
+  const at = (minutes: number) => new Date(start + minutes * 60_000);
+  const event = (label: string, finding: Record<string, unknown>, minutes: number): Step => ({
+    kind: "event",
+    label,
+    event: importedEvent([finding], at(minutes)),
+  });
+  const scan = [
+    event("a CRITICAL finding: a public bucket policy", critical, 0),
+    event("a HIGH finding on three buckets", several, 1),
+    event("a MEDIUM finding", medium, 2),
+    event(
+      "a passed check, re-imported as ElectricEye does on every scan",
+      later(passedReimport(passing), "2026-01-05T09:03:00.000Z"),
+      3,
+    ),
+    event(
+      "the CRITICAL finding again, re-imported by the next scan",
+      later(critical, "2026-01-05T21:00:00.000Z"),
+      720,
+    ),
+  ];
+  const fixed = event(
+    "its PASSED update, after the bucket policy was fixed",
+    later(passedReimport(critical), "2026-01-06T09:00:00.000Z"),
+    1440,
+  );
+  if (!sync) return [...scan, fixed];
+  const byHand: Step = {
+    kind: "event",
+    label: 'a person selects the MEDIUM finding in Security Hub and chooses "Page on-call"',
+    event: {
+      ...importedEvent([medium], at(725)),
+      "detail-type": "Security Hub Findings - Custom Action",
+      resources: [`arn:aws:securityhub:us-east-1:${ACCOUNT}:action/custom/PageOnCall`],
+      detail: {
+        actionName: "Page on-call",
+        actionDescription: "Page on-call through PagerDuty",
+        findings: [medium],
+      },
+    },
+  };
+  return [
+    ...scan,
+    {
+      kind: "responder",
+      label: "on-call acknowledges the CRITICAL alert in PagerDuty",
+      findingId: String(critical.Id),
+      action: "acknowledge",
+    },
+    {
+      kind: "forged",
+      label: "someone posts a webhook PagerDuty did not sign",
+      findingId: String(critical.Id),
+    },
+    {
+      kind: "responder",
+      label: "on-call resolves the HIGH alert in PagerDuty (risk accepted)",
+      findingId: String(several.Id),
+      action: "resolve",
+    },
+    event(
+      "the HIGH finding again, still failing, re-imported by the next scan",
+      later(several, "2026-01-05T21:01:00.000Z"),
+      721,
+    ),
+    byHand,
+    fixed,
+  ];
+}
+
+/** Steps from a user's file: events as they are, bare findings each in its own Imported event. */
+export function stepsFromFile(path: string): Step[] {
+  const document = readJsonInput(path);
+  const events = Array.isArray(document) ? document : [document];
+  if (events.every((event) => typeof event === "object" && event !== null && "detail-type" in event)) {
+    return events.map((event, index) => ({
+      kind: "event",
+      label: `event ${index + 1} of ${path}`,
+      event: event as Record<string, unknown>,
+    }));
+  }
+  return findingsIn(document, path).findings.map(({ finding, origin }) => ({
+    kind: "event",
+    label: `${origin} of ${path}`,
+    event: importedEvent([finding]),
+  }));
+}

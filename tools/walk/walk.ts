@@ -1,0 +1,272 @@
+import type { StackConfig } from "../../config";
+import { decide } from "../../handler/finding/filter";
+import { readFinding } from "../../handler/finding/read";
+import { stackRules } from "../../infra/eventPatterns";
+import type { Alert } from "../../standins/pagerdutyModel";
+import { deliverWebhook, webhookPayload } from "../../standins/pagerdutyWebhooks";
+import { matchesPattern } from "../patternMatcher";
+import { WEBHOOK_SECRET, startLocalStack, type LocalStack, type LogLine } from "./localStack";
+import { RESPONDER, type Step } from "./steps";
+
+// The walk-through: each step through the stack's EventBridge rules (matched as EventBridge matches them) into the
+// functions (the code that ships), told as a person watching PagerDuty and Security Hub would tell it.
+
+export interface WalkResult {
+  paged: number;
+  updated: number;
+  unchanged: number;
+  resolved: number;
+  nothingToResolve: number;
+  filteredOut: number;
+  deadLettered: number;
+  handedBack: number;
+  pagerdutyRequests: number;
+  openAlerts: number;
+  securityHubUpdates: number;
+  webhooksRejected: number;
+}
+
+function describeFinding(raw: unknown): string {
+  const reading = readFinding(raw);
+  if (!reading.ok) return `(unreadable: ${reading.reason})`;
+  const { finding } = reading;
+  const lifecycle = [finding.compliance, finding.recordState, finding.workflow].filter(Boolean).join(", ");
+  return `${finding.severity.label.padEnd(13)} ${finding.title ?? finding.id}${lifecycle === "" ? "" : ` (${lifecycle})`}`;
+}
+
+function why(config: StackConfig, raw: unknown): string {
+  const reading = readFinding(raw);
+  if (!reading.ok) return reading.reason;
+  const decision = decide(reading.finding, config.filter);
+  return decision.action === "skip"
+    ? decision.reason
+    : `no rule of the stack matches it (${decision.reason})`;
+}
+
+/** How the other reasons for sending nothing read. */
+const SKIPPED: Record<string, string> = {
+  alreadyResolved: "ALREADY RESOLVED",
+  heldByResponder: "HELD",
+  stale: "STALE",
+};
+
+class Narrator {
+  readonly result: WalkResult = {
+    paged: 0,
+    updated: 0,
+    unchanged: 0,
+    resolved: 0,
+    nothingToResolve: 0,
+    filteredOut: 0,
+    deadLettered: 0,
+    handedBack: 0,
+    pagerdutyRequests: 0,
+    openAlerts: 0,
+    securityHubUpdates: 0,
+    webhooksRejected: 0,
+  };
+  // Alerts numbered in the order they opened, as a person watching the PagerDuty service would count them.
+  private readonly numbers = new Map<Alert, number>();
+  private seenUpdates = 0;
+
+  constructor(
+    private readonly config: StackConfig,
+    private readonly stack: LocalStack,
+    private readonly write: (line: string) => void,
+  ) {}
+
+  private number(alert: Alert): number {
+    return this.numbers.get(alert) ?? (this.numbers.set(alert, this.numbers.size + 1).get(alert) as number);
+  }
+
+  private alertOf(dedupKey: string): Alert | undefined {
+    return this.stack.pagerduty.model
+      .alerts()
+      .filter((alert) => alert.dedupKey === dedupKey)
+      .pop();
+  }
+
+  /** What the function did with one finding, from its own log line. */
+  private outcome(line: LogLine | undefined, quiet: boolean): string {
+    const result = this.result;
+    const alert = typeof line?.dedupKey === "string" ? this.alertOf(line.dedupKey) : undefined;
+    const which = alert === undefined ? "" : ` #${this.number(alert)}`;
+    if (line === undefined) return "no outcome logged";
+    if (line.message === "finding skipped") {
+      switch (line.alert) {
+        case "unchanged":
+          if (!quiet) result.unchanged += 1;
+          return `UNCHANGED: alert${which} still open, nothing sent`;
+        case "nothingToResolve":
+          result.nothingToResolve += 1;
+          return "NOTHING TO RESOLVE: it never paged, nothing sent";
+        case undefined:
+          result.filteredOut += 1;
+          return `FILTERED OUT by the function: ${String(line.reason)}`;
+        default:
+          return `${SKIPPED[String(line.alert)] ?? "NOT SENT"}: ${String(line.reason)}, nothing sent`;
+      }
+    }
+    if (line.outcome !== "accepted")
+      return `NOT DELIVERED (${String(line.outcome)}): ${String(line.reason ?? "")}`;
+    switch (line.alert) {
+      case "new":
+      case "regression": {
+        result.paged += 1;
+        const details = (alert?.event.payload as { custom_details?: { resources?: unknown[] } } | undefined)
+          ?.custom_details;
+        const resources = details?.resources?.length ?? 0;
+        return `PAGED: new alert${which}, severity ${alert?.severity ?? "?"}${resources > 1 ? `, one alert for ${resources} resources` : ""}\n        "${alert?.summary ?? ""}"`;
+      }
+      case "resolve":
+      case "untracked":
+        result.resolved += 1;
+        return `RESOLVED alert${which}: the page closes itself`;
+      default:
+        result.updated += 1;
+        return `UPDATED alert${which} (${String(line.alert)}): nobody paged again`;
+    }
+  }
+
+  /** The findings of an event through the stack's rules and the delivery function; one line per finding. */
+  private async deliver(event: Record<string, unknown>, quiet: boolean, label: string): Promise<void> {
+    const findings = ((event.detail as { findings?: unknown[] } | undefined)?.findings ?? []) as Record<
+      string,
+      unknown
+    >[];
+    const matched = stackRules(this.config).filter((rule) => matchesPattern(rule.pattern, event));
+    if (matched.length === 0) {
+      if (!quiet) this.result.filteredOut += findings.length;
+      this.write(
+        `      ${label}FILTERED OUT by the rules: ${findings.map((finding) => why(this.config, finding)).join("; ") || "no findings"}`,
+      );
+      return;
+    }
+    const logged = this.stack.logs.length;
+    for (const rule of matched) {
+      if (!quiet) this.write(`      rule "${rule.name}" → ${rule.lane} lane → function`);
+      const record = { messageId: `${rule.name}-${logged}`, body: JSON.stringify(event) };
+      const response = (await this.stack.delivery({ Records: [record] })) as { batchItemFailures: unknown[] };
+      if (response.batchItemFailures.length > 0) {
+        this.result.handedBack += 1;
+        this.write("      HANDED BACK to the queue (it would be retried)");
+      }
+    }
+    const lines = this.stack.logs.slice(logged);
+    for (const finding of findings) {
+      const reading = readFinding(finding);
+      const id = reading.ok ? reading.finding.id : undefined;
+      const line = lines.find(
+        (entry) =>
+          entry.findingId === id &&
+          (entry.message === "finding outcome" || entry.message === "finding skipped"),
+      );
+      this.write(`      ${label}${this.outcome(line, quiet)}`);
+    }
+    for (const letter of this.stack.deadLetters.splice(0)) {
+      this.result.deadLettered += 1;
+      this.write(`      DEAD-LETTERED: ${letter.reason}`);
+    }
+  }
+
+  /** What was written to Security Hub since the last look, then Security Hub's follow-up events through the stack. */
+  private async securityHub(): Promise<void> {
+    const updates = this.stack.securityHub.updates.slice(this.seenUpdates);
+    this.seenUpdates = this.stack.securityHub.updates.length;
+    for (const update of updates) {
+      this.result.securityHubUpdates += 1;
+      const workflow = (update.Workflow as { Status?: string } | undefined)?.Status;
+      const note = (update.Note as { Text?: string } | undefined)?.Text ?? "";
+      this.write(
+        `      SECURITY HUB: ${workflow === undefined ? "" : `Workflow → ${workflow}; `}note "${note}"`,
+      );
+    }
+    for (const event of this.stack.securityHub.drainEvents())
+      await this.deliver(event, true, "Security Hub's own follow-up event: ");
+  }
+
+  async event(step: Extract<Step, { kind: "event" }>): Promise<void> {
+    const detail = step.event.detail as { findings?: Record<string, unknown>[] } | undefined;
+    // Security Hub holds the findings its events carry, with what customers set on them.
+    const held = this.stack.securityHub.importFindings(detail?.findings ?? []);
+    const event = { ...step.event, detail: { ...detail, findings: held } };
+    for (const finding of held) this.write(`      ${describeFinding(finding)}`);
+    await this.deliver(event, false, "");
+    await this.securityHub();
+  }
+
+  async webhook(step: Exclude<Step, { kind: "event" }>): Promise<void> {
+    const url = this.stack.webhookUrl;
+    const alert = this.stack.pagerduty.model
+      .alerts()
+      .filter(
+        (entry) =>
+          (entry.event.payload as { custom_details?: { finding_id?: string } }).custom_details?.finding_id ===
+          step.findingId,
+      )
+      .pop();
+    if (url === undefined || alert === undefined) {
+      this.write("      (no alert of this finding to act on)");
+      return;
+    }
+    if (step.kind === "forged") {
+      const body = JSON.stringify(
+        webhookPayload(this.stack.pagerduty.model, alert, "incident.resolved", RESPONDER),
+      );
+      const answer = await deliverWebhook(url, body, WEBHOOK_SECRET, "wrong");
+      this.result.webhooksRejected += 1;
+      this.write(
+        `      REFUSED by the webhook endpoint (HTTP ${answer.status}): ${String((JSON.parse(answer.body) as { reason?: string }).reason)}; nothing changed`,
+      );
+      return;
+    }
+    this.stack.pagerduty.model.respond(alert.dedupKey, step.action, RESPONDER);
+    const type = step.action === "acknowledge" ? "incident.acknowledged" : "incident.resolved";
+    const body = JSON.stringify(webhookPayload(this.stack.pagerduty.model, alert, type, RESPONDER));
+    const answer = await deliverWebhook(url, body, WEBHOOK_SECRET);
+    this.write(
+      `      PagerDuty: alert #${this.number(alert)} ${step.action === "acknowledge" ? "acknowledged" : "resolved"} by ${RESPONDER.name}; signed webhook → endpoint: HTTP ${answer.status}`,
+    );
+    await this.securityHub();
+  }
+
+  finish(): WalkResult {
+    this.result.openAlerts = this.stack.pagerduty.model.openAlerts().length;
+    this.result.pagerdutyRequests = this.stack.pagerduty.model.counts().requests;
+    return this.result;
+  }
+}
+
+export async function walk(
+  config: StackConfig,
+  steps: Step[],
+  write: (line: string) => void,
+): Promise<WalkResult> {
+  const stack = await startLocalStack(config);
+  const narrator = new Narrator(config, stack, write);
+  const labels = config.filter.severityLabels.join(" and ");
+  const products = config.filter.products.length === 0 ? "any product" : config.filter.products.join(", ");
+  write(
+    `Stack "${config.stack}": pages on ${labels} findings from ${products}; resolutions ${config.resolveRule ? "on" : "off"}; two-way sync with Security Hub ${config.sync.enabled ? "on" : "off"}.`,
+  );
+  write(
+    `PagerDuty stand-in at ${stack.pagerduty.url}, Security Hub stand-in at ${stack.securityHub.endpoint} (nothing leaves this machine).`,
+  );
+  write("");
+  try {
+    for (const [index, step] of steps.entries()) {
+      write(`[${index + 1}/${steps.length}] ${step.label}`);
+      if (step.kind === "event") await narrator.event(step);
+      else await narrator.webhook(step);
+      write("");
+    }
+  } finally {
+    narrator.finish();
+    await stack.close();
+  }
+  const result = narrator.result;
+  write(
+    `Summary: ${result.paged} paged, ${result.updated} updated, ${result.unchanged} unchanged, ${result.resolved} resolved, ${result.nothingToResolve} with nothing to resolve, ${result.filteredOut} filtered out; ${result.pagerdutyRequests} PagerDuty request(s); ${result.openAlerts} alert(s) left open; ${result.securityHubUpdates} Security Hub update(s); ${result.webhooksRejected} webhook(s) refused.`,
+  );
+  return result;
+}
