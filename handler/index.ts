@@ -15,6 +15,7 @@ import { createDelivery } from "./delivery/delivery";
 import { createDynamoAlertStore, createDynamoPacingStore } from "./state/dynamo";
 import { readEvent, readRecordBody } from "./finding/events";
 import { createJsonLogger, type Logger } from "./telemetry/log";
+import { createMeter } from "./telemetry/metrics";
 import { createMemoryPacingStore, createPacer, type PacingStore } from "./delivery/pacing";
 import { EVENTS_URLS, createPagerDutyClient, fetchTransport, type Transport } from "./delivery/pagerduty";
 import { createMemoryAlertStore, type AlertStore } from "./state/store";
@@ -41,6 +42,8 @@ export interface HandlerDependencies {
   /** Security Hub's BatchUpdateFindings, used when the stack syncs with Security Hub. */
   findingUpdater: FindingUpdater;
   log: Logger;
+  /** Where the embedded-metric-format lines go: the function's standard output, which CloudWatch reads. */
+  writeMetrics: (line: string) => void;
 }
 
 export interface LambdaContext {
@@ -85,6 +88,7 @@ function isSqsEvent(event: unknown): event is { Records: SqsRecordLike[] } {
 export function createHandler(settings: HandlerSettings, overrides: Partial<HandlerDependencies> = {}) {
   const clock = overrides.clock ?? systemClock;
   const random = overrides.random ?? Math.random;
+  const meter = createMeter(settings.stack, overrides.writeMetrics);
   const log = overrides.log ?? createJsonLogger();
   const readParameter = overrides.readParameter ?? createSsmReader(new SSMClient({}));
   // One client for the stack's state table: the send schedule and the alert state both live there.
@@ -137,6 +141,7 @@ export function createHandler(settings: HandlerSettings, overrides: Partial<Hand
     retryBaseMs: DELIVERY_TUNING.retryBaseMs,
     retryMaxMs: DELIVERY_TUNING.retryMaxMs,
     rateLimitHoldOffMs: DELIVERY_TUNING.rateLimitHoldOffMs,
+    meter,
   });
   const writeToSecurityHub = settings.securityHubSync
     ? createSecurityHubWriter({
@@ -151,6 +156,7 @@ export function createHandler(settings: HandlerSettings, overrides: Partial<Hand
         clock,
         random,
         log,
+        meter,
       })
     : undefined;
   const common = {
@@ -161,12 +167,15 @@ export function createHandler(settings: HandlerSettings, overrides: Partial<Hand
       refreshMs: settings.alertRefreshHours * 3600_000,
       resolveUntrackedUntil: settings.resolveUntrackedUntil ?? 0,
       writeBack: settings.securityHubSync,
+      meter,
     }),
     filter: settings.filter,
     routingKey: (deadline: number) => routingKey.get(deadline),
     deliver,
     deadLetter,
     log,
+    meter,
+    clock,
   };
   // Write-backs are gathered per invocation and sent after its pages.
   const dependenciesFor = (): BatchDependencies => {
@@ -182,6 +191,17 @@ export function createHandler(settings: HandlerSettings, overrides: Partial<Hand
   };
 
   return async function handler(
+    event: unknown,
+    context?: LambdaContext,
+  ): Promise<SqsBatchResponse | DirectInvocationResult> {
+    try {
+      return await handle(event, context);
+    } finally {
+      meter.flush();
+    }
+  };
+
+  async function handle(
     event: unknown,
     context?: LambdaContext,
   ): Promise<SqsBatchResponse | DirectInvocationResult> {
@@ -212,5 +232,5 @@ export function createHandler(settings: HandlerSettings, overrides: Partial<Hand
     if (handedBack !== undefined)
       throw new Error(`event not delivered, retry later: ${handedBack.reason ?? ""}`);
     return { results };
-  };
+  }
 }

@@ -4,6 +4,8 @@ import { EVENTS_URLS, type PagerDutyRegion } from "./delivery/pagerduty";
 
 /** Everything the deployed function needs to know, none of it secret: the key itself stays in SSM. */
 export interface HandlerSettings {
+  /** The stack the function belongs to: the dimension of its metrics. */
+  stack: string;
   parameterName: string;
   pagerDutyRegion: PagerDutyRegion;
   /** Replaces the regional Events API URL (local stand-ins). */
@@ -41,6 +43,7 @@ export const HANDLER_DEFAULTS = {
 
 // The environment variable of each setting, the one place that knows the names.
 const NAMES = {
+  stack: "STACK_NAME",
   parameterName: "ROUTING_KEY_PARAMETER",
   pagerDutyRegion: "PAGERDUTY_REGION",
   eventsUrl: "PAGERDUTY_EVENTS_URL",
@@ -62,6 +65,7 @@ const NAMES = {
 
 export function settingsToEnvironment(settings: HandlerSettings): Record<string, string> {
   const environment: Record<string, string> = {
+    [NAMES.stack]: settings.stack,
     [NAMES.parameterName]: settings.parameterName,
     [NAMES.pagerDutyRegion]: settings.pagerDutyRegion,
     [NAMES.routingKeyTtlSeconds]: String(settings.routingKeyTtlSeconds),
@@ -155,6 +159,7 @@ export function settingsFromEnvironment(env: Record<string, string | undefined>)
 
   const parameterName = required(NAMES.parameterName);
   const settings: HandlerSettings = {
+    stack: read(NAMES.stack) ?? "unknown",
     parameterName,
     pagerDutyRegion: region as PagerDutyRegion,
     routingKeyTtlSeconds: positive(NAMES.routingKeyTtlSeconds, HANDLER_DEFAULTS.routingKeyTtlSeconds),

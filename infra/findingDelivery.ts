@@ -225,6 +225,7 @@ export class FindingDelivery extends pulumi.ComponentResource {
     const environment = pulumi.all([deadLetters.url, state.name]).apply(([deadLetterQueueUrl, stateTable]) =>
       settingsToEnvironment(
         functionSettings({
+          stack: args.stack,
           parameterName: args.parameterName,
           pagerDutyRegion: args.pagerDutyRegion,
           filter: args.filter,

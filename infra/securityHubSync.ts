@@ -102,6 +102,7 @@ export class SecurityHubSync extends pulumi.ComponentResource {
             .all([args.pagerduty.serviceId, args.stateTableName])
             .apply(([serviceId, stateTable]) =>
               webhookSettingsToEnvironment({
+                stack: args.stack,
                 secretParameterName,
                 serviceId,
                 stateTable,

@@ -42,6 +42,7 @@ export function deliveryPlan(tuning: DeliveryTuning): DeliveryPlan {
 }
 
 export interface FunctionSettingsArgs {
+  stack: string;
   parameterName: string;
   pagerDutyRegion: PagerDutyRegion;
   filter: FindingFilter;
@@ -55,6 +56,7 @@ export interface FunctionSettingsArgs {
 /** The settings the function is deployed with (its environment), from the stack's choices. */
 export function functionSettings(args: FunctionSettingsArgs): HandlerSettings {
   return {
+    stack: args.stack,
     parameterName: args.parameterName,
     pagerDutyRegion: args.pagerDutyRegion,
     routingKeyTtlSeconds: args.plan.routingKeyTtlSeconds,

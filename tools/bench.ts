@@ -240,6 +240,7 @@ async function handlerCpuPerFinding(arrivals: Arrival[], settings: HandlerSettin
       alertStore: createMemoryAlertStore(),
       deadLetter: undefined,
       log: silentLogger,
+      writeMetrics: () => undefined,
     },
   );
   const started = process.cpuUsage();

@@ -54,6 +54,8 @@ export async function processRecords(
   // After the pages: Security Hub is told once for the whole batch, and its failures never change a record's fate.
   await deps.flushWriteBack?.(deadline);
   for (const result of results) {
+    if (result.outcome === "handedBack") deps.meter.count("HandedBack");
+    if (result.outcome === "deadLettered") deps.meter.count("DeadLettered");
     if (result.outcome === "handedBack" || result.outcome === "deadLettered") {
       deps.log.warn(`record ${result.outcome === "handedBack" ? "handed back" : "dead-lettered"}`, {
         ...result,
@@ -91,12 +93,18 @@ async function processRecord(
       continue;
     }
     if (routed.kind === "skip") {
+      deps.meter.count("FilteredOut");
       deps.log.info("finding skipped", { messageId, findingId: routed.findingId, reason: routed.reason });
       continue;
     }
     const result = await sendFinding(
       routed,
-      { messageId, receiveCount: record.receiveCount, byHand: byHand !== undefined },
+      {
+        messageId,
+        receiveCount: record.receiveCount,
+        byHand: byHand !== undefined,
+        ...(reading.time === undefined ? {} : { importedAt: reading.time }),
+      },
       deps,
       deadline,
     );

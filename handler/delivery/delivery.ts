@@ -1,4 +1,5 @@
 import type { Clock } from "../clock";
+import type { Meter } from "../telemetry/metrics";
 import type { Pacer } from "./pacing";
 import type { PagerDutyClient } from "./pagerduty";
 import type { PagerDutyRequest } from "../finding/pagerdutyEvent";
@@ -21,6 +22,7 @@ export interface DeliveryOptions {
   retryMaxMs: number;
   /** How long every sender with the key waits after a 429. */
   rateLimitHoldOffMs: number;
+  meter: Meter;
 }
 
 export type Deliver = (request: PagerDutyRequest, deadline: number) => Promise<Delivery>;
@@ -47,7 +49,12 @@ export function createDelivery(options: DeliveryOptions): Deliver {
       }
       await clock.sleep(sendAt - clock.now());
       attempts += 1;
+      options.meter.count("PagerDutyRequests");
+      if (attempts > 1) options.meter.count("PagerDutyRetries");
       const result = await options.client.send(request);
+      if (result.kind === "rateLimited") options.meter.count("PagerDutyRateLimited");
+      if (result.kind === "retryable" && result.status !== undefined && result.status >= 500)
+        options.meter.count("PagerDutyServerErrors");
       switch (result.kind) {
         case "accepted":
           return { outcome: "accepted", status: result.status, attempts };

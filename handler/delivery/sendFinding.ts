@@ -1,6 +1,8 @@
 import type { Routed } from "../finding/route";
 import type { AlertTracker } from "../state/tracker";
+import type { Clock } from "../clock";
 import { errorText, type Logger } from "../telemetry/log";
+import type { Meter } from "../telemetry/metrics";
 import type { Deliver } from "./delivery";
 
 // One routed finding through the alert state and out to PagerDuty: plan (read, decide, claim), send, confirm,
@@ -13,6 +15,8 @@ export interface FindingDependencies {
   /** Told of each finding whose page is to be written back to Security Hub. */
   writeBack: ((routed: Extract<Routed, { kind: "send" }>) => void) | undefined;
   log: Logger;
+  meter: Meter;
+  clock: Clock;
 }
 
 export type FindingResult =
@@ -25,7 +29,7 @@ export type FindingResult =
 
 export async function sendFinding(
   routed: Extract<Routed, { kind: "send" }>,
-  context: { messageId: string; receiveCount?: number; byHand: boolean },
+  context: { messageId: string; receiveCount?: number; byHand: boolean; importedAt?: number },
   deps: FindingDependencies,
   deadline: number,
 ): Promise<FindingResult> {
@@ -51,6 +55,13 @@ export async function sendFinding(
     triaged: (finding.workflow !== undefined && finding.workflow !== "NEW") || finding.noted,
   });
   if (plan.kind === "skip") {
+    deps.meter.count(
+      plan.skip === "unchanged"
+        ? "SkippedUnchanged"
+        : plan.skip === "nothingToResolve"
+          ? "NothingToResolve"
+          : "SkippedOther",
+    );
     deps.log.info("finding skipped", { ...fields, alert: plan.skip, reason: plan.why });
     if (plan.writeBackDue) deps.writeBack?.(routed);
     return { kind: "skipped" };
@@ -78,6 +89,12 @@ export async function sendFinding(
   if (delivery.outcome === "rejected") {
     const reason = `PagerDuty rejected finding ${mapped.findingId} (HTTP ${delivery.status}): ${delivery.errors.join("; ")}`;
     return { kind: "rejected", reason };
+  }
+  if (plan.change === "new" || plan.change === "regression") {
+    deps.meter.page(mapped.severityLabel);
+    if (context.importedAt !== undefined) deps.meter.importToPage(deps.clock.now() - context.importedAt);
+  } else {
+    deps.meter.count(routed.action === "resolve" ? "ResolvesSent" : "AlertsUpdated");
   }
   if (plan.writeBack) deps.writeBack?.(routed);
   if ((await plan.confirm()) === "compensate") {

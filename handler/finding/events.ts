@@ -9,7 +9,14 @@ export const CUSTOM_ACTION = "Security Hub Findings - Custom Action";
 export const FINDING_DETAIL_TYPES = [IMPORTED, CUSTOM_ACTION] as const;
 
 export type EventReading =
-  | { kind: "findings"; detailType: string; findings: unknown[]; actionName?: string }
+  | {
+      kind: "findings";
+      detailType: string;
+      findings: unknown[];
+      actionName?: string;
+      /** When EventBridge received the event (epoch ms): for the findings of an import, when they were imported. */
+      time?: number;
+    }
   | { kind: "skip"; reason: string }
   | { kind: "malformed"; reason: string };
 
@@ -29,11 +36,13 @@ export function readEvent(event: unknown): EventReading {
   if (!Array.isArray(detail.findings))
     return { kind: "malformed", reason: "detail.findings is not an array" };
   const actionName = textAt(detail, "actionName");
+  const time = Date.parse(textAt(event, "time") ?? "");
   return {
     kind: "findings",
     detailType,
     findings: detail.findings,
     ...(actionName === undefined ? {} : { actionName }),
+    ...(Number.isNaN(time) ? {} : { time }),
   };
 }
 

@@ -1,5 +1,6 @@
 import type { Clock } from "../clock";
 import { errorText, type Logger } from "../telemetry/log";
+import type { Meter } from "../telemetry/metrics";
 import {
   decide,
   type AlertDecision,
@@ -55,8 +56,7 @@ export interface AlertTrackerOptions {
   resolveUntrackedUntil: number;
   /** Pages are written back to Security Hub. */
   writeBack: boolean;
-  /** Told of each failure to read or write the table. */
-  onStoreFailure?: () => void;
+  meter: Meter;
 }
 
 // Each lost race costs one more read; more than a few means something else is writing the same item.
@@ -66,7 +66,7 @@ export function createAlertTracker(options: AlertTrackerOptions): AlertTracker {
   const { store, clock, log } = options;
 
   const failed = (what: string, event: AlertEvent, error: unknown) => {
-    options.onStoreFailure?.();
+    options.meter.count("StateTableFailures");
     log.warn(`alert state ${what} failed; sending anyway`, {
       dedupKey: event.dedupKey,
       error: errorText(error),
@@ -115,7 +115,7 @@ export function createAlertTracker(options: AlertTrackerOptions): AlertTracker {
       }
       return "done";
     } catch (error) {
-      options.onStoreFailure?.();
+      options.meter.count("StateTableFailures");
       // The claim stays unconfirmed: the next import of the finding sends again, which PagerDuty deduplicates.
       log.warn("alert state confirmation failed", { dedupKey: event.dedupKey, error: errorText(error) });
       return "done";
@@ -150,7 +150,7 @@ export function createAlertTracker(options: AlertTrackerOptions): AlertTracker {
             written = await store.put(write, state?.version, now);
           } catch (error) {
             if (decision.kind === "skip") {
-              options.onStoreFailure?.();
+              options.meter.count("StateTableFailures");
               log.warn("alert state write failed", { dedupKey: event.dedupKey, error: errorText(error) });
               return { kind: "skip", skip: decision.skip, why: decision.why, state, writeBackDue: false };
             }
@@ -174,7 +174,7 @@ export function createAlertTracker(options: AlertTrackerOptions): AlertTracker {
         };
       }
       log.warn("alert state contended; sending anyway", { dedupKey: event.dedupKey, attempts: MAX_ATTEMPTS });
-      options.onStoreFailure?.();
+      options.meter.count("StateTableFailures");
       return unavailable(event, undefined);
     },
   };

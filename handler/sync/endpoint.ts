@@ -8,6 +8,7 @@ import { createSsmReader } from "../ssm";
 import { createDynamoAlertStore, createDynamoPacingStore, createDynamoWebhookLedger } from "../state/dynamo";
 import { createMemoryAlertStore, type AlertStore } from "../state/store";
 import { createJsonLogger, errorText, type Logger } from "../telemetry/log";
+import { createMeter } from "../telemetry/metrics";
 import { createMemoryWebhookLedger, type WebhookLedger } from "./ledger";
 import { createSecurityHubUpdater, type FindingUpdater } from "./securityHub";
 import { MAX_BODY_BYTES, MAX_EVENT_AGE_MS, effectOf, readWebhook, signatureMatches } from "./webhook";
@@ -19,6 +20,8 @@ import { SECURITY_HUB_PACING, createSecurityHubWriter } from "./writeBack";
 // effect; whatever fails to apply is answered 5xx so that PagerDuty delivers it again.
 
 export interface WebhookSettings {
+  /** The stack the endpoint belongs to: the dimension of its metrics. */
+  stack: string;
   /** The SSM SecureString holding the subscription's signing secret. */
   secretParameterName: string;
   /** The PagerDuty service whose incidents this stack pages with; events of any other are refused. */
@@ -28,6 +31,7 @@ export interface WebhookSettings {
 }
 
 const NAMES = {
+  stack: "STACK_NAME",
   secretParameterName: "WEBHOOK_SECRET_PARAMETER",
   serviceId: "PAGERDUTY_SERVICE_ID",
   stateTable: "STATE_TABLE",
@@ -36,6 +40,7 @@ const NAMES = {
 
 export function webhookSettingsToEnvironment(settings: WebhookSettings): Record<string, string> {
   return {
+    [NAMES.stack]: settings.stack,
     [NAMES.secretParameterName]: settings.secretParameterName,
     [NAMES.serviceId]: settings.serviceId,
     [NAMES.secretTtlSeconds]: String(settings.secretTtlSeconds),
@@ -56,6 +61,7 @@ export function webhookSettingsFromEnvironment(env: Record<string, string | unde
     );
   const stateTable = env[NAMES.stateTable]?.trim();
   return {
+    stack: env[NAMES.stack]?.trim() || "unknown",
     secretParameterName: required(NAMES.secretParameterName),
     serviceId: required(NAMES.serviceId),
     secretTtlSeconds: ttl,
@@ -72,6 +78,8 @@ export interface WebhookDependencies {
   pacingStore: PacingStore;
   findingUpdater: FindingUpdater;
   log: Logger;
+  /** Where the embedded-metric-format lines go (standard output in Lambda). */
+  writeMetrics: (line: string) => void;
 }
 
 /** A Lambda function URL request (payload format 2.0), the parts this endpoint reads. */
@@ -97,6 +105,7 @@ export function createWebhookHandler(
 ) {
   const clock = overrides.clock ?? systemClock;
   const log = overrides.log ?? createJsonLogger();
+  const meter = createMeter(settings.stack, overrides.writeMetrics);
   const table =
     settings.stateTable === undefined
       ? undefined
@@ -134,10 +143,15 @@ export function createWebhookHandler(
     clock,
     random: overrides.random ?? Math.random,
     log,
+    meter,
   });
 
   const answer = (statusCode: number, status: string, reason?: string): FunctionUrlResponse => {
-    if (statusCode >= 400) log.warn("webhook refused", { statusCode, reason });
+    if (statusCode >= 400 && statusCode < 500) {
+      meter.count("WebhooksRefused");
+      log.warn("webhook refused", { statusCode, reason });
+    }
+    if (status === "applied") meter.count("WebhooksApplied");
     return {
       statusCode,
       headers: { "content-type": "application/json" },
@@ -146,6 +160,14 @@ export function createWebhookHandler(
   };
 
   return async function handler(request: FunctionUrlRequest): Promise<FunctionUrlResponse> {
+    try {
+      return await handle(request);
+    } finally {
+      meter.flush();
+    }
+  };
+
+  async function handle(request: FunctionUrlRequest): Promise<FunctionUrlResponse> {
     const deadline = clock.now() + ANSWER_WITHIN_MS;
     if ((request.requestContext?.http?.method ?? "POST") !== "POST")
       return answer(405, "refused", "only POST is accepted");
@@ -200,7 +222,7 @@ export function createWebhookHandler(
       await ledger.settle(event.id, false, clock.now()).catch(() => undefined);
       return answer(503, "unavailable", "the event could not be applied");
     }
-  };
+  }
 
   /** Applies one event; throws when it must be delivered again. */
   async function apply(

@@ -2,6 +2,7 @@ import { isTransient } from "../awsErrors";
 import type { Clock } from "../clock";
 import type { Pacer } from "../delivery/pacing";
 import { errorText, type Logger } from "../telemetry/log";
+import type { Meter } from "../telemetry/metrics";
 import {
   MAX_FINDINGS_PER_CALL,
   type FindingRef,
@@ -20,8 +21,7 @@ export interface SecurityHubWriterOptions {
   clock: Clock;
   random: () => number;
   log: Logger;
-  /** Told of each finding Security Hub did not update. */
-  onFailure?: (count: number) => void;
+  meter: Meter;
 }
 
 export interface WriteResult {
@@ -45,7 +45,7 @@ const RETRY_MAX_MS = 8_000;
 export function createSecurityHubWriter(options: SecurityHubWriterOptions): SecurityHubWriter {
   const { clock, log } = options;
   const fail = (findings: FindingRef[], reason: string, retryable: boolean): WriteResult => {
-    options.onFailure?.(findings.length);
+    options.meter.count("SecurityHubWriteFailures", findings.length);
     log.warn("Security Hub not updated", {
       findings: findings.map((finding) => finding.id),
       reason,
@@ -60,8 +60,9 @@ export function createSecurityHubWriter(options: SecurityHubWriterOptions): Secu
       await clock.sleep(slot - clock.now());
       try {
         const outcome = await options.updater(update);
+        options.meter.count("SecurityHubUpdates", outcome.updated.length);
         if (outcome.failed.length > 0) {
-          options.onFailure?.(outcome.failed.length);
+          options.meter.count("SecurityHubWriteFailures", outcome.failed.length);
           for (const entry of outcome.failed) {
             log.warn("Security Hub not updated", {
               findings: [entry.finding.id],

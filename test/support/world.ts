@@ -32,6 +32,8 @@ export interface World {
   settings: HandlerSettings;
   /** Every log line the handlers of this world wrote, parsed. */
   logs: Record<string, unknown>[];
+  /** Every embedded-metric-format line the handlers of this world wrote, parsed. */
+  metrics: Record<string, unknown>[];
   /** A handler as the deployed factory builds it, its AWS clients talking to the stand-ins. */
   handler(
     overrides?: Partial<HandlerDependencies>,
@@ -87,7 +89,9 @@ export async function startWorld(pagerdutyOptions: PagerDutyModelOptions = {}): 
   Object.assign(process.env, awsEnvironmentFor(ssm, sqs, dynamodb, securityHub));
   const endpoints: FunctionUrlStandIn[] = [];
   const logs: Record<string, unknown>[] = [];
+  const metrics: Record<string, unknown>[] = [];
   const settings: HandlerSettings = {
+    stack: "test",
     parameterName: PARAMETER_NAME,
     pagerDutyRegion: "us",
     eventsUrl: pagerduty.url,
@@ -111,11 +115,13 @@ export async function startWorld(pagerdutyOptions: PagerDutyModelOptions = {}): 
     securityHub,
     settings,
     logs,
+    metrics,
     handler: (overrides = {}, changes = {}) =>
       createHandler(
         { ...settings, ...changes },
         {
           log: createJsonLogger((line) => logs.push(JSON.parse(line) as Record<string, unknown>)),
+          writeMetrics: (line) => metrics.push(JSON.parse(line) as Record<string, unknown>),
           random: () => 0,
           ...overrides,
         },
@@ -124,6 +130,7 @@ export async function startWorld(pagerdutyOptions: PagerDutyModelOptions = {}): 
       const endpoint = await startFunctionUrl(
         createWebhookHandler(
           {
+            stack: "test",
             secretParameterName: WEBHOOK_SECRET_PARAMETER,
             serviceId: pagerduty.model.serviceId,
             stateTable: STATE_TABLE,
@@ -132,6 +139,7 @@ export async function startWorld(pagerdutyOptions: PagerDutyModelOptions = {}): 
           },
           {
             log: createJsonLogger((line) => logs.push(JSON.parse(line) as Record<string, unknown>)),
+            writeMetrics: (line) => metrics.push(JSON.parse(line) as Record<string, unknown>),
             random: () => 0,
             ...overrides,
           },

@@ -236,6 +236,7 @@ export class Deployment {
         return { updated: update.findings, failed: [] };
       },
       log: silentLogger,
+      writeMetrics: () => undefined,
     });
     return container;
   }

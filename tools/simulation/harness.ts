@@ -107,6 +107,7 @@ export function createHarness(options: HarnessOptions): Harness {
         routingKey,
         // The function's settings in each account's stack, as the program deploys them.
         settings: functionSettings({
+          stack: config.stack,
           parameterName: config.parameterName,
           pagerDutyRegion: config.pagerDutyRegion,
           filter: config.filter,

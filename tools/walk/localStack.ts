@@ -31,6 +31,8 @@ export interface LocalStack {
   /** The webhook endpoint's URL; undefined when the stack does not sync with Security Hub. */
   webhookUrl: string | undefined;
   logs: LogLine[];
+  /** The embedded-metric-format lines both functions wrote, as CloudWatch would read them. */
+  metrics: string[];
   deadLetters: DeadLetter[];
   close(): Promise<void>;
 }
@@ -43,6 +45,8 @@ export async function startLocalStack(config: StackConfig): Promise<LocalStack> 
   const logs: LogLine[] = [];
   const log = createJsonLogger((line) => logs.push(JSON.parse(line) as LogLine));
   const deadLetters: DeadLetter[] = [];
+  const metrics: string[] = [];
+  const writeMetrics = (line: string) => metrics.push(line);
   // The two functions share the stack's state table; here, one in-memory store.
   const alertStore = createMemoryAlertStore();
   const pacingStore = createMemoryPacingStore();
@@ -52,6 +56,7 @@ export async function startLocalStack(config: StackConfig): Promise<LocalStack> 
   const delivery = createHandler(
     {
       ...functionSettings({
+        stack: config.stack,
         parameterName: config.parameterName,
         pagerDutyRegion: config.pagerDutyRegion,
         filter: config.filter,
@@ -75,13 +80,19 @@ export async function startLocalStack(config: StackConfig): Promise<LocalStack> 
         return Promise.resolve();
       },
       log,
+      writeMetrics,
     },
   );
   let endpoint: FunctionUrlStandIn | undefined;
   if (config.sync.enabled) {
     endpoint = await startFunctionUrl(
       createWebhookHandler(
-        { secretParameterName: "local", serviceId: pagerduty.model.serviceId, secretTtlSeconds: 300 },
+        {
+          stack: config.stack,
+          secretParameterName: "local",
+          serviceId: pagerduty.model.serviceId,
+          secretTtlSeconds: 300,
+        },
         {
           readParameter: () => Promise.resolve(WEBHOOK_SECRET),
           alertStore,
@@ -89,6 +100,7 @@ export async function startLocalStack(config: StackConfig): Promise<LocalStack> 
           ledger: createMemoryWebhookLedger(),
           findingUpdater,
           log,
+          writeMetrics,
         },
       ),
     );
@@ -99,6 +111,7 @@ export async function startLocalStack(config: StackConfig): Promise<LocalStack> 
     delivery,
     webhookUrl: endpoint?.url,
     logs,
+    metrics,
     deadLetters,
     close: async () => {
       await Promise.all([pagerduty.close(), securityHub.close(), endpoint?.close()]);

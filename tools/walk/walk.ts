@@ -266,6 +266,11 @@ export async function walk(
   }
   const result = narrator.result;
   write(
+    "Metrics the functions wrote (CloudWatch embedded metric format, one line per invocation and dimension set):",
+  );
+  for (const line of stack.metrics) write(`  ${line}`);
+  write("");
+  write(
     `Summary: ${result.paged} paged, ${result.updated} updated, ${result.unchanged} unchanged, ${result.resolved} resolved, ${result.nothingToResolve} with nothing to resolve, ${result.filteredOut} filtered out; ${result.pagerdutyRequests} PagerDuty request(s); ${result.openAlerts} alert(s) left open; ${result.securityHubUpdates} Security Hub update(s); ${result.webhooksRejected} webhook(s) refused.`,
   );
   return result;

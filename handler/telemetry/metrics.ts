@@ -1,0 +1,90 @@
+import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
+import type { SeverityLabel } from "../finding/model";
+
+// The functions' own metrics, in CloudWatch embedded metric format (EMF) written into their logs: CloudWatch turns
+// each line into metrics, with no PutMetricData call and no extra permission. Powertools for AWS Lambda writes the
+// format; dimensions stay low in cardinality: the stack, and a page's severity, never a finding or a key.
+
+export const METRICS_NAMESPACE = "ElectricEyePagerDuty";
+export const METRICS_SERVICE = "electriceye-pagerduty";
+
+/** Every count the functions emit, and what it counts. */
+export const COUNTS = {
+  /** A new alert opened (PagerDuty pages); by severity. */
+  PagesSent: "pages sent, by severity",
+  AlertsUpdated: "open alerts updated (severity or resources changed, refreshed, or sent again)",
+  ResolvesSent: "alerts resolved by their finding",
+  SkippedUnchanged: "re-imports of open alerts that changed nothing: not sent",
+  NothingToResolve: "resolutions of findings that never paged: not sent",
+  SkippedOther: "other findings not sent: stale, already resolved, held after a responder's resolution",
+  FilteredOut: "findings the stack's filter does not page on",
+  DeadLettered: "records dead-lettered with their reason",
+  HandedBack: "records handed back to their queue for a later try",
+  PagerDutyRequests: "requests made to PagerDuty's Events API",
+  PagerDutyRateLimited: "429 answers from PagerDuty",
+  PagerDutyServerErrors: "5xx answers from PagerDuty",
+  PagerDutyRetries: "attempts after the first (server errors, timeouts, connection errors)",
+  StateTableFailures: "alert state reads or writes that failed (the event was sent anyway)",
+  SecurityHubUpdates: "findings written to in Security Hub",
+  SecurityHubWriteFailures: "findings Security Hub was not updated for",
+  WebhooksApplied: "PagerDuty webhook events applied to findings",
+  WebhooksRefused: "webhook requests refused (unsigned, mis-signed, malformed, oversized, another service's)",
+} as const;
+export type CountName = keyof typeof COUNTS;
+
+/** Milliseconds from the Security Hub event of a finding to PagerDuty's acceptance of its page. */
+export const IMPORT_TO_PAGE = "ImportToPageMs";
+
+/** The dimensions of each metric, as emitted; the dashboard and alarms must name exactly these. */
+export const BASE_DIMENSIONS = ["service", "Stack"] as const;
+export const PAGE_DIMENSIONS = ["service", "Stack", "Severity"] as const;
+
+export interface Meter {
+  count(name: Exclude<CountName, "PagesSent">, value?: number): void;
+  page(severity: SeverityLabel): void;
+  importToPage(milliseconds: number): void;
+  /** Writes what was counted since the last flush (one line per dimension set); nothing when nothing was. */
+  flush(): void;
+}
+
+export function createMeter(
+  stack: string,
+  write: (line: string) => void = (line) => process.stdout.write(`${line}\n`),
+): Meter {
+  const make = (dimensions: Record<string, string>) =>
+    new Metrics({
+      namespace: METRICS_NAMESPACE,
+      serviceName: METRICS_SERVICE,
+      defaultDimensions: { Stack: stack, ...dimensions },
+    });
+  const base = make({});
+  const bySeverity = new Map<SeverityLabel, Metrics>();
+  return {
+    count(name, value = 1) {
+      base.addMetric(name, MetricUnit.Count, value);
+    },
+    page(severity) {
+      const metrics = bySeverity.get(severity) ?? make({ Severity: severity });
+      bySeverity.set(severity, metrics);
+      metrics.addMetric("PagesSent", MetricUnit.Count, 1);
+    },
+    importToPage(milliseconds) {
+      base.addMetric(IMPORT_TO_PAGE, MetricUnit.Milliseconds, Math.max(0, Math.round(milliseconds)));
+    },
+    flush() {
+      for (const metrics of [base, ...bySeverity.values()]) {
+        if (!metrics.hasStoredMetrics()) continue;
+        write(JSON.stringify(metrics.serializeMetrics()));
+        metrics.clearMetrics();
+      }
+    },
+  };
+}
+
+/** Counts nothing: for local runs whose output tells the story itself. */
+export const silentMeter: Meter = {
+  count: () => undefined,
+  page: () => undefined,
+  importToPage: () => undefined,
+  flush: () => undefined,
+};
