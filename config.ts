@@ -73,7 +73,7 @@ export interface StackConfig {
   delivery: DeliveryTuning;
   alertState: AlertStateConfig;
   sync: SyncConfig;
-  alarms: { enabled: boolean; email: string | undefined };
+  alarms: { enabled: boolean; email: string | undefined; pageDelayMinutes: number };
 }
 
 /** Where configuration comes from: the Pulumi config in a deployment, a plain map in tests. */
@@ -229,7 +229,11 @@ export function readStackConfig(source: ConfigSource): StackConfig {
     },
     alertState: { refreshHours: integer("alertRefreshHours", 0, 8760), resolveUntrackedUntil },
     sync: { enabled: flag("securityHubSync"), serviceName: serviceNameOf(pagerduty) },
-    alarms: { enabled: flag("alarms"), email: alarmEmail },
+    alarms: {
+      enabled: flag("alarms"),
+      email: alarmEmail,
+      pageDelayMinutes: integer("pageDelayAlarmMinutes", 1, 1440),
+    },
   };
 }
 

@@ -1,6 +1,7 @@
 import { pulumiConfigSource, readStackConfig } from "./config";
-import { stackRules } from "./infra/eventPatterns";
-import type * as pulumi from "@pulumi/pulumi";
+import { lanesOf, stackRules } from "./infra/eventPatterns";
+import { Operations } from "./infra/operations";
+import * as pulumi from "@pulumi/pulumi";
 import { FindingDelivery } from "./infra/findingDelivery";
 import { SecurityHubSync, accountSecurityHubArn } from "./infra/securityHubSync";
 import { PagerDutyService } from "./infra/pagerdutyService";
@@ -18,6 +19,7 @@ export = async () => {
   });
   // Written to by both functions when the stack syncs with Security Hub.
   const securityHubArn = config.sync.enabled ? accountSecurityHubArn() : undefined;
+  const rules = stackRules(config);
   const delivery = new FindingDelivery("delivery", {
     stack: config.stack,
     routingKey: pagerduty.routingKey,
@@ -28,15 +30,10 @@ export = async () => {
     alertState: config.alertState,
     sync: config.sync,
     securityHubArn,
-    rules: stackRules(config),
+    rules,
     plan: deliveryPlan(config.delivery),
     memorySizeMb: config.delivery.memorySizeMb,
     logRetentionDays: config.delivery.logRetentionDays,
-    alarms: {
-      enabled: config.alarms.enabled,
-      pagerdutyEndpoint: pagerduty.alarmEndpoint,
-      email: config.alarms.email,
-    },
   });
   const sync =
     securityHubArn === undefined
@@ -58,6 +55,22 @@ export = async () => {
                   region: config.pagerDutyRegion,
                 },
         });
+  const operations = new Operations("operations", {
+    stack: config.stack,
+    lanes: lanesOf(rules),
+    queueNames: delivery.queueNames,
+    deadLetterQueueName: delivery.deadLetterQueueName,
+    ruleDeadLetterQueueName: delivery.ruleDeadLetterQueueName,
+    functionName: delivery.functionName,
+    webhookFunctionName: sync?.webhookFunctionName ?? pulumi.output(undefined),
+    eventsPerMinute: config.delivery.eventsPerMinute,
+    pageDelayAlarmMinutes: config.alarms.pageDelayMinutes,
+    alarms: {
+      enabled: config.alarms.enabled,
+      pagerdutyEndpoint: pagerduty.alarmEndpoint,
+      email: config.alarms.email,
+    },
+  });
   return {
     pagerdutyServiceId: pagerduty.serviceId,
     pagerdutyIntegrationId: pagerduty.integrationId,
@@ -71,7 +84,9 @@ export = async () => {
     ruleNames: delivery.ruleNames,
     functionName: delivery.functionName,
     stateTableName: delivery.stateTableName,
-    alarmTopicArn: delivery.alarmTopicArn,
+    alarmTopicArn: operations.alarmTopicArn,
+    dashboardName: operations.dashboardName,
+    dashboardUrl: operations.dashboardUrl,
     ...(sync === undefined
       ? {}
       : {

@@ -24,22 +24,12 @@ export interface FindingDeliveryArgs {
   plan: DeliveryPlan;
   memorySizeMb: number;
   logRetentionDays: number;
-  alarms: {
-    enabled: boolean;
-    /** HTTPS endpoint of a PagerDuty CloudWatch integration, secret; undefined without one. */
-    pagerdutyEndpoint: pulumi.Output<string> | undefined;
-    email: string | undefined;
-  };
 }
-
-// How old the oldest message of a lane may grow before someone should look: a burst legitimately keeps the
-// standard lane busy for a while (about 45 minutes for 5,000 findings at 115 a minute).
-const OLDEST_MESSAGE_ALARM_SECONDS: Record<Lane, number> = { critical: 600, resolve: 1800, standard: 7200 };
 
 /**
  * The AWS side: the routing key in an SSM SecureString, EventBridge rules into encrypted queues (one per lane),
- * dead-letter queues, the delivery state (send schedule, recent resolutions), the function with a
- * least-privilege role, and alarms.
+ * dead-letter queues, the delivery state (send schedule, alert state), and the function with a least-privilege
+ * role.
  */
 export class FindingDelivery extends pulumi.ComponentResource {
   readonly parameterName: pulumi.Output<string>;
@@ -53,7 +43,10 @@ export class FindingDelivery extends pulumi.ComponentResource {
   readonly functionName: pulumi.Output<string>;
   readonly stateTableName: pulumi.Output<string>;
   readonly stateTableArn: pulumi.Output<string>;
-  readonly alarmTopicArn: pulumi.Output<string | undefined>;
+  /** Each lane's queue name, for the dashboard and the alarms. */
+  readonly queueNames: pulumi.Output<Record<string, string>>;
+  readonly deadLetterQueueName: pulumi.Output<string>;
+  readonly ruleDeadLetterQueueName: pulumi.Output<string>;
 
   constructor(name: string, args: FindingDeliveryArgs, opts?: pulumi.ComponentResourceOptions) {
     // The args hold the routing key, so they are not handed to super().
@@ -275,15 +268,6 @@ export class FindingDelivery extends pulumi.ComponentResource {
       );
     }
 
-    this.alarmTopicArn = args.alarms.enabled
-      ? this.createAlarms(name, args, {
-          deadLetters,
-          ruleDeadLetters,
-          functionName: fn.name,
-          lanes: lanes.map((lane) => [lane, laneQueue(lane)] as const),
-        })
-      : pulumi.output(undefined);
-
     this.parameterName = parameter.name;
     const byLane = (pick: (queue: aws.sqs.Queue) => pulumi.Output<string>) =>
       pulumi
@@ -291,6 +275,9 @@ export class FindingDelivery extends pulumi.ComponentResource {
         .apply((values) => Object.fromEntries(lanes.map((lane, index) => [lane, values[index] ?? ""])));
     this.queueUrls = byLane((queue) => queue.url);
     this.queueArns = byLane((queue) => queue.arn);
+    this.queueNames = byLane((queue) => queue.name);
+    this.deadLetterQueueName = deadLetters.name;
+    this.ruleDeadLetterQueueName = ruleDeadLetters.name;
     this.deadLetterQueueUrl = deadLetters.url;
     this.deadLetterQueueArn = deadLetters.arn;
     this.ruleDeadLetterQueueUrl = ruleDeadLetters.url;
@@ -310,112 +297,6 @@ export class FindingDelivery extends pulumi.ComponentResource {
       ruleNames: this.ruleNames,
       functionName: this.functionName,
       stateTableName: this.stateTableName,
-      alarmTopicArn: this.alarmTopicArn,
     });
-  }
-
-  private createAlarms(
-    name: string,
-    args: FindingDeliveryArgs,
-    watched: {
-      deadLetters: aws.sqs.Queue;
-      ruleDeadLetters: aws.sqs.Queue;
-      functionName: pulumi.Output<string>;
-      lanes: (readonly [Lane, aws.sqs.Queue])[];
-    },
-  ): pulumi.Output<string> {
-    const child = { parent: this };
-    const topic = new aws.sns.Topic(`${name}-alarms`, { displayName: "electriceye-pagerduty alarms" }, child);
-    if (args.alarms.pagerdutyEndpoint !== undefined) {
-      new aws.sns.TopicSubscription(
-        `${name}-alarms-to-pagerduty`,
-        {
-          topic: topic.arn,
-          protocol: "https",
-          endpoint: args.alarms.pagerdutyEndpoint,
-          endpointAutoConfirms: true,
-        },
-        child,
-      );
-    }
-    if (args.alarms.email !== undefined) {
-      new aws.sns.TopicSubscription(
-        `${name}-alarms-to-email`,
-        { topic: topic.arn, protocol: "email", endpoint: args.alarms.email },
-        child,
-      );
-    }
-    const alarm = (
-      suffix: string,
-      description: string,
-      metric: {
-        namespace: string;
-        metricName: string;
-        dimensions: Record<string, pulumi.Input<string>>;
-        statistic: string;
-      },
-      threshold: number,
-    ) =>
-      new aws.cloudwatch.MetricAlarm(
-        `${name}-${suffix}`,
-        {
-          alarmDescription: description,
-          namespace: metric.namespace,
-          metricName: metric.metricName,
-          dimensions: metric.dimensions,
-          statistic: metric.statistic,
-          period: 300,
-          evaluationPeriods: 1,
-          comparisonOperator: "GreaterThanThreshold",
-          threshold,
-          treatMissingData: "notBreaching",
-          alarmActions: [topic.arn],
-          okActions: [topic.arn],
-        },
-        child,
-      );
-    const visible = (queue: aws.sqs.Queue) => ({
-      namespace: "AWS/SQS",
-      metricName: "ApproximateNumberOfMessagesVisible",
-      dimensions: { QueueName: queue.name },
-      statistic: "Maximum",
-    });
-    alarm(
-      "dead-letters-alarm",
-      "Findings could not be delivered to PagerDuty and wait in the dead-letter queue (each message carries its reason)",
-      visible(watched.deadLetters),
-      0,
-    );
-    alarm(
-      "rule-dead-letters-alarm",
-      "EventBridge could not put Security Hub events into the delivery queue",
-      visible(watched.ruleDeadLetters),
-      0,
-    );
-    alarm(
-      "function-errors-alarm",
-      "The electriceye-pagerduty function failed invocations",
-      {
-        namespace: "AWS/Lambda",
-        metricName: "Errors",
-        dimensions: { FunctionName: watched.functionName },
-        statistic: "Sum",
-      },
-      0,
-    );
-    for (const [lane, queue] of watched.lanes) {
-      alarm(
-        `${lane}-backlog-alarm`,
-        `The ${lane} lane's oldest finding has waited over ${OLDEST_MESSAGE_ALARM_SECONDS[lane] / 60} minutes for PagerDuty`,
-        {
-          namespace: "AWS/SQS",
-          metricName: "ApproximateAgeOfOldestMessage",
-          dimensions: { QueueName: queue.name },
-          statistic: "Maximum",
-        },
-        OLDEST_MESSAGE_ALARM_SECONDS[lane],
-      );
-    }
-    return topic.arn;
   }
 }

@@ -1,21 +1,23 @@
 import assert from "assert/strict";
 import { execFile, spawnSync } from "child_process";
-import { mkdirSync, mkdtempSync, writeFileSync } from "fs";
+import { mkdtempSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
 import { promisify } from "util";
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, readStackConfig } from "../config";
+import { BASE_DIMENSIONS, COUNTS, IMPORT_TO_PAGE, PAGE_DIMENSIONS } from "../handler/telemetry/metrics";
 import type { PolicyDocument } from "../infra/iamPolicies";
 import {
   isSecretValue,
   mockIntegrationKey,
   mockWebhookSecret,
+  physicalName,
   runProgram,
   type ProgramRun,
   type RecordedResource,
 } from "../tools/mockEngine";
-import { functionArchive, planSettings } from "../tools/plan";
+import { archiveEntries, planSettings, writeFunctionArchive } from "../tools/plan";
 import { loadStackSettings, mapConfigSource } from "../tools/stackConfig";
 import { passedReimport, importedEvent } from "../tools/simulation/findings";
 import { findingOf, sqsEvent } from "./support/fixtures";
@@ -117,19 +119,19 @@ const COMMON = [
   "aws:cloudwatch/eventTarget:EventTarget delivery-critical-findings-target",
   "aws:cloudwatch/eventTarget:EventTarget delivery-resolutions-target",
   "aws:cloudwatch/logGroup:LogGroup delivery-logs",
-  "aws:cloudwatch/metricAlarm:MetricAlarm delivery-critical-backlog-alarm",
-  "aws:cloudwatch/metricAlarm:MetricAlarm delivery-dead-letters-alarm",
-  "aws:cloudwatch/metricAlarm:MetricAlarm delivery-function-errors-alarm",
-  "aws:cloudwatch/metricAlarm:MetricAlarm delivery-resolve-backlog-alarm",
-  "aws:cloudwatch/metricAlarm:MetricAlarm delivery-rule-dead-letters-alarm",
+  "aws:cloudwatch/metricAlarm:MetricAlarm operations-critical-backlog-alarm",
+  "aws:cloudwatch/metricAlarm:MetricAlarm operations-dead-letters-alarm",
+  "aws:cloudwatch/metricAlarm:MetricAlarm operations-function-errors-alarm",
+  "aws:cloudwatch/metricAlarm:MetricAlarm operations-resolve-backlog-alarm",
+  "aws:cloudwatch/metricAlarm:MetricAlarm operations-rule-dead-letters-alarm",
   "aws:dynamodb/table:Table delivery-state",
   "aws:iam/role:Role delivery-role",
   "aws:iam/rolePolicy:RolePolicy delivery-role-policy",
   "aws:lambda/eventSourceMapping:EventSourceMapping delivery-critical-mapping",
   "aws:lambda/eventSourceMapping:EventSourceMapping delivery-resolve-mapping",
   "aws:lambda/function:Function delivery-function",
-  "aws:sns/topic:Topic delivery-alarms",
-  "aws:sns/topicSubscription:TopicSubscription delivery-alarms-to-pagerduty",
+  "aws:sns/topic:Topic operations-alarms",
+  "aws:sns/topicSubscription:TopicSubscription operations-alarms-to-pagerduty",
   "aws:sqs/queue:Queue delivery-critical-queue",
   "aws:sqs/queue:Queue delivery-dead-letters",
   "aws:sqs/queue:Queue delivery-resolve-queue",
@@ -139,6 +141,9 @@ const COMMON = [
   "aws:sqs/queuePolicy:QueuePolicy delivery-rule-dead-letters-policy",
   "aws:ssm/parameter:Parameter delivery-routing-key",
   "electriceye-pagerduty:aws:FindingDelivery delivery",
+  "electriceye-pagerduty:aws:Operations operations",
+  "aws:cloudwatch/dashboard:Dashboard operations-dashboard",
+  "aws:cloudwatch/metricAlarm:MetricAlarm operations-page-delay-alarm",
   "electriceye-pagerduty:pagerduty:PagerDutyService pagerduty",
   "pagerduty:index/escalationPolicy:EscalationPolicy pagerduty-escalation-policy",
   "pagerduty:index/service:Service pagerduty-service",
@@ -247,10 +252,11 @@ describe("the Pulumi program under the mock engine", () => {
         "ROUTING_KEY_PARAMETER",
         "ROUTING_KEY_TTL_SECONDS",
         "SECURITY_HUB_SYNC",
+        "STACK_NAME",
         "STATE_TABLE",
       ]);
       assert.equal(environment.PAGE_SEVERITY_LABELS, "CRITICAL");
-      const alarmSubscription = one(dev.resources, "delivery-alarms-to-pagerduty").inputs;
+      const alarmSubscription = one(dev.resources, "operations-alarms-to-pagerduty").inputs;
       assert.ok(
         isSecretValue(alarmSubscription.endpoint),
         "the CloudWatch integration URL embeds a key: secret",
@@ -263,7 +269,13 @@ describe("the Pulumi program under the mock engine", () => {
       assert.deepEqual(fn.architectures, ["arm64"]);
       assert.equal(fn.timeout, 60);
       assert.match(String(fn.role), /^arn:aws:iam::\d{12}:role\/delivery-role/);
-      assert.deepEqual(Object.keys(await functionArchive(dev.resources)), ["__index.js"]);
+      // The project's code and Powertools' metrics; the AWS SDK is left to the runtime, which ships it.
+      assert.deepEqual(await archiveEntries(one(dev.resources, "delivery-function")), [
+        "__index.js",
+        "node_modules/@aws-lambda-powertools/commons",
+        "node_modules/@aws-lambda-powertools/metrics",
+        "node_modules/@aws/lambda-invoke-store",
+      ]);
       assert.deepEqual(
         (fn.loggingConfig as { logGroup: string }).logGroup,
         "/aws/lambda/electriceye-pagerduty-dev",
@@ -359,11 +371,11 @@ describe("the Pulumi program under the mock engine", () => {
         ...COMMON,
         "aws:cloudwatch/eventRule:EventRule delivery-findings-rule",
         "aws:cloudwatch/eventTarget:EventTarget delivery-findings-target",
-        "aws:cloudwatch/metricAlarm:MetricAlarm delivery-standard-backlog-alarm",
+        "aws:cloudwatch/metricAlarm:MetricAlarm operations-standard-backlog-alarm",
         "aws:lambda/eventSourceMapping:EventSourceMapping delivery-standard-mapping",
         "aws:sqs/queue:Queue delivery-standard-queue",
         "aws:sqs/queuePolicy:QueuePolicy delivery-standard-queue-policy",
-        "aws:sns/topicSubscription:TopicSubscription delivery-alarms-to-email",
+        "aws:sns/topicSubscription:TopicSubscription operations-alarms-to-email",
         ...SYNC,
       ];
       assert.deepEqual(inventory(prod.resources), expected.sort());
@@ -458,6 +470,55 @@ describe("the Pulumi program under the mock engine", () => {
       );
     });
 
+    it("has a dashboard whose every metric is one the functions emit or one AWS publishes for a resource of the stack", async () => {
+      const body = JSON.parse(String(one(prod.resources, "operations-dashboard").inputs.dashboardBody)) as {
+        widgets: { properties: { title: string; metrics: unknown[][] } }[];
+      };
+      const emitted = new Map<string, string[]>(
+        [...Object.keys(COUNTS), IMPORT_TO_PAGE].map((name) => [
+          name,
+          [...(name === "PagesSent" ? PAGE_DIMENSIONS : BASE_DIMENSIONS)],
+        ]),
+      );
+      const physical = (type: string) => new Set(ofType(prod.resources, type).map(physicalName));
+      const queueNames = physical("aws:sqs/queue:Queue");
+      const functions = physical("aws:lambda/function:Function");
+      assert.ok(body.widgets.length >= 8);
+      for (const { properties } of body.widgets) {
+        for (const spec of properties.metrics) {
+          const [namespace, metric, ...rest] = spec.filter((part) => typeof part === "string") as string[];
+          const dimensions = Object.fromEntries(
+            Array.from({ length: rest.length / 2 }, (_, index) => [rest[index * 2], rest[index * 2 + 1]]),
+          );
+          const where = `${properties.title}: ${namespace} ${metric}`;
+          if (namespace === "ElectricEyePagerDuty") {
+            assert.deepEqual(Object.keys(dimensions), emitted.get(String(metric)), where);
+            assert.equal(dimensions.Stack, "prod", where);
+          } else if (namespace === "AWS/SQS") {
+            assert.ok(queueNames.has(String(dimensions.QueueName)), `${where} on a queue of the stack`);
+          } else {
+            assert.equal(namespace, "AWS/Lambda", where);
+            assert.ok(functions.has(String(dimensions.FunctionName)), `${where} of a function of the stack`);
+          }
+        }
+      }
+    });
+
+    it("alarms when import-to-page (p99) or the standard lane's oldest finding passes pageDelayAlarmMinutes, to the alarm topic", async () => {
+      const delay = one(prod.resources, "operations-page-delay-alarm").inputs;
+      assert.equal(delay.namespace, "ElectricEyePagerDuty");
+      assert.equal(delay.metricName, "ImportToPageMs");
+      assert.equal(delay.extendedStatistic, "p99");
+      assert.deepEqual(delay.dimensions, { service: "electriceye-pagerduty", Stack: "prod" });
+      assert.equal(delay.threshold, 3_600_000);
+      assert.equal(one(prod.resources, "operations-standard-backlog-alarm").inputs.threshold, 3600);
+      const shorter = await run("prod", { pageDelayAlarmMinutes: "20" });
+      assert.equal(one(shorter.resources, "operations-page-delay-alarm").inputs.threshold, 1_200_000);
+      const topic = `arn:aws:sns:us-east-1:111122223333:${physicalName(one(prod.resources, "operations-alarms"))}`;
+      for (const alarm of ofType(prod.resources, "aws:cloudwatch/metricAlarm:MetricAlarm"))
+        assert.deepEqual(alarm.inputs.alarmActions, [topic], alarm.name);
+    });
+
     it("puts the schedule and the user on the escalation policy", () => {
       const rules = one(prod.resources, "pagerduty-escalation-policy").inputs.rules as {
         escalationDelayInMinutes: number;
@@ -492,6 +553,11 @@ describe("the Pulumi program under the mock engine", () => {
       assert.match(String(outputs.deadLetterQueueUrl), /^https:\/\/sqs\./);
       assert.match(String(outputs.pagerdutyServiceId), /pagerduty-service-id/);
       assert.match(String(outputs.pagerdutyIntegrationId), /pagerduty-events-integration-id/);
+      assert.equal(outputs.dashboardName, "electriceye-pagerduty-prod");
+      assert.equal(
+        outputs.dashboardUrl,
+        "https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#dashboards/dashboard/electriceye-pagerduty-prod",
+      );
     });
   });
 
@@ -694,11 +760,8 @@ describe("the shipped archives, run in a fresh Node.js process", () => {
   it("pages a CRITICAL finding, writes it back to Security Hub, takes PagerDuty's signed webhook, and resolves on the PASSED re-import", async () => {
     const { resources } = await run("prod");
     const directory = mkdtempSync(join(tmpdir(), "electriceye-pagerduty-archive-"));
-    for (const fn of ["delivery-function", "sync-webhook-function"]) {
-      mkdirSync(join(directory, fn));
-      for (const [name, text] of Object.entries(await functionArchive(resources, fn)))
-        writeFileSync(join(directory, fn, name), text);
-    }
+    for (const fn of ["delivery-function", "sync-webhook-function"])
+      await writeFunctionArchive(one(resources, fn), join(directory, fn));
     const environmentOf = (name: string) =>
       (one(resources, name).inputs.environment as { variables: Record<string, string> }).variables;
     const deployed = environmentOf("delivery-function");

@@ -1,13 +1,12 @@
 import { execFileSync } from "child_process";
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from "fs";
+import { mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
 import { parseArgs } from "util";
 import { deflateRawSync } from "zlib";
-import * as pulumi from "@pulumi/pulumi";
 import { configPairs, runTool } from "./cli";
-import { runProgram, type RecordedResource } from "./mockEngine";
-import { planSettings } from "./plan";
+import { runProgram } from "./mockEngine";
+import { planSettings, writeFunctionArchive } from "./plan";
 
 // What each function of a stack ships and what its cold start costs: the archive as the program would deploy it
 // (bytes, and bytes deflated as a zip stores them), and the time a fresh Node.js process takes to load it and
@@ -15,23 +14,6 @@ import { planSettings } from "./plan";
 
 const FUNCTION_TYPE = "aws:lambda/function:Function";
 const INVOKE = join(__dirname, "..", "test", "support", "invokeArchive.cjs");
-
-/** Writes a function's archive into `directory` as the program declares it: its code and the packages it ships. */
-export async function writeFunctionArchive(resource: RecordedResource, directory: string): Promise<void> {
-  const code = resource.inputs.code;
-  if (!(code instanceof pulumi.asset.AssetArchive)) throw new Error(`${resource.name} has no archive`);
-  for (const [name, asset] of Object.entries(await code.assets)) {
-    const target = join(directory, name);
-    if (asset instanceof pulumi.asset.StringAsset) {
-      mkdirSync(join(target, ".."), { recursive: true });
-      writeFileSync(target, await asset.text);
-    } else if (asset instanceof pulumi.asset.FileArchive || asset instanceof pulumi.asset.FileAsset) {
-      cpSync(await asset.path, target, { recursive: true });
-    } else {
-      throw new Error(`${resource.name}: archive entry ${name} is of a kind this tool does not copy`);
-    }
-  }
-}
 
 function files(directory: string): string[] {
   return readdirSync(directory, { recursive: true, encoding: "utf8" })

@@ -42,13 +42,20 @@ export function mockWebhookSecret(resourceName: string): string {
   return shortHash(`webhook-secret:${resourceName}`, 40);
 }
 
+/** The name a provider gives a resource: the one asked for, or the logical name with a random-looking suffix. */
+export function physicalName(resource: RecordedResource): string {
+  return typeof resource.inputs.name === "string"
+    ? resource.inputs.name
+    : `${resource.name}-${shortHash(resource.name, 7)}`;
+}
+
 function computedState(
   type: string,
   name: string,
   inputs: Record<string, unknown>,
   region: string,
 ): Record<string, unknown> {
-  const physical = typeof inputs.name === "string" ? inputs.name : `${name}-${shortHash(name, 7)}`;
+  const physical = physicalName({ type, name, inputs });
   const service = type.split(":")[1]?.split("/")[0] ?? "unknown";
   const arns: Record<string, string> = {
     "aws:sqs/queue:Queue": `arn:aws:sqs:${region}:${ACCOUNT}:${physical}`,

@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from "fs";
+import { cpSync, mkdirSync, writeFileSync } from "fs";
 import { join } from "path";
 import { parseArgs } from "util";
 import * as pulumi from "@pulumi/pulumi";
@@ -47,21 +47,28 @@ export async function planResources(run: RecordedResource[]): Promise<PlannedRes
   );
 }
 
-/** The files of a function's archive as the stack would deploy it, exactly as serialized. */
-export async function functionArchive(
-  run: RecordedResource[],
-  name = "delivery-function",
-): Promise<Record<string, string>> {
-  const fn = run.find((resource) => resource.type === FUNCTION_TYPE && resource.name === name);
-  const code = fn?.inputs.code;
-  if (!(code instanceof pulumi.asset.AssetArchive))
-    throw new Error(`the program declares no function archive named ${name}`);
-  const files: Record<string, string> = {};
+/** Writes a function's archive into `directory` as the program declares it: its code and the packages it ships. */
+export async function writeFunctionArchive(resource: RecordedResource, directory: string): Promise<void> {
+  const code = resource.inputs.code;
+  if (!(code instanceof pulumi.asset.AssetArchive)) throw new Error(`${resource.name} has no archive`);
   for (const [name, asset] of Object.entries(await code.assets)) {
-    if (!(asset instanceof pulumi.asset.StringAsset)) throw new Error(`archive entry ${name} is not text`);
-    files[name] = await asset.text;
+    const target = join(directory, name);
+    if (asset instanceof pulumi.asset.StringAsset) {
+      mkdirSync(join(target, ".."), { recursive: true });
+      writeFileSync(target, await asset.text);
+    } else if (asset instanceof pulumi.asset.FileArchive || asset instanceof pulumi.asset.FileAsset) {
+      cpSync(await asset.path, target, { recursive: true });
+    } else {
+      throw new Error(`${resource.name}: archive entry ${name} is of a kind this tool does not copy`);
+    }
   }
-  return files;
+}
+
+/** The entries of a function's archive: its serialized code, and the packages it ships beside it. */
+export async function archiveEntries(resource: RecordedResource): Promise<string[]> {
+  const code = resource.inputs.code;
+  if (!(code instanceof pulumi.asset.AssetArchive)) throw new Error(`${resource.name} has no archive`);
+  return Object.keys(await code.assets).sort();
 }
 
 /** The stack's settings, with a placeholder token where none is stored (it is set with pulumi config set --secret). */
@@ -132,11 +139,8 @@ if (require.main === module) {
     const resources = await planResources(run.resources);
     const directory = values["write-archive"];
     if (directory !== undefined) {
-      for (const fn of run.resources.filter((resource) => resource.type === FUNCTION_TYPE)) {
-        mkdirSync(join(directory, fn.name), { recursive: true });
-        for (const [name, text] of Object.entries(await functionArchive(run.resources, fn.name)))
-          writeFileSync(join(directory, fn.name, name), text);
-      }
+      for (const fn of run.resources.filter((resource) => resource.type === FUNCTION_TYPE))
+        await writeFunctionArchive(fn, join(directory, fn.name));
     }
     process.stdout.write(
       values.json === true
