@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { SEVERITY_LABELS, isSeverityLabel, type SeverityLabel } from "./handler/finding/model";
 import type { FindingFilter } from "./handler/finding/filter";
+import { FINDING_FORMATS, type FindingFormats } from "./infra/eventPatterns";
 
 // The typed stack configuration, read and validated once. Defaults live in Pulumi.yaml, where the CLI applies
 // them (and the offline plan applies them the same way); this module only checks what it is given.
@@ -64,6 +65,8 @@ export interface SyncConfig {
 export interface StackConfig {
   stack: string;
   filter: FindingFilter;
+  /** The feeds that page: Security Hub CSPM's ASFF, the new Security Hub's OCSF, or both. */
+  findingFormats: FindingFormats;
   resolveRule: boolean;
   priorityLanes: boolean;
   parameterName: string;
@@ -211,6 +214,7 @@ export function readStackConfig(source: ConfigSource): StackConfig {
       workflowStatuses,
       activeOnly: flag("activeOnly"),
     },
+    findingFormats: oneOf("findingFormats", FINDING_FORMATS),
     resolveRule: flag("resolveRule"),
     priorityLanes: flag("priorityLanes"),
     parameterName: parameterName as string,

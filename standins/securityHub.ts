@@ -23,6 +23,14 @@ export interface SecurityHubService {
   importFindings(findings: Json[]): Json[];
   finding(id: string, productArn: string): Json | undefined;
   batchUpdateFindings(input: Json): Json;
+  /**
+   * The new Security Hub's findings (OCSF), as its products send them; like importFindings, a customer's status
+   * and comment survive a re-import.
+   */
+  importFindingsV2(findings: Json[]): Json[];
+  findingV2(accountUid: string, findingUid: string, productUid: string): Json | undefined;
+  /** BatchUpdateFindingsV2: by account, finding_info.uid and product uid; a comment, a status_id, a severity_id. */
+  batchUpdateFindingsV2(input: Json): Json;
   /** Every accepted request, in order. */
   updates: Json[];
 }
@@ -37,6 +45,7 @@ export function createSecurityHubService(
   onImported: (event: Json) => void = () => undefined,
 ): SecurityHubService {
   const findings = new Map<string, Json>();
+  const v2Findings = new Map<string, Json>();
   const updates: Json[] = [];
   return {
     importFindings(list) {
@@ -61,6 +70,94 @@ export function createSecurityHubService(
       });
     },
     finding: (id, productArn) => structuredClone(findings.get(keyOf(id, productArn))),
+    importFindingsV2(list) {
+      return list.map((finding) => {
+        const key = v2KeyOf(ocsfIdentity(finding));
+        const held = v2Findings.get(key);
+        const status = (value: Json | undefined) =>
+          (value?.compliance as Json | undefined)?.status as string | undefined;
+        const reopened = held !== undefined && status(held) === "Pass" && status(finding) === "Fail";
+        const stored: Json =
+          held === undefined || reopened
+            ? structuredClone(finding)
+            : {
+                ...structuredClone(finding),
+                status: held.status,
+                status_id: held.status_id,
+                ...(held.comment === undefined ? {} : { comment: held.comment }),
+              };
+        v2Findings.set(key, stored);
+        return structuredClone(stored);
+      });
+    },
+    findingV2: (accountUid, findingUid, productUid) =>
+      structuredClone(
+        v2Findings.get(
+          v2KeyOf({
+            CloudAccountUid: accountUid,
+            FindingInfoUid: findingUid,
+            MetadataProductUid: productUid,
+          }),
+        ),
+      ),
+    batchUpdateFindingsV2(input) {
+      const identifiers = input.FindingIdentifiers;
+      if (input.MetadataUids !== undefined && identifiers !== undefined)
+        invalid("MetadataUids and FindingIdentifiers cannot be used together");
+      if (!Array.isArray(identifiers) || identifiers.length === 0)
+        invalid("FindingIdentifiers must hold at least one finding identifier");
+      if (identifiers.length > MAX_IDENTIFIERS)
+        invalid(
+          `FindingIdentifiers holds ${identifiers.length} identifiers; at most ${MAX_IDENTIFIERS} are allowed`,
+        );
+      const comment = input.Comment;
+      if (
+        comment !== undefined &&
+        (typeof comment !== "string" || comment.length < 1 || comment.length > NOTE_MAX)
+      )
+        invalid(`Comment must be a string of 1 to ${NOTE_MAX} characters`);
+      const statusId = input.StatusId;
+      if (statusId !== undefined && !(typeof statusId === "number" && OCSF_STATUSES[statusId] !== undefined))
+        invalid(`StatusId must be one of ${Object.keys(OCSF_STATUSES).join(", ")}`);
+      const unknown = Object.keys(input).find(
+        (field) =>
+          !["FindingIdentifiers", "MetadataUids", "Comment", "StatusId", "SeverityId"].includes(field),
+      );
+      if (unknown !== undefined) invalid(`Unknown field ${unknown}`);
+      if (comment === undefined && statusId === undefined && input.SeverityId === undefined)
+        invalid("Nothing to update");
+      const processed: Json[] = [];
+      const unprocessed: Json[] = [];
+      for (const identifier of identifiers as Json[]) {
+        for (const field of ["CloudAccountUid", "FindingInfoUid", "MetadataProductUid"])
+          if (typeof identifier[field] !== "string" || identifier[field] === "")
+            invalid(`Each finding identifier needs a ${field}`);
+        const finding = v2Findings.get(v2KeyOf(identifier));
+        if (finding === undefined) {
+          unprocessed.push({
+            FindingIdentifier: identifier,
+            ErrorCode: "ResourceNotFoundException",
+            ErrorMessage: "Finding not found",
+          });
+          continue;
+        }
+        if (typeof comment === "string") finding.comment = comment;
+        if (typeof statusId === "number") {
+          finding.status_id = statusId;
+          finding.status = OCSF_STATUSES[statusId];
+        }
+        processed.push({
+          FindingIdentifier: identifier,
+          MetadataUid: (finding.metadata as Json | undefined)?.uid,
+        });
+      }
+      updates.push(structuredClone(input));
+      for (const entry of processed) {
+        const finding = v2Findings.get(v2KeyOf(entry.FindingIdentifier as Json));
+        if (finding !== undefined) onImported(importedEventV2(finding));
+      }
+      return { ProcessedFindings: processed, UnprocessedFindings: unprocessed };
+    },
     updates,
     batchUpdateFindings(input) {
       const identifiers = input.FindingIdentifiers;
@@ -144,6 +241,48 @@ export function createSecurityHubService(
 }
 
 /** The event Security Hub emits after an update: the finding as it now is, in an Imported event. */
+const OCSF_STATUSES: Record<number, string> = {
+  0: "Unknown",
+  1: "New",
+  2: "In Progress",
+  3: "Suppressed",
+  4: "Resolved",
+  5: "Archived",
+  99: "Other",
+};
+
+function ocsfIdentity(finding: Json): Json {
+  const at = (...path: string[]) =>
+    path.reduce<unknown>((value, key) => (value as Json | undefined)?.[key], finding);
+  return {
+    CloudAccountUid: at("cloud", "account", "uid"),
+    FindingInfoUid: at("finding_info", "uid"),
+    MetadataProductUid: at("metadata", "product", "uid"),
+  };
+}
+
+function v2KeyOf(identifier: Json): string {
+  return [identifier.CloudAccountUid, identifier.MetadataProductUid, identifier.FindingInfoUid]
+    .map(String)
+    .join("\n");
+}
+
+/** The new Security Hub's event after an update: the finding as it now is, its times unchanged. */
+function importedEventV2(finding: Json): Json {
+  const cloud = finding.cloud as Json | undefined;
+  return {
+    version: "0",
+    id: `securityhub-update-${Math.random().toString(16).slice(2)}`,
+    "detail-type": "Findings Imported V2",
+    source: "aws.securityhub",
+    account: (cloud?.account as Json | undefined)?.uid,
+    time: new Date().toISOString().replace(/\.\d{3}Z$/, "Z"),
+    region: cloud?.region ?? "us-east-1",
+    resources: [(finding.metadata as Json | undefined)?.uid],
+    detail: { findings: [structuredClone(finding)] },
+  };
+}
+
 function importedEvent(finding: Json): Json {
   return {
     version: "0",
@@ -190,7 +329,15 @@ export async function startSecurityHubStandIn(): Promise<SecurityHubStandIn> {
         );
         return;
       }
-      if (request.method !== "PATCH" || request.url !== "/findings/batchupdate") {
+      const operation =
+        request.method !== "PATCH"
+          ? undefined
+          : request.url === "/findings/batchupdate"
+            ? service.batchUpdateFindings
+            : request.url === "/findingsv2/batchupdatev2"
+              ? service.batchUpdateFindingsV2
+              : undefined;
+      if (operation === undefined) {
         fail(
           new AwsError(
             "UnknownOperationException",
@@ -206,7 +353,7 @@ export async function startSecurityHubStandIn(): Promise<SecurityHubStandIn> {
         return;
       }
       try {
-        send(response, 200, JSON.stringify(service.batchUpdateFindings(JSON.parse(body) as Json)));
+        send(response, 200, JSON.stringify(operation(JSON.parse(body) as Json)));
       } catch (error) {
         fail(error instanceof AwsError ? error : new AwsError("InternalException", String(error), 500));
       }

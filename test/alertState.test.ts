@@ -26,6 +26,7 @@ function event(overrides: Partial<AlertEvent> = {}): AlertEvent {
     dedupKey: "securityhub-abc",
     action: "trigger",
     updatedAt: T0,
+    format: "asff",
     fingerprint: "f1",
     passed: false,
     manual: false,
@@ -40,7 +41,7 @@ function state(overrides: Partial<AlertState> = {}): AlertState {
     dedupKey: "securityhub-abc",
     status: "open",
     updatedAt: T0,
-    fingerprint: "f1",
+    fingerprints: { asff: "f1" },
     sentAt: T0,
     paged: true,
     version: 3,
@@ -98,7 +99,7 @@ describe("alert state decisions (pure)", () => {
     ],
     [
       "a failure after a never-paged resolution pages",
-      state({ status: "resolved", paged: false, fingerprint: "" }),
+      state({ status: "resolved", paged: false, fingerprints: {} }),
       { updatedAt: T0 + HOUR },
       "send new",
     ],
@@ -124,6 +125,29 @@ describe("alert state decisions (pure)", () => {
   for (const [what, stored, incoming, expected] of cases) {
     it(what, () => assert.equal(outcome(decide(stored, event(incoming), OPTIONS)), expected));
   }
+
+  it("takes the same finding's copy from the other feed as its open alert, then compares each copy with its own", () => {
+    const fromOcsf = decide(
+      state(),
+      event({ format: "ocsf", fingerprint: "o1", updatedAt: T0 + HOUR }),
+      OPTIONS,
+    );
+    assert.ok(fromOcsf.kind === "skip" && fromOcsf.skip === "unchanged" && fromOcsf.record !== undefined);
+    assert.deepEqual(fromOcsf.record.fingerprints, { asff: "f1", ocsf: "o1" });
+    const seen = fromOcsf.record;
+    assert.equal(
+      outcome(decide(seen, event({ format: "ocsf", fingerprint: "o1", updatedAt: T0 + 2 * HOUR }), OPTIONS)),
+      "skip unchanged",
+    );
+    assert.equal(
+      outcome(decide(seen, event({ format: "ocsf", fingerprint: "o2", updatedAt: T0 + 2 * HOUR }), OPTIONS)),
+      "send update",
+    );
+    assert.equal(
+      outcome(decide(seen, event({ format: "asff", fingerprint: "f1", updatedAt: T0 + 2 * HOUR }), OPTIONS)),
+      "skip unchanged",
+    );
+  });
 
   it("re-sends an unchanged open alert once alertRefreshHours have passed, and never with 0", () => {
     const stale = state({ sentAt: T0 - 25 * HOUR });

@@ -583,6 +583,56 @@ describe("the Pulumi program under the mock engine", () => {
       assert.equal(ofType(resources, "aws:lambda/eventSourceMapping:EventSourceMapping").length, 1);
     });
 
+    it("with findingFormats both, adds the new Security Hub's V2 rules into the same lanes, and ocsf has them alone", async () => {
+      const both = await run("prod", { findingFormats: "both" });
+      const rules = ofType(both.resources, "aws:cloudwatch/eventRule:EventRule").map((rule) => rule.name);
+      assert.deepEqual(rules.sort(), [
+        "delivery-critical-findings-rule",
+        "delivery-critical-findings-v2-rule",
+        "delivery-findings-rule",
+        "delivery-findings-v2-rule",
+        "delivery-page-on-demand-rule",
+        "delivery-resolutions-rule",
+        "delivery-resolutions-v2-rule",
+      ]);
+      assert.deepEqual(
+        pattern(both.resources, "delivery-findings-rule"),
+        findingsRule(["HIGH"]),
+        "ASFF as before",
+      );
+      assert.deepEqual(pattern(both.resources, "delivery-critical-findings-v2-rule"), {
+        source: ["aws.securityhub"],
+        "detail-type": ["Findings Imported V2"],
+        detail: {
+          findings: {
+            metadata: { product: { name: ["ElectricEye"] } },
+            $or: [{ severity: ["Critical", "Fatal"] }, { severity_id: [5, 6] }],
+            status: ["New", "In Progress"],
+          },
+        },
+      });
+      assert.match(
+        String(one(both.resources, "delivery-resolutions-v2-target").inputs.arn),
+        /delivery-resolve-queue/,
+      );
+      assert.match(
+        String(one(both.resources, "delivery-findings-v2-target").inputs.arn),
+        /delivery-standard-queue/,
+      );
+      const only = await run("prod", { findingFormats: "ocsf" });
+      assert.deepEqual(
+        ofType(only.resources, "aws:cloudwatch/eventRule:EventRule")
+          .map((rule) => rule.name)
+          .sort(),
+        [
+          "delivery-critical-findings-v2-rule",
+          "delivery-findings-v2-rule",
+          "delivery-page-on-demand-rule",
+          "delivery-resolutions-v2-rule",
+        ],
+      );
+    });
+
     it("matches every product when allProducts is true, and the pattern says nothing of products", async () => {
       const { resources } = await run("prod", { products: "[]", allProducts: "true" });
       const findings = (
@@ -706,6 +756,11 @@ describe("the Pulumi program under the mock engine", () => {
         "a rate above PagerDuty's",
         { eventsPerMinute: "150" },
         /eventsPerMinute is "150": expected a whole number from 1 to 120$/,
+      ],
+      [
+        "an unknown finding format",
+        { findingFormats: "ocsf2" },
+        /findingFormats is "ocsf2": expected one of asff, ocsf, both$/,
       ],
       [
         "an unknown PagerDuty region",

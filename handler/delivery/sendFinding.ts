@@ -45,13 +45,16 @@ export async function sendFinding(
     dedupKey: mapped.dedupKey,
     action: routed.action,
     ...(mapped.updatedAt === undefined ? {} : { updatedAt: mapped.updatedAt }),
+    format: finding.format,
     fingerprint: mapped.fingerprint,
     passed: routed.passed,
     manual: context.byHand,
-    finding:
-      mapped.productArn === undefined
-        ? { id: mapped.findingId }
-        : { id: mapped.findingId, productArn: mapped.productArn },
+    finding: {
+      id: mapped.findingId,
+      format: finding.format,
+      ...(mapped.productArn === undefined ? {} : { productArn: mapped.productArn }),
+      ...(finding.format === "ocsf" && finding.account !== undefined ? { account: finding.account } : {}),
+    },
     triaged: (finding.workflow !== undefined && finding.workflow !== "NEW") || finding.noted,
   });
   if (plan.kind === "skip") {

@@ -1,4 +1,5 @@
 import { isObject, textAt } from "./json";
+import { looksLikeOcsf } from "./ocsf";
 import { parseJson } from "./json";
 
 // Reading what arrives: EventBridge events (in SQS records or invoked directly) and, for the command-line
@@ -6,7 +7,9 @@ import { parseJson } from "./json";
 
 export const IMPORTED = "Security Hub Findings - Imported";
 export const CUSTOM_ACTION = "Security Hub Findings - Custom Action";
-export const FINDING_DETAIL_TYPES = [IMPORTED, CUSTOM_ACTION] as const;
+/** The new Security Hub's event: one OCSF finding. */
+export const IMPORTED_V2 = "Findings Imported V2";
+export const FINDING_DETAIL_TYPES = [IMPORTED, CUSTOM_ACTION, IMPORTED_V2] as const;
 
 export type EventReading =
   | {
@@ -29,7 +32,7 @@ export function readEvent(event: unknown): EventReading {
   }
   if (detailType === undefined) return { kind: "malformed", reason: "event has no detail-type" };
   if (!(FINDING_DETAIL_TYPES as readonly string[]).includes(detailType)) {
-    return { kind: "skip", reason: `detail-type "${detailType}" carries no ASFF findings` };
+    return { kind: "skip", reason: `detail-type "${detailType}" carries no findings` };
   }
   const detail = event.detail;
   if (!isObject(detail)) return { kind: "malformed", reason: "event has no detail object" };
@@ -101,7 +104,10 @@ export function readDocument(document: unknown): DocumentReading | undefined {
     addFindings(document.Findings, "finding");
   } else if (isObject(document) && Array.isArray(document.findings)) {
     addFindings(document.findings, "finding");
-  } else if (isObject(document) && ("Id" in document || "SchemaVersion" in document)) {
+  } else if (
+    isObject(document) &&
+    ("Id" in document || "SchemaVersion" in document || looksLikeOcsf(document))
+  ) {
     addFindings([document], "finding");
   } else {
     return undefined;

@@ -2,14 +2,28 @@
 // of an alert instead of one per import. Pure: the decision of what to do with an incoming trigger or resolve,
 // given the stored state. The store (DynamoDB in a deployment) lives at the edge.
 
+export type FindingFormat = "asff" | "ocsf";
+
+/** How Security Hub names a finding: ASFF by Id and ProductArn, OCSF by account, finding_info.uid and product uid. */
+export interface FindingIdentity {
+  id: string;
+  productArn?: string;
+  format?: FindingFormat;
+  /** OCSF: cloud.account.uid. */
+  account?: string;
+}
+
 /** One item per finding that paged, or whose resolution was seen (remembered for a while). */
 export interface AlertState {
   dedupKey: string;
   status: "open" | "resolved";
   /** The finding's UpdatedAt (epoch ms) of the last event recorded; 0 when the finding carried none. */
   updatedAt: number;
-  /** What the page showed (severity, title, resources, compliance status); empty for a resolution. */
-  fingerprint: string;
+  /**
+   * What the page showed (severity, title, resources, compliance status), per format of the finding: the new
+   * Security Hub's OCSF copy of a finding words it differently from its ASFF copy, and each is compared with its own.
+   */
+  fingerprints: Partial<Record<FindingFormat, string>>;
   /** When PagerDuty accepted the last event; absent while an event is being sent (claimed, not confirmed). */
   sentAt?: number;
   /** Who closed a resolved alert: the finding's own update, or a responder in PagerDuty. */
@@ -18,8 +32,8 @@ export interface AlertState {
   paged: boolean;
   /** Every write checks the version it read: two invocations on the same finding cannot both win. */
   version: number;
-  /** The finding, so that a PagerDuty incident can be traced back to it. */
-  finding?: { id: string; productArn?: string };
+  /** The finding, so that a PagerDuty incident can be traced back to it and Security Hub updated. */
+  finding?: FindingIdentity;
   /** The page is still to be written back to Security Hub (retried at the finding's next import). */
   writeBack?: "due";
   /** The PagerDuty incident the alert is part of, once a webhook named it. */
@@ -32,12 +46,13 @@ export interface AlertEvent {
   action: "trigger" | "resolve";
   /** The finding's UpdatedAt (epoch ms), when valid. */
   updatedAt?: number;
+  format: FindingFormat;
   fingerprint: string;
   /** A resolve that shows the finding itself is done (passed, archived, suppressed), not only a workflow change. */
   passed: boolean;
   /** Paged by a person (a Security Hub custom action): whatever the rules or a responder decided. */
   manual: boolean;
-  finding: { id: string; productArn?: string };
+  finding: FindingIdentity;
   /**
    * The finding shows it was triaged: a workflow past NEW or a note. A write-back that is still due is then
    * considered done (it landed, or a person wrote there since and is not overwritten).
@@ -83,7 +98,10 @@ function nextOf(state: AlertState | undefined, event: AlertEvent, changes: Parti
     dedupKey: event.dedupKey,
     status: event.action === "trigger" ? "open" : "resolved",
     updatedAt: Math.max(event.updatedAt ?? 0, state?.updatedAt ?? 0),
-    fingerprint: event.action === "trigger" ? event.fingerprint : (state?.fingerprint ?? ""),
+    fingerprints:
+      event.action === "trigger"
+        ? { ...state?.fingerprints, [event.format]: event.fingerprint }
+        : (state?.fingerprints ?? {}),
     paged: (state?.paged ?? false) || event.action === "trigger",
     version: (state?.version ?? 0) + 1,
     finding: event.finding,
@@ -111,8 +129,11 @@ export function decide(
       event,
       opens && options.writeBack ? { ...changes, writeBack: "due" } : changes,
     );
-    // A new alert belongs to a new incident, which its webhook will name.
-    if (opens) delete next.incident;
+    // A new alert belongs to a new incident, which its webhook will name, and shows this copy of the finding only.
+    if (opens) {
+      delete next.incident;
+      next.fingerprints = { [event.format]: event.fingerprint };
+    }
     return { kind: "send", change, why, next };
   };
   const skip = (kind: SkipKind, why: string, record?: AlertState): AlertDecision =>
@@ -124,7 +145,15 @@ export function decide(
       if (older && !event.manual)
         return skip("stale", `older than the alert's last update (${time(state.updatedAt)})`);
       if (state.sentAt === undefined) return send("retry", "the last event may not have reached PagerDuty");
-      if (state.fingerprint !== event.fingerprint) return send("update", "what the page shows changed");
+      const shown = state.fingerprints[event.format];
+      // The same finding's copy in the other feed, seen for the first time: its alert is the one already open.
+      if (shown === undefined && !event.manual)
+        return skip(
+          "unchanged",
+          "its alert is open already (from the other feed)",
+          nextOf(state, event, { sentAt: state.sentAt }),
+        );
+      if (shown !== event.fingerprint) return send("update", "what the page shows changed");
       if (options.refreshMs > 0 && options.now - state.sentAt >= options.refreshMs) {
         const hours = Math.round(options.refreshMs / 3600_000);
         return send("refresh", `last sent ${time(state.sentAt)}, over ${hours} h ago`);

@@ -65,7 +65,14 @@ function toItem(state: AlertState, now: number): Record<string, AttributeValue> 
     id: { S: `${ALERT_PREFIX}${state.dedupKey}` },
     status: { S: state.status },
     updatedAt: { N: String(state.updatedAt) },
-    fingerprint: { S: state.fingerprint },
+    fingerprints: {
+      M: Object.fromEntries(
+        Object.entries(state.fingerprints).map(([format, fingerprint]): [string, AttributeValue] => [
+          format,
+          { S: fingerprint ?? "" },
+        ]),
+      ),
+    },
     paged: { BOOL: state.paged },
     version: { N: String(state.version) },
   };
@@ -74,6 +81,8 @@ function toItem(state: AlertState, now: number): Record<string, AttributeValue> 
   if (state.finding !== undefined) {
     item.findingId = { S: state.finding.id };
     if (state.finding.productArn !== undefined) item.productArn = { S: state.finding.productArn };
+    if (state.finding.format !== undefined) item.findingFormat = { S: state.finding.format };
+    if (state.finding.account !== undefined) item.findingAccount = { S: state.finding.account };
   }
   if (state.writeBack !== undefined) item.writeBack = { S: state.writeBack };
   if (state.incident !== undefined) {
@@ -93,7 +102,9 @@ function fromItem(dedupKey: string, item: Record<string, AttributeValue>): Alert
     dedupKey,
     status: text("status") === "open" ? "open" : "resolved",
     updatedAt: number("updatedAt") ?? 0,
-    fingerprint: text("fingerprint") ?? "",
+    fingerprints: Object.fromEntries(
+      Object.entries(item.fingerprints?.M ?? {}).map(([format, value]) => [format, value.S ?? ""]),
+    ),
     paged: item.paged?.BOOL === true,
     version: number("version") ?? 0,
   };
@@ -103,8 +114,16 @@ function fromItem(dedupKey: string, item: Record<string, AttributeValue>): Alert
   const productArn = text("productArn");
   if (sentAt !== undefined) state.sentAt = sentAt;
   if (closedBy === "finding" || closedBy === "responder") state.closedBy = closedBy;
-  if (findingId !== undefined)
-    state.finding = productArn === undefined ? { id: findingId } : { id: findingId, productArn };
+  if (findingId !== undefined) {
+    const format = text("findingFormat");
+    const account = text("findingAccount");
+    state.finding = {
+      id: findingId,
+      ...(productArn === undefined ? {} : { productArn }),
+      ...(format === "asff" || format === "ocsf" ? { format } : {}),
+      ...(account === undefined ? {} : { account }),
+    };
+  }
   if (text("writeBack") === "due") state.writeBack = "due";
   const incidentId = text("incidentId");
   if (incidentId !== undefined) {

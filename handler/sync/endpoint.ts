@@ -10,7 +10,7 @@ import { createMemoryAlertStore, type AlertStore } from "../state/store";
 import { createJsonLogger, errorText, type Logger } from "../telemetry/log";
 import { createMeter } from "../telemetry/metrics";
 import { createMemoryWebhookLedger, type WebhookLedger } from "./ledger";
-import { createSecurityHubUpdater, type FindingUpdater } from "./securityHub";
+import { createSecurityHubUpdater, refOf, type FindingUpdater } from "./securityHub";
 import { MAX_BODY_BYTES, MAX_EVENT_AGE_MS, effectOf, readWebhook, signatureMatches } from "./webhook";
 import { SECURITY_HUB_PACING, createSecurityHubWriter } from "./writeBack";
 
@@ -232,7 +232,8 @@ export function createWebhookHandler(
   ): Promise<string> {
     const dedupKey = event.incident.incidentKey ?? (await ledger.dedupKeyOfIncident(event.incident.id));
     const state = dedupKey === undefined ? undefined : await alertStore.get(dedupKey);
-    if (dedupKey === undefined || state === undefined || state.finding?.productArn === undefined) {
+    const ref = refOf(state?.finding);
+    if (dedupKey === undefined || state === undefined || ref === undefined) {
       log.info("webhook event for no finding of this stack", fields);
       return "ignored";
     }
@@ -243,7 +244,7 @@ export function createWebhookHandler(
     }
     const result = await write(
       {
-        findings: [{ id: state.finding.id, productArn: state.finding.productArn }],
+        findings: [ref],
         note: effect.note,
         ...(effect.workflow === undefined ? {} : { workflow: effect.workflow }),
       },

@@ -2,6 +2,7 @@ import type { Routed } from "../finding/route";
 import type { Clock } from "../clock";
 import type { Logger } from "../telemetry/log";
 import { pagedNote } from "./notes";
+import { refOf } from "./securityHub";
 import { createWriteBackBatch, type SecurityHubWriter } from "./writeBack";
 
 // After a finding opens an alert, Security Hub is told: a note saying that it paged, on which service and when,
@@ -25,21 +26,24 @@ export function createPageWriteBack(options: {
   let pagedAt: number | undefined;
   return {
     add({ finding, byHand }) {
-      if (finding.productArn === undefined) {
+      const ref = refOf({
+        id: finding.id,
+        format: finding.format,
+        ...(finding.productArn === undefined ? {} : { productArn: finding.productArn }),
+        ...(finding.ocsf === undefined ? {} : { account: finding.ocsf.accountUid }),
+      });
+      if (ref === undefined) {
         options.log.warn("Security Hub not updated", {
           findings: [finding.id],
-          reason: "the finding has no ProductArn",
+          reason: "the finding does not say its product (and, in OCSF, its account)",
         });
         return;
       }
       pagedAt ??= options.clock.now();
-      batch.add(
-        { id: finding.id, productArn: finding.productArn },
-        {
-          note: pagedNote(options.service, pagedAt, byHand !== undefined),
-          ...(finding.workflow === "NEW" ? { workflow: "NOTIFIED" as const } : {}),
-        },
-      );
+      batch.add(ref, {
+        note: pagedNote(options.service, pagedAt, byHand !== undefined),
+        ...(finding.workflow === "NEW" ? { workflow: "NOTIFIED" as const } : {}),
+      });
     },
     async flush(deadline) {
       pagedAt = undefined;

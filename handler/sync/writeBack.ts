@@ -5,6 +5,8 @@ import { errorText, type Logger } from "../telemetry/log";
 import type { Meter } from "../telemetry/metrics";
 import {
   MAX_FINDINGS_PER_CALL,
+  findingIdOf,
+  refKey,
   type FindingRef,
   type FindingUpdate,
   type FindingUpdater,
@@ -47,7 +49,7 @@ export function createSecurityHubWriter(options: SecurityHubWriterOptions): Secu
   const fail = (findings: FindingRef[], reason: string, retryable: boolean): WriteResult => {
     options.meter.count("SecurityHubWriteFailures", findings.length);
     log.warn("Security Hub not updated", {
-      findings: findings.map((finding) => finding.id),
+      findings: findings.map(findingIdOf),
       reason,
     });
     return { updated: 0, failed: findings.length, retryable };
@@ -65,7 +67,7 @@ export function createSecurityHubWriter(options: SecurityHubWriterOptions): Secu
           options.meter.count("SecurityHubWriteFailures", outcome.failed.length);
           for (const entry of outcome.failed) {
             log.warn("Security Hub not updated", {
-              findings: [entry.finding.id],
+              findings: [findingIdOf(entry.finding)],
               reason: `${entry.code}: ${entry.message}`,
             });
           }
@@ -105,8 +107,7 @@ export function createWriteBackBatch(write: SecurityHubWriter): WriteBackBatch {
     add(finding, update) {
       const key = JSON.stringify([update.workflow ?? null, update.note]);
       const group = groups.get(key) ?? { ...update, findings: [] };
-      if (!group.findings.some((known) => known.id === finding.id && known.productArn === finding.productArn))
-        group.findings.push(finding);
+      if (!group.findings.some((known) => refKey(known) === refKey(finding))) group.findings.push(finding);
       groups.set(key, group);
     },
     async flush(deadline) {

@@ -53,12 +53,26 @@ export function passedReimport(finding: Record<string, unknown>): Record<string,
 }
 
 /**
- * The "Security Hub Findings - Imported" event EventBridge emits around findings (one, usually), with account
- * and Region of the first finding, as Security Hub's own events carry them.
+ * The event EventBridge emits around findings (one, usually), with account and Region of the first finding, as
+ * Security Hub's own events carry them: "Security Hub Findings - Imported" for ASFF, "Findings Imported V2" for
+ * the new Security Hub's OCSF (whose resources name the finding's metadata.uid).
  */
 export function importedEvent(findings: unknown[], time = new Date()): Record<string, unknown> {
   const first = readFinding(findings[0]);
   const finding = first.ok ? first.finding : undefined;
+  if (finding?.format === "ocsf") {
+    return {
+      version: "0",
+      id: randomUUID(),
+      "detail-type": "Findings Imported V2",
+      source: "aws.securityhub",
+      account: finding.account ?? TEMPLATE_ACCOUNT,
+      time: time.toISOString().replace(/\.\d{3}Z$/, "Z"),
+      region: finding.region ?? "us-east-1",
+      resources: findings.map((raw) => String((raw as { metadata?: { uid?: string } }).metadata?.uid ?? "")),
+      detail: { findings },
+    };
+  }
   return {
     version: "0",
     id: randomUUID(),
