@@ -241,7 +241,7 @@ export function createSecurityHubService(
 }
 
 /** The event Security Hub emits after an update: the finding as it now is, in an Imported event. */
-const OCSF_STATUSES: Record<number, string> = {
+export const OCSF_STATUSES: Record<number, string> = {
   0: "Unknown",
   1: "New",
   2: "In Progress",

@@ -187,6 +187,16 @@ describe("OCSF findings of the new Security Hub", () => {
       "ElectricEye's OCSF names its ASFF product ARN: its alerts are the ones its ASFF findings open",
     );
     assert.equal(electricEye.consoleUrl, undefined, "no console link in an isolated partition");
+    assert.equal(
+      electricEye.ocsf,
+      undefined,
+      "without metadata.product.uid, BatchUpdateFindingsV2 cannot name it: nothing is written back",
+    );
+    assert.deepEqual(inspector.ocsf, {
+      accountUid: "123456789012",
+      productUid: "arn:aws:securityhub:us-east-2::productv2/aws/inspector",
+      metadataUid: inspector.ocsf?.metadataUid,
+    });
     const suppressed = read(
       ocsf("securityhub-v2-eventbridge-findings-imported-v2-guardduty-detection-suppressed-low.json"),
     );

@@ -89,6 +89,32 @@ describe("npm start", () => {
     assert.throws(() => stepsFromFile(join(FIXTURE_DIR, "..", "..", "..", "package.json")), UsageError);
   });
 
+  it("runs a file of OCSF findings on a stack whose findingFormats admits them, and says why one that does not refuses them", async () => {
+    const file = join(FIXTURE_DIR, "..", "ocsf", "securityhub-v2-inspector-vulnerability-ec2-high-new.json");
+    const overrides = { findingFormats: "both", allProducts: "true", products: "[]" };
+    const config = readStackConfig(mapConfigSource(planSettings("prod", overrides).settings));
+    const lines: string[] = [];
+    const result = await walk(config, stepsFromFile(file), (line) => lines.push(line));
+    assert.deepEqual([result.paged, result.pagerdutyRequests, result.securityHubUpdates], [1, 1, 1]);
+    const output = lines.join("\n");
+    assert.match(output, /rule "findings-v2" → standard lane → function\n\s+PAGED: new alert #1/);
+    assert.match(
+      output,
+      /SECURITY HUB: status → In Progress; comment "\[electriceye-pagerduty\] Paged on-call/,
+    );
+    assert.match(output, /Security Hub's own follow-up event: UNCHANGED: alert #1 still open, nothing sent/);
+
+    const refused: string[] = [];
+    const asffOnly = readStackConfig(
+      mapConfigSource(planSettings("prod", { allProducts: "true", products: "[]" }).settings),
+    );
+    assert.equal((await walk(asffOnly, stepsFromFile(file), (line) => refused.push(line))).paged, 0);
+    assert.match(
+      refused.join("\n"),
+      /FILTERED OUT by the rules: it is an OCSF finding and the stack's findingFormats is asff/,
+    );
+  });
+
   it("works as the README shows it, and exits 0", async () => {
     const { stdout } = await promisify(execFile)("npm", ["start", "--silent"], { cwd: ROOT });
     assert.match(

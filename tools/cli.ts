@@ -50,7 +50,7 @@ export function findingsIn(document: unknown, source: string): DocumentReading {
   const reading = readDocument(document);
   if (reading === undefined) {
     throw new UsageError(
-      `${source} holds no findings: expected an EventBridge event, a finding, a list of either, or a {"Findings": [...]} batch`,
+      `${source} holds no findings: expected an EventBridge event, a finding (ASFF or OCSF), a list of either, or a {"Findings": [...]} batch`,
     );
   }
   return reading;

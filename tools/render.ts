@@ -45,7 +45,7 @@ export function filterFromOptions(
 
 const USAGE = `usage: npm run render -- FILE [--severity CRITICAL,HIGH] [--product NAME]...
   FILE  an EventBridge event, a list of events, a finding, a list of findings, or a {"Findings": [...]}
-        batch; "-" reads standard input
+        batch (get-findings or get-findings-v2 output); findings in ASFF or OCSF; "-" reads standard input
   --severity  only these labels page (default: every label)
   --product   only findings of this product (repeatable; default: every product)`;
 

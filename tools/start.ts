@@ -1,6 +1,6 @@
 import { parseArgs } from "util";
 import { readStackConfig } from "../config";
-import { runTool } from "./cli";
+import { configPairs, runTool } from "./cli";
 import { planSettings } from "./plan";
 import { mapConfigSource } from "./stackConfig";
 import { stepsFromFile, walkThrough } from "./walk/steps";
@@ -10,17 +10,20 @@ import { walk } from "./walk/walk";
 // EventBridge rules, into its functions (the code that ships), out to local stand-ins of PagerDuty and Security
 // Hub, and back. No account, no credentials, nothing leaves the machine.
 
-const USAGE = `usage: npm start -- [--stack dev|prod] [--file FILE] [--json]
+const USAGE = `usage: npm start -- [--stack dev|prod] [--config KEY=VALUE]... [--file FILE] [--json]
   --stack  whose Pulumi.NAME.yaml rules and settings to use (default dev)
+  --config a config value for this run only, as pulumi config set would store it (e.g. findingFormats=both)
   --json   print one JSON document with the counts instead of the walk-through
   --file   your own findings instead of the built-in walk-through: an EventBridge event, a list of events,
-           a finding, a list of findings, or a {"Findings": [...]} batch`;
+           a finding, a list of findings, or a {"Findings": [...]} batch (get-findings or get-findings-v2
+           output); ASFF or OCSF findings`;
 
 if (require.main === module) {
   runTool("start", async () => {
     const { values } = parseArgs({
       options: {
         stack: { type: "string" },
+        config: { type: "string", multiple: true },
         file: { type: "string" },
         json: { type: "boolean" },
         help: { type: "boolean" },
@@ -31,7 +34,7 @@ if (require.main === module) {
       return;
     }
     const stack = values.stack ?? "dev";
-    const config = readStackConfig(mapConfigSource(planSettings(stack, {}).settings));
+    const config = readStackConfig(mapConfigSource(planSettings(stack, configPairs(values.config)).settings));
     const steps = values.file === undefined ? walkThrough(config.sync.enabled) : stepsFromFile(values.file);
     if (values.json === true) {
       const result = await walk(config, steps, () => undefined);
@@ -50,6 +53,9 @@ if (require.main === module) {
       );
       write(
         "      npm start -- --file your-findings.json   (e.g. aws securityhub get-findings > your-findings.json)",
+      );
+      write(
+        "      npm start -- --config findingFormats=both --file your-ocsf-findings.json   (aws securityhub get-findings-v2)",
       );
     }
   });

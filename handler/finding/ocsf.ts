@@ -165,7 +165,8 @@ export function readOcsf(raw: Record<string, unknown>): { finding: Finding } | {
     (fromRegion !== "aws" ? fromRegion : resources.find((resource) => resource.partition)?.partition) ??
     "aws";
   // The new Security Hub names products by a productv2 ARN; ElectricEye keeps its ASFF product ARN in product_uid.
-  const productArn = textAt(raw, "metadata", "product", "uid") ?? textAt(raw, "finding_info", "product_uid");
+  const productUid = textAt(raw, "metadata", "product", "uid");
+  const productArn = productUid ?? textAt(raw, "finding_info", "product_uid");
   const account = textAt(raw, "cloud", "account", "uid");
   const remediation = remediationOf(raw);
   const updated = timeOf(raw, "finding_info", "modified_time") ?? timeOf(raw, "time");
@@ -209,12 +210,13 @@ export function readOcsf(raw: Record<string, unknown>): { finding: Finding } | {
     updatedAtMs: updated?.ms,
     sourceUrl: textAt(raw, "finding_info", "src_url"),
     consoleUrl: consoleUrlOf(id, partition, region, textAt(raw, "cloud", "provider")),
+    // BatchUpdateFindingsV2 names a finding by metadata.product.uid: without one, nothing can be written back.
     ocsf:
-      account === undefined || productArn === undefined
+      account === undefined || productUid === undefined
         ? undefined
         : {
             accountUid: account,
-            productUid: productArn,
+            productUid,
             ...(metadataUid === undefined ? {} : { metadataUid }),
           },
   };

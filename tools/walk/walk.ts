@@ -1,8 +1,10 @@
 import type { StackConfig } from "../../config";
+import { IMPORTED_V2 } from "../../handler/finding/events";
 import { decide } from "../../handler/finding/filter";
 import { readFinding } from "../../handler/finding/read";
 import { stackRules } from "../../infra/eventPatterns";
 import type { Alert } from "../../standins/pagerdutyModel";
+import { OCSF_STATUSES } from "../../standins/securityHub";
 import { deliverWebhook, webhookPayload } from "../../standins/pagerdutyWebhooks";
 import { matchesPattern } from "../patternMatcher";
 import { WEBHOOK_SECRET, startLocalStack, type LocalStack, type LogLine } from "./localStack";
@@ -37,6 +39,10 @@ function describeFinding(raw: unknown): string {
 function why(config: StackConfig, raw: unknown): string {
   const reading = readFinding(raw);
   if (!reading.ok) return reading.reason;
+  const { format } = reading.finding;
+  if (config.findingFormats !== "both" && config.findingFormats !== format) {
+    return `it is an ${format.toUpperCase()} finding and the stack's findingFormats is ${config.findingFormats}`;
+  }
   const decision = decide(reading.finding, config.filter);
   return decision.action === "skip"
     ? decision.reason
@@ -175,11 +181,16 @@ class Narrator {
     this.seenUpdates = this.stack.securityHub.updates.length;
     for (const update of updates) {
       this.result.securityHubUpdates += 1;
+      // BatchUpdateFindings sets Workflow and Note; BatchUpdateFindingsV2 a StatusId and a Comment.
       const workflow = (update.Workflow as { Status?: string } | undefined)?.Status;
-      const note = (update.Note as { Text?: string } | undefined)?.Text ?? "";
-      this.write(
-        `      SECURITY HUB: ${workflow === undefined ? "" : `Workflow → ${workflow}; `}note "${note}"`,
-      );
+      const status = typeof update.StatusId === "number" ? OCSF_STATUSES[update.StatusId] : undefined;
+      const note = (update.Note as { Text?: string } | undefined)?.Text ?? update.Comment;
+      const changes = [
+        ...(workflow === undefined ? [] : [`Workflow → ${workflow}`]),
+        ...(status === undefined ? [] : [`status → ${status}`]),
+        ...(typeof note === "string" ? [`${"Comment" in update ? "comment" : "note"} "${note}"`] : []),
+      ];
+      this.write(`      SECURITY HUB: ${changes.join("; ")}`);
     }
     for (const event of this.stack.securityHub.drainEvents())
       await this.deliver(event, true, "Security Hub's own follow-up event: ");
@@ -188,7 +199,11 @@ class Narrator {
   async event(step: Extract<Step, { kind: "event" }>): Promise<void> {
     const detail = step.event.detail as { findings?: Record<string, unknown>[] } | undefined;
     // Security Hub holds the findings its events carry, with what customers set on them.
-    const held = this.stack.securityHub.importFindings(detail?.findings ?? []);
+    const securityHub = this.stack.securityHub;
+    const held =
+      step.event["detail-type"] === IMPORTED_V2
+        ? securityHub.importFindingsV2(detail?.findings ?? [])
+        : securityHub.importFindings(detail?.findings ?? []);
     const event = { ...step.event, detail: { ...detail, findings: held } };
     for (const finding of held) this.write(`      ${describeFinding(finding)}`);
     await this.deliver(event, false, "");
