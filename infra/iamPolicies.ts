@@ -68,6 +68,7 @@ export function securityHubArnOf(partition: string, region: string, account: str
   return `arn:${partition}:securityhub:${region}:${account}:hub/default`;
 }
 
+/** AWS authorizes BatchUpdateFindingsV2 with the same action as BatchUpdateFindings: one action covers both. */
 function writeToSecurityHub(hubArn: string): PolicyStatement {
   return {
     Sid: "WriteBackToSecurityHub",

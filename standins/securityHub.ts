@@ -7,6 +7,9 @@ import { closeServer, readBody, send } from "./http";
 // ProductArn; a Note with Text and UpdatedBy of 1 to 512 characters; Workflow.Status one of NEW, NOTIFIED,
 // RESOLVED, SUPPRESSED; findings it does not hold come back as unprocessed. Like Security Hub, it emits a
 // "Security Hub Findings - Imported" event for each finding it updated, without changing its UpdatedAt.
+// BatchUpdateFindingsV2 likewise for the new Security Hub's OCSF findings: identifiers of account, finding_info.uid
+// and metadata.product.uid (or MetadataUids, never both), a Comment, a StatusId of OCSF's; a "Findings Imported
+// V2" event follows each update.
 
 const WORKFLOW_STATUSES = ["NEW", "NOTIFIED", "RESOLVED", "SUPPRESSED"];
 const MAX_IDENTIFIERS = 100;

@@ -1,6 +1,6 @@
 import assert from "assert/strict";
 import { runBench } from "../tools/bench";
-import { runRescan } from "../tools/simulation/rescan";
+import { RESCAN_FORMATS, runRescan } from "../tools/simulation/rescan";
 import { SCENARIOS } from "../tools/simulation/scenarios";
 
 // Small runs that keep the benchmark working and hold it to its promise: nothing is lost. Speed and rate
@@ -59,20 +59,21 @@ describe("the delivery benchmark (small runs)", () => {
 });
 
 describe("the rescan benchmark (small run)", () => {
-  it("sends PagerDuty only the alert changes of each rescan, no resolve for what never paged, and loses nothing", async () => {
-    const report = await runRescan({ findings: 1000, stack: "prod", config: {}, seed: 7 });
-    const [first, ...rescans] = report.scans;
-    assert.equal(report.scans.length, 3);
-    assert.equal(first?.resolvesSent, 0, "scan 1 sends no resolve for a finding that never paged");
-    assert.equal(first?.pagerdutyRequests, first?.stateChanges);
-    for (const scan of rescans) {
-      assert.ok(scan.stateChanges > 0, "the churn changes some alerts");
-      assert.ok(scan.pagerdutyRequests <= scan.stateChanges, JSON.stringify(scan));
-    }
-    assert.ok((report.timeToPageSeconds.newDuringRescan?.count ?? 0) > 0);
-    assert.ok((report.timeToPageSeconds.newDuringRescan?.p99 ?? Infinity) <= 60);
-    assert.equal(report.openAlertsAtEnd, report.openAlertsExpected);
-    assert.equal(report.wrongAlertsAtEnd, 0);
-    assert.equal(report.lost, 0);
-  });
+  for (const format of RESCAN_FORMATS)
+    it(`sends PagerDuty only the alert changes of each rescan, no resolve for what never paged, and loses nothing (${format})`, async () => {
+      const report = await runRescan({ findings: 1000, format, stack: "prod", config: {}, seed: 7 });
+      const [first, ...rescans] = report.scans;
+      assert.equal(report.scans.length, 3);
+      assert.equal(first?.resolvesSent, 0, "scan 1 sends no resolve for a finding that never paged");
+      assert.equal(first?.pagerdutyRequests, first?.stateChanges);
+      for (const scan of rescans) {
+        assert.ok(scan.stateChanges > 0, "the churn changes some alerts");
+        assert.ok(scan.pagerdutyRequests <= scan.stateChanges, JSON.stringify(scan));
+      }
+      assert.ok((report.timeToPageSeconds.newDuringRescan?.count ?? 0) > 0);
+      assert.ok((report.timeToPageSeconds.newDuringRescan?.p99 ?? Infinity) <= 60);
+      assert.equal(report.openAlertsAtEnd, report.openAlertsExpected);
+      assert.equal(report.wrongAlertsAtEnd, 0);
+      assert.equal(report.lost, 0);
+    });
 });

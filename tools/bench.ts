@@ -20,7 +20,7 @@ import {
 } from "./simulation/harness";
 import type { Deployment } from "./simulation/deployment";
 import { SCENARIOS, buildScenario, type Arrival, type ScenarioName } from "./simulation/scenarios";
-import { formatRescan, runRescan } from "./simulation/rescan";
+import { RESCAN_FORMATS, formatRescan, runRescan, type RescanFormat } from "./simulation/rescan";
 import { renderSvg } from "./simulation/svg";
 
 // The benchmark: the deployed delivery path simulated on a virtual clock (queues, event source mappings,
@@ -295,6 +295,8 @@ const USAGE = `usage: npm run bench -- [--findings N] [--keys K] [--scenario NAM
                         [--stack NAME] [--no-priority] [--config KEY=VALUE]... [--seed N]
   --scenario  ${SCENARIOS.join(", ")}, rescan (default burst)
   --findings  findings in the burst (default 5000), or in the estate of rescan (default 20000)
+  --format    rescan only: asff (ElectricEye's findings, default) or ocsf (the new Security Hub's control
+              findings; the run's stack admits OCSF findings of every product)
   --keys      accounts, each with its own stack and routing key (default 1)
   --stack     whose Pulumi.NAME.yaml settings are simulated (default prod)
   --no-priority  the same stack with priorityLanes false`;
@@ -312,6 +314,7 @@ if (require.main === module) {
     const { values } = parseArgs({
       options: {
         findings: { type: "string" },
+        format: { type: "string" },
         keys: { type: "string" },
         scenario: { type: "string" },
         stack: { type: "string" },
@@ -330,9 +333,15 @@ if (require.main === module) {
     const scenario = (values.scenario ?? "burst") as ScenarioName | "rescan";
     const config = configPairs(values.config);
     if (values["no-priority"] === true) config.priorityLanes = "false";
+    if (values.format !== undefined && scenario !== "rescan")
+      throw new UsageError(`--format applies to the rescan scenario only`);
     if (scenario === "rescan") {
+      const format = (values.format ?? "asff") as RescanFormat;
+      if (!RESCAN_FORMATS.includes(format))
+        throw new UsageError(`--format "${format}" is not one of ${RESCAN_FORMATS.join(", ")}`);
       const report = await runRescan({
         findings: positiveInteger("findings", values.findings, 20_000),
+        format,
         stack: values.stack ?? "prod",
         config,
         seed: positiveInteger("seed", values.seed, 1),

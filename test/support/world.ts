@@ -7,6 +7,7 @@ import { startPagerDutyStandIn, type PagerDutyStandIn } from "../../standins/pag
 import { startSqsStandIn, type SqsStandIn } from "../../standins/sqs";
 import { startSsmStandIn, type SsmStandIn } from "../../standins/ssm";
 import { startDynalite, type DynamoDbEmulator } from "./dynalite";
+import { sqsEvent } from "./fixtures";
 import {
   createWebhookHandler,
   type WebhookDependencies,
@@ -167,4 +168,28 @@ export function failures(response: unknown): string[] {
 export function remaining(ms: number): { getRemainingTimeInMillis(): number } {
   const end = Date.now() + ms;
   return { getRemainingTimeInMillis: () => end - Date.now() };
+}
+
+/**
+ * Feeds Security Hub's follow-up events (those its updates emit) back to a handler until there are none, as
+ * EventBridge would; returns how many rounds that took. A record the handler fails fails the test.
+ */
+export async function replayFollowUps(
+  world: World,
+  handler: (event: unknown) => Promise<unknown>,
+): Promise<number> {
+  let rounds = 0;
+  for (
+    let events = world.securityHub.drainEvents();
+    events.length > 0;
+    events = world.securityHub.drainEvents()
+  ) {
+    rounds += 1;
+    if (rounds > 3) throw new Error("Security Hub's follow-up events do not end: a loop");
+    for (const event of events) {
+      const failed = failures(await handler(sqsEvent([JSON.stringify(event)])));
+      if (failed.length > 0) throw new Error(`the follow-up event failed: ${failed.join(", ")}`);
+    }
+  }
+  return rounds;
 }

@@ -9,6 +9,7 @@ import { silentLogger } from "../../handler/telemetry/log";
 import type { Transport } from "../../handler/delivery/pagerduty";
 import { settingsFromEnvironment, settingsToEnvironment, type HandlerSettings } from "../../handler/settings";
 import { createSsmReader } from "../../handler/ssm";
+import { findingIdOf } from "../../handler/sync/securityHub";
 import type { Lane } from "../../infra/eventPatterns";
 import type { DeliveryPlan } from "../../infra/tuning";
 import type { AwsError } from "../../standins/awsJson";
@@ -78,6 +79,11 @@ export class Deployment {
     dynamodb: {},
     securityHubWrites: 0,
   };
+  /**
+   * Findings whose workflow Security Hub now holds as NOTIFIED (In Progress), by finding id: a product's re-import
+   * keeps a customer's workflow, so their next imports show it.
+   */
+  readonly notified = new Set<string>();
   private readonly inFlight = new Map<Lane, number>();
   private readonly wakeups = new Map<Lane, number>();
   private readonly idle: Container[] = [];
@@ -228,11 +234,15 @@ export class Deployment {
       pacingStore: createDynamoPacingStore(dynamodbClient, settings.stateTable ?? ""),
       alertStore: createDynamoAlertStore(dynamodbClient, settings.stateTable ?? ""),
       deadLetter: createSqsDeadLetterSender(sqsClient, this.deadLetterUrl),
-      // Security Hub accepts every write-back; the benchmark counts them (the follow-up Imported events are not
-      // simulated: the tests prove they change nothing).
+      // Security Hub accepts every write-back; the benchmark counts them and keeps the workflow they set (the
+      // follow-up Imported events are not simulated: the tests prove they change nothing).
       findingUpdater: async (update) => {
         await clock.sleep(AWS_LATENCY.securityHubMs);
         this.stats.securityHubWrites += update.findings.length;
+        for (const finding of update.findings) {
+          if (update.workflow === "NOTIFIED") this.notified.add(findingIdOf(finding));
+          else if (update.workflow === "RESOLVED") this.notified.delete(findingIdOf(finding));
+        }
         return { updated: update.findings, failed: [] };
       },
       log: silentLogger,

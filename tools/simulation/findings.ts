@@ -1,12 +1,15 @@
-import { randomUUID } from "crypto";
+import { createHash, randomUUID } from "crypto";
 import { readFileSync } from "fs";
 import { join } from "path";
 import { readFinding } from "../../handler/finding/read";
 
-// Realistic ElectricEye findings for the benchmark and the local walk-through, made from the published
-// ElectricEye findings kept as test fixtures (test/fixtures/asff/SOURCES.md names their sources).
+// Realistic findings for the benchmark and the local walk-through, made from the published findings kept as
+// test fixtures (test/fixtures/asff/SOURCES.md and test/fixtures/ocsf/SOURCES.md name their sources).
 
 const FIXTURES = join(__dirname, "..", "..", "test", "fixtures", "asff");
+const CONTROL_FIXTURE = join(FIXTURES, "..", "ocsf", "securityhub-v2-cspm-control-sqs1-fail-new-medium.json");
+const CONTROL_ACCOUNT = "123456789012";
+const CONTROL_QUEUE = "securityhubfinding";
 const TEMPLATE_ACCOUNT = "111122223333";
 
 export type Template = "s3-encryption-high" | "s3-public-policy-critical";
@@ -49,6 +52,54 @@ export function passedReimport(finding: Record<string, unknown>): Record<string,
     Compliance: { ...(finding.Compliance as object), Status: "PASSED" },
     Workflow: { Status: "RESOLVED" },
     RecordState: "ARCHIVED",
+  };
+}
+
+let controlTemplate: string | undefined;
+
+/**
+ * A distinct control finding of the new Security Hub (OCSF, control SQS.1) for the named queue in the given
+ * account, with a uid and metadata uid of its own as Security Hub gives each control finding.
+ */
+export function securityHubControlFinding(queue: string, account: string): Record<string, unknown> {
+  controlTemplate ??= readFileSync(CONTROL_FIXTURE, "utf8");
+  const finding = JSON.parse(
+    controlTemplate.replaceAll(CONTROL_QUEUE, queue).replaceAll(CONTROL_ACCOUNT, account),
+  ) as { finding_info: { uid: string }; metadata: { uid: string } };
+  const digest = createHash("sha256").update(`${account}/${queue}`).digest("hex");
+  const uuid = [
+    digest.slice(0, 8),
+    digest.slice(8, 12),
+    digest.slice(12, 16),
+    digest.slice(16, 20),
+    digest.slice(20, 32),
+  ];
+  finding.finding_info.uid = finding.finding_info.uid.replace(/finding\/[^/]+$/, `finding/${uuid.join("-")}`);
+  finding.metadata.uid = digest.slice(0, 56);
+  return finding as unknown as Record<string, unknown>;
+}
+
+const OCSF_SEVERITY_IDS: Record<string, number> = {
+  Informational: 1,
+  Low: 2,
+  Medium: 3,
+  High: 4,
+  Critical: 5,
+};
+
+/** An OCSF finding with a severity label (Low, High...) and its severity_id, as the new Security Hub sets both. */
+export function withOcsfSeverity(finding: Record<string, unknown>, label: string): Record<string, unknown> {
+  const severity = label.charAt(0).toUpperCase() + label.slice(1).toLowerCase();
+  return { ...finding, severity, severity_id: OCSF_SEVERITY_IDS[severity] };
+}
+
+/** A control finding once its control passes: compliance Pass, status Resolved, Informational. */
+export function passedControl(finding: Record<string, unknown>): Record<string, unknown> {
+  return {
+    ...withOcsfSeverity(finding, "Informational"),
+    status: "Resolved",
+    status_id: 4,
+    compliance: { ...(finding.compliance as object), status: "Pass", status_id: 1 },
   };
 }
 

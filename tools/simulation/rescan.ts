@@ -1,11 +1,20 @@
 import type { SeverityLabel } from "../../handler/finding/model";
 import { dedupKeyOf } from "../../handler/finding/mapping";
+import { readFinding } from "../../handler/finding/read";
 import { START, VIRTUAL_HORIZON_MS, createHarness, percentiles, type Percentiles } from "./harness";
-import { electricEyeFinding, importedEvent, passedReimport } from "./findings";
+import {
+  electricEyeFinding,
+  importedEvent,
+  passedControl,
+  passedReimport,
+  securityHubControlFinding,
+  withOcsfSeverity,
+} from "./findings";
 import { seededRandom } from "./virtualTime";
 
-// A realistic ElectricEye estate over three scans. ElectricEye re-imports every finding on every scan: passed
-// checks as PASSED, ARCHIVED, INFORMATIONAL findings, failing ones unchanged. Between scans about 1% of the estate
+// A realistic estate over three scans: ElectricEye's ASFF findings, or (--format ocsf) the new Security Hub's
+// OCSF control findings. Every finding is re-imported on every scan: passed checks as passed, resolved,
+// informational findings, failing ones unchanged. Between scans about 1% of the estate
 // changes (fixed, regressed, new, severity up or down), and new HIGH and CRITICAL findings arrive in the middle of
 // the rescans. A scan starts an hour after the previous one, or once the previous one is fully processed if that
 // takes longer, so that each scan's figures are its own.
@@ -18,8 +27,12 @@ const SCANS = 3;
 const ACCOUNT = "111122223333";
 const LADDER: SeverityLabel[] = ["LOW", "MEDIUM", "HIGH", "CRITICAL"];
 
+export const RESCAN_FORMATS = ["asff", "ocsf"] as const;
+export type RescanFormat = (typeof RESCAN_FORMATS)[number];
+
 export interface RescanOptions {
   findings: number;
+  format: RescanFormat;
   stack: string;
   config: Record<string, string>;
   seed: number;
@@ -44,6 +57,7 @@ export interface ScanReport {
 
 export interface RescanReport {
   scenario: "rescan";
+  format: RescanFormat;
   stack: string;
   findings: number;
   scans: ScanReport[];
@@ -67,22 +81,57 @@ interface EstateFinding {
   midScan?: boolean;
 }
 
-function findingOf(entry: EstateFinding, at: number): Record<string, unknown> {
+/**
+ * The finding a scan imports for an estate entry at a moment, in the estate's format. A failing finding the
+ * function wrote back shows the workflow Security Hub keeps for it (NOTIFIED, In Progress); a passing one is
+ * resolved, as Security Hub resolves a passed control, so its workflow no longer holds (`notified` forgets it).
+ */
+function findingOf(
+  format: RescanFormat,
+  entry: EstateFinding,
+  at: number,
+  notified = new Set<string>(),
+): Record<string, unknown> {
   const time = new Date(at).toISOString();
+  if (format === "ocsf") {
+    const control = securityHubControlFinding(entry.bucket, ACCOUNT);
+    const info = control.finding_info as Record<string, unknown>;
+    const base = {
+      ...withOcsfSeverity(control, entry.severity),
+      time: at,
+      time_dt: time,
+      finding_info: {
+        ...info,
+        modified_time: at,
+        modified_time_dt: time,
+        last_seen_time: at,
+        last_seen_time_dt: time,
+      },
+    };
+    if (!entry.failing) {
+      notified.delete(String(info.uid));
+      return passedControl(base);
+    }
+    return notified.has(String(info.uid)) ? { ...base, status: "In Progress", status_id: 2 } : base;
+  }
+  const finding = electricEyeFinding("s3-encryption-high", entry.bucket, ACCOUNT);
   const base = {
-    ...electricEyeFinding("s3-encryption-high", entry.bucket, ACCOUNT),
+    ...finding,
     Severity: { Label: entry.severity },
-    Workflow: { Status: "NEW" },
+    Workflow: { Status: notified.has(String(finding.Id)) ? "NOTIFIED" : "NEW" },
     RecordState: "ACTIVE",
     UpdatedAt: time,
     LastObservedAt: time,
   };
-  return entry.failing ? base : passedReimport(base);
+  if (entry.failing) return base;
+  notified.delete(String(finding.Id));
+  return passedReimport(base);
 }
 
-function dedupKeyOfEntry(entry: EstateFinding): string {
-  const finding = electricEyeFinding("s3-encryption-high", entry.bucket, ACCOUNT);
-  return dedupKeyOf(String(finding.ProductArn), String(finding.Id));
+function dedupKeyOfEntry(format: RescanFormat, entry: EstateFinding): string {
+  const reading = readFinding(findingOf(format, entry, 0));
+  if (!reading.ok) throw new Error(`the ${format} estate's finding is unreadable: ${reading.reason}`);
+  return dedupKeyOf(reading.finding.productArn, reading.finding.id);
 }
 
 /** About 90% passed, 8% LOW or MEDIUM failures, 2% HIGH failures of which a few are CRITICAL. */
@@ -152,7 +201,11 @@ export async function runRescan(options: RescanOptions): Promise<RescanReport> {
   const wallStart = Date.now();
   const harness = createHarness({
     stack: options.stack,
-    config: options.config,
+    // The new Security Hub's control findings come from Security Hub itself, not ElectricEye.
+    config:
+      options.format === "ocsf"
+        ? { findingFormats: "ocsf", allProducts: "true", products: "[]", ...options.config }
+        : options.config,
     keys: 1,
     seed: options.seed,
   });
@@ -189,7 +242,7 @@ export async function runRescan(options: RescanOptions): Promise<RescanReport> {
     const nowOpen = new Map<string, SeverityLabel>();
     let stateChanges = 0;
     for (const entry of estate) {
-      const key = dedupKeyOfEntry(entry);
+      const key = dedupKeyOfEntry(options.format, entry);
       if (pages(entry)) {
         nowOpen.set(key, entry.severity);
         everPaged.add(key);
@@ -208,11 +261,11 @@ export async function runRescan(options: RescanOptions): Promise<RescanReport> {
     order.forEach(({ entry }, position) => {
       const midScan = entry.newInScan === scan && entry.midScan === true;
       const at = start + (midScan ? SCAN_MS / 2 : Math.floor((position * SCAN_MS) / order.length));
-      const event = importedEvent([findingOf(entry, at)], new Date(at));
+      const event = importedEvent([findingOf(options.format, entry, at, deployment.notified)], new Date(at));
       const lanes = harness.lanesFor(event);
       if (lanes.length > 0) admitted += 1;
       time.at(at, () => {
-        if (entry.newInScan === scan) arrivedAt.set(dedupKeyOfEntry(entry), time.now());
+        if (entry.newInScan === scan) arrivedAt.set(dedupKeyOfEntry(options.format, entry), time.now());
         const body = JSON.stringify(event);
         for (const lane of lanes) deployment.deliver(lane, body);
       });
@@ -261,6 +314,7 @@ export async function runRescan(options: RescanOptions): Promise<RescanReport> {
   );
   return {
     scenario: "rescan",
+    format: options.format,
     stack: options.stack,
     findings: options.findings,
     scans,
@@ -309,7 +363,7 @@ export function formatRescan(report: RescanReport): string {
     cells.map((cell, column) => cell.padStart(widths[column] ?? 0)).join("  ");
   const page = report.timeToPageSeconds.newDuringRescan;
   return [
-    `rescan of ${report.findings} ElectricEye findings, stack ${report.stack}, three scans`,
+    `rescan of ${report.findings} ${report.format === "ocsf" ? "Security Hub control findings (OCSF)" : "ElectricEye findings (ASFF)"}, stack ${report.stack}, three scans`,
     line(header),
     ...rows.map(line),
     `time to page, findings new during the rescans: ${page === undefined ? "none" : `p50 ${page.p50} s, p99 ${page.p99} s, max ${page.max} s (${page.count} findings)`}`,
