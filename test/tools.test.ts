@@ -3,12 +3,13 @@ import { execFile } from "child_process";
 import { join } from "path";
 import { promisify } from "util";
 import { decide } from "../handler/finding/filter";
+import { dedupKeyOf } from "../handler/finding/mapping";
 import { planRules } from "../infra/eventPatterns";
 import { startPagerDutyStandIn, type PagerDutyStandIn } from "../standins/pagerdutyServer";
 import { UsageError } from "../tools/cli";
 import { matchesPattern } from "../tools/patternMatcher";
 import { importedEvent } from "../tools/simulation/findings";
-import { sampleFinding } from "../tools/sampleFinding";
+import { sampleFinding, sampleOcsfFinding } from "../tools/sampleFinding";
 import { readStackConfig } from "../config";
 import { planSettings } from "../tools/plan";
 import { mapConfigSource } from "../tools/stackConfig";
@@ -236,40 +237,46 @@ describe("the test page", () => {
 });
 
 describe("the sample finding for a deployed stack", () => {
-  it("passes the dev rules and the function's filter, and its passed import resolves it", () => {
-    const filter = {
-      severityLabels: ["CRITICAL" as const],
-      products: ["ElectricEye"],
-      workflowStatuses: ["NEW", "NOTIFIED"],
-      activeOnly: true,
+  const filter = {
+    severityLabels: ["CRITICAL" as const],
+    products: ["ElectricEye"],
+    workflowStatuses: ["NEW", "NOTIFIED"],
+    activeOnly: true,
+  };
+  const now = new Date("2026-01-05T09:00:00Z");
+  const options = { account: "444455556666", region: "eu-west-1", severity: "CRITICAL", now };
+
+  for (const [format, make] of [
+    ["asff", sampleFinding],
+    ["ocsf", sampleOcsfFinding],
+  ] as const) {
+    it(`passes the dev rules and the function's filter, and its passed import resolves it (${format})`, () => {
+      const rules = planRules(filter, { resolveRule: true, priorityLanes: true, formats: format });
+      const failing = make({ ...options, passed: false });
+      const passed = make({ ...options, passed: true });
+      const lanesFor = (finding: Record<string, unknown>) =>
+        rules
+          .filter((rule) => matchesPattern(rule.pattern, importedEvent([finding], now)))
+          .map((rule) => rule.lane);
+      assert.deepEqual(lanesFor(failing), ["critical"]);
+      assert.equal(decide(asFinding(failing), filter).action, "trigger");
+      assert.deepEqual(lanesFor(passed), ["resolve"]);
+      assert.equal(decide(asFinding(passed), filter).action, "resolve");
+      assert.equal(
+        asFinding(failing).productArn,
+        "arn:aws:securityhub:eu-west-1:444455556666:product/444455556666/default",
+      );
+    });
+  }
+
+  it("is one alert in either format", () => {
+    const keyOf = (raw: Record<string, unknown>) => {
+      const finding = asFinding(raw);
+      return dedupKeyOf(finding.productArn, finding.id);
     };
-    const rules = planRules(filter, { resolveRule: true, priorityLanes: true });
-    const now = new Date("2026-01-05T09:00:00Z");
-    const failing = sampleFinding({
-      account: "444455556666",
-      region: "eu-west-1",
-      severity: "CRITICAL",
-      passed: false,
-      now,
-    });
-    const passed = sampleFinding({
-      account: "444455556666",
-      region: "eu-west-1",
-      severity: "CRITICAL",
-      passed: true,
-      now,
-    });
-    const lanesFor = (finding: Record<string, unknown>) =>
-      rules
-        .filter((rule) => matchesPattern(rule.pattern, importedEvent([finding], now)))
-        .map((rule) => rule.lane);
-    assert.deepEqual(lanesFor(failing), ["critical"]);
-    assert.equal(decide(asFinding(failing), filter).action, "trigger");
-    assert.deepEqual(lanesFor(passed), ["resolve"]);
-    assert.equal(decide(asFinding(passed), filter).action, "resolve");
     assert.equal(
-      failing.ProductArn,
-      "arn:aws:securityhub:eu-west-1:444455556666:product/444455556666/default",
+      keyOf(sampleOcsfFinding({ ...options, passed: false })),
+      keyOf(sampleFinding({ ...options, passed: false })),
     );
   });
 });

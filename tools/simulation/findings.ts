@@ -93,8 +93,8 @@ export function withOcsfSeverity(finding: Record<string, unknown>, label: string
   return { ...finding, severity, severity_id: OCSF_SEVERITY_IDS[severity] };
 }
 
-/** A control finding once its control passes: compliance Pass, status Resolved, Informational. */
-export function passedControl(finding: Record<string, unknown>): Record<string, unknown> {
+/** An OCSF finding once its check passes: compliance Pass, Informational, and Resolved as Security Hub sets it. */
+export function passedOcsf(finding: Record<string, unknown>): Record<string, unknown> {
   return {
     ...withOcsfSeverity(finding, "Informational"),
     status: "Resolved",

@@ -5,7 +5,7 @@ import { START, VIRTUAL_HORIZON_MS, createHarness, percentiles, type Percentiles
 import {
   electricEyeFinding,
   importedEvent,
-  passedControl,
+  passedOcsf,
   passedReimport,
   securityHubControlFinding,
   withOcsfSeverity,
@@ -110,7 +110,7 @@ function findingOf(
     };
     if (!entry.failing) {
       notified.delete(String(info.uid));
-      return passedControl(base);
+      return passedOcsf(base);
     }
     return notified.has(String(info.uid)) ? { ...base, status: "In Progress", status_id: 2 } : base;
   }
