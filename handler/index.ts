@@ -1,4 +1,3 @@
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { SSMClient } from "@aws-sdk/client-ssm";
 import { isObject } from "./finding/json";
@@ -12,20 +11,20 @@ import {
 import { systemClock, type Clock } from "./clock";
 import { createSqsDeadLetterSender, type DeadLetterSender } from "./delivery/deadLetters";
 import { createDelivery } from "./delivery/delivery";
-import { createDynamoAlertStore, createDynamoPacingStore } from "./state/dynamo";
+import { stateTableStores } from "./state/dynamo";
 import { readEvent, readRecordBody } from "./finding/events";
 import { createJsonLogger, type Logger } from "./telemetry/log";
 import { createMeter } from "./telemetry/metrics";
-import { createMemoryPacingStore, createPacer, type PacingStore } from "./delivery/pacing";
+import { createPacer, type PacingStore } from "./delivery/pacing";
 import { EVENTS_URLS, createPagerDutyClient, fetchTransport, type Transport } from "./delivery/pagerduty";
-import { createMemoryAlertStore, type AlertStore } from "./state/store";
+import type { AlertStore } from "./state/store";
 import { createAlertTracker } from "./state/tracker";
 import { describeRoutingKeyProblem } from "./finding/pagerdutyEvent";
 import { createSecretParameter, type ParameterReader } from "./secretParameter";
 import type { HandlerSettings } from "./settings";
 import { createPageWriteBack } from "./sync/pageWriteBack";
 import { createSecurityHubUpdater, type FindingUpdater } from "./sync/securityHub";
-import { SECURITY_HUB_PACING, createSecurityHubWriter } from "./sync/writeBack";
+import { createSecurityHubWriter } from "./sync/writeBack";
 import { createSsmReader } from "./ssm";
 
 export { settingsFromEnvironment, settingsToEnvironment, type HandlerSettings } from "./settings";
@@ -91,18 +90,10 @@ export function createHandler(settings: HandlerSettings, overrides: Partial<Hand
   const meter = createMeter(settings.stack, overrides.writeMetrics);
   const log = overrides.log ?? createJsonLogger();
   const readParameter = overrides.readParameter ?? createSsmReader(new SSMClient({}));
-  // One client for the stack's state table: the send schedule and the alert state both live there.
-  const needsTable = overrides.pacingStore === undefined || overrides.alertStore === undefined;
-  const shared =
-    settings.stateTable === undefined || !needsTable
-      ? undefined
-      : { client: new DynamoDBClient({}), table: settings.stateTable };
-  const pacingStore =
-    overrides.pacingStore ??
-    (shared === undefined ? createMemoryPacingStore() : createDynamoPacingStore(shared.client, shared.table));
-  const alertStore =
-    overrides.alertStore ??
-    (shared === undefined ? createMemoryAlertStore() : createDynamoAlertStore(shared.client, shared.table));
+  // The send schedule and the alert state both live in the stack's state table.
+  const stores = stateTableStores(settings.stateTable);
+  const pacingStore = overrides.pacingStore ?? stores.pacing();
+  const alertStore = overrides.alertStore ?? stores.alerts();
   const deadLetter =
     "deadLetter" in overrides
       ? overrides.deadLetter
@@ -146,13 +137,7 @@ export function createHandler(settings: HandlerSettings, overrides: Partial<Hand
   const writeToSecurityHub = settings.securityHubSync
     ? createSecurityHubWriter({
         updater: overrides.findingUpdater ?? createSecurityHubUpdater(new SecurityHubClient({})),
-        pacer: createPacer({
-          store: pacingStore,
-          id: SECURITY_HUB_PACING.id,
-          eventsPerMinute: SECURITY_HUB_PACING.callsPerMinute,
-          clock,
-          log,
-        }),
+        pacingStore,
         clock,
         random,
         log,

@@ -1,13 +1,19 @@
 import {
+  DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
   type AttributeValue,
-  type DynamoDBClient,
 } from "@aws-sdk/client-dynamodb";
-import type { PacingState, PacingStore } from "../delivery/pacing";
+import { createMemoryPacingStore, type PacingState, type PacingStore } from "../delivery/pacing";
 import { expiryOf, type AlertState } from "./alerts";
-import { EVENT_MEMORY_MS, INCIDENT_MEMORY_MS, STALE_CLAIM_MS, type WebhookLedger } from "../sync/ledger";
-import type { AlertStore } from "./store";
+import {
+  EVENT_MEMORY_MS,
+  INCIDENT_MEMORY_MS,
+  STALE_CLAIM_MS,
+  createMemoryWebhookLedger,
+  type WebhookLedger,
+} from "../sync/ledger";
+import { createMemoryAlertStore, type AlertStore } from "./store";
 
 // The state shared by every container of a stack, in one DynamoDB table keyed by "id": the routing key's send
 // schedule (one item), the alert state of each finding (one item each; resolved ones expire by the table's TTL,
@@ -237,5 +243,22 @@ export function createDynamoWebhookLedger(client: DynamoDBClient, tableName: str
         }),
       );
     },
+  };
+}
+
+/**
+ * The stores a function keeps in the stack's state table, over one client made when a store first needs it; in
+ * memory when the function has no table (local runs).
+ */
+export function stateTableStores(tableName: string | undefined) {
+  let client: DynamoDBClient | undefined;
+  const table = (): DynamoDBClient => (client ??= new DynamoDBClient({}));
+  return {
+    pacing: (): PacingStore =>
+      tableName === undefined ? createMemoryPacingStore() : createDynamoPacingStore(table(), tableName),
+    alerts: (): AlertStore =>
+      tableName === undefined ? createMemoryAlertStore() : createDynamoAlertStore(table(), tableName),
+    ledger: (): WebhookLedger =>
+      tableName === undefined ? createMemoryWebhookLedger() : createDynamoWebhookLedger(table(), tableName),
   };
 }

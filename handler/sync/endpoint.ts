@@ -1,18 +1,17 @@
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SecurityHubClient } from "@aws-sdk/client-securityhub";
 import { SSMClient } from "@aws-sdk/client-ssm";
 import { systemClock, type Clock } from "../clock";
-import { createMemoryPacingStore, createPacer, type PacingStore } from "../delivery/pacing";
+import type { PacingStore } from "../delivery/pacing";
 import { createSecretParameter, type ParameterReader } from "../secretParameter";
 import { createSsmReader } from "../ssm";
-import { createDynamoAlertStore, createDynamoPacingStore, createDynamoWebhookLedger } from "../state/dynamo";
-import { createMemoryAlertStore, type AlertStore } from "../state/store";
+import { stateTableStores } from "../state/dynamo";
+import type { AlertStore } from "../state/store";
 import { createJsonLogger, errorText, type Logger } from "../telemetry/log";
 import { createMeter } from "../telemetry/metrics";
-import { createMemoryWebhookLedger, type WebhookLedger } from "./ledger";
+import type { WebhookLedger } from "./ledger";
 import { createSecurityHubUpdater, refOf, type FindingUpdater } from "./securityHub";
 import { MAX_BODY_BYTES, MAX_EVENT_AGE_MS, effectOf, readWebhook, signatureMatches } from "./webhook";
-import { SECURITY_HUB_PACING, createSecurityHubWriter } from "./writeBack";
+import { createSecurityHubWriter } from "./writeBack";
 
 // The HTTPS endpoint PagerDuty's webhook subscription delivers to (a Lambda function URL). It verifies the
 // signature with the subscription's secret (read from SSM, never from the environment), and turns what responders
@@ -106,19 +105,9 @@ export function createWebhookHandler(
   const clock = overrides.clock ?? systemClock;
   const log = overrides.log ?? createJsonLogger();
   const meter = createMeter(settings.stack, overrides.writeMetrics);
-  const table =
-    settings.stateTable === undefined
-      ? undefined
-      : { client: new DynamoDBClient({}), name: settings.stateTable };
-  const alertStore =
-    overrides.alertStore ??
-    (table === undefined ? createMemoryAlertStore() : createDynamoAlertStore(table.client, table.name));
-  const ledger =
-    overrides.ledger ??
-    (table === undefined ? createMemoryWebhookLedger() : createDynamoWebhookLedger(table.client, table.name));
-  const pacingStore =
-    overrides.pacingStore ??
-    (table === undefined ? createMemoryPacingStore() : createDynamoPacingStore(table.client, table.name));
+  const stores = stateTableStores(settings.stateTable);
+  const alertStore = overrides.alertStore ?? stores.alerts();
+  const ledger = overrides.ledger ?? stores.ledger();
   const secret = createSecretParameter({
     parameterName: settings.secretParameterName,
     what: "webhook signing secret",
@@ -132,14 +121,7 @@ export function createWebhookHandler(
   });
   const write = createSecurityHubWriter({
     updater: overrides.findingUpdater ?? createSecurityHubUpdater(new SecurityHubClient({})),
-    // The same schedule the delivery function's write-backs take their calls from.
-    pacer: createPacer({
-      store: pacingStore,
-      id: SECURITY_HUB_PACING.id,
-      eventsPerMinute: SECURITY_HUB_PACING.callsPerMinute,
-      clock,
-      log,
-    }),
+    pacingStore: overrides.pacingStore ?? stores.pacing(),
     clock,
     random: overrides.random ?? Math.random,
     log,

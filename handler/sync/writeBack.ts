@@ -1,6 +1,6 @@
 import { isTransient } from "../awsErrors";
 import type { Clock } from "../clock";
-import type { Pacer } from "../delivery/pacing";
+import { createPacer, type PacingStore } from "../delivery/pacing";
 import { errorText, type Logger } from "../telemetry/log";
 import type { Meter } from "../telemetry/metrics";
 import {
@@ -19,7 +19,8 @@ import {
 
 export interface SecurityHubWriterOptions {
   updater: FindingUpdater;
-  pacer: Pacer;
+  /** Where the stack's one Security Hub schedule is kept: both functions take their calls from it. */
+  pacingStore: PacingStore;
   clock: Clock;
   random: () => number;
   log: Logger;
@@ -37,7 +38,7 @@ export interface WriteResult {
  * Every container of a stack shares one schedule for Security Hub's BatchUpdateFindings: half its documented
  * 10 calls a second, leaving room for the account's other tools.
  */
-export const SECURITY_HUB_PACING = { id: "securityhub#BatchUpdateFindings", callsPerMinute: 300 } as const;
+const SECURITY_HUB_PACING = { id: "securityhub#BatchUpdateFindings", callsPerMinute: 300 } as const;
 
 export type SecurityHubWriter = (update: FindingUpdate, deadline: number) => Promise<WriteResult>;
 
@@ -46,6 +47,13 @@ const RETRY_MAX_MS = 8_000;
 
 export function createSecurityHubWriter(options: SecurityHubWriterOptions): SecurityHubWriter {
   const { clock, log } = options;
+  const pacer = createPacer({
+    store: options.pacingStore,
+    id: SECURITY_HUB_PACING.id,
+    eventsPerMinute: SECURITY_HUB_PACING.callsPerMinute,
+    clock,
+    log,
+  });
   const fail = (findings: FindingRef[], reason: string, retryable: boolean): WriteResult => {
     options.meter.count("SecurityHubWriteFailures", findings.length);
     log.warn("Security Hub not updated", {
@@ -57,7 +65,7 @@ export function createSecurityHubWriter(options: SecurityHubWriterOptions): Secu
 
   async function call(update: FindingUpdate, deadline: number): Promise<WriteResult> {
     for (let attempt = 1; ; attempt += 1) {
-      const slot = await options.pacer.acquire(deadline);
+      const slot = await pacer.acquire(deadline);
       if (slot === undefined) return fail(update.findings, "no Security Hub slot before the deadline", true);
       await clock.sleep(slot - clock.now());
       try {
