@@ -4,8 +4,8 @@ import type { AlertStateConfig, PagerDutyRegion, SyncConfig } from "../config";
 import type { FindingFilter } from "../handler/finding/filter";
 import { createHandler, settingsFromEnvironment, settingsToEnvironment } from "../handler/index";
 import { lanesOf, type Lane, type RulePlan } from "./eventPatterns";
-import { LAMBDA_ASSUME_ROLE, functionPolicy, queuePolicy } from "./iamPolicies";
-import { RUNTIME_PROVIDED_PACKAGES, lambdaFunctionName } from "./lambda";
+import { functionPolicy, queuePolicy } from "./iamPolicies";
+import { functionLogsAndRole, functionRuntime, lambdaFunctionName } from "./lambda";
 import { functionSettings, type DeliveryPlan } from "./tuning";
 
 export interface FindingDeliveryArgs {
@@ -160,17 +160,13 @@ export class FindingDelivery extends pulumi.ComponentResource {
     );
 
     const functionName = lambdaFunctionName(`electriceye-pagerduty-${args.stack}`);
-    const logGroup = new aws.cloudwatch.LogGroup(
-      `${name}-logs`,
-      { name: `/aws/lambda/${functionName}`, retentionInDays: args.logRetentionDays },
-      child,
-    );
-    const role = new aws.iam.Role(
-      `${name}-role`,
+    const { logGroup, role } = functionLogsAndRole(
+      name,
       {
-        description:
+        functionName,
+        logRetentionDays: args.logRetentionDays,
+        roleDescription:
           "electriceye-pagerduty function: read the routing key, consume its queues, write its logs",
-        assumeRolePolicy: JSON.stringify(LAMBDA_ASSUME_ROLE),
       },
       child,
     );
@@ -236,18 +232,10 @@ export class FindingDelivery extends pulumi.ComponentResource {
         name: functionName,
         description: "Turns AWS Security Hub findings into PagerDuty Events API v2 events",
         role,
-        runtime: "nodejs22.x",
-        architectures: ["arm64"],
+        ...functionRuntime(logGroup),
         timeout: plan.functionTimeoutSeconds,
         memorySize: args.memorySizeMb,
         environment: { variables: environment },
-        loggingConfig: {
-          logFormat: "JSON",
-          logGroup: logGroup.name,
-          applicationLogLevel: "INFO",
-          systemLogLevel: "WARN",
-        },
-        codePathOptions: { extraExcludePackages: RUNTIME_PROVIDED_PACKAGES },
         // Runs once per cold start: the clients and the cached routing key live in the handler's closure.
         callbackFactory: () => createHandler(settingsFromEnvironment(process.env)),
       },

@@ -8,8 +8,8 @@ import {
 } from "../handler/sync/endpoint";
 import { WEBHOOK_EVENT_TYPES } from "../handler/sync/webhook";
 import { PAGE_ON_CALL } from "./eventPatterns";
-import { LAMBDA_ASSUME_ROLE, securityHubArnOf, webhookFunctionPolicy } from "./iamPolicies";
-import { lambdaFunctionName, RUNTIME_PROVIDED_PACKAGES } from "./lambda";
+import { securityHubArnOf, webhookFunctionPolicy } from "./iamPolicies";
+import { functionLogsAndRole, functionRuntime, lambdaFunctionName } from "./lambda";
 import { PAGERDUTY_API_URLS, PagerDutyWebhookSubscription } from "./webhookSubscription";
 
 /** The account's Security Hub in the stack's Region: the resource BatchUpdateFindings is granted on. */
@@ -71,17 +71,13 @@ export class SecurityHubSync extends pulumi.ComponentResource {
     const region = aws.getRegionOutput({}, child).region;
     const functionName = lambdaFunctionName(`electriceye-pagerduty-webhook-${args.stack}`);
     const secretParameterName = `${args.parameterName}-webhook-secret`;
-    const logGroup = new aws.cloudwatch.LogGroup(
-      `${name}-webhook-logs`,
-      { name: `/aws/lambda/${functionName}`, retentionInDays: args.logRetentionDays },
-      child,
-    );
-    const role = new aws.iam.Role(
-      `${name}-webhook-role`,
+    const { logGroup, role } = functionLogsAndRole(
+      `${name}-webhook`,
       {
-        description:
+        functionName,
+        logRetentionDays: args.logRetentionDays,
+        roleDescription:
           "electriceye-pagerduty webhook: read its signing secret and the alert state, write to Security Hub",
-        assumeRolePolicy: JSON.stringify(LAMBDA_ASSUME_ROLE),
       },
       child,
     );
@@ -92,8 +88,7 @@ export class SecurityHubSync extends pulumi.ComponentResource {
         description:
           "Receives PagerDuty's webhooks and writes responders' actions back to Security Hub findings",
         role,
-        runtime: "nodejs22.x",
-        architectures: ["arm64"],
+        ...functionRuntime(logGroup),
         timeout: 10,
         memorySize: 256,
         reservedConcurrentExecutions: WEBHOOK_CONCURRENCY,
@@ -110,13 +105,6 @@ export class SecurityHubSync extends pulumi.ComponentResource {
               }),
             ),
         },
-        loggingConfig: {
-          logFormat: "JSON",
-          logGroup: logGroup.name,
-          applicationLogLevel: "INFO",
-          systemLogLevel: "WARN",
-        },
-        codePathOptions: { extraExcludePackages: RUNTIME_PROVIDED_PACKAGES },
         callbackFactory: () => createWebhookHandler(webhookSettingsFromEnvironment(process.env)),
       },
       { ...child, dependsOn: [logGroup] },
