@@ -1,4 +1,4 @@
-import { createServer } from "http";
+import { createServer, type IncomingMessage } from "http";
 import type { AddressInfo } from "net";
 import { closeServer, readBody, send } from "./http";
 
@@ -15,6 +15,17 @@ export class AwsError extends Error {
   ) {
     super(message);
   }
+}
+
+/** AWS refuses a request without a SigV4 signature, as every stand-in of an AWS API does. */
+export function unsignedRequestError(request: IncomingMessage): AwsError | undefined {
+  return String(request.headers.authorization ?? "").startsWith("AWS4-HMAC-SHA256 Credential=")
+    ? undefined
+    : new AwsError(
+        "MissingAuthenticationTokenException",
+        "Request is missing a SigV4 Authorization header",
+        403,
+      );
 }
 
 export type Operation = (input: Record<string, unknown>) => unknown;
@@ -51,14 +62,9 @@ export async function startAwsJsonStandIn(spec: AwsJsonServiceSpec): Promise<Aws
             "content-type": spec.contentType,
           },
         );
-      if (!String(request.headers.authorization ?? "").startsWith("AWS4-HMAC-SHA256 Credential=")) {
-        fail(
-          new AwsError(
-            "MissingAuthenticationTokenException",
-            "Request is missing a SigV4 Authorization header",
-            403,
-          ),
-        );
+      const unsigned = unsignedRequestError(request);
+      if (unsigned !== undefined) {
+        fail(unsigned);
         return;
       }
       const target = String(request.headers["x-amz-target"] ?? "");

@@ -1,6 +1,6 @@
 import { createServer } from "http";
 import type { AddressInfo } from "net";
-import { AwsError } from "./awsJson";
+import { AwsError, unsignedRequestError } from "./awsJson";
 import { closeServer, readBody, send } from "./http";
 
 // Security Hub's BatchUpdateFindings as its API reference documents it: up to 100 identifiers, each with Id and
@@ -322,14 +322,9 @@ export async function startSecurityHubStandIn(): Promise<SecurityHubStandIn> {
         send(response, error.status, JSON.stringify({ message: error.message }), {
           "x-amzn-errortype": error.type,
         });
-      if (!String(request.headers.authorization ?? "").startsWith("AWS4-HMAC-SHA256 Credential=")) {
-        fail(
-          new AwsError(
-            "MissingAuthenticationTokenException",
-            "Request is missing a SigV4 Authorization header",
-            403,
-          ),
-        );
+      const unsigned = unsignedRequestError(request);
+      if (unsigned !== undefined) {
+        fail(unsigned);
         return;
       }
       const operation =

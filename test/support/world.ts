@@ -45,6 +45,7 @@ export interface World {
     overrides?: Partial<WebhookDependencies>,
     settings?: Partial<WebhookSettings>,
   ): Promise<string>;
+  /** Stops everything, then fails if the routing key or the webhook secret appeared in any log line. */
   close(): Promise<void>;
 }
 
@@ -157,6 +158,14 @@ export async function startWorld(pagerdutyOptions: PagerDutyModelOptions = {}): 
         else process.env[name] = value;
       }
       await Promise.all([pagerduty.close(), ssm.close(), sqs.close(), dynamodb.close(), securityHub.close()]);
+      for (const [what, secret] of [
+        ["the routing key", ROUTING_KEY],
+        ["the webhook secret", WEBHOOK_SECRET],
+      ] as const) {
+        const leaked = logs.filter((line) => JSON.stringify(line).includes(secret));
+        if (leaked.length > 0)
+          throw new Error(`${what} appeared in a log line: ${JSON.stringify(leaked[0])}`);
+      }
     },
   };
 }
