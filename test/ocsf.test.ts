@@ -5,6 +5,7 @@ import { ACCEPT_ALL, decide, type FindingFilter } from "../handler/finding/filte
 import { dedupKeyOf, mapFinding } from "../handler/finding/mapping";
 import { readFinding } from "../handler/finding/read";
 import { routeFinding } from "../handler/finding/route";
+import { identityOf, refOf } from "../handler/sync/securityHub";
 import { planRules } from "../infra/eventPatterns";
 import { validate } from "../standins/pagerdutyModel";
 import { matchesPattern } from "../tools/patternMatcher";
@@ -195,8 +196,19 @@ describe("OCSF findings of the new Security Hub", () => {
     assert.deepEqual(inspector.ocsf, {
       accountUid: "123456789012",
       productUid: "arn:aws:securityhub:us-east-2::productv2/aws/inspector",
-      metadataUid: inspector.ocsf?.metadataUid,
     });
+    // The alert state keeps the same identity the page's write-back uses, so the webhook's writes name it alike.
+    assert.deepEqual(refOf(identityOf(inspector)), {
+      format: "ocsf",
+      accountUid: "123456789012",
+      findingUid: inspector.id,
+      productUid: "arn:aws:securityhub:us-east-2::productv2/aws/inspector",
+    });
+    assert.equal(
+      refOf(identityOf(electricEye)),
+      undefined,
+      "nothing names ElectricEye's OCSF to Security Hub",
+    );
     const suppressed = read(
       ocsf("securityhub-v2-eventbridge-findings-imported-v2-guardduty-detection-suppressed-low.json"),
     );

@@ -3,6 +3,7 @@ import type { AlertTracker } from "../state/tracker";
 import type { Clock } from "../clock";
 import { errorText, type Logger } from "../telemetry/log";
 import type { Meter } from "../telemetry/metrics";
+import { identityOf } from "../sync/securityHub";
 import type { Deliver } from "./delivery";
 
 // One routed finding through the alert state and out to PagerDuty: plan (read, decide, claim), send, confirm,
@@ -49,12 +50,7 @@ export async function sendFinding(
     fingerprint: mapped.fingerprint,
     passed: routed.passed,
     manual: context.byHand,
-    finding: {
-      id: mapped.findingId,
-      format: finding.format,
-      ...(mapped.productArn === undefined ? {} : { productArn: mapped.productArn }),
-      ...(finding.format === "ocsf" && finding.account !== undefined ? { account: finding.account } : {}),
-    },
+    finding: identityOf(finding),
     triaged: (finding.workflow !== undefined && finding.workflow !== "NEW") || finding.noted,
   });
   if (plan.kind === "skip") {

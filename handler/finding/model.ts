@@ -63,7 +63,7 @@ export interface Finding {
   /** Someone already wrote a note (ASFF Note) or comment (OCSF) on the finding. */
   noted: boolean;
   /** What the new Security Hub's write API needs to name an OCSF finding. */
-  ocsf?: { accountUid: string; productUid: string; metadataUid?: string };
+  ocsf?: { accountUid: string; productUid: string };
 }
 
 // The documented ranges: 0 INFORMATIONAL, 1–39 LOW, 40–69 MEDIUM, 70–89 HIGH, 90–100 CRITICAL.

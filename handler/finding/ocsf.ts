@@ -170,7 +170,6 @@ export function readOcsf(raw: Record<string, unknown>): { finding: Finding } | {
   const account = textAt(raw, "cloud", "account", "uid");
   const remediation = remediationOf(raw);
   const updated = timeOf(raw, "finding_info", "modified_time") ?? timeOf(raw, "time");
-  const metadataUid = textAt(raw, "metadata", "uid");
   const finding: Finding = {
     format: "ocsf",
     id,
@@ -217,7 +216,6 @@ export function readOcsf(raw: Record<string, unknown>): { finding: Finding } | {
         : {
             accountUid: account,
             productUid,
-            ...(metadataUid === undefined ? {} : { metadataUid }),
           },
   };
   for (const [key, value] of Object.entries(optional)) {

@@ -2,7 +2,7 @@ import type { Routed } from "../finding/route";
 import type { Clock } from "../clock";
 import type { Logger } from "../telemetry/log";
 import { pagedNote } from "./notes";
-import { refOf } from "./securityHub";
+import { identityOf, refOf } from "./securityHub";
 import { createWriteBackBatch, type SecurityHubWriter } from "./writeBack";
 
 // After a finding opens an alert, Security Hub is told: a note saying that it paged, on which service and when,
@@ -26,12 +26,7 @@ export function createPageWriteBack(options: {
   let pagedAt: number | undefined;
   return {
     add({ finding, byHand }) {
-      const ref = refOf({
-        id: finding.id,
-        format: finding.format,
-        ...(finding.productArn === undefined ? {} : { productArn: finding.productArn }),
-        ...(finding.ocsf === undefined ? {} : { account: finding.ocsf.accountUid }),
-      });
+      const ref = refOf(identityOf(finding));
       if (ref === undefined) {
         options.log.warn("Security Hub not updated", {
           findings: [finding.id],

@@ -3,6 +3,7 @@ import {
   BatchUpdateFindingsV2Command,
   type SecurityHubClient,
 } from "@aws-sdk/client-securityhub";
+import type { Finding } from "../finding/model";
 import type { FindingIdentity } from "../state/alerts";
 import { UPDATED_BY } from "./notes";
 
@@ -31,6 +32,26 @@ export interface UpdateOutcome {
 export type FindingUpdater = (update: FindingUpdate) => Promise<UpdateOutcome>;
 
 export const MAX_FINDINGS_PER_CALL = 100;
+
+/**
+ * A finding's identity as the alert state keeps it: ASFF by Id and ProductArn; OCSF by what BatchUpdateFindingsV2
+ * names it with (finding_info.uid, metadata.product.uid, cloud.account.uid), without which it cannot be updated.
+ */
+export function identityOf(finding: Finding): FindingIdentity {
+  if (finding.format === "ocsf") {
+    const names = finding.ocsf;
+    return {
+      id: finding.id,
+      format: "ocsf",
+      ...(names === undefined ? {} : { productArn: names.productUid, account: names.accountUid }),
+    };
+  }
+  return {
+    id: finding.id,
+    format: "asff",
+    ...(finding.productArn === undefined ? {} : { productArn: finding.productArn }),
+  };
+}
 
 /** How a finding's identity, as the alert state keeps it, names it to Security Hub; undefined when it cannot. */
 export function refOf(identity: FindingIdentity | undefined): FindingRef | undefined {
