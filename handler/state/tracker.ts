@@ -140,10 +140,7 @@ export function createAlertTracker(options: AlertTrackerOptions): AlertTracker {
           writeBack: options.writeBack,
         });
         // A skip that must be remembered, or a send claimed before it goes out (without sentAt: unconfirmed).
-        const write =
-          decision.kind === "skip"
-            ? decision.record
-            : { ...decision.next, sentAt: undefined, version: decision.next.version };
+        const write = decision.kind === "skip" ? decision.record : { ...decision.next, sentAt: undefined };
         if (write !== undefined) {
           let written: boolean;
           try {
