@@ -7,11 +7,22 @@ import { readFinding } from "../handler/finding/read";
 import { routeFinding } from "../handler/finding/route";
 import { identityOf, refOf } from "../handler/sync/securityHub";
 import { planRules } from "../infra/eventPatterns";
-import { validate } from "../standins/pagerdutyModel";
+import { validate, type Responder } from "../standins/pagerdutyModel";
+import { deliverWebhook, webhookPayload } from "../standins/pagerdutyWebhooks";
 import { matchesPattern } from "../tools/patternMatcher";
 import { importedEvent } from "../tools/simulation/findings";
 import { sqsEvent } from "./support/fixtures";
-import { DEAD_LETTER_QUEUE, failures, replayFollowUps, startWorld, type World } from "./support/world";
+import {
+  DEAD_LETTER_QUEUE,
+  STATE_TABLE,
+  WEBHOOK_SECRET,
+  failures,
+  replayFollowUps,
+  startWorld,
+  type World,
+} from "./support/world";
+
+const ADA: Responder = { id: "PADA001", name: "Ada Lovelace" };
 
 // The new Security Hub's OCSF findings (and ElectricEye's OCSF output), from the published examples in
 // test/fixtures/ocsf (sources in its SOURCES.md).
@@ -389,6 +400,25 @@ describe("OCSF findings of the new Security Hub", () => {
       assert.equal(await replayFollowUps(world, handler), 1, "one follow-up event, which changes nothing");
       assert.equal(world.pagerduty.model.counts().requests, 1);
       assert.equal(world.securityHub.updates.length, 1);
+    });
+
+    it("holds ElectricEye's OCSF finding after a responder resolves it, though Security Hub cannot be told", async () => {
+      // No metadata.product.uid: BatchUpdateFindingsV2 cannot name it, so nothing is written back either way.
+      const finding = ocsf("electriceye-ocsf-v1-1-0-azure-defender-fail-medium.json");
+      const handler = world.handler({}, { securityHubSync: true });
+      await deliver([finding], handler);
+      const [alert] = world.pagerduty.model.alerts();
+      assert.ok(alert !== undefined);
+      world.pagerduty.model.respond(alert.dedupKey, "resolve", ADA);
+      const body = JSON.stringify(webhookPayload(world.pagerduty.model, alert, "incident.resolved", ADA));
+      const answer = await deliverWebhook(await world.webhookEndpoint(), body, WEBHOOK_SECRET);
+      assert.equal(answer.status, 200, answer.body);
+      assert.match(answer.body, /"applied"/);
+      assert.equal(world.securityHub.updates.length, 0);
+      const item = await world.dynamodb.item(STATE_TABLE, `alert#${alert.dedupKey}`);
+      assert.equal(item?.closedBy?.S, "responder");
+      await deliver([{ ...finding, time: Number(finding.time) + 3600 }], handler);
+      assert.equal(world.pagerduty.model.counts().requests, 1, "held while it keeps failing");
     });
   });
 

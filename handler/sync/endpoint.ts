@@ -214,8 +214,7 @@ export function createWebhookHandler(
   ): Promise<string> {
     const dedupKey = event.incident.incidentKey ?? (await ledger.dedupKeyOfIncident(event.incident.id));
     const state = dedupKey === undefined ? undefined : await alertStore.get(dedupKey);
-    const ref = refOf(state?.finding);
-    if (dedupKey === undefined || state === undefined || ref === undefined) {
+    if (dedupKey === undefined || state === undefined) {
       log.info("webhook event for no finding of this stack", fields);
       return "ignored";
     }
@@ -224,16 +223,26 @@ export function createWebhookHandler(
       log.info("webhook event changes nothing", { ...fields, dedupKey, reason: effect.reason });
       return "ignored";
     }
-    const result = await write(
-      {
-        findings: [ref],
-        note: effect.note,
-        ...(effect.workflow === undefined ? {} : { workflow: effect.workflow }),
-      },
-      deadline,
-    );
-    // A finding Security Hub no longer holds is logged by the writer; only a passing failure is worth a retry.
-    if (result.retryable) throw new Error("Security Hub did not take the update");
+    // The alert state takes the effect even when Security Hub cannot be told (a responder's hold still holds).
+    const ref = refOf(state.finding);
+    if (ref === undefined) {
+      log.info("Security Hub not updated", {
+        ...fields,
+        dedupKey,
+        reason: "the finding does not say its product (and, in OCSF, its account)",
+      });
+    } else {
+      const result = await write(
+        {
+          findings: [ref],
+          note: effect.note,
+          ...(effect.workflow === undefined ? {} : { workflow: effect.workflow }),
+        },
+        deadline,
+      );
+      // A finding Security Hub no longer holds is logged by the writer; only a passing failure is worth a retry.
+      if (result.retryable) throw new Error("Security Hub did not take the update");
+    }
     if (effect.next !== undefined && !(await alertStore.put(effect.next, state.version, clock.now())))
       throw new Error("the alert state changed meanwhile");
     if (state.incident?.id !== event.incident.id)
