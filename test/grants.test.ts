@@ -517,3 +517,101 @@ describe("every grant proven: each function's role policy from the plan, against
     });
   }
 });
+
+describe("the IAM evaluator, on the rules of AWS's policy evaluation the grants test relies on", () => {
+  const principal: FunctionPrincipal = {
+    account: ACCOUNT,
+    region: REGION,
+    roleName: "role",
+    roleArn: `arn:aws:iam::${ACCOUNT}:role/role`,
+    functionName: "fn",
+    functionArn: `arn:aws:lambda:${REGION}:${ACCOUNT}:function:fn`,
+  };
+  const policy = (...Statement: PolicyDocument["Statement"]): PolicyDocument => ({
+    Version: "2012-10-17",
+    Statement,
+  });
+  const request = (action: string, resource: string, context: Record<string, string> = {}) => ({
+    action,
+    resource,
+    context,
+    call: action,
+  });
+  const table = arnOf("dynamodb", REGION, ACCOUNT, "table/state");
+  const hubs = policy({
+    Effect: "Allow",
+    Action: "securityhub:BatchUpdateFindings",
+    Resource: arnOf("securityhub", REGION, ACCOUNT, "hubv2/*"),
+  });
+
+  it("allows only what a statement names; a wildcard stays within the ARN's other parts", async () => {
+    const onTable = policy({ Effect: "Allow", Action: "dynamodb:GetItem", Resource: table });
+    assert.equal(await decide(onTable, principal, request("dynamodb:GetItem", table)), "Allowed");
+    assert.equal(await decide(onTable, principal, request("dynamodb:PutItem", table)), "ImplicitlyDenied");
+    assert.equal(
+      await decide(
+        hubs,
+        principal,
+        request("securityhub:BatchUpdateFindings", `${hubs.Statement[0]?.Resource}`.replace("*", HUB_V2_ID)),
+      ),
+      "Allowed",
+    );
+    for (const other of [
+      arnOf("securityhub", REGION, ACCOUNT, "hub/default"),
+      arnOf("securityhub", OTHER_REGION, ACCOUNT, `hubv2/${HUB_V2_ID}`),
+    ])
+      assert.equal(
+        await decide(hubs, principal, request("securityhub:BatchUpdateFindings", other)),
+        "ImplicitlyDenied",
+      );
+  });
+
+  it("lets an explicit Deny win over any Allow", async () => {
+    const denied = policy(
+      { Effect: "Allow", Action: "dynamodb:*", Resource: table },
+      { Effect: "Deny", Action: "dynamodb:DeleteTable", Resource: "*" },
+    );
+    assert.equal(await decide(denied, principal, request("dynamodb:DeleteTable", table)), "ExplicitlyDenied");
+    assert.equal(await decide(denied, principal, request("dynamodb:Scan", table)), "Allowed");
+  });
+
+  it("does not match a condition on a key the request lacks, and opens a KMS key only when its key policy lets IAM", async () => {
+    const viaSsm = policy({
+      Effect: "Allow",
+      Action: "kms:Decrypt",
+      Resource: CUSTOMER_KEY,
+      Condition: { StringEquals: { "kms:ViaService": `ssm.${REGION}.amazonaws.com` } },
+    });
+    const decrypt = (context: Record<string, string>, kind: keyof typeof KEY_POLICIES | undefined) => ({
+      ...request("kms:Decrypt", CUSTOMER_KEY, context),
+      ...(kind === undefined ? {} : { resourcePolicy: keyPolicy(kind, CUSTOMER_KEY) }),
+    });
+    const throughSsm = { "kms:ViaService": `ssm.${REGION}.amazonaws.com` };
+    assert.equal(await decide(viaSsm, principal, decrypt(throughSsm, "customerDefault")), "Allowed");
+    assert.equal(await decide(viaSsm, principal, decrypt({}, "customerDefault")), "ImplicitlyDenied");
+    // A key policy that does not enable IAM policies (here: none) leaves the identity policy without effect.
+    assert.equal(await decide(viaSsm, principal, decrypt(throughSsm, undefined)), "ImplicitlyDenied");
+  });
+
+  it("refuses to evaluate an action AWS does not define, or an ARN that is no resource of the action", async () => {
+    await assert.rejects(
+      decide(
+        hubs,
+        principal,
+        request(
+          "securityhub:BatchUpdateFindingsV2",
+          arnOf("securityhub", REGION, ACCOUNT, `hubv2/${HUB_V2_ID}`),
+        ),
+      ),
+      /cannot be evaluated/,
+    );
+    await assert.rejects(
+      decide(
+        hubs,
+        principal,
+        request("logs:CreateLogStream", arnOf("logs", REGION, ACCOUNT, "log-group:/aws/lambda/fn")),
+      ),
+      /cannot be evaluated/,
+    );
+  });
+});
