@@ -21,6 +21,7 @@ import {
   arnOf,
   authorizationsOf,
   decide,
+  decideForService,
   HUB_V2_ID,
   type Authorization,
   type FunctionPrincipal,
@@ -494,6 +495,42 @@ describe("every grant proven: each function's role policy from the plan, against
         for (const [fn, authorizations] of crossings) {
           const allowed = (await decisions(fn, authorizations)).filter((line) => line.startsWith("Allowed"));
           assert.deepEqual(allowed, [], "each function reads only its own secret");
+        }
+      });
+
+      it("admits into each queue only the EventBridge rules that deliver to it, by aws:SourceArn", async () => {
+        const targets = plan.resources.filter(
+          (resource) => resource.type === "aws:cloudwatch/eventTarget:EventTarget",
+        );
+        const ruleArn = (name: unknown) => arnOf("events", REGION, ACCOUNT, `rule/${String(name)}`);
+        const rules = [...targets.map((target) => ruleArn(target.inputs.rule)), ruleArn("another-rule")];
+        for (const queue of plan.queueArns) {
+          const queuePolicy = plan.facts.queuePolicy(queue);
+          if (queue === plan.deadLetterQueueArn)
+            assert.equal(queuePolicy, undefined, "only the function sends here");
+          if (queuePolicy === undefined) continue;
+          const delivering = targets
+            .filter(
+              (target) =>
+                target.inputs.arn === queue ||
+                (target.inputs.deadLetterConfig as { arn?: string } | undefined)?.arn === queue,
+            )
+            .map((target) => ruleArn(target.inputs.rule));
+          assert.ok(delivering.length > 0, `${queue} is delivered to`);
+          for (const rule of rules) {
+            const decision = await decideForService("events.amazonaws.com", {
+              action: "sqs:SendMessage",
+              resource: queue,
+              context: { "aws:SourceArn": rule, "aws:SourceAccount": ACCOUNT },
+              resourcePolicy: queuePolicy,
+              call: `EventBridge delivering for ${rule}`,
+            });
+            assert.equal(
+              decision,
+              delivering.includes(rule) ? "Allowed" : "ImplicitlyDenied",
+              `${rule} into ${queue}`,
+            );
+          }
         }
       });
 

@@ -123,27 +123,45 @@ export interface FunctionPrincipal {
 export type Decision = "Allowed" | "ImplicitlyDenied" | "ExplicitlyDenied";
 
 /** Evaluates the role's policy (and the resource's, if any) against one authorization, in iam-simulate's strict mode. */
-export async function decide(
+export function decide(
   policy: PolicyDocument,
   principal: FunctionPrincipal,
+  authorization: Authorization,
+): Promise<Decision> {
+  return simulate(
+    `arn:aws:sts::${principal.account}:assumed-role/${principal.roleName}/${principal.functionName}`,
+    [policy],
+    {
+      "aws:PrincipalArn": principal.roleArn,
+      "aws:PrincipalAccount": principal.account,
+      "aws:RequestedRegion": authorization.resource.split(":")[3] || principal.region,
+      "aws:SecureTransport": "true",
+      "lambda:SourceFunctionArn": principal.functionArn,
+    },
+    authorization,
+  );
+}
+
+/** A request an AWS service makes as itself (e.g. EventBridge delivering to a queue): only the resource's policy decides. */
+export function decideForService(service: string, authorization: Authorization): Promise<Decision> {
+  return simulate(service, [], {}, authorization);
+}
+
+async function simulate(
+  principal: string,
+  identityPolicies: PolicyDocument[],
+  principalContext: Record<string, string>,
   authorization: Authorization,
 ): Promise<Decision> {
   const result = await runSimulation(
     {
       request: {
-        principal: `arn:aws:sts::${principal.account}:assumed-role/${principal.roleName}/${principal.functionName}`,
+        principal,
         action: authorization.action,
         resource: { resource: authorization.resource, accountId: authorization.resource.split(":")[4] ?? "" },
-        contextVariables: {
-          "aws:PrincipalArn": principal.roleArn,
-          "aws:PrincipalAccount": principal.account,
-          "aws:RequestedRegion": authorization.resource.split(":")[3] || principal.region,
-          "aws:SecureTransport": "true",
-          "lambda:SourceFunctionArn": principal.functionArn,
-          ...authorization.context,
-        },
+        contextVariables: { ...principalContext, ...authorization.context },
       },
-      identityPolicies: [{ name: "role-policy", policy }],
+      identityPolicies: identityPolicies.map((policy, index) => ({ name: `policy-${index + 1}`, policy })),
       serviceControlPolicies: [],
       resourceControlPolicies: [],
       ...(authorization.resourcePolicy === undefined ? {} : { resourcePolicy: authorization.resourcePolicy }),
