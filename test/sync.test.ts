@@ -144,7 +144,16 @@ describe("Security Hub and PagerDuty in both directions, over real HTTP", () => 
       assert.equal(details.paged_by, 'a person, through the Security Hub custom action "Page on-call"');
       assert.equal(details.severity, "MEDIUM");
       await prodLike(sqsEvent([JSON.stringify(customAction())]));
-      assert.equal(requests(), 2, "choosing the action again pages nobody again");
+      assert.equal(
+        requests(),
+        4,
+        "choosing the action again sends again: PagerDuty may hold the alert resolved",
+      );
+      assert.deepEqual(
+        world.pagerduty.model.openAlerts().map((alert) => alert.updates),
+        [1, 1],
+        "the two open alerts are updated: nobody is paged again",
+      );
       assert.match(
         String(
           world.securityHub.updates[0]?.Note && (world.securityHub.updates[0].Note as { Text: string }).Text,

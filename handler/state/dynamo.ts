@@ -96,6 +96,11 @@ function toItem(state: AlertState, now: number): Record<string, AttributeValue> 
     if (state.incident.number !== undefined) item.incidentNumber = { N: String(state.incident.number) };
     if (state.incident.url !== undefined) item.incidentUrl = { S: state.incident.url };
   }
+  if (state.openedAt !== undefined) item.openedAt = { N: String(state.openedAt) };
+  if (state.claim !== undefined) {
+    item.claimVersion = { N: String(state.claim.version) };
+    item.claimUntil = { N: String(state.claim.until) };
+  }
   const expiresAt = expiryOf(state, now);
   if (expiresAt !== undefined) item.expiresAt = { N: String(expiresAt) };
   return item;
@@ -131,6 +136,12 @@ function fromItem(dedupKey: string, item: Record<string, AttributeValue>): Alert
     };
   }
   if (text("writeBack") === "due") state.writeBack = "due";
+  const openedAt = number("openedAt");
+  if (openedAt !== undefined) state.openedAt = openedAt;
+  const claimVersion = number("claimVersion");
+  const claimUntil = number("claimUntil");
+  if (claimVersion !== undefined && claimUntil !== undefined)
+    state.claim = { version: claimVersion, until: claimUntil };
   const incidentId = text("incidentId");
   if (incidentId !== undefined) {
     const incidentNumber = number("incidentNumber");
