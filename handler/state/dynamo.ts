@@ -10,6 +10,7 @@ import {
   EVENT_MEMORY_MS,
   INCIDENT_MEMORY_MS,
   STALE_CLAIM_MS,
+  claimOf,
   createMemoryWebhookLedger,
   type WebhookLedger,
 } from "../sync/ledger";
@@ -216,12 +217,27 @@ export function createDynamoWebhookLedger(client: DynamoDBClient, tableName: str
               ":processing": { S: "processing" },
               ":stale": { N: String(now - STALE_CLAIM_MS) },
             },
+            ReturnValuesOnConditionCheckFailure: "ALL_OLD",
           }),
         );
-        return true;
+        return "claimed";
       } catch (error) {
-        if (isConditionFailure(error)) return false;
-        throw error;
+        if (!isConditionFailure(error)) throw error;
+        // DynamoDB returns the item that failed the condition; implementations that do not are read again.
+        const item =
+          (error as { Item?: Record<string, AttributeValue> }).Item ??
+          (
+            await client.send(
+              new GetItemCommand({
+                TableName: tableName,
+                Key: { id: { S: `webhook#${eventId}` } },
+                ConsistentRead: true,
+              }),
+            )
+          ).Item;
+        const taken = claimOf(item?.state?.S, Number(item?.at?.N ?? "0"), now);
+        // The item changed between the write and the read: another invocation has it.
+        return taken === "claimed" ? "inProgress" : taken;
       }
     },
     async settle(eventId, applied, now) {
