@@ -8,6 +8,8 @@ export interface SimMessage {
   sentAt: number;
   visibleAt: number;
   receiveCount: number;
+  /** The handle of the message's latest receive, which ChangeMessageVisibility must name. */
+  receiptHandle?: string;
   attributes: Record<string, string>;
 }
 
@@ -60,10 +62,22 @@ export class SimQueue {
         continue;
       }
       message.receiveCount += 1;
+      message.receiptHandle = `${message.id}#${message.receiveCount}`;
       message.visibleAt = now + this.options.visibilityTimeoutMs;
       received.push(message);
     }
     return received;
+  }
+
+  /** ChangeMessageVisibility: false when the handle is not the message's latest receive, or it is visible again. */
+  changeVisibility(receiptHandle: string, seconds: number, now: number): boolean {
+    for (const message of this.messages.values()) {
+      if (message.receiptHandle !== receiptHandle) continue;
+      if (message.visibleAt <= now) return false;
+      message.visibleAt = now + seconds * 1000;
+      return true;
+    }
+    return false;
   }
 
   delete(id: string): void {
