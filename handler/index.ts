@@ -226,7 +226,12 @@ export function createHandler(settings: HandlerSettings, overrides: Partial<Hand
         handBacks.push({
           queueArn: record.eventSourceARN,
           receiptHandle: record.receiptHandle,
-          visibilitySeconds: visibilitySecondsFor(result.retryAt, now, DELIVERY_TUNING.handBackRetryMs),
+          visibilitySeconds: visibilitySecondsFor(
+            result.retryAt,
+            now,
+            DELIVERY_TUNING.handBackRetryMs,
+            records[index]?.receiveCount ?? 1,
+          ),
         });
       }
       if (handBacks.length > 0) await returnToQueue(handBacks);

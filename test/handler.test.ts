@@ -24,6 +24,7 @@ import {
   SendMessageCommand,
 } from "@aws-sdk/client-sqs";
 import { AWS_CLIENT_CONFIG } from "../handler/awsClients";
+import { visibilitySecondsFor } from "../handler/delivery/handBack";
 import { createSsmReader } from "../handler/ssm";
 import { ACCEPT_ALL } from "../handler/finding/filter";
 import { deliveryPlan, functionSettings } from "../infra/tuning";
@@ -203,6 +204,19 @@ describe("the handler against the stand-ins, over real HTTP", () => {
         const seconds = world.sqs.invisibleFor(messageId);
         assert.ok(seconds > 15 && seconds <= 20, `visible again in ${seconds} s`);
       }
+    });
+
+    it("spends the queue's receives over hours in a long outage: prompt for three receives, then doubling to 12 h", () => {
+      const now = 1_000_000;
+      assert.equal(visibilitySecondsFor(now + 20_000, now, 20_000, 1), 20);
+      assert.equal(visibilitySecondsFor(now + 1_500, now, 20_000, 3), 2);
+      assert.equal(visibilitySecondsFor(undefined, now, 20_000, 2), 20);
+      assert.equal(visibilitySecondsFor(now + 1_500, now, 20_000, 5), 240);
+      assert.equal(visibilitySecondsFor(now, now, 20_000, 30), 43_200);
+      const tenReceives = Array.from({ length: 10 }, (_, index) =>
+        visibilitySecondsFor(undefined, now, 20_000, index + 1),
+      );
+      assert.ok(tenReceives.reduce((total, seconds) => total + seconds, 0) > 4 * 3600);
     });
 
     it("the SQS stand-in checks ChangeMessageVisibility as SQS does: the current receipt handle, 0 to 43200 s, distinct batch ids", async () => {

@@ -31,10 +31,25 @@ export function queueUrlOf(queueArn: string): string | undefined {
   return `https://sqs.${region}.${domain}/${account}/${name}`;
 }
 
-/** Pure: the visibility a record handed back at `now` gets, to come back at `retryAt` (or after `fallbackMs`). */
-export function visibilitySecondsFor(retryAt: number | undefined, now: number, fallbackMs: number): number {
-  const ms = retryAt === undefined ? fallbackMs : retryAt - now;
-  return Math.min(MAX_VISIBILITY_SECONDS, Math.max(0, Math.ceil(ms / 1000)));
+/** Receives whose hand-back comes back exactly when asked; after them, hand-backs back off. */
+const PROMPT_RECEIVES = 3;
+const BACKOFF_BASE_SECONDS = 60;
+
+/**
+ * Pure: the visibility a record handed back at `now` on its `receiveCount`th receive gets, to come back at `retryAt`
+ * (or after `fallbackMs`). Each receive counts toward the queue's maxReceiveCount: from the fourth on, the wait
+ * doubles from 2 minutes (to 12 h at most), so that a long PagerDuty outage spends the receives over hours, not minutes.
+ */
+export function visibilitySecondsFor(
+  retryAt: number | undefined,
+  now: number,
+  fallbackMs: number,
+  receiveCount: number,
+): number {
+  const asked = Math.ceil((retryAt === undefined ? fallbackMs : retryAt - now) / 1000);
+  const backoff =
+    receiveCount <= PROMPT_RECEIVES ? 0 : BACKOFF_BASE_SECONDS * 2 ** (receiveCount - PROMPT_RECEIVES);
+  return Math.min(MAX_VISIBILITY_SECONDS, Math.max(0, asked, backoff));
 }
 
 export function createSqsReturnToQueue(client: () => SQSClient, log: Logger): ReturnToQueue {
