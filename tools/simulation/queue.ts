@@ -13,6 +13,8 @@ export interface SimMessage {
   sentAt: number;
   visibleAt: number;
   receiveCount: number;
+  /** The handle of the message's latest receive, which ChangeMessageVisibility must name. */
+  receiptHandle?: string;
   attributes: Record<string, string>;
   /** The message's text; made on first read when the sender deferred it. */
   readonly body: string;
@@ -28,6 +30,7 @@ export interface SimQueueOptions {
 class Message implements SimMessage {
   visibleAt: number;
   receiveCount = 0;
+  receiptHandle?: string;
   /** Bumped on each receive: a stale copy in the visibility heap is recognised and skipped. */
   generation = 0;
   deleted = false;
@@ -62,10 +65,6 @@ class VisibilityHeap {
 
   peek(): Hidden | undefined {
     return this.items[0];
-  }
-
-  entries(): readonly Hidden[] {
-    return this.items;
   }
 
   push(item: Hidden): void {
@@ -107,7 +106,7 @@ class VisibilityHeap {
 
 export class SimQueue {
   readonly name: string;
-  private live = 0;
+  private readonly messages = new Map<string, Message>();
   /** Visible messages in arrival order: a ring that only grows at its tail and shrinks at its head. */
   private visible: (Message | undefined)[] = [];
   private head = 0;
@@ -121,7 +120,7 @@ export class SimQueue {
   send(body: MessageBody, now: number, attributes: Record<string, string> = {}): SimMessage {
     this.counter += 1;
     const message = new Message(`${this.name}-${this.counter}`, body, now, attributes);
-    this.live += 1;
+    this.messages.set(message.id, message);
     this.visible.push(message);
     return message;
   }
@@ -149,6 +148,7 @@ export class SimQueue {
       }
       message.receiveCount += 1;
       message.generation += 1;
+      message.receiptHandle = `${message.id}#${message.receiveCount}`;
       message.visibleAt = now + this.options.visibilityTimeoutMs;
       this.hidden.push({ message, generation: message.generation });
       received.push(message);
@@ -157,19 +157,23 @@ export class SimQueue {
     return received;
   }
 
-  /** DeleteMessage of a received message. */
-  delete(received: SimMessage): void {
-    const message = received as Message;
-    if (!message.deleted) this.forget(message);
+  delete(id: string): void {
+    const message = this.messages.get(id);
+    if (message !== undefined) this.forget(message);
   }
 
-  /** ChangeMessageVisibility of a received message: it becomes visible again `timeoutMs` from now. */
-  changeVisibility(received: SimMessage, timeoutMs: number, now: number): void {
-    const message = received as Message;
-    if (message.deleted || message.visibleAt <= now) return;
+  /**
+   * ChangeMessageVisibility of a received message: it becomes visible again `timeoutMs` from now. False when the
+   * handle is not the one of the message's latest receive, or the message is visible again.
+   */
+  changeVisibility(receiptHandle: string, timeoutMs: number, now: number): boolean {
+    const message = this.messages.get(receiptHandle.slice(0, receiptHandle.lastIndexOf("#")));
+    if (message === undefined || message.receiptHandle !== receiptHandle || message.visibleAt <= now)
+      return false;
     message.generation += 1;
     message.visibleAt = now + timeoutMs;
     this.hidden.push({ message, generation: message.generation });
+    return true;
   }
 
   hasVisible(now: number): boolean {
@@ -191,17 +195,11 @@ export class SimQueue {
   }
 
   get size(): number {
-    return this.live;
+    return this.messages.size;
   }
 
-  /** Every message still in the queue, visible or not. */
   all(): SimMessage[] {
-    const visible = this.visible
-      .slice(this.head)
-      .filter((message): message is Message => message?.deleted === false);
-    const hidden = new Set<Message>();
-    for (const entry of this.hidden.entries()) if (this.current(entry)) hidden.add(entry.message);
-    return [...visible, ...hidden];
+    return [...this.messages.values()];
   }
 
   private current(entry: Hidden): boolean {
@@ -219,7 +217,7 @@ export class SimQueue {
 
   private forget(message: Message): void {
     message.deleted = true;
-    this.live -= 1;
+    this.messages.delete(message.id);
   }
 
   private compact(): void {
