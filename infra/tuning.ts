@@ -1,6 +1,7 @@
 import type { AlertStateConfig, DeliveryTuning, PagerDutyRegion, SyncConfig } from "../config";
 import type { FindingFilter } from "../handler/finding/filter";
-import { HANDLER_DEFAULTS, type HandlerSettings } from "../handler/settings";
+import type { AccountScope } from "../handler/finding/routes";
+import { HANDLER_DEFAULTS, type HandlerSettings, type RouteSetting } from "../handler/settings";
 
 /**
  * Pure: the queue, event source mapping and function settings the delivery side deploys. The benchmark
@@ -51,6 +52,9 @@ export interface FunctionSettingsArgs {
   stateTable: string;
   alertState: AlertStateConfig;
   sync: SyncConfig;
+  routes: RouteSetting[];
+  accountScope: AccountScope;
+  organizations: { roleArn: string | undefined; cacheMinutes: number } | undefined;
 }
 
 /** The settings the function is deployed with (its environment), from the stack's choices. */
@@ -73,5 +77,17 @@ export function functionSettings(args: FunctionSettingsArgs): HandlerSettings {
     ...(args.alertState.resolveUntrackedUntil === undefined
       ? {}
       : { resolveUntrackedUntil: args.alertState.resolveUntrackedUntil }),
+    ...(args.routes.length === 0 ? {} : { routes: args.routes }),
+    ...(args.accountScope.include.length === 0 && args.accountScope.exclude.length === 0
+      ? {}
+      : { accountScope: args.accountScope }),
+    ...(args.organizations === undefined
+      ? {}
+      : {
+          organizations: {
+            cacheMinutes: args.organizations.cacheMinutes,
+            ...(args.organizations.roleArn === undefined ? {} : { roleArn: args.organizations.roleArn }),
+          },
+        }),
   };
 }

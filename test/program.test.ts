@@ -728,6 +728,100 @@ describe("the Pulumi program under the mock engine", () => {
     });
   });
 
+  describe("stack org (a delegated administrator with three routes and the default)", () => {
+    let org: ProgramRun;
+    before(async () => {
+      org = await run("org");
+    });
+    const policyOf = (resources: RecordedResource[]) =>
+      Object.fromEntries(
+        (
+          JSON.parse(String(one(resources, "delivery-role-policy").inputs.policy)) as PolicyDocument
+        ).Statement.map((statement) => [statement.Sid, statement]),
+      );
+
+    it("creates one PagerDuty side per route, and each route's routing key in its own SecureString", () => {
+      assert.deepEqual(
+        ofType(org.resources, "electriceye-pagerduty:pagerduty:PagerDutyService").map(
+          (resource) => resource.name,
+        ),
+        ["pagerduty", "pagerduty-payments", "pagerduty-platform", "pagerduty-data"],
+      );
+      assert.deepEqual(
+        ofType(org.resources, "pagerduty:index/service:Service").map((resource) => resource.inputs.name),
+        [
+          "Security Hub findings (org, security)",
+          "Security Hub findings (org, payments)",
+          "Security Hub findings (org, data)",
+        ],
+      );
+      // The platform route adds an integration to the platform team's own service.
+      assert.equal(one(org.resources, "pagerduty-platform-events-integration").inputs.service, "PPLAT01");
+      const parameters = ofType(org.resources, "aws:ssm/parameter:Parameter").filter((resource) =>
+        resource.name.endsWith("routing-key"),
+      );
+      assert.deepEqual(parameters.map((parameter) => parameter.inputs.name).sort(), [
+        "electriceye-pagerduty",
+        "electriceye-pagerduty-data",
+        "electriceye-pagerduty-payments",
+        "electriceye-pagerduty-platform",
+      ]);
+      for (const parameter of parameters) {
+        assert.equal(parameter.inputs.type, "SecureString");
+        assert.ok(isSecretValue(parameter.inputs.value));
+      }
+    });
+
+    it("grants GetParameter on exactly the routes' parameters, and only Organizations' three read calls", () => {
+      const bySid = policyOf(org.resources);
+      assert.deepEqual(
+        bySid.ReadRoutingKey?.Resource,
+        ["", "-payments", "-platform", "-data"].map(
+          (suffix) => `arn:aws:ssm:us-east-1:111122223333:parameter/electriceye-pagerduty${suffix}`,
+        ),
+      );
+      assert.deepEqual(bySid.ReadAccountFacts?.Action, [
+        "organizations:ListTagsForResource",
+        "organizations:ListParents",
+        "organizations:DescribeOrganizationalUnit",
+      ]);
+      assert.equal(bySid.AssumeOrganizationsReader, undefined);
+    });
+
+    it("tells the function its routes, excluded account and cache, and no key", () => {
+      const variables = (
+        one(org.resources, "delivery-function").inputs.environment as { variables: Record<string, string> }
+      ).variables;
+      const routes = JSON.parse(variables.ROUTES ?? "[]") as { name: string; parameterName: string }[];
+      assert.deepEqual(
+        routes.map((route) => [route.name, route.parameterName]),
+        [
+          ["payments", "electriceye-pagerduty-payments"],
+          ["platform", "electriceye-pagerduty-platform"],
+          ["data", "electriceye-pagerduty-data"],
+        ],
+      );
+      assert.equal(variables.EXCLUDE_ACCOUNTS, "999988887777");
+      assert.equal(variables.ACCOUNT_FACTS_CACHE_MINUTES, "15");
+      assert.ok(
+        !JSON.stringify(variables).includes(mockIntegrationKey("pagerduty-payments-events-integration")),
+      );
+    });
+
+    it("through a role in the management account, may assume that role and read nothing of Organizations itself", async () => {
+      const roleArn = "arn:aws:iam::123456789012:role/electriceye-pagerduty-organizations-reader";
+      const { resources } = await run("org", { organizationsRoleArn: roleArn });
+      const bySid = policyOf(resources);
+      assert.deepEqual(bySid.AssumeOrganizationsReader, {
+        Sid: "AssumeOrganizationsReader",
+        Effect: "Allow",
+        Action: "sts:AssumeRole",
+        Resource: roleArn,
+      });
+      assert.equal(bySid.ReadAccountFacts, undefined);
+    });
+  });
+
   describe("configuration errors", () => {
     const configFor = (overrides: Record<string, string>) =>
       readStackConfig(mapConfigSource(planSettings("dev", overrides).settings));

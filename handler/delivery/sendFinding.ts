@@ -1,20 +1,33 @@
+import type { Finding } from "../finding/model";
 import type { Routed } from "../finding/route";
+import { DEFAULT_ROUTE, type RouteChoice } from "../finding/routes";
 import type { AlertTracker } from "../state/tracker";
 import type { Clock } from "../clock";
 import { errorText, type Logger } from "../telemetry/log";
 import type { Meter } from "../telemetry/metrics";
 import { identityOf } from "../sync/securityHub";
-import type { Deliver } from "./delivery";
+import type { PagerDutyEvent } from "../finding/pagerdutyEvent";
+import type { Deliver, Delivery } from "./delivery";
 
 // One routed finding through the alert state and out to PagerDuty: plan (read, decide, claim), send, confirm,
 // and when the finding opened an alert, hand it to the Security Hub write-back.
 
-export interface FindingDependencies {
+/** One route's way to PagerDuty: its routing key (its own SSM parameter) and its own send schedule. */
+export interface Channel {
   routingKey: (deadline: number) => Promise<string>;
   deliver: Deliver;
+}
+
+export interface FindingDependencies {
+  /** The route a finding takes (the account's facts read first when a route needs them). */
+  routeOf: (finding: Finding) => Promise<RouteChoice>;
+  /** Each route's channel, by route name; an unknown name (a route since removed) is the default route's. */
+  channel: (route: string) => Channel;
   alerts: AlertTracker;
-  /** Told of each finding whose page is to be written back to Security Hub. */
-  writeBack: ((routed: Extract<Routed, { kind: "send" }>) => void) | undefined;
+  /** The PagerDuty service of a route, as notes in Security Hub name it. */
+  channelService: (route: string) => string;
+  /** Told of each finding whose page is to be written back to Security Hub, with the service paged. */
+  writeBack: ((routed: Extract<Routed, { kind: "send" }>, service: string) => void) | undefined;
   log: Logger;
   meter: Meter;
   clock: Clock;
@@ -42,6 +55,15 @@ export async function sendFinding(
     action: routed.action,
     severity: mapped.severityLabel,
   };
+  const choice = await deps.routeOf(finding);
+  if (choice.fallback !== undefined) {
+    deps.meter.count("AccountFactsUnavailable");
+    deps.log.warn("default route taken: account facts unavailable", {
+      ...fields,
+      why: choice.why,
+      error: choice.fallback,
+    });
+  }
   const plan = await deps.alerts.plan({
     dedupKey: mapped.dedupKey,
     action: routed.action,
@@ -52,6 +74,7 @@ export async function sendFinding(
     manual: context.byHand,
     finding: identityOf(finding),
     triaged: (finding.workflow !== undefined && finding.workflow !== "NEW") || finding.noted,
+    ...(choice.route === DEFAULT_ROUTE ? {} : { route: choice.route }),
   });
   if (plan.kind === "skip") {
     deps.meter.count(
@@ -62,21 +85,30 @@ export async function sendFinding(
           : "SkippedOther",
     );
     deps.log.info("finding skipped", { ...fields, alert: plan.skip, reason: plan.why });
-    if (plan.writeBackDue) deps.writeBack?.(routed);
+    if (plan.writeBackDue) deps.writeBack?.(routed, deps.channelService(plan.route));
     return { kind: "skipped" };
   }
-  let routingKey: string;
-  try {
-    routingKey = await deps.routingKey(deadline);
-  } catch (error) {
-    const reason = errorText(error);
-    deps.log.error("routing key unavailable", { messageId: context.messageId, error: reason });
-    return { kind: "stop", reason };
+  // The alert is leaving another route's service: it is resolved there first, so it is never open on both.
+  if (plan.movingFrom !== undefined) {
+    const resolve = { event_action: "resolve" as const, dedup_key: mapped.dedupKey };
+    const left = await send(deps.channel(plan.movingFrom), resolve, deps, context.messageId, deadline);
+    deps.log.info("finding outcome", {
+      ...fields,
+      action: "resolve",
+      alert: "moved",
+      route: plan.movingFrom,
+      outcome: left.outcome,
+      reason: "its route changed: resolved on the service it leaves",
+    });
+    const failed = failureOf(left, mapped.findingId);
+    if (failed !== undefined) return failed;
   }
-  const delivery = await deps.deliver({ ...mapped.event, routing_key: routingKey }, deadline);
+  const channel = deps.channel(plan.route);
+  const delivery = await send(channel, mapped.event, deps, context.messageId, deadline);
   deps.log.info("finding outcome", {
     ...fields,
     alert: plan.change,
+    ...(plan.route === DEFAULT_ROUTE ? {} : { route: plan.route }),
     outcome: delivery.outcome,
     pagerdutyStatus: "status" in delivery ? delivery.status : undefined,
     attempts: delivery.attempts,
@@ -84,22 +116,24 @@ export async function sendFinding(
     ...(delivery.outcome === "handBack" ? { reason: delivery.reason } : {}),
     receiveCount: context.receiveCount,
   });
-  if (delivery.outcome === "handBack") return { kind: "stop", reason: delivery.reason };
-  if (delivery.outcome === "rejected") {
-    const reason = `PagerDuty rejected finding ${mapped.findingId} (HTTP ${delivery.status}): ${delivery.errors.join("; ")}`;
-    return { kind: "rejected", reason };
-  }
+  const failed = failureOf(delivery, mapped.findingId);
+  if (failed !== undefined) return failed;
   if (plan.change === "new" || plan.change === "regression") {
     deps.meter.page(mapped.severityLabel);
     if (context.importedAt !== undefined) deps.meter.importToPage(deps.clock.now() - context.importedAt);
+  } else if (plan.change === "moved") {
+    deps.meter.count("AlertsMoved");
   } else {
     deps.meter.count(routed.action === "resolve" ? "ResolvesSent" : "AlertsUpdated");
   }
-  if (plan.writeBack) deps.writeBack?.(routed);
+  if (plan.writeBack) deps.writeBack?.(routed, deps.channelService(plan.route));
   if ((await plan.confirm()) === "compensate") {
     // Best effort: should it not get through, the next import of the finding finds the alert open and resolves it.
-    const again = await deps.deliver(
-      { event_action: "resolve", dedup_key: mapped.dedupKey, routing_key: routingKey },
+    const again = await send(
+      channel,
+      { event_action: "resolve", dedup_key: mapped.dedupKey },
+      deps,
+      context.messageId,
       deadline,
     );
     deps.log.info("finding outcome", {
@@ -112,4 +146,32 @@ export async function sendFinding(
     });
   }
   return { kind: "sent" };
+}
+
+/** One event through a route's channel: its routing key read, then sent on its schedule. */
+async function send(
+  channel: Channel,
+  event: PagerDutyEvent,
+  deps: FindingDependencies,
+  messageId: string,
+  deadline: number,
+): Promise<Delivery> {
+  let routingKey: string;
+  try {
+    routingKey = await channel.routingKey(deadline);
+  } catch (error) {
+    const reason = errorText(error);
+    deps.log.error("routing key unavailable", { messageId, error: reason });
+    return { outcome: "handBack", reason, rateLimited: false, attempts: 0 };
+  }
+  return channel.deliver({ ...event, routing_key: routingKey }, deadline);
+}
+
+function failureOf(delivery: Delivery, findingId: string): FindingResult | undefined {
+  if (delivery.outcome === "handBack") return { kind: "stop", reason: delivery.reason };
+  if (delivery.outcome === "rejected") {
+    const reason = `PagerDuty rejected finding ${findingId} (HTTP ${delivery.status}): ${delivery.errors.join("; ")}`;
+    return { kind: "rejected", reason };
+  }
+  return undefined;
 }

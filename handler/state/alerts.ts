@@ -1,3 +1,5 @@
+import { DEFAULT_ROUTE } from "../finding/routes";
+
 // Alert state: what PagerDuty has been told about each finding, so that the function sends one request per change
 // of an alert instead of one per import. Pure: the decision of what to do with an incoming trigger or resolve,
 // given the stored state. The store (DynamoDB in a deployment) lives at the edge.
@@ -38,6 +40,10 @@ export interface AlertState {
   writeBack?: "due";
   /** The PagerDuty incident the alert is part of, once a webhook named it. */
   incident?: { id: string; number?: number; url?: string };
+  /** The route whose service holds the alert; absent: the default route. */
+  route?: string;
+  /** The alert is moving from this route's service (resolved there, opened on `route`) until the move is confirmed. */
+  movingFrom?: string;
 }
 
 /** An incoming event of a finding, as the state sees it. */
@@ -58,6 +64,8 @@ export interface AlertEvent {
    * considered done (it landed, or a person wrote there since and is not overwritten).
    */
   triaged: boolean;
+  /** The route the finding takes now; absent: the default route. */
+  route?: string;
 }
 
 export interface DecisionOptions {
@@ -74,7 +82,16 @@ export interface DecisionOptions {
 export type SkipKind = "unchanged" | "stale" | "nothingToResolve" | "alreadyResolved" | "heldByResponder";
 
 /** What a sent event does to the alert. */
-export type Change = "new" | "regression" | "update" | "refresh" | "retry" | "resolve" | "untracked";
+export type Change =
+  | "new"
+  | "regression"
+  | "update"
+  | "refresh"
+  | "retry"
+  | "resolve"
+  | "untracked"
+  /** The finding's route changed: its alert is resolved on the old route's service and opened on the new one's. */
+  | "moved";
 
 export type AlertDecision =
   | { kind: "send"; change: Change; why: string; next: AlertState }
@@ -107,12 +124,25 @@ function nextOf(state: AlertState | undefined, event: AlertEvent, changes: Parti
     finding: event.finding,
     ...(state?.incident === undefined ? {} : { incident: state.incident }),
     ...(state?.writeBack === undefined ? {} : { writeBack: state.writeBack }),
+    ...routeOf(state, event),
     ...changes,
   };
+  if (next.route === undefined) delete next.route;
+  if (next.movingFrom === undefined) delete next.movingFrom;
   if (next.status === "open") delete next.closedBy;
   // A resolved alert has nothing left to announce.
   if (next.status === "resolved") delete next.writeBack;
   return next;
+}
+
+/**
+ * Where the alert lives after the event. A trigger takes the finding's route now, except onto an open alert of
+ * another route: that is a move, decided below. A resolve goes where the alert is. A move still unconfirmed stays
+ * recorded until PagerDuty accepted the event that follows it.
+ */
+function routeOf(state: AlertState | undefined, event: AlertEvent): Pick<AlertState, "route" | "movingFrom"> {
+  const route = event.action === "trigger" || state === undefined ? event.route : state.route;
+  return { route, movingFrom: state?.sentAt === undefined ? state?.movingFrom : undefined };
 }
 
 /** Pure: what to do with one incoming event of a finding, given what PagerDuty was last told of it. */
@@ -123,7 +153,8 @@ export function decide(
 ): AlertDecision {
   const older = event.updatedAt !== undefined && state !== undefined && event.updatedAt < state.updatedAt;
   const send = (change: Change, why: string, changes: Partial<AlertState> = {}): AlertDecision => {
-    const opens = change === "new" || change === "regression";
+    // A moved alert is a new alert on another service: its own incident, and its own note in Security Hub.
+    const opens = change === "new" || change === "regression" || change === "moved";
     const next = nextOf(
       state,
       event,
@@ -144,6 +175,12 @@ export function decide(
     if (state.status === "open") {
       if (older && !event.manual)
         return skip("stale", `older than the alert's last update (${time(state.updatedAt)})`);
+      if (state.route !== event.route) {
+        const from = state.route ?? DEFAULT_ROUTE;
+        return send("moved", `its route changed from ${from} to ${event.route ?? DEFAULT_ROUTE}`, {
+          movingFrom: from,
+        });
+      }
       if (state.sentAt === undefined) return send("retry", "the last event may not have reached PagerDuty");
       const shown = state.fingerprints[event.format];
       // The same finding's copy in the other feed, seen for the first time: its alert is the one already open.

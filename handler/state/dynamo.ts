@@ -96,6 +96,8 @@ function toItem(state: AlertState, now: number): Record<string, AttributeValue> 
     if (state.incident.number !== undefined) item.incidentNumber = { N: String(state.incident.number) };
     if (state.incident.url !== undefined) item.incidentUrl = { S: state.incident.url };
   }
+  if (state.route !== undefined) item.route = { S: state.route };
+  if (state.movingFrom !== undefined) item.movingFrom = { S: state.movingFrom };
   const expiresAt = expiryOf(state, now);
   if (expiresAt !== undefined) item.expiresAt = { N: String(expiresAt) };
   return item;
@@ -131,6 +133,10 @@ function fromItem(dedupKey: string, item: Record<string, AttributeValue>): Alert
     };
   }
   if (text("writeBack") === "due") state.writeBack = "due";
+  const route = text("route");
+  const movingFrom = text("movingFrom");
+  if (route !== undefined) state.route = route;
+  if (movingFrom !== undefined) state.movingFrom = movingFrom;
   const incidentId = text("incidentId");
   if (incidentId !== undefined) {
     const incidentNumber = number("incidentNumber");

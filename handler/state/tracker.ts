@@ -10,6 +10,7 @@ import {
   type SkipKind,
 } from "./alerts";
 import type { AlertStore } from "./store";
+import { DEFAULT_ROUTE } from "../finding/routes";
 
 // The edge around the alert state decisions: read, decide, claim, and after PagerDuty accepted the event, confirm.
 // Every write is conditional on the version read, so two invocations on the same finding (a trigger in the
@@ -24,6 +25,8 @@ export type Plan =
       state: AlertState | undefined;
       /** The page's write-back to Security Hub has not landed yet: write it again. */
       writeBackDue: boolean;
+      /** The route whose service holds the alert. */
+      route: string;
     }
   | {
       kind: "send";
@@ -35,6 +38,10 @@ export type Plan =
       stateUnavailable: boolean;
       /** Once PagerDuty accepts it, the page is written back to Security Hub. */
       writeBack: boolean;
+      /** The route whose service the event goes to. */
+      route: string;
+      /** The alert leaves this route's service: a resolve goes there first. */
+      movingFrom?: string;
       /**
        * Records that PagerDuty accepted the event. Answers "compensate" when a newer resolution was recorded while
        * this trigger was on its way, so that PagerDuty may have opened the alert after resolving it: the caller
@@ -59,6 +66,11 @@ export interface AlertTrackerOptions {
   meter: Meter;
 }
 
+/** Where a finding's alert is: the state's route, else the one the finding takes now. */
+function routeOfState(state: AlertState | undefined, event: AlertEvent): string {
+  return (state === undefined ? event.route : state.route) ?? DEFAULT_ROUTE;
+}
+
 // Each lost race costs one more read; more than a few means something else is writing the same item.
 const MAX_ATTEMPTS = 4;
 
@@ -74,6 +86,7 @@ export function createAlertTracker(options: AlertTrackerOptions): AlertTracker {
   };
   const unavailable = (event: AlertEvent, state: AlertState | undefined): Plan => ({
     kind: "send",
+    route: (event.action === "resolve" ? state?.route : undefined) ?? event.route ?? DEFAULT_ROUTE,
     change: event.action === "trigger" ? (state?.status === "open" ? "update" : "new") : "resolve",
     why: "alert state unavailable",
     state,
@@ -86,7 +99,9 @@ export function createAlertTracker(options: AlertTrackerOptions): AlertTracker {
   async function confirm(event: AlertEvent, claimed: AlertState): Promise<"done" | "compensate"> {
     const now = clock.now();
     try {
-      if (await store.put({ ...claimed, sentAt: now, version: claimed.version + 1 }, claimed.version, now))
+      // The move, if this event finished one, is done: both services were told.
+      const { movingFrom: _moved, ...confirmed } = claimed;
+      if (await store.put({ ...confirmed, sentAt: now, version: claimed.version + 1 }, claimed.version, now))
         return "done";
       const current = await store.get(event.dedupKey);
       if (current === undefined) return "done";
@@ -149,7 +164,14 @@ export function createAlertTracker(options: AlertTrackerOptions): AlertTracker {
             if (decision.kind === "skip") {
               options.meter.count("StateTableFailures");
               log.warn("alert state write failed", { dedupKey: event.dedupKey, error: errorText(error) });
-              return { kind: "skip", skip: decision.skip, why: decision.why, state, writeBackDue: false };
+              return {
+                kind: "skip",
+                skip: decision.skip,
+                why: decision.why,
+                state,
+                writeBackDue: false,
+                route: routeOfState(state, event),
+              };
             }
             failed("write", event, error);
             return unavailable(event, state);
@@ -158,7 +180,14 @@ export function createAlertTracker(options: AlertTrackerOptions): AlertTracker {
         }
         if (decision.kind === "skip") {
           const writeBackDue = decision.writeBackDue === true;
-          return { kind: "skip", skip: decision.skip, why: decision.why, state, writeBackDue };
+          return {
+            kind: "skip",
+            skip: decision.skip,
+            why: decision.why,
+            state,
+            writeBackDue,
+            route: routeOfState(state, event),
+          };
         }
         return {
           kind: "send",
@@ -167,6 +196,8 @@ export function createAlertTracker(options: AlertTrackerOptions): AlertTracker {
           state,
           stateUnavailable: false,
           writeBack: decision.next.writeBack === "due" && event.action === "trigger",
+          route: decision.next.route ?? DEFAULT_ROUTE,
+          ...(decision.next.movingFrom === undefined ? {} : { movingFrom: decision.next.movingFrom }),
           confirm: () => confirm(event, write as AlertState),
         };
       }
