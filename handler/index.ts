@@ -1,4 +1,5 @@
 import { OrganizationsClient } from "@aws-sdk/client-organizations";
+import { AWS_CLIENT_CONFIG } from "./awsClients";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
 import { createAccountFacts, organizationsReads, type AccountFactsReader } from "./accounts/organizations";
@@ -27,7 +28,7 @@ import type { AlertStore } from "./state/store";
 import { createAlertTracker } from "./state/tracker";
 import { describeRoutingKeyProblem } from "./finding/pagerdutyEvent";
 import { createSecretParameter, type ParameterReader } from "./secretParameter";
-import type { HandlerSettings } from "./settings";
+import { DEADLINE_MARGIN_MS, type HandlerSettings } from "./settings";
 import { createPageWriteBack } from "./sync/pageWriteBack";
 import { createSecurityHubUpdater, type FindingUpdater } from "./sync/securityHub";
 import { createSecurityHubWriter } from "./sync/writeBack";
@@ -70,8 +71,7 @@ export const DELIVERY_TUNING = {
   retryMaxMs: 20_000,
   // PagerDuty's advice for 429 is to wait tens of seconds; meanwhile its rolling minute drains.
   rateLimitHoldOffMs: 20_000,
-  // Kept free at the end of an invocation to dead-letter or hand back what is left.
-  deadlineMarginMs: 3_000,
+  deadlineMarginMs: DEADLINE_MARGIN_MS,
   // The budget of a call without a Lambda context (local tools).
   contextlessBudgetMs: 60_000,
 } as const;
@@ -88,9 +88,9 @@ export const ACCOUNT_FACTS_TUNING = {
  * credentials are that role's, assumed from the function's own and renewed before they expire.
  */
 function organizationsClient(roleArn: string | undefined): OrganizationsClient {
-  const base = { region: "us-east-1", maxAttempts: 2 };
+  const base = { ...AWS_CLIENT_CONFIG, region: "us-east-1", maxAttempts: 2 };
   if (roleArn === undefined) return new OrganizationsClient(base);
-  const sts = new STSClient({ maxAttempts: 2 });
+  const sts = new STSClient({ ...AWS_CLIENT_CONFIG, maxAttempts: 2 });
   return new OrganizationsClient({
     ...base,
     credentials: async () => {
@@ -135,7 +135,7 @@ export function createHandler(settings: HandlerSettings, overrides: Partial<Hand
   const random = overrides.random ?? Math.random;
   const meter = createMeter(settings.stack, overrides.writeMetrics);
   const log = overrides.log ?? createJsonLogger();
-  const readParameter = overrides.readParameter ?? createSsmReader(new SSMClient({}));
+  const readParameter = overrides.readParameter ?? createSsmReader(new SSMClient(AWS_CLIENT_CONFIG));
   // The send schedule and the alert state both live in the stack's state table.
   const stores = stateTableStores(settings.stateTable);
   const pacingStore = overrides.pacingStore ?? stores.pacing();
@@ -145,7 +145,7 @@ export function createHandler(settings: HandlerSettings, overrides: Partial<Hand
       ? overrides.deadLetter
       : settings.deadLetterQueueUrl === undefined
         ? undefined
-        : createSqsDeadLetterSender(new SQSClient({}), settings.deadLetterQueueUrl);
+        : createSqsDeadLetterSender(new SQSClient(AWS_CLIENT_CONFIG), settings.deadLetterQueueUrl);
 
   const requestTimeoutMs = settings.requestTimeoutSeconds * 1000;
   const client = createPagerDutyClient({
@@ -228,7 +228,8 @@ export function createHandler(settings: HandlerSettings, overrides: Partial<Hand
   };
   const writeToSecurityHub = settings.securityHubSync
     ? createSecurityHubWriter({
-        updater: overrides.findingUpdater ?? createSecurityHubUpdater(new SecurityHubClient({})),
+        updater:
+          overrides.findingUpdater ?? createSecurityHubUpdater(new SecurityHubClient(AWS_CLIENT_CONFIG)),
         pacingStore,
         clock,
         random,

@@ -48,6 +48,9 @@ export interface HandlerSettings {
   organizations?: { roleArn?: string; cacheMinutes: number };
 }
 
+/** Kept free at the end of an invocation to dead-letter or hand back what is left. */
+export const DEADLINE_MARGIN_MS = 3_000;
+
 export const HANDLER_DEFAULTS = {
   pagerDutyRegion: "us",
   routingKeyTtlSeconds: 300,

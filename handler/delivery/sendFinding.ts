@@ -1,4 +1,5 @@
 import type { Finding } from "../finding/model";
+import type { PagerDutyEvent } from "../finding/pagerdutyEvent";
 import type { Routed } from "../finding/route";
 import { DEFAULT_ROUTE, type RouteChoice } from "../finding/routes";
 import type { AlertTracker } from "../state/tracker";
@@ -6,7 +7,6 @@ import type { Clock } from "../clock";
 import { errorText, type Logger } from "../telemetry/log";
 import type { Meter } from "../telemetry/metrics";
 import { identityOf } from "../sync/securityHub";
-import type { PagerDutyEvent } from "../finding/pagerdutyEvent";
 import type { Deliver, Delivery } from "./delivery";
 
 // One routed finding through the alert state and out to PagerDuty: plan (read, decide, claim), send, confirm,
@@ -23,9 +23,9 @@ export interface FindingDependencies {
   routeOf: (finding: Finding) => Promise<RouteChoice>;
   /** Each route's channel, by route name; an unknown name (a route since removed) is the default route's. */
   channel: (route: string) => Channel;
-  alerts: AlertTracker;
   /** The PagerDuty service of a route, as notes in Security Hub name it. */
   channelService: (route: string) => string;
+  alerts: AlertTracker;
   /** Told of each finding whose page is to be written back to Security Hub, with the service paged. */
   writeBack: ((routed: Extract<Routed, { kind: "send" }>, service: string) => void) | undefined;
   log: Logger;
@@ -38,8 +38,10 @@ export type FindingResult =
   | { kind: "skipped" }
   /** PagerDuty refused the event: it can never be sent as it is. */
   | { kind: "rejected"; reason: string }
-  /** Nothing more can be sent in this invocation. */
-  | { kind: "stop"; reason: string };
+  /** This finding must wait (another invocation is sending one of its events): its record is handed back. */
+  | { kind: "wait"; reason: string; retryAt: number }
+  /** Nothing more can be sent in this invocation; `retryAt`, when known, is when sending may succeed again. */
+  | { kind: "stop"; reason: string; retryAt?: number };
 
 export async function sendFinding(
   routed: Extract<Routed, { kind: "send" }>,
@@ -64,18 +66,25 @@ export async function sendFinding(
       error: choice.fallback,
     });
   }
-  const plan = await deps.alerts.plan({
-    dedupKey: mapped.dedupKey,
-    action: routed.action,
-    ...(mapped.updatedAt === undefined ? {} : { updatedAt: mapped.updatedAt }),
-    format: finding.format,
-    fingerprint: mapped.fingerprint,
-    passed: routed.passed,
-    manual: context.byHand,
-    finding: identityOf(finding),
-    triaged: (finding.workflow !== undefined && finding.workflow !== "NEW") || finding.noted,
-    ...(choice.route === DEFAULT_ROUTE ? {} : { route: choice.route }),
-  });
+  const plan = await deps.alerts.plan(
+    {
+      dedupKey: mapped.dedupKey,
+      action: routed.action,
+      ...(mapped.updatedAt === undefined ? {} : { updatedAt: mapped.updatedAt }),
+      format: finding.format,
+      fingerprint: mapped.fingerprint,
+      passed: routed.passed,
+      manual: context.byHand,
+      finding: identityOf(finding),
+      triaged: (finding.workflow !== undefined && finding.workflow !== "NEW") || finding.noted,
+      ...(choice.route === DEFAULT_ROUTE ? {} : { route: choice.route }),
+    },
+    deadline,
+  );
+  if (plan.kind === "wait") {
+    deps.log.info("finding waits", { ...fields, reason: plan.why });
+    return { kind: "wait", reason: plan.why, retryAt: plan.until };
+  }
   if (plan.kind === "skip") {
     deps.meter.count(
       plan.skip === "unchanged"
@@ -100,13 +109,15 @@ export async function sendFinding(
       outcome: left.outcome,
       reason: "its route changed: resolved on the service it leaves",
     });
-    const failed = failureOf(left, mapped.findingId);
-    if (failed !== undefined) return failed;
+    if (left.outcome !== "accepted") return failed(left, plan, mapped.findingId);
   }
-  const channel = deps.channel(plan.route);
-  const delivery = await send(channel, mapped.event, deps, context.messageId, deadline);
+  // A resolve owed for a trigger that reached PagerDuty late is sent with whatever event of the finding comes.
+  const event: PagerDutyEvent =
+    plan.action === routed.action ? mapped.event : { event_action: plan.action, dedup_key: mapped.dedupKey };
+  const delivery = await send(deps.channel(plan.route), event, deps, context.messageId, deadline);
   deps.log.info("finding outcome", {
     ...fields,
+    action: plan.action,
     alert: plan.change,
     ...(plan.route === DEFAULT_ROUTE ? {} : { route: plan.route }),
     outcome: delivery.outcome,
@@ -116,35 +127,17 @@ export async function sendFinding(
     ...(delivery.outcome === "handBack" ? { reason: delivery.reason } : {}),
     receiveCount: context.receiveCount,
   });
-  const failed = failureOf(delivery, mapped.findingId);
-  if (failed !== undefined) return failed;
+  if (delivery.outcome !== "accepted") return failed(delivery, plan, mapped.findingId);
   if (plan.change === "new" || plan.change === "regression") {
     deps.meter.page(mapped.severityLabel);
     if (context.importedAt !== undefined) deps.meter.importToPage(deps.clock.now() - context.importedAt);
   } else if (plan.change === "moved") {
     deps.meter.count("AlertsMoved");
   } else {
-    deps.meter.count(routed.action === "resolve" ? "ResolvesSent" : "AlertsUpdated");
+    deps.meter.count(plan.action === "resolve" ? "ResolvesSent" : "AlertsUpdated");
   }
   if (plan.writeBack) deps.writeBack?.(routed, deps.channelService(plan.route));
-  if ((await plan.confirm()) === "compensate") {
-    // Best effort: should it not get through, the next import of the finding finds the alert open and resolves it.
-    const again = await send(
-      channel,
-      { event_action: "resolve", dedup_key: mapped.dedupKey },
-      deps,
-      context.messageId,
-      deadline,
-    );
-    deps.log.info("finding outcome", {
-      ...fields,
-      action: "resolve",
-      alert: "resolve",
-      outcome: again.outcome,
-      attempts: again.attempts,
-      reason: "resolved again: a newer resolution overtook the trigger",
-    });
-  }
+  await plan.confirm();
   return { kind: "sent" };
 }
 
@@ -167,11 +160,21 @@ async function send(
   return channel.deliver({ ...event, routing_key: routingKey }, deadline);
 }
 
-function failureOf(delivery: Delivery, findingId: string): FindingResult | undefined {
-  if (delivery.outcome === "handBack") return { kind: "stop", reason: delivery.reason };
-  if (delivery.outcome === "rejected") {
-    const reason = `PagerDuty rejected finding ${findingId} (HTTP ${delivery.status}): ${delivery.errors.join("; ")}`;
-    return { kind: "rejected", reason };
+/** PagerDuty did not take the event: the finding is freed for its next event, and the record's fate said. */
+async function failed(
+  delivery: Exclude<Delivery, { outcome: "accepted" }>,
+  plan: { release(attempted: boolean): Promise<void> },
+  findingId: string,
+): Promise<FindingResult> {
+  if (delivery.outcome === "handBack") {
+    await plan.release(delivery.attempts > 0);
+    return {
+      kind: "stop",
+      reason: delivery.reason,
+      ...(delivery.retryAt === undefined ? {} : { retryAt: delivery.retryAt }),
+    };
   }
-  return undefined;
+  await plan.release(true);
+  const reason = `PagerDuty rejected finding ${findingId} (HTTP ${delivery.status}): ${delivery.errors.join("; ")}`;
+  return { kind: "rejected", reason };
 }

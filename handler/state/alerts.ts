@@ -28,6 +28,12 @@ export interface AlertState {
   fingerprints: Partial<Record<FindingFormat, string>>;
   /** When PagerDuty accepted the last event; absent while an event is being sent (claimed, not confirmed). */
   sentAt?: number;
+  /**
+   * The invocation sending the recorded status right now: its claim (the version it wrote) holds until `until`
+   * (epoch ms), past which it can have no request left in flight. One event of a finding is in flight at a time,
+   * so PagerDuty receives a finding's events in the order they were decided.
+   */
+  claim?: { version: number; until: number };
   /** Who closed a resolved alert: the finding's own update, or a responder in PagerDuty. */
   closedBy?: "finding" | "responder";
   /** Whether an alert was ever opened for the finding (false: only its resolution is remembered). */
@@ -44,6 +50,11 @@ export interface AlertState {
   route?: string;
   /** The alert is moving from this route's service (resolved there, opened on `route`) until the move is confirmed. */
   movingFrom?: string;
+  /**
+   * When the current alert was opened (its trigger claimed): a webhook event of an incident that occurred before
+   * belongs to an older alert of the finding.
+   */
+  openedAt?: number;
 }
 
 /** An incoming event of a finding, as the state sees it. */
@@ -95,6 +106,8 @@ export type Change =
 
 export type AlertDecision =
   | { kind: "send"; change: Change; why: string; next: AlertState }
+  /** Another invocation is sending an event of this finding: decide again once it is done (by `until`). */
+  | { kind: "wait"; why: string; until: number }
   | {
       kind: "skip";
       skip: SkipKind;
@@ -108,6 +121,16 @@ const DAY_MS = 24 * 3600 * 1000;
 
 function time(ms: number): string {
   return new Date(ms).toISOString();
+}
+
+/**
+ * Where the alert lives after the event. A trigger takes the finding's route now (onto an open alert of another
+ * route, that is a move, decided below); a resolve goes where the alert is. A move not yet confirmed (no sentAt)
+ * stays recorded, so that whichever event of the finding comes next resolves the old service again.
+ */
+function routeOf(state: AlertState | undefined, event: AlertEvent): Pick<AlertState, "route" | "movingFrom"> {
+  const route = event.action === "trigger" || state === undefined ? event.route : state.route;
+  return { route, movingFrom: state?.sentAt === undefined ? state?.movingFrom : undefined };
 }
 
 function nextOf(state: AlertState | undefined, event: AlertEvent, changes: Partial<AlertState>): AlertState {
@@ -124,6 +147,7 @@ function nextOf(state: AlertState | undefined, event: AlertEvent, changes: Parti
     finding: event.finding,
     ...(state?.incident === undefined ? {} : { incident: state.incident }),
     ...(state?.writeBack === undefined ? {} : { writeBack: state.writeBack }),
+    ...(state?.openedAt === undefined ? {} : { openedAt: state.openedAt }),
     ...routeOf(state, event),
     ...changes,
   };
@@ -136,22 +160,40 @@ function nextOf(state: AlertState | undefined, event: AlertEvent, changes: Parti
 }
 
 /**
- * Where the alert lives after the event. A trigger takes the finding's route now, except onto an open alert of
- * another route: that is a move, decided below. A resolve goes where the alert is. A move still unconfirmed stays
- * recorded until PagerDuty accepted the event that follows it.
+ * Pure: what to do with one incoming event of a finding, given what PagerDuty was last told of it. Four rules make
+ * every case below:
+ * - The record keeps the newest UpdatedAt of the finding ever seen, whether or not that event sent anything: an
+ *   event is judged against everything known of the finding, never only against the last one sent.
+ * - A record without sentAt says what PagerDuty should hold, not what it is known to hold: an event that does not
+ *   supersede it sends the recorded status again (PagerDuty deduplicates a repeated trigger or resolve).
+ * - One event of a finding is in flight at a time: what would be sent while another invocation's claim holds waits.
+ * - A product's new information is a newer UpdatedAt. Security Hub keeps UpdatedAt through BatchUpdateFindings, so
+ *   a workflow change (by a person, or the echo of this stack's own write-back) can close an alert, never reopen it.
  */
-function routeOf(state: AlertState | undefined, event: AlertEvent): Pick<AlertState, "route" | "movingFrom"> {
-  const route = event.action === "trigger" || state === undefined ? event.route : state.route;
-  return { route, movingFrom: state?.sentAt === undefined ? state?.movingFrom : undefined };
-}
-
-/** Pure: what to do with one incoming event of a finding, given what PagerDuty was last told of it. */
 export function decide(
   state: AlertState | undefined,
   event: AlertEvent,
   options: DecisionOptions,
 ): AlertDecision {
-  const older = event.updatedAt !== undefined && state !== undefined && event.updatedAt < state.updatedAt;
+  const decision = decideOnRecord(state, event, options);
+  const claim = state?.sentAt === undefined ? state?.claim : undefined;
+  if (decision.kind === "send" && claim !== undefined && claim.until > options.now)
+    return {
+      kind: "wait",
+      why: "another invocation is sending an event of this finding",
+      until: claim.until,
+    };
+  return decision;
+}
+
+function decideOnRecord(
+  state: AlertState | undefined,
+  event: AlertEvent,
+  options: DecisionOptions,
+): AlertDecision {
+  const known = state?.updatedAt ?? 0;
+  const older = event.updatedAt !== undefined && state !== undefined && event.updatedAt < known;
+  const newer = event.updatedAt !== undefined && state !== undefined && event.updatedAt > known;
   const send = (change: Change, why: string, changes: Partial<AlertState> = {}): AlertDecision => {
     // A moved alert is a new alert on another service: its own incident, and its own note in Security Hub.
     const opens = change === "new" || change === "regression" || change === "moved";
@@ -164,11 +206,25 @@ export function decide(
     if (opens) {
       delete next.incident;
       next.fingerprints = { [event.format]: event.fingerprint };
+      next.openedAt = options.now;
     }
     return { kind: "send", change, why, next };
   };
-  const skip = (kind: SkipKind, why: string, record?: AlertState): AlertDecision =>
-    record === undefined ? { kind: "skip", skip: kind, why } : { kind: "skip", skip: kind, why, record };
+  /** Nothing is sent; a newer UpdatedAt is still recorded (one write), so that older events stay stale. */
+  const skip = (
+    kind: SkipKind,
+    why: string,
+    record?: AlertState,
+  ): Extract<AlertDecision, { kind: "skip" }> => {
+    const seen =
+      record ??
+      (newer && state !== undefined
+        ? { ...state, updatedAt: event.updatedAt ?? known, version: state.version + 1 }
+        : undefined);
+    return seen === undefined
+      ? { kind: "skip", skip: kind, why }
+      : { kind: "skip", skip: kind, why, record: seen };
+  };
 
   if (event.action === "trigger") {
     if (state === undefined) return send("new", "no alert is open for this finding");
@@ -182,9 +238,12 @@ export function decide(
         });
       }
       if (state.sentAt === undefined) return send("retry", "the last event may not have reached PagerDuty");
+      // A person asked: PagerDuty may hold the alert resolved (a webhook that never came), and a repeated trigger
+      // of an open alert only updates it.
+      if (event.manual) return send("update", "paged by hand");
       const shown = state.fingerprints[event.format];
       // The same finding's copy in the other feed, seen for the first time: its alert is the one already open.
-      if (shown === undefined && !event.manual)
+      if (shown === undefined)
         return skip(
           "unchanged",
           "its alert is open already (from the other feed)",
@@ -196,14 +255,33 @@ export function decide(
         return send("refresh", `last sent ${time(state.sentAt)}, over ${hours} h ago`);
       }
       const why = `alert still open, last sent ${time(state.sentAt)}`;
-      if (state.writeBack !== "due") return skip("unchanged", why);
-      if (event.triaged)
-        return skip("unchanged", why, { ...state, writeBack: undefined, version: state.version + 1 });
-      return { kind: "skip", skip: "unchanged", why, writeBackDue: true };
+      if (state.writeBack === "due" && event.triaged) {
+        const done = {
+          ...state,
+          updatedAt: Math.max(known, event.updatedAt ?? 0),
+          version: state.version + 1,
+        };
+        delete done.writeBack;
+        return skip("unchanged", why, done);
+      }
+      const decision = skip("unchanged", why);
+      return state.writeBack === "due" ? { ...decision, writeBackDue: true } : decision;
     }
     if (event.manual) return send(state.paged ? "regression" : "new", "paged by hand");
-    if (older)
-      return skip("stale", `a later update (${time(state.updatedAt)}) already resolved this finding`);
+    if (!newer && state.sentAt === undefined && state.paged)
+      return {
+        kind: "send",
+        change: "retry",
+        why: "the resolve recorded may not have reached PagerDuty",
+        next: { ...state, version: state.version + 1 },
+      };
+    if (!newer && event.updatedAt !== undefined)
+      return skip(
+        "stale",
+        older
+          ? `a later update (${time(state.updatedAt)}) already resolved this finding`
+          : "no newer than the update that resolved this finding (a workflow change reopens nothing)",
+      );
     if (state.closedBy === "responder") {
       return skip(
         "heldByResponder",
@@ -217,9 +295,10 @@ export function decide(
 
   // A resolve.
   if (state === undefined) {
+    // Claimed as an alert that paged, so that a hand-back of this resolve is retried until it lands.
     if (options.resolveUntracked)
       return send("untracked", "no alert state: it may have paged before alert state existed", {
-        paged: false,
+        paged: true,
       });
     // Remembered, so that a trigger of this finding still waiting in another lane is not sent after it.
     const marker = nextOf(undefined, event, { paged: false, sentAt: options.now, closedBy: "finding" });
@@ -239,7 +318,6 @@ export function decide(
       passed,
     );
   }
-  // Already resolved: nothing is written, so that re-imports of passed findings cost one read and no write.
   if (!state.paged) return skip("nothingToResolve", "it never paged");
   return skip(
     "alreadyResolved",
