@@ -31,6 +31,7 @@ import {
 import { startSecurityHubStandIn } from "../standins/securityHub";
 import { sign, webhookPayload } from "../standins/pagerdutyWebhooks";
 import { startPagerDutyStandIn } from "../standins/pagerdutyServer";
+import { startOrganizationsStandIn } from "../standins/organizations";
 import { startSsmStandIn } from "../standins/ssm";
 import { startSqsStandIn } from "../standins/sqs";
 import { startDynalite } from "./support/dynalite";
@@ -1018,6 +1019,80 @@ describe("the shipped archives, run in a fresh Node.js process", () => {
       );
     } finally {
       await Promise.all([pagerduty.close(), ssm.close(), sqs.close(), dynamodb.close(), securityHub.close()]);
+    }
+  });
+
+  it("with two routes (org stack): pages the account-list route's key and the default route's, each from its own parameter, reading Organizations", async () => {
+    const { resources } = await run("org");
+    const directory = mkdtempSync(join(tmpdir(), "electriceye-pagerduty-archive-"));
+    await writeFunctionArchive(one(resources, "delivery-function"), join(directory, "delivery-function"));
+    const deployed = (
+      one(resources, "delivery-function").inputs.environment as { variables: Record<string, string> }
+    ).variables;
+    const PLATFORM_KEY = "0123456789abcdef0123456789abcdef";
+    const pagerduty = await startPagerDutyStandIn({ routingKeys: [ROUTING_KEY, PLATFORM_KEY] });
+    const ssm = await startSsmStandIn();
+    const sqs = await startSqsStandIn([DEAD_LETTER_QUEUE]);
+    const dynamodb = await startDynalite([STATE_TABLE]);
+    const securityHub = await startSecurityHubStandIn();
+    // The platform route matches its accounts by ID; the payments route before it needs the account's tags.
+    const organizations = await startOrganizationsStandIn({
+      rootId: "r-ab12",
+      units: {},
+      accounts: {
+        "111122223333": { tags: {}, parent: "r-ab12" },
+        "123456789012": { tags: {}, parent: "r-ab12" },
+      },
+    });
+    ssm.putParameter("electriceye-pagerduty", ROUTING_KEY);
+    ssm.putParameter("electriceye-pagerduty-platform", PLATFORM_KEY);
+    try {
+      const eventFile = join(directory, "event.json");
+      const failing = (name: string) => ({ ...findingOf(name), Workflow: { Status: "NEW" } });
+      // ElectricEye's finding is of account 111122223333 (platform); Security Hub's FSBP one of 123456789012.
+      const findings = [
+        failing("electriceye-s3-public-bucket-policy.json"),
+        failing("jira-cis-1.22-imported-new-event.json"),
+      ];
+      securityHub.importFindings(findings);
+      writeFileSync(
+        eventFile,
+        JSON.stringify(sqsEvent(findings.map((finding) => JSON.stringify(importedEvent([finding]))))),
+      );
+      const { stdout } = await promisify(execFile)(
+        process.execPath,
+        [join(__dirname, "support", "invokeArchive.cjs"), join(directory, "delivery-function"), eventFile],
+        {
+          env: {
+            ...deployed,
+            PATH: process.env.PATH,
+            NODE_PATH: join(ROOT, "node_modules"),
+            ...awsEnvironmentFor(ssm, sqs, dynamodb, securityHub),
+            AWS_ENDPOINT_URL_ORGANIZATIONS: organizations.endpoint,
+            STATE_TABLE,
+            PAGERDUTY_EVENTS_URL: pagerduty.url,
+            DEAD_LETTER_QUEUE_URL: sqs.queueUrl(DEAD_LETTER_QUEUE),
+          },
+        },
+      );
+      assert.deepEqual(JSON.parse(stdout.trim().split("\n").pop() ?? ""), { batchItemFailures: [] });
+      assert.deepEqual(
+        pagerduty.model
+          .openAlerts()
+          .map((alert) => alert.routingKey)
+          .sort(),
+        [PLATFORM_KEY, ROUTING_KEY].sort(),
+      );
+      assert.ok(organizations.calls.some((call) => call.operation === "ListTagsForResource"));
+    } finally {
+      await Promise.all([
+        pagerduty.close(),
+        ssm.close(),
+        sqs.close(),
+        dynamodb.close(),
+        securityHub.close(),
+        organizations.close(),
+      ]);
     }
   });
 });
