@@ -1,6 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
 import { SEVERITY_LABELS, isSeverityLabel, type SeverityLabel } from "./handler/finding/model";
 import type { FindingFilter } from "./handler/finding/filter";
+import {
+  DEFAULT_ROUTE,
+  MATCH_FIELDS,
+  takesEverythingOf,
+  type AccountScope,
+  type RouteMatch,
+} from "./handler/finding/routes";
 import { FINDING_FORMATS, lanesOf, stackRules, type FindingFormats } from "./infra/eventPatterns";
 import { maximumConcurrencyFor, sendWindowSeconds } from "./infra/tuning";
 
@@ -63,6 +70,24 @@ export interface SyncConfig {
   serviceName: string;
 }
 
+/** A route of the stack: the findings it matches page its own PagerDuty service, through its own routing key. */
+export interface RouteConfig {
+  name: string;
+  match: RouteMatch;
+  pagerduty: PagerDutyConfig;
+  /** The route's own SSM SecureString parameter. */
+  parameterName: string;
+  /** The PagerDuty service, as notes in Security Hub name it. */
+  serviceName: string;
+}
+
+/** How the function reads account tags and parents from AWS Organizations. */
+export interface OrganizationsConfig {
+  /** A role to assume (in the management account); undefined: the function's own role (management or delegated administrator account). */
+  roleArn: string | undefined;
+  cacheMinutes: number;
+}
+
 export interface StackConfig {
   stack: string;
   filter: FindingFilter;
@@ -78,6 +103,11 @@ export interface StackConfig {
   alertState: AlertStateConfig;
   sync: SyncConfig;
   alarms: { enabled: boolean; email: string | undefined; pageDelayMinutes: number };
+  /** The routes before the default one (the stack's own PagerDuty keys), in order: the first match wins. */
+  routes: RouteConfig[];
+  accountScope: AccountScope;
+  /** Read only when a route matches on account tags or organizational units. */
+  organizations: OrganizationsConfig | undefined;
 }
 
 /** Where configuration comes from: the Pulumi config in a deployment, a plain map in tests. */
@@ -112,8 +142,7 @@ export function pulumiConfigSource(): ConfigSource {
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const WORKFLOW_STATUSES = ["NEW", "NOTIFIED", "RESOLVED", "SUPPRESSED"];
 
-export function readStackConfig(source: ConfigSource): StackConfig {
-  const key = (name: string) => `${PROJECT}:${name}`;
+function readersFor(source: ConfigSource, key: (name: string) => string): Readers {
   const fail = (name: string, value: unknown, allowed: string): never => {
     throw new ConfigError(`config ${key(name)} is ${JSON.stringify(value)}: ${allowed}`);
   };
@@ -135,11 +164,6 @@ export function readStackConfig(source: ConfigSource): StackConfig {
     }
     return value.map((item: string) => item.trim()).filter((item) => item !== "");
   };
-  const flag = (name: string): boolean => {
-    const raw = text(name);
-    if (raw !== "true" && raw !== "false") return fail(name, raw ?? null, "expected true or false");
-    return raw === "true";
-  };
   const integer = (name: string, min: number, max: number): number => {
     const raw = text(name);
     const value = Number(raw);
@@ -154,6 +178,17 @@ export function readStackConfig(source: ConfigSource): StackConfig {
       return fail(name, raw ?? null, `expected one of ${allowed.join(", ")}`);
     }
     return raw as T;
+  };
+  return { key, fail, text, list, integer, oneOf };
+}
+
+export function readStackConfig(source: ConfigSource): StackConfig {
+  const readers = readersFor(source, (name) => `${PROJECT}:${name}`);
+  const { key, fail, text, list, integer, oneOf } = readers;
+  const flag = (name: string): boolean => {
+    const raw = text(name);
+    if (raw !== "true" && raw !== "false") return fail(name, raw ?? null, "expected true or false");
+    return raw === "true";
   };
 
   const severityLabels = list("severityLabels");
@@ -195,7 +230,31 @@ export function readStackConfig(source: ConfigSource): StackConfig {
     fail("alarmEmail", alarmEmail, "expected an email address");
 
   const eventsPerMinute = integer("eventsPerMinute", 1, 120);
-  const pagerduty = readPagerDuty(source, { key, fail, text, list, integer, oneOf });
+  const pagerduty = readPagerDuty(source, readers, `Security Hub findings (${source.stack})`);
+  const routes = readRoutes(source, readers, parameterName as string);
+  const accountScope = {
+    include: accountList("includeAccounts", readers),
+    exclude: accountList("excludeAccounts", readers),
+  };
+  const bothWays = accountScope.include.find((account) => accountScope.exclude.includes(account));
+  if (bothWays !== undefined)
+    fail(
+      "excludeAccounts",
+      bothWays,
+      `is also in ${key("includeAccounts")}: an account is either paged here or not`,
+    );
+  const roleArn = text("organizationsRoleArn");
+  if (roleArn !== undefined && !/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/.test(roleArn))
+    fail("organizationsRoleArn", roleArn, "expected the ARN of an IAM role (arn:aws:iam::ACCOUNT:role/NAME)");
+  const needsOrganizations = routes.some(
+    (route) => route.match.accountTags !== undefined || route.match.organizationalUnits !== undefined,
+  );
+  if (roleArn !== undefined && !needsOrganizations)
+    fail(
+      "organizationsRoleArn",
+      roleArn,
+      "no route matches on accountTags or organizationalUnits, so Organizations is never read: remove it",
+    );
   const untrackedUntil = text("resolveUntrackedUntil");
   const resolveUntrackedUntil =
     untrackedUntil === undefined
@@ -239,6 +298,11 @@ export function readStackConfig(source: ConfigSource): StackConfig {
       email: alarmEmail,
       pageDelayMinutes: integer("pageDelayAlarmMinutes", 1, 1440),
     },
+    routes,
+    accountScope,
+    organizations: needsOrganizations
+      ? { roleArn, cacheMinutes: integer("accountFactsCacheMinutes", 1, 1440) }
+      : undefined,
   };
   const { delivery } = config;
   const lanes = lanesOf(stackRules(config)).length;
@@ -286,6 +350,7 @@ interface Readers {
 function readPagerDuty(
   source: ConfigSource,
   { key, fail, text, list, integer, oneOf }: Readers,
+  defaultServiceName: string,
 ): PagerDutyConfig {
   const userEmails = list("escalationUserEmails");
   const scheduleNames = list("escalationScheduleNames");
@@ -336,7 +401,7 @@ function readPagerDuty(
     mode: "create",
     token,
     teamName: text("teamName") ?? fail("teamName", null, "expected a team name"),
-    serviceName: text("serviceName") ?? `Security Hub findings (${source.stack})`,
+    serviceName: text("serviceName") ?? defaultServiceName,
     escalation: {
       userEmails,
       scheduleNames,
@@ -349,4 +414,268 @@ function readPagerDuty(
         ? { type: "time", timeoutMinutes: integer("alertGroupingTimeoutMinutes", 1, 1440) }
         : { type: grouping },
   };
+}
+
+// The keys a route may set. The inherited ones fall back to the stack's own value when the route leaves them out.
+const ROUTE_KEYS = [
+  "name",
+  "match",
+  "teamName",
+  "serviceName",
+  "escalationUserEmails",
+  "escalationScheduleNames",
+  "escalationDelayMinutes",
+  "escalationLoops",
+  "acknowledgementTimeoutSeconds",
+  "alertGrouping",
+  "alertGroupingTimeoutMinutes",
+  "existingServiceId",
+  "existingRoutingKey",
+];
+const INHERITED_ROUTE_KEYS = [
+  "escalationDelayMinutes",
+  "escalationLoops",
+  "acknowledgementTimeoutSeconds",
+  "alertGrouping",
+  "alertGroupingTimeoutMinutes",
+];
+const ROUTE_NAME = /^[a-z0-9][a-z0-9-]{0,39}$/;
+const ACCOUNT_ID = /^\d{12}$/;
+// The routes reach the function in one environment variable, and Lambda allows 4 KB for all of them together.
+const ROUTES_ENVIRONMENT_MAX_BYTES = 2800;
+
+function accountList(name: string, { list, fail }: Readers): string[] {
+  const accounts = list(name);
+  const bad = accounts.find((account) => !ACCOUNT_ID.test(account));
+  if (bad !== undefined) fail(name, bad, "expected 12-digit AWS account IDs");
+  return accounts;
+}
+
+function readRoutes(source: ConfigSource, readers: Readers, parameterName: string): RouteConfig[] {
+  const { fail, text } = readers;
+  const raw = text("routes");
+  if (raw === undefined) return [];
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    value = raw;
+  }
+  if (!Array.isArray(value) || !value.every(isPlainObject)) {
+    return fail(
+      "routes",
+      value,
+      "expected a list of routes, each with a name, a match and its PagerDuty side",
+    );
+  }
+  const routes = value.map((route, index) => readRoute(source, readers, route, index, parameterName));
+  routes.forEach((route, index) => {
+    const first = routes.findIndex((other) => other.name === route.name);
+    if (first !== index)
+      fail(
+        `routes[${index}].name`,
+        route.name,
+        `routes[${first}] has that name already; each route needs its own`,
+      );
+    const shadow = routes
+      .slice(0, index)
+      .findIndex((earlier) => takesEverythingOf(earlier.match, route.match));
+    if (shadow !== -1) {
+      fail(
+        `routes[${index}].match`,
+        route.match,
+        `can never match: routes[${shadow}] (${routes[shadow]?.name ?? ""}) takes every finding it would; move it before that route or narrow that route`,
+      );
+    }
+  });
+  const shipped = Buffer.byteLength(JSON.stringify(routes.map(({ name, match }) => ({ name, match }))));
+  if (shipped > ROUTES_ENVIRONMENT_MAX_BYTES) {
+    fail(
+      "routes",
+      `${shipped} bytes of matches`,
+      `the matches must fit in ${ROUTES_ENVIRONMENT_MAX_BYTES} bytes (the function's environment); match long account lists by account tag or organizational unit instead`,
+    );
+  }
+  return routes;
+}
+
+function readRoute(
+  source: ConfigSource,
+  readers: Readers,
+  route: Record<string, unknown>,
+  index: number,
+  parameterName: string,
+): RouteConfig {
+  const path = `routes[${index}]`;
+  const { fail } = readers;
+  const unknown = Object.keys(route).find((name) => !ROUTE_KEYS.includes(name));
+  if (unknown !== undefined)
+    fail(
+      `${path}.${unknown}`,
+      route[unknown],
+      `is not a route setting; expected any of ${ROUTE_KEYS.join(", ")}`,
+    );
+  const name = route.name;
+  if (typeof name !== "string" || !ROUTE_NAME.test(name) || name === DEFAULT_ROUTE) {
+    fail(
+      `${path}.name`,
+      name ?? null,
+      `expected a name of lowercase letters, digits and hyphens (up to 40), other than "${DEFAULT_ROUTE}" (the stack's own PagerDuty keys)`,
+    );
+  }
+  const routeName = name as string;
+  const match = readMatch(route.match, `${path}.match`, readers);
+  const own = (key: string) => key in route;
+  const wantsKey = route.existingRoutingKey;
+  if (wantsKey !== undefined && wantsKey !== true)
+    fail(
+      `${path}.existingRoutingKey`,
+      wantsKey,
+      `expected true, with the key itself set as a secret in ${PROJECT}:routeRoutingKeys.${routeName}`,
+    );
+  const routeSource: ConfigSource = {
+    stack: source.stack,
+    get: (key) => {
+      if (own(key)) {
+        const field = route[key];
+        return typeof field === "string" ? field : JSON.stringify(field);
+      }
+      return INHERITED_ROUTE_KEYS.includes(key) ? source.get(key) : undefined;
+    },
+    getSecret: (key) =>
+      key === "existingRoutingKey" && wantsKey === true
+        ? routeRoutingKey(source, routeName, path, readers)
+        : undefined,
+    pagerdutyToken: () => source.pagerdutyToken(),
+  };
+  const routeReaders = readersFor(routeSource, (key) =>
+    own(key) || !INHERITED_ROUTE_KEYS.includes(key) ? `${PROJECT}:${path}.${key}` : `${PROJECT}:${key}`,
+  );
+  const pagerduty = readPagerDuty(
+    routeSource,
+    routeReaders,
+    `Security Hub findings (${source.stack}, ${routeName})`,
+  );
+  const routeParameter = `${parameterName}-${routeName}`;
+  if (routeParameter.length > 1011)
+    fail("parameterName", parameterName, "is too long to name each route's parameter after it");
+  return {
+    name: routeName,
+    match,
+    pagerduty,
+    parameterName: routeParameter,
+    serviceName: serviceNameOf(pagerduty),
+  };
+}
+
+/** The route's existing routing key, from the secret map routeRoutingKeys (one entry per route). */
+function routeRoutingKey(
+  source: ConfigSource,
+  name: string,
+  path: string,
+  { fail }: Readers,
+): pulumi.Output<string> {
+  const keys = source.getSecret("routeRoutingKeys");
+  if (keys === undefined) {
+    return fail(
+      `${path}.existingRoutingKey`,
+      true,
+      `set the key as a secret: pulumi config set --secret --path '${PROJECT}:routeRoutingKeys.${name}' <routing key>`,
+    );
+  }
+  return pulumi.secret(
+    keys.apply((json) => {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(json);
+      } catch {
+        parsed = undefined;
+      }
+      const routingKey = isPlainObject(parsed) ? parsed[name] : undefined;
+      if (typeof routingKey !== "string" || routingKey.trim() === "") {
+        throw new ConfigError(
+          `config ${PROJECT}:routeRoutingKeys.${name} is not set: ${path} takes its routing key from there (pulumi config set --secret --path '${PROJECT}:routeRoutingKeys.${name}' <routing key>)`,
+        );
+      }
+      return routingKey.trim();
+    }),
+  );
+}
+
+function readMatch(value: unknown, path: string, { fail }: Readers): RouteMatch {
+  if (!isPlainObject(value) || Object.keys(value).length === 0) {
+    return fail(
+      path,
+      value ?? null,
+      `expected one or more of ${MATCH_FIELDS.join(", ")} (the default route takes what no route matches)`,
+    );
+  }
+  const match: RouteMatch = {};
+  for (const [field, raw] of Object.entries(value)) {
+    const at = `${path}.${field}`;
+    switch (field) {
+      case "accountTags":
+      case "resourceTags":
+        match[field] = readTags(raw, at, fail);
+        break;
+      case "accounts":
+      case "organizationalUnits":
+      case "products":
+      case "severityLabels":
+      case "controls":
+      case "regions": {
+        const items = typeof raw === "string" ? [raw] : raw;
+        if (
+          !Array.isArray(items) ||
+          items.length === 0 ||
+          !items.every((item) => typeof item === "string" && item.trim() !== "")
+        )
+          return fail(at, raw ?? null, "expected a list of one or more values");
+        const values = items.map((item: string) => item.trim());
+        const checks: Partial<Record<typeof field, [(item: string) => boolean, string]>> = {
+          accounts: [(item) => ACCOUNT_ID.test(item), "expected 12-digit AWS account IDs"],
+          severityLabels: [isSeverityLabel, `expected any of ${SEVERITY_LABELS.join(", ")}`],
+          regions: [(item) => /^[a-z]{2}(-[a-z]+)+-\d$/.test(item), "expected AWS Regions such as us-east-1"],
+        };
+        const check = checks[field];
+        const bad = check === undefined ? undefined : values.find((item) => !check[0](item));
+        if (check !== undefined && bad !== undefined) fail(at, bad, check[1]);
+        if (field === "severityLabels") match.severityLabels = values as SeverityLabel[];
+        else match[field] = values;
+        break;
+      }
+      default:
+        fail(at, raw, `is not a match field; expected any of ${MATCH_FIELDS.join(", ")}`);
+    }
+  }
+  return match;
+}
+
+function readTags(raw: unknown, path: string, fail: Readers["fail"]): Record<string, string[]> {
+  if (!isPlainObject(raw) || Object.keys(raw).length === 0)
+    return fail(
+      path,
+      raw ?? null,
+      "expected tag keys, each with the value or values to match, e.g. { team: payments }",
+    );
+  const tags: Record<string, string[]> = {};
+  for (const [tagKey, tagValue] of Object.entries(raw)) {
+    const values = typeof tagValue === "string" ? [tagValue] : tagValue;
+    if (
+      !Array.isArray(values) ||
+      values.length === 0 ||
+      !values.every((item) => typeof item === "string" && item.trim() !== "")
+    )
+      return fail(
+        `${path}.${tagKey}`,
+        tagValue ?? null,
+        "expected the tag's value or a list of values (a key alone would match nothing)",
+      );
+    tags[tagKey] = values.map((item: string) => item.trim());
+  }
+  return tags;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
 }

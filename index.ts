@@ -17,6 +17,16 @@ export = async () => {
     alarmIntegration: config.alarms.enabled,
     stack: config.stack,
   });
+  // One PagerDuty side per route, each made as the stack's own is.
+  const routes = config.routes.map((route) => ({
+    route,
+    pagerduty: new PagerDutyService(`pagerduty-${route.name}`, {
+      config: route.pagerduty,
+      region: config.pagerDutyRegion,
+      alarmIntegration: false,
+      stack: config.stack,
+    }),
+  }));
   // Written to by both functions when the stack syncs with Security Hub.
   const securityHubArns = config.sync.enabled ? accountSecurityHubArns() : undefined;
   const rules = stackRules(config);
@@ -34,6 +44,15 @@ export = async () => {
     plan: deliveryPlan(config.delivery),
     memorySizeMb: config.delivery.memorySizeMb,
     logRetentionDays: config.delivery.logRetentionDays,
+    routes: routes.map(({ route, pagerduty: service }) => ({
+      name: route.name,
+      match: route.match,
+      parameterName: route.parameterName,
+      routingKey: service.routingKey,
+      serviceName: route.serviceName,
+    })),
+    accountScope: config.accountScope,
+    organizations: config.organizations,
   });
   const sync =
     securityHubArns === undefined
@@ -75,6 +94,20 @@ export = async () => {
   return {
     pagerdutyServiceId: pagerduty.serviceId,
     pagerdutyIntegrationId: pagerduty.integrationId,
+    ...(routes.length === 0
+      ? {}
+      : {
+          routes: pulumi.all(
+            routes.map(({ route, pagerduty: service }) =>
+              pulumi.all([service.serviceId, service.integrationId]).apply(([serviceId, integrationId]) => ({
+                name: route.name,
+                parameterName: route.parameterName,
+                serviceId,
+                integrationId,
+              })),
+            ),
+          ),
+        }),
     parameterName: delivery.parameterName,
     queueUrls: delivery.queueUrls,
     queueArns: delivery.queueArns,

@@ -1,5 +1,11 @@
+import { OrganizationsClient } from "@aws-sdk/client-organizations";
 import { AWS_CLIENT_CONFIG } from "./awsClients";
 import { SQSClient } from "@aws-sdk/client-sqs";
+import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
+import { createAccountFacts, organizationsReads, type AccountFactsReader } from "./accounts/organizations";
+import type { Finding } from "./finding/model";
+import { DEFAULT_ROUTE, chooseRoute, needsAccountFacts, type RouteChoice } from "./finding/routes";
+import type { Channel } from "./delivery/sendFinding";
 import { SSMClient } from "@aws-sdk/client-ssm";
 import { isObject } from "./finding/json";
 import { SecurityHubClient } from "@aws-sdk/client-securityhub";
@@ -52,6 +58,8 @@ export interface HandlerDependencies {
   log: Logger;
   /** Where the embedded-metric-format lines go: the function's standard output, which CloudWatch reads. */
   writeMetrics: (line: string) => void;
+  /** An account's tags and parents (AWS Organizations, cached), when a route needs them. */
+  accountFacts: AccountFactsReader | undefined;
 }
 
 export interface LambdaContext {
@@ -77,6 +85,44 @@ export const DELIVERY_TUNING = {
   // When a handed-back record comes back if nothing says when sending can succeed again (SSM, PagerDuty failing).
   handBackRetryMs: 20_000,
 } as const;
+
+export const ACCOUNT_FACTS_TUNING = {
+  // A page waits at most this long for Organizations before taking the default route.
+  budgetMs: 2_000,
+  // A failed lookup is not tried again for an account before this: a denied Organizations costs a call a minute.
+  failureMemoryMs: 60_000,
+} as const;
+
+/**
+ * Organizations is a global service answered in us-east-1 (aws partition). With a role named, the client's
+ * credentials are that role's, assumed from the function's own and renewed before they expire.
+ */
+function organizationsClient(roleArn: string | undefined): OrganizationsClient {
+  const base = { ...AWS_CLIENT_CONFIG, region: "us-east-1", maxAttempts: 2 };
+  if (roleArn === undefined) return new OrganizationsClient(base);
+  const sts = new STSClient({ ...AWS_CLIENT_CONFIG, maxAttempts: 2 });
+  return new OrganizationsClient({
+    ...base,
+    credentials: async () => {
+      const output = await sts.send(
+        new AssumeRoleCommand({
+          RoleArn: roleArn,
+          RoleSessionName: "electriceye-pagerduty",
+          DurationSeconds: 3600,
+        }),
+      );
+      const credentials = output.Credentials;
+      if (credentials?.AccessKeyId === undefined || credentials.SecretAccessKey === undefined)
+        throw new Error(`AssumeRole of ${roleArn} returned no credentials`);
+      return {
+        accessKeyId: credentials.AccessKeyId,
+        secretAccessKey: credentials.SecretAccessKey,
+        ...(credentials.SessionToken === undefined ? {} : { sessionToken: credentials.SessionToken }),
+        ...(credentials.Expiration === undefined ? {} : { expiration: credentials.Expiration }),
+      };
+    },
+  });
+}
 
 interface SqsRecordLike {
   messageId: string;
@@ -117,39 +163,85 @@ export function createHandler(settings: HandlerSettings, overrides: Partial<Hand
         : createSqsDeadLetterSender(sqsClient(), settings.deadLetterQueueUrl);
   const returnToQueue = overrides.returnToQueue ?? createSqsReturnToQueue(sqsClient, log);
 
-  const routingKey = createSecretParameter({
-    parameterName: settings.parameterName,
-    what: "PagerDuty routing key",
-    expected: "a PagerDuty Events API v2 routing key",
-    problemOf: describeRoutingKeyProblem,
-    read: readParameter,
-    ttlMs: settings.routingKeyTtlSeconds * 1000,
-    clock,
-    log,
-  });
   const requestTimeoutMs = settings.requestTimeoutSeconds * 1000;
-  const deliver = createDelivery({
-    client: createPagerDutyClient({
-      url: settings.eventsUrl ?? EVENTS_URLS[settings.pagerDutyRegion],
-      transport: overrides.transport ?? fetchTransport,
-      clock,
-      timeoutMs: requestTimeoutMs,
-    }),
-    pacer: createPacer({
-      store: pacingStore,
-      id: settings.pacingId,
-      eventsPerMinute: settings.eventsPerMinute,
+  const client = createPagerDutyClient({
+    url: settings.eventsUrl ?? EVENTS_URLS[settings.pagerDutyRegion],
+    transport: overrides.transport ?? fetchTransport,
+    clock,
+    timeoutMs: requestTimeoutMs,
+  });
+  // Each route's routing key is read from its own parameter, and sent with on its own schedule (PagerDuty's limit
+  // is per key): one team's backlog never holds another team's page.
+  const channelOf = (parameterName: string, pacingId: string): Channel => {
+    const routingKey = createSecretParameter({
+      parameterName,
+      what: "PagerDuty routing key",
+      expected: "a PagerDuty Events API v2 routing key",
+      problemOf: describeRoutingKeyProblem,
+      read: readParameter,
+      ttlMs: settings.routingKeyTtlSeconds * 1000,
       clock,
       log,
-    }),
-    clock,
-    random,
-    requestTimeoutMs,
-    retryBaseMs: DELIVERY_TUNING.retryBaseMs,
-    retryMaxMs: DELIVERY_TUNING.retryMaxMs,
-    rateLimitHoldOffMs: DELIVERY_TUNING.rateLimitHoldOffMs,
-    meter,
-  });
+    });
+    return {
+      routingKey: (deadline) => routingKey.get(deadline),
+      deliver: createDelivery({
+        client,
+        pacer: createPacer({
+          store: pacingStore,
+          id: pacingId,
+          eventsPerMinute: settings.eventsPerMinute,
+          clock,
+          log,
+        }),
+        clock,
+        random,
+        requestTimeoutMs,
+        retryBaseMs: DELIVERY_TUNING.retryBaseMs,
+        retryMaxMs: DELIVERY_TUNING.retryMaxMs,
+        rateLimitHoldOffMs: DELIVERY_TUNING.rateLimitHoldOffMs,
+        meter,
+      }),
+    };
+  };
+  const routes = settings.routes ?? [];
+  const defaultChannel = {
+    channel: channelOf(settings.parameterName, settings.pacingId),
+    service: settings.serviceName,
+  };
+  const channels = new Map([
+    [DEFAULT_ROUTE, defaultChannel],
+    ...routes.map((route): [string, typeof defaultChannel] => [
+      route.name,
+      { channel: channelOf(route.parameterName, route.parameterName), service: route.serviceName },
+    ]),
+  ]);
+  // An alert on a route since removed from the stack is resolved through the default route's key, in vain: its
+  // service is no longer the stack's to reach.
+  const channelEntry = (route: string) => channels.get(route) ?? defaultChannel;
+  const accountFacts =
+    overrides.accountFacts ??
+    (settings.organizations === undefined || !routes.some((route) => needsAccountFacts(route.match))
+      ? undefined
+      : createAccountFacts({
+          reads: organizationsReads(organizationsClient(settings.organizations.roleArn)),
+          ttlMs: settings.organizations.cacheMinutes * 60_000,
+          failureMemoryMs: ACCOUNT_FACTS_TUNING.failureMemoryMs,
+          budgetMs: ACCOUNT_FACTS_TUNING.budgetMs,
+          unitNames: routes.some((route) =>
+            (route.match.organizationalUnits ?? []).some((unit) => !/^(ou|r)-/.test(unit)),
+          ),
+          clock,
+          log,
+        }));
+  const rules = routes.map(({ name, match }) => ({ name, match }));
+  const routeOf = async (finding: Finding): Promise<RouteChoice> => {
+    const account =
+      accountFacts === undefined || finding.account === undefined
+        ? undefined
+        : await accountFacts(finding.account);
+    return chooseRoute(finding, rules, account);
+  };
   const writeToSecurityHub = settings.securityHubSync
     ? createSecurityHubWriter({
         updater:
@@ -172,8 +264,10 @@ export function createHandler(settings: HandlerSettings, overrides: Partial<Hand
       meter,
     }),
     filter: settings.filter,
-    routingKey: (deadline: number) => routingKey.get(deadline),
-    deliver,
+    accountScope: settings.accountScope ?? { include: [], exclude: [] },
+    routeOf,
+    channel: (route: string) => channelEntry(route).channel,
+    channelService: (route: string) => channelEntry(route).service,
     deadLetter,
     log,
     meter,
@@ -185,7 +279,6 @@ export function createHandler(settings: HandlerSettings, overrides: Partial<Hand
       return { ...common, writeBack: undefined, flushWriteBack: undefined };
     const pages = createPageWriteBack({
       write: writeToSecurityHub,
-      service: settings.serviceName,
       clock,
       log,
     });

@@ -1,6 +1,16 @@
 import { isSeverityLabel, type SeverityLabel } from "./finding/model";
 import type { FindingFilter } from "./finding/filter";
 import { EVENTS_URLS, type PagerDutyRegion } from "./delivery/pagerduty";
+import type { AccountScope, RouteMatch } from "./finding/routes";
+
+/** A route as the function knows it: what it matches, where its routing key is, the service it pages. */
+export interface RouteSetting {
+  name: string;
+  match: RouteMatch;
+  /** Its routing key's SSM parameter, which also names its send schedule. */
+  parameterName: string;
+  serviceName: string;
+}
 
 /** Everything the deployed function needs to know, none of it secret: the key itself stays in SSM. */
 export interface HandlerSettings {
@@ -30,6 +40,12 @@ export interface HandlerSettings {
   securityHubSync: boolean;
   /** The PagerDuty service, as notes in Security Hub name it. */
   serviceName: string;
+  /** Routes before the default one (parameterName, pacingId, serviceName), in order; absent: none. */
+  routes?: RouteSetting[];
+  /** Accounts paged or left to their own stack; absent: every account. */
+  accountScope?: AccountScope;
+  /** How account tags and parents are read from AWS Organizations; absent: they are never read. */
+  organizations?: { roleArn?: string; cacheMinutes: number };
 }
 
 /** Kept free at the end of an invocation to dead-letter or hand back what is left. */
@@ -64,6 +80,11 @@ const NAMES = {
   securityHubSync: "SECURITY_HUB_SYNC",
   serviceName: "PAGERDUTY_SERVICE_NAME",
   resolveUntrackedUntil: "RESOLVE_UNTRACKED_UNTIL",
+  routes: "ROUTES",
+  includeAccounts: "INCLUDE_ACCOUNTS",
+  excludeAccounts: "EXCLUDE_ACCOUNTS",
+  organizationsRoleArn: "ORGANIZATIONS_ROLE_ARN",
+  accountFactsCacheMinutes: "ACCOUNT_FACTS_CACHE_MINUTES",
 } as const;
 
 export function settingsToEnvironment(settings: HandlerSettings): Record<string, string> {
@@ -89,6 +110,19 @@ export function settingsToEnvironment(settings: HandlerSettings): Record<string,
   if (settings.stateTable !== undefined) environment[NAMES.stateTable] = settings.stateTable;
   if (settings.resolveUntrackedUntil !== undefined)
     environment[NAMES.resolveUntrackedUntil] = new Date(settings.resolveUntrackedUntil).toISOString();
+  if (settings.routes !== undefined && settings.routes.length > 0)
+    environment[NAMES.routes] = JSON.stringify(settings.routes);
+  if (settings.accountScope !== undefined) {
+    if (settings.accountScope.include.length > 0)
+      environment[NAMES.includeAccounts] = settings.accountScope.include.join(",");
+    if (settings.accountScope.exclude.length > 0)
+      environment[NAMES.excludeAccounts] = settings.accountScope.exclude.join(",");
+  }
+  if (settings.organizations !== undefined) {
+    environment[NAMES.accountFactsCacheMinutes] = String(settings.organizations.cacheMinutes);
+    if (settings.organizations.roleArn !== undefined)
+      environment[NAMES.organizationsRoleArn] = settings.organizations.roleArn;
+  }
   return environment;
 }
 
@@ -180,6 +214,18 @@ export function settingsFromEnvironment(env: Record<string, string | undefined>)
     serviceName: read(NAMES.serviceName) ?? "the stack's PagerDuty service",
   };
   if (untrackedUntil !== undefined) settings.resolveUntrackedUntil = Date.parse(untrackedUntil);
+  const routes = read(NAMES.routes);
+  if (routes !== undefined) settings.routes = routeSettingsOf(routes);
+  const include = list(NAMES.includeAccounts);
+  const exclude = list(NAMES.excludeAccounts);
+  if (include.length > 0 || exclude.length > 0) settings.accountScope = { include, exclude };
+  if (read(NAMES.accountFactsCacheMinutes) !== undefined) {
+    const roleArn = read(NAMES.organizationsRoleArn);
+    settings.organizations = {
+      cacheMinutes: positive(NAMES.accountFactsCacheMinutes, 15),
+      ...(roleArn === undefined ? {} : { roleArn }),
+    };
+  }
   const eventsUrl = read(NAMES.eventsUrl);
   const deadLetterQueueUrl = read(NAMES.deadLetterQueueUrl);
   const stateTable = read(NAMES.stateTable);
@@ -187,4 +233,31 @@ export function settingsFromEnvironment(env: Record<string, string | undefined>)
   if (deadLetterQueueUrl !== undefined) settings.deadLetterQueueUrl = deadLetterQueueUrl;
   if (stateTable !== undefined) settings.stateTable = stateTable;
   return settings;
+}
+
+/** The routes as config.ts validated them; only their shape is checked again here. */
+function routeSettingsOf(text: string): RouteSetting[] {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    value = undefined;
+  }
+  const fine =
+    Array.isArray(value) &&
+    value.every(
+      (route: Record<string, unknown>) =>
+        typeof route === "object" &&
+        typeof route.name === "string" &&
+        typeof route.parameterName === "string" &&
+        typeof route.serviceName === "string" &&
+        typeof route.match === "object" &&
+        route.match !== null,
+    );
+  if (!fine) {
+    throw new Error(
+      `environment variable ${NAMES.routes} is "${text}": expected a JSON list of routes, each with name, match, parameterName and serviceName`,
+    );
+  }
+  return value as RouteSetting[];
 }

@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { AlertStateConfig, PagerDutyRegion, SyncConfig } from "../config";
+import type { AlertStateConfig, OrganizationsConfig, PagerDutyRegion, SyncConfig } from "../config";
+import type { AccountScope, RouteMatch } from "../handler/finding/routes";
 import type { FindingFilter } from "../handler/finding/filter";
 import { createHandler, settingsFromEnvironment, settingsToEnvironment } from "../handler/index";
 import { lanesOf, type Lane, type RulePlan } from "./eventPatterns";
@@ -24,6 +25,19 @@ export interface FindingDeliveryArgs {
   plan: DeliveryPlan;
   memorySizeMb: number;
   logRetentionDays: number;
+  /** The routes before the default one (whose key is `routingKey` in `parameterName`), in order. */
+  routes: DeliveryRoute[];
+  accountScope: AccountScope;
+  organizations: OrganizationsConfig | undefined;
+}
+
+/** A route as the delivery side deploys it: its key in its own parameter, and what the function must know of it. */
+export interface DeliveryRoute {
+  name: string;
+  match: RouteMatch;
+  parameterName: string;
+  routingKey: pulumi.Input<string>;
+  serviceName: string;
 }
 
 /**
@@ -55,16 +69,31 @@ export class FindingDelivery extends pulumi.ComponentResource {
     const { plan } = args;
     const region = aws.getRegionOutput({}, child).region;
 
-    const parameter = new aws.ssm.Parameter(
-      `${name}-routing-key`,
-      {
-        name: args.parameterName,
-        description: "PagerDuty Events API v2 routing key for Security Hub findings (electriceye-pagerduty)",
-        type: "SecureString",
-        value: pulumi.secret(args.routingKey),
-        ...(args.kmsKeyArn === undefined ? {} : { keyId: args.kmsKeyArn }),
-      },
-      child,
+    const routingKeyParameter = (
+      resourceName: string,
+      parameterName: string,
+      routingKey: pulumi.Input<string>,
+      what: string,
+    ) =>
+      new aws.ssm.Parameter(
+        resourceName,
+        {
+          name: parameterName,
+          description: `PagerDuty Events API v2 routing key for Security Hub findings${what} (electriceye-pagerduty)`,
+          type: "SecureString",
+          value: pulumi.secret(routingKey),
+          ...(args.kmsKeyArn === undefined ? {} : { keyId: args.kmsKeyArn }),
+        },
+        child,
+      );
+    const parameter = routingKeyParameter(`${name}-routing-key`, args.parameterName, args.routingKey, "");
+    const routeParameters = args.routes.map((route) =>
+      routingKeyParameter(
+        `${name}-${route.name}-routing-key`,
+        route.parameterName,
+        route.routingKey,
+        `, route ${route.name}`,
+      ),
     );
 
     const deadLetters = new aws.sqs.Queue(
@@ -178,7 +207,7 @@ export class FindingDelivery extends pulumi.ComponentResource {
           .all([
             region,
             logGroup.arn,
-            parameter.arn,
+            pulumi.all([parameter.arn, ...routeParameters.map((routeParameter) => routeParameter.arn)]),
             deadLetters.arn,
             state.arn,
             pulumi.all(lanes.map((lane) => laneQueue(lane).arn)),
@@ -188,7 +217,7 @@ export class FindingDelivery extends pulumi.ComponentResource {
             ([
               regionName,
               logGroupArn,
-              parameterArn,
+              parameterArns,
               deadLetterQueueArn,
               stateTableArn,
               laneQueueArns,
@@ -198,12 +227,13 @@ export class FindingDelivery extends pulumi.ComponentResource {
                 functionPolicy({
                   region: regionName,
                   logGroupArn,
-                  parameterArn,
+                  parameterArns,
                   kmsKeyArn: args.kmsKeyArn,
                   laneQueueArns,
                   deadLetterQueueArn,
                   stateTableArn,
                   securityHubArns,
+                  organizations: args.organizations,
                 }),
               ),
           ),
@@ -223,6 +253,14 @@ export class FindingDelivery extends pulumi.ComponentResource {
           stateTable,
           alertState: args.alertState,
           sync: args.sync,
+          routes: args.routes.map(({ name: routeName, match, parameterName, serviceName }) => ({
+            name: routeName,
+            match,
+            parameterName,
+            serviceName,
+          })),
+          accountScope: args.accountScope,
+          organizations: args.organizations,
         }),
       ),
     );

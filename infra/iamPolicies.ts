@@ -19,7 +19,8 @@ export interface PolicyDocument {
 export interface FunctionPolicyInputs {
   region: string;
   logGroupArn: string;
-  parameterArn: string;
+  /** The routing key's parameter of each route, the default route's first. */
+  parameterArns: string[];
   /** Only for a customer managed key; the aws/ssm key's own policy already admits SSM on the account's behalf. */
   kmsKeyArn: string | undefined;
   laneQueueArns: string[];
@@ -27,6 +28,28 @@ export interface FunctionPolicyInputs {
   stateTableArn: string;
   /** The account's Security Hub in this Region (both its hubs), when pages are written back to it. */
   securityHubArns: string[] | undefined;
+  /** How account tags and parents are read, when a route needs them: directly, or through the role named. */
+  organizations: { roleArn: string | undefined } | undefined;
+}
+
+/** The read-only calls the routes need; Organizations accepts them from the management or delegated administrator account only. */
+export const ORGANIZATIONS_READS = [
+  "organizations:ListTagsForResource",
+  "organizations:ListParents",
+  "organizations:DescribeOrganizationalUnit",
+];
+
+function readOrganizations(organizations: { roleArn: string | undefined }): PolicyStatement {
+  // Through a role, the function may only assume that role: the role's own policy grants the reads.
+  if (organizations.roleArn !== undefined)
+    return {
+      Sid: "AssumeOrganizationsReader",
+      Effect: "Allow",
+      Action: "sts:AssumeRole",
+      Resource: organizations.roleArn,
+    };
+  // Read-only, and the organization's ARNs hold its id, which the stack does not know: these three calls on any.
+  return { Sid: "ReadAccountFacts", Effect: "Allow", Action: ORGANIZATIONS_READS, Resource: "*" };
 }
 
 export function functionPolicy(inputs: FunctionPolicyInputs): PolicyDocument {
@@ -37,7 +60,12 @@ export function functionPolicy(inputs: FunctionPolicyInputs): PolicyDocument {
       Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
       Resource: `${inputs.logGroupArn}:*`,
     },
-    { Sid: "ReadRoutingKey", Effect: "Allow", Action: "ssm:GetParameter", Resource: inputs.parameterArn },
+    {
+      Sid: "ReadRoutingKey",
+      Effect: "Allow",
+      Action: "ssm:GetParameter",
+      Resource: inputs.parameterArns.length === 1 ? (inputs.parameterArns[0] ?? "") : inputs.parameterArns,
+    },
     {
       Sid: "ConsumeLanes",
       Effect: "Allow",
@@ -58,6 +86,7 @@ export function functionPolicy(inputs: FunctionPolicyInputs): PolicyDocument {
     },
   ];
   if (inputs.securityHubArns !== undefined) statements.push(writeToSecurityHub(inputs.securityHubArns));
+  if (inputs.organizations !== undefined) statements.push(readOrganizations(inputs.organizations));
   if (inputs.kmsKeyArn !== undefined)
     statements.push(decryptViaSsm("DecryptRoutingKeyViaSsm", inputs.kmsKeyArn, inputs.region));
   return { Version: "2012-10-17", Statement: statements };

@@ -7,9 +7,11 @@ import { LAMBDA_ASSUME_ROLE } from "./iamPolicies";
 /** The Node.js Lambda runtimes ship AWS SDK v3: the archives carry only the project's own code. */
 const RUNTIME_PROVIDED_PACKAGES = [
   "@aws-sdk/client-dynamodb",
+  "@aws-sdk/client-organizations",
   "@aws-sdk/client-securityhub",
   "@aws-sdk/client-sqs",
   "@aws-sdk/client-ssm",
+  "@aws-sdk/client-sts",
 ];
 
 /** Lambda names allow letters, digits, hyphens and underscores, up to 64; stack names may also hold dots. */

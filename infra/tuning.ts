@@ -1,6 +1,12 @@
 import type { AlertStateConfig, DeliveryTuning, PagerDutyRegion, SyncConfig } from "../config";
 import type { FindingFilter } from "../handler/finding/filter";
-import { DEADLINE_MARGIN_MS, HANDLER_DEFAULTS, type HandlerSettings } from "../handler/settings";
+import type { AccountScope } from "../handler/finding/routes";
+import {
+  DEADLINE_MARGIN_MS,
+  HANDLER_DEFAULTS,
+  type HandlerSettings,
+  type RouteSetting,
+} from "../handler/settings";
 
 /**
  * Pure: the queue, event source mapping and function settings the delivery side deploys. The benchmark
@@ -80,6 +86,10 @@ export interface FunctionSettingsArgs {
   stateTable: string;
   alertState: AlertStateConfig;
   sync: SyncConfig;
+  /** Absent: the default route alone, every account, and Organizations never read. */
+  routes?: RouteSetting[];
+  accountScope?: AccountScope;
+  organizations?: { roleArn: string | undefined; cacheMinutes: number } | undefined;
 }
 
 /** The settings the function is deployed with (its environment), from the stack's choices. */
@@ -102,5 +112,18 @@ export function functionSettings(args: FunctionSettingsArgs): HandlerSettings {
     ...(args.alertState.resolveUntrackedUntil === undefined
       ? {}
       : { resolveUntrackedUntil: args.alertState.resolveUntrackedUntil }),
+    ...(args.routes === undefined || args.routes.length === 0 ? {} : { routes: args.routes }),
+    ...(args.accountScope === undefined ||
+    (args.accountScope.include.length === 0 && args.accountScope.exclude.length === 0)
+      ? {}
+      : { accountScope: args.accountScope }),
+    ...(args.organizations === undefined
+      ? {}
+      : {
+          organizations: {
+            cacheMinutes: args.organizations.cacheMinutes,
+            ...(args.organizations.roleArn === undefined ? {} : { roleArn: args.organizations.roleArn }),
+          },
+        }),
   };
 }

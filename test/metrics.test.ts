@@ -7,6 +7,8 @@ import { electricEyeFinding, importedEvent, passedReimport } from "../tools/simu
 import { sqsEvent } from "./support/fixtures";
 import { ROUTING_KEY, WEBHOOK_SECRET, startWorld, type World } from "./support/world";
 
+const DATA_KEY = "0123456789abcdef0123456789abcdef";
+
 // The functions' metrics, as CloudWatch reads them from the embedded metric format lines in their logs.
 
 type Emf = Record<string, unknown> & {
@@ -185,6 +187,33 @@ describe("the functions' metrics (embedded metric format), over real HTTP", () =
       { FilteredOut: 1 },
     );
     assert.deepEqual(await delta(() => handler(sqsEvent(["{not json"]))), { DeadLettered: 1 });
+  });
+
+  it("counts an alert moved to another route's service, and a finding routed without its account's facts", async () => {
+    world.ssm.putParameter("electriceye-pagerduty-data", DATA_KEY);
+    const data = { name: "data", parameterName: "electriceye-pagerduty-data", serviceName: "Data" };
+    const handler = world.handler(
+      {},
+      { routes: [{ ...data, match: { resourceTags: { owner: ["data"] } } }] },
+    );
+    await handler(sqsEvent([body(finding("g"))]));
+    const tagged: Record<string, unknown> = finding("g", { UpdatedAt: "2026-03-02T12:00:00.000Z" });
+    const [resource] = tagged.Resources as Record<string, unknown>[];
+    tagged.Resources = [{ ...resource, Tags: { owner: "data" } }];
+    assert.deepEqual(await delta(() => handler(sqsEvent([body(tagged)]))), {
+      AlertsMoved: 1,
+      PagerDutyRequests: 2,
+    });
+    const byTag = world.handler(
+      { accountFacts: () => Promise.resolve({ kind: "unavailable", reason: "AccessDeniedException" }) },
+      { routes: [{ ...data, match: { accountTags: { team: ["data"] } } }] },
+    );
+    assert.deepEqual(await delta(() => byTag(sqsEvent([body(finding("h"))]))), {
+      AccountFactsUnavailable: 1,
+      "PagesSent Severity=CRITICAL": 1,
+      PagerDutyRequests: 1,
+      ImportToPageMs: 1,
+    });
   });
 
   it("counts PagerDuty's 429s, 5xx answers and the retries, and the records handed back", async () => {

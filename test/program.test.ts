@@ -30,6 +30,7 @@ import {
 import { startSecurityHubStandIn } from "../standins/securityHub";
 import { sign, webhookPayload } from "../standins/pagerdutyWebhooks";
 import { startPagerDutyStandIn } from "../standins/pagerdutyServer";
+import { startOrganizationsStandIn } from "../standins/organizations";
 import { startSsmStandIn } from "../standins/ssm";
 import { startSqsStandIn } from "../standins/sqs";
 import { startDynalite } from "./support/dynalite";
@@ -778,6 +779,100 @@ describe("the Pulumi program under the mock engine", () => {
     });
   });
 
+  describe("stack org (a delegated administrator with three routes and the default)", () => {
+    let org: ProgramRun;
+    before(async () => {
+      org = await run("org");
+    });
+    const policyOf = (resources: RecordedResource[]) =>
+      Object.fromEntries(
+        (
+          JSON.parse(String(one(resources, "delivery-role-policy").inputs.policy)) as PolicyDocument
+        ).Statement.map((statement) => [statement.Sid, statement]),
+      );
+
+    it("creates one PagerDuty side per route, and each route's routing key in its own SecureString", () => {
+      assert.deepEqual(
+        ofType(org.resources, "electriceye-pagerduty:pagerduty:PagerDutyService").map(
+          (resource) => resource.name,
+        ),
+        ["pagerduty", "pagerduty-payments", "pagerduty-platform", "pagerduty-data"],
+      );
+      assert.deepEqual(
+        ofType(org.resources, "pagerduty:index/service:Service").map((resource) => resource.inputs.name),
+        [
+          "Security Hub findings (org, security)",
+          "Security Hub findings (org, payments)",
+          "Security Hub findings (org, data)",
+        ],
+      );
+      // The platform route adds an integration to the platform team's own service.
+      assert.equal(one(org.resources, "pagerduty-platform-events-integration").inputs.service, "PPLAT01");
+      const parameters = ofType(org.resources, "aws:ssm/parameter:Parameter").filter((resource) =>
+        resource.name.endsWith("routing-key"),
+      );
+      assert.deepEqual(parameters.map((parameter) => parameter.inputs.name).sort(), [
+        "electriceye-pagerduty",
+        "electriceye-pagerduty-data",
+        "electriceye-pagerduty-payments",
+        "electriceye-pagerduty-platform",
+      ]);
+      for (const parameter of parameters) {
+        assert.equal(parameter.inputs.type, "SecureString");
+        assert.ok(isSecretValue(parameter.inputs.value));
+      }
+    });
+
+    it("grants GetParameter on exactly the routes' parameters, and only Organizations' three read calls", () => {
+      const bySid = policyOf(org.resources);
+      assert.deepEqual(
+        bySid.ReadRoutingKey?.Resource,
+        ["", "-payments", "-platform", "-data"].map(
+          (suffix) => `arn:aws:ssm:us-east-1:111122223333:parameter/electriceye-pagerduty${suffix}`,
+        ),
+      );
+      assert.deepEqual(bySid.ReadAccountFacts?.Action, [
+        "organizations:ListTagsForResource",
+        "organizations:ListParents",
+        "organizations:DescribeOrganizationalUnit",
+      ]);
+      assert.equal(bySid.AssumeOrganizationsReader, undefined);
+    });
+
+    it("tells the function its routes, excluded account and cache, and no key", () => {
+      const variables = (
+        one(org.resources, "delivery-function").inputs.environment as { variables: Record<string, string> }
+      ).variables;
+      const routes = JSON.parse(variables.ROUTES ?? "[]") as { name: string; parameterName: string }[];
+      assert.deepEqual(
+        routes.map((route) => [route.name, route.parameterName]),
+        [
+          ["payments", "electriceye-pagerduty-payments"],
+          ["platform", "electriceye-pagerduty-platform"],
+          ["data", "electriceye-pagerduty-data"],
+        ],
+      );
+      assert.equal(variables.EXCLUDE_ACCOUNTS, "999988887777");
+      assert.equal(variables.ACCOUNT_FACTS_CACHE_MINUTES, "15");
+      assert.ok(
+        !JSON.stringify(variables).includes(mockIntegrationKey("pagerduty-payments-events-integration")),
+      );
+    });
+
+    it("through a role in the management account, may assume that role and read nothing of Organizations itself", async () => {
+      const roleArn = "arn:aws:iam::123456789012:role/electriceye-pagerduty-organizations-reader";
+      const { resources } = await run("org", { organizationsRoleArn: roleArn });
+      const bySid = policyOf(resources);
+      assert.deepEqual(bySid.AssumeOrganizationsReader, {
+        Sid: "AssumeOrganizationsReader",
+        Effect: "Allow",
+        Action: "sts:AssumeRole",
+        Resource: roleArn,
+      });
+      assert.equal(bySid.ReadAccountFacts, undefined);
+    });
+  });
+
   describe("configuration errors", () => {
     const configFor = (overrides: Record<string, string>) =>
       readStackConfig(mapConfigSource(planSettings("dev", overrides).settings));
@@ -974,6 +1069,80 @@ describe("the shipped archives, run in a fresh Node.js process", () => {
       );
     } finally {
       await Promise.all([pagerduty.close(), ssm.close(), sqs.close(), dynamodb.close(), securityHub.close()]);
+    }
+  });
+
+  it("with two routes (org stack): pages the account-list route's key and the default route's, each from its own parameter, reading Organizations", async () => {
+    const { resources } = await run("org");
+    const directory = mkdtempSync(join(tmpdir(), "electriceye-pagerduty-archive-"));
+    await writeFunctionArchive(one(resources, "delivery-function"), join(directory, "delivery-function"));
+    const deployed = (
+      one(resources, "delivery-function").inputs.environment as { variables: Record<string, string> }
+    ).variables;
+    const PLATFORM_KEY = "0123456789abcdef0123456789abcdef";
+    const pagerduty = await startPagerDutyStandIn({ routingKeys: [ROUTING_KEY, PLATFORM_KEY] });
+    const ssm = await startSsmStandIn();
+    const sqs = await startSqsStandIn([DEAD_LETTER_QUEUE]);
+    const dynamodb = await startDynalite([STATE_TABLE]);
+    const securityHub = await startSecurityHubStandIn();
+    // The platform route matches its accounts by ID; the payments route before it needs the account's tags.
+    const organizations = await startOrganizationsStandIn({
+      rootId: "r-ab12",
+      units: {},
+      accounts: {
+        "111122223333": { tags: {}, parent: "r-ab12" },
+        "123456789012": { tags: {}, parent: "r-ab12" },
+      },
+    });
+    ssm.putParameter("electriceye-pagerduty", ROUTING_KEY);
+    ssm.putParameter("electriceye-pagerduty-platform", PLATFORM_KEY);
+    try {
+      const eventFile = join(directory, "event.json");
+      const failing = (name: string) => ({ ...findingOf(name), Workflow: { Status: "NEW" } });
+      // ElectricEye's finding is of account 111122223333 (platform); Security Hub's FSBP one of 123456789012.
+      const findings = [
+        failing("electriceye-s3-public-bucket-policy.json"),
+        failing("jira-cis-1.22-imported-new-event.json"),
+      ];
+      securityHub.importFindings(findings);
+      writeFileSync(
+        eventFile,
+        JSON.stringify(sqsEvent(findings.map((finding) => JSON.stringify(importedEvent([finding]))))),
+      );
+      const { stdout } = await promisify(execFile)(
+        process.execPath,
+        [join(__dirname, "support", "invokeArchive.cjs"), join(directory, "delivery-function"), eventFile],
+        {
+          env: {
+            ...deployed,
+            PATH: process.env.PATH,
+            NODE_PATH: join(ROOT, "node_modules"),
+            ...awsEnvironmentFor(ssm, sqs, dynamodb, securityHub),
+            AWS_ENDPOINT_URL_ORGANIZATIONS: organizations.endpoint,
+            STATE_TABLE,
+            PAGERDUTY_EVENTS_URL: pagerduty.url,
+            DEAD_LETTER_QUEUE_URL: sqs.queueUrl(DEAD_LETTER_QUEUE),
+          },
+        },
+      );
+      assert.deepEqual(JSON.parse(stdout.trim().split("\n").pop() ?? ""), { batchItemFailures: [] });
+      assert.deepEqual(
+        pagerduty.model
+          .openAlerts()
+          .map((alert) => alert.routingKey)
+          .sort(),
+        [PLATFORM_KEY, ROUTING_KEY].sort(),
+      );
+      assert.ok(organizations.calls.some((call) => call.operation === "ListTagsForResource"));
+    } finally {
+      await Promise.all([
+        pagerduty.close(),
+        ssm.close(),
+        sqs.close(),
+        dynamodb.close(),
+        securityHub.close(),
+        organizations.close(),
+      ]);
     }
   });
 });

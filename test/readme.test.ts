@@ -1,6 +1,6 @@
 import assert from "assert/strict";
 import { execFile } from "child_process";
-import { existsSync, readFileSync, rmSync } from "fs";
+import { existsSync, readFileSync, readdirSync, rmSync } from "fs";
 import { promisify } from "util";
 import { join } from "path";
 import { parse } from "yaml";
@@ -8,8 +8,17 @@ import { parse } from "yaml";
 const ROOT = join(__dirname, "..");
 const readme = readFileSync(join(ROOT, "README.md"), "utf8");
 
+// The README's configuration table, and those of the feature pages in docs/ (routes.md documents its own keys).
 function configTable(): Map<string, string> {
-  const rows = readme.split("\n").filter((line) => /^\| `[a-zA-Z:]+` \|/.test(line));
+  const docs = join(ROOT, "docs");
+  const pages = existsSync(docs)
+    ? readdirSync(docs)
+        .filter((name) => name.endsWith(".md"))
+        .map((name) => readFileSync(join(docs, name), "utf8"))
+    : [];
+  const rows = [readme, ...pages]
+    .flatMap((text) => text.split("\n"))
+    .filter((line) => /^\| `[a-zA-Z:]+` \|/.test(line));
   return new Map(
     rows.map((row) => {
       const [, key = "", fallback = ""] = row.split("|").map((cell) => cell.trim());

@@ -16,7 +16,8 @@ export interface StackSettings {
 }
 
 interface Declaration {
-  type: "string" | "boolean" | "integer" | "array";
+  /** Undeclared: a structured value (an object or a list of objects). */
+  type?: "string" | "boolean" | "integer" | "array";
   default?: unknown;
   secret?: boolean;
 }
@@ -49,6 +50,8 @@ function encode(value: unknown): string {
 
 function typeOk(declaration: Declaration, value: unknown): boolean {
   switch (declaration.type) {
+    case undefined:
+      return true;
     case "array":
       return Array.isArray(value);
     case "boolean":
@@ -86,7 +89,7 @@ export function loadStackSettings(
   for (const [key, value] of Object.entries(entries)) {
     const [namespace, name = ""] = key.includes(":") ? key.split(/:(.*)/s) : [PROJECT, key];
     const fullKey = `${namespace}:${name}`;
-    const secure = typeof value === "object" && value !== null && "secure" in value;
+    const secure = holdsSecure(value);
     if (namespace === PROJECT) {
       const declaration = declared[name];
       if (declaration === undefined) {
@@ -101,13 +104,28 @@ export function loadStackSettings(
         );
       }
       if (declaration.secret === true || secure) secretKeys.push(fullKey);
-      values[fullKey] = secure ? placeholderFor(fullKey) : encode(parsed);
+      values[fullKey] = secure ? encode(withPlaceholders(fullKey, parsed)) : encode(parsed);
     } else {
       if (secure) secretKeys.push(fullKey);
       values[fullKey] = secure ? placeholderFor(fullKey) : encode(value);
     }
   }
   return { stack, values, secretKeys };
+}
+
+/** A value encrypted in the stack file, or a structured value with encrypted parts (pulumi config set --path --secret). */
+function holdsSecure(value: unknown): boolean {
+  if (typeof value !== "object" || value === null) return false;
+  return "secure" in value || Object.values(value).some(holdsSecure);
+}
+
+function withPlaceholders(key: string, value: unknown): unknown {
+  if (typeof value !== "object" || value === null) return value;
+  if ("secure" in value) return placeholderFor(key);
+  if (Array.isArray(value)) return value.map((item) => withPlaceholders(key, item));
+  return Object.fromEntries(
+    Object.entries(value).map(([name, inner]) => [name, withPlaceholders(key, inner)]),
+  );
 }
 
 function tryJson(text: string): unknown {
@@ -120,7 +138,9 @@ function tryJson(text: string): unknown {
 
 /** Stands in for a value encrypted in the stack file: it is only ever shown as [secret]. */
 export function placeholderFor(key: string): string {
-  return key.endsWith("existingRoutingKey") ? "0".repeat(32) : "offline-plan-placeholder";
+  return key.endsWith("existingRoutingKey") || key.endsWith("routeRoutingKeys")
+    ? "0".repeat(32)
+    : "offline-plan-placeholder";
 }
 
 /** The configuration source the program would see, from a plain stack settings map. */

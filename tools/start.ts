@@ -3,15 +3,16 @@ import { readStackConfig } from "../config";
 import { configPairs, runTool } from "./cli";
 import { planSettings } from "./plan";
 import { mapConfigSource } from "./stackConfig";
-import { stepsFromFile, walkThrough } from "./walk/steps";
+import { orgWalkThrough, stepsFromFile, walkThrough } from "./walk/steps";
 import { walk } from "./walk/walk";
 
 // The whole path on this machine, on a stack's own settings: Security Hub events through the stack's
 // EventBridge rules, into its functions (the code that ships), out to local stand-ins of PagerDuty and Security
 // Hub, and back. No account, no credentials, nothing leaves the machine.
 
-const USAGE = `usage: npm start -- [--stack dev|prod] [--config KEY=VALUE]... [--file FILE] [--json]
-  --stack  whose Pulumi.NAME.yaml rules and settings to use (default dev)
+const USAGE = `usage: npm start -- [--stack dev|prod|org] [--config KEY=VALUE]... [--file FILE] [--json]
+  --stack  whose Pulumi.NAME.yaml rules and settings to use (default dev); a stack with routes (org) walks an
+           organization's findings to its teams' services
   --config a config value for this run only, as pulumi config set would store it (e.g. findingFormats=both)
   --json   print one JSON document with the counts instead of the walk-through
   --file   your own findings instead of the built-in walk-through: an EventBridge event, a list of events,
@@ -35,9 +36,13 @@ if (require.main === module) {
     }
     const stack = values.stack ?? "dev";
     const config = readStackConfig(mapConfigSource(planSettings(stack, configPairs(values.config)).settings));
-    const steps = values.file === undefined ? walkThrough(config.sync.enabled) : stepsFromFile(values.file);
+    // A stack with routes walks an organization's findings to its teams' services.
+    const org = values.file === undefined && config.routes.length > 0 ? orgWalkThrough() : undefined;
+    const steps =
+      org?.steps ??
+      (values.file === undefined ? walkThrough(config.sync.enabled) : stepsFromFile(values.file));
     if (values.json === true) {
-      const result = await walk(config, steps, () => undefined);
+      const result = await walk(config, steps, () => undefined, org?.organization);
       process.stdout.write(`${JSON.stringify({ stack, ...result }, null, 2)}\n`);
       return;
     }
@@ -45,7 +50,7 @@ if (require.main === module) {
     write(
       "electriceye-pagerduty: Security Hub → EventBridge rules → SQS → the function → PagerDuty (→ Security Hub), run locally.",
     );
-    await walk(config, steps, write);
+    await walk(config, steps, write, org?.organization);
     if (values.file === undefined) {
       write("");
       write(

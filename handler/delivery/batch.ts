@@ -1,6 +1,7 @@
 import { CUSTOM_ACTION, type EventReading } from "../finding/events";
 import type { FindingFilter } from "../finding/filter";
 import { routeFinding } from "../finding/route";
+import { outOfScope, type AccountScope } from "../finding/routes";
 import { errorText } from "../telemetry/log";
 import type { DeadLetterSender } from "./deadLetters";
 import { sendFinding, type FindingDependencies } from "./sendFinding";
@@ -26,6 +27,8 @@ export interface RecordResult {
 
 export interface BatchDependencies extends FindingDependencies {
   filter: FindingFilter;
+  /** Accounts whose findings another stack pages. */
+  accountScope: AccountScope;
   deadLetter: DeadLetterSender | undefined;
   /** Sends what the findings of the batch asked to write back to Security Hub. */
   flushWriteBack: ((deadline: number) => Promise<void>) | undefined;
@@ -94,9 +97,17 @@ async function processRecord(
       );
       continue;
     }
-    if (routed.kind === "skip") {
+    // A person's page is taken whatever the account: they chose the finding in this stack's Security Hub.
+    const skip =
+      routed.kind === "skip"
+        ? routed.reason
+        : byHand === undefined
+          ? outOfScope(routed.finding, deps.accountScope)
+          : undefined;
+    if (routed.kind === "skip" || skip !== undefined) {
       deps.meter.count("FilteredOut");
-      deps.log.info("finding skipped", { messageId, findingId: routed.findingId, reason: routed.reason });
+      const findingId = routed.kind === "skip" ? routed.findingId : routed.finding.id;
+      deps.log.info("finding skipped", { messageId, findingId, reason: skip });
       continue;
     }
     const result = await sendFinding(

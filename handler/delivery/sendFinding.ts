@@ -1,20 +1,33 @@
+import type { Finding } from "../finding/model";
+import type { PagerDutyEvent } from "../finding/pagerdutyEvent";
 import type { Routed } from "../finding/route";
+import { DEFAULT_ROUTE, type RouteChoice } from "../finding/routes";
 import type { AlertTracker } from "../state/tracker";
 import type { Clock } from "../clock";
 import { errorText, type Logger } from "../telemetry/log";
 import type { Meter } from "../telemetry/metrics";
 import { identityOf } from "../sync/securityHub";
-import type { Deliver } from "./delivery";
+import type { Deliver, Delivery } from "./delivery";
 
 // One routed finding through the alert state and out to PagerDuty: plan (read, decide, claim), send, confirm,
 // and when the finding opened an alert, hand it to the Security Hub write-back.
 
-export interface FindingDependencies {
+/** One route's way to PagerDuty: its routing key (its own SSM parameter) and its own send schedule. */
+export interface Channel {
   routingKey: (deadline: number) => Promise<string>;
   deliver: Deliver;
+}
+
+export interface FindingDependencies {
+  /** The route a finding takes (the account's facts read first when a route needs them). */
+  routeOf: (finding: Finding) => Promise<RouteChoice>;
+  /** Each route's channel, by route name; an unknown name (a route since removed) is the default route's. */
+  channel: (route: string) => Channel;
+  /** The PagerDuty service of a route, as notes in Security Hub name it. */
+  channelService: (route: string) => string;
   alerts: AlertTracker;
-  /** Told of each finding whose page is to be written back to Security Hub. */
-  writeBack: ((routed: Extract<Routed, { kind: "send" }>) => void) | undefined;
+  /** Told of each finding whose page is to be written back to Security Hub, with the service paged. */
+  writeBack: ((routed: Extract<Routed, { kind: "send" }>, service: string) => void) | undefined;
   log: Logger;
   meter: Meter;
   clock: Clock;
@@ -47,6 +60,15 @@ export async function sendFinding(
     action: routed.action,
     severity: mapped.severityLabel,
   };
+  const choice = await deps.routeOf(finding);
+  if (choice.fallback !== undefined) {
+    deps.meter.count("AccountFactsUnavailable");
+    deps.log.warn("default route taken: account facts unavailable", {
+      ...fields,
+      why: choice.why,
+      error: choice.fallback,
+    });
+  }
   const plan = await deps.alerts.plan(
     {
       dedupKey: mapped.dedupKey,
@@ -58,6 +80,7 @@ export async function sendFinding(
       manual: context.byHand,
       finding: identityOf(finding),
       triaged: (finding.workflow !== undefined && finding.workflow !== "NEW") || finding.noted,
+      ...(choice.route === DEFAULT_ROUTE ? {} : { route: choice.route }),
     },
     deadline,
   );
@@ -75,28 +98,32 @@ export async function sendFinding(
           : "SkippedOther",
     );
     deps.log.info("finding skipped", { ...fields, alert: plan.skip, reason: plan.why });
-    if (plan.writeBackDue) deps.writeBack?.(routed);
+    if (plan.writeBackDue) deps.writeBack?.(routed, deps.channelService(plan.route));
     return { kind: "skipped" };
   }
-  let routingKey: string;
-  try {
-    routingKey = await deps.routingKey(deadline);
-  } catch (error) {
-    const reason = errorText(error);
-    deps.log.error("routing key unavailable", { messageId: context.messageId, error: reason });
-    await plan.release(false);
-    return { kind: "stop", reason };
+  // The alert is leaving another route's service: it is resolved there first, so it is never open on both.
+  if (plan.movingFrom !== undefined) {
+    const resolve = { event_action: "resolve" as const, dedup_key: mapped.dedupKey };
+    const left = await send(deps.channel(plan.movingFrom), resolve, deps, context.messageId, deadline);
+    deps.log.info("finding outcome", {
+      ...fields,
+      action: "resolve",
+      alert: "moved",
+      route: plan.movingFrom,
+      outcome: left.outcome,
+      reason: "its route changed: resolved on the service it leaves",
+    });
+    if (left.outcome !== "accepted") return failed(left, plan, mapped.findingId);
   }
   // A resolve owed for a trigger that reached PagerDuty late is sent with whatever event of the finding comes.
-  const request =
-    plan.action === routed.action
-      ? { ...mapped.event, routing_key: routingKey }
-      : { event_action: plan.action, dedup_key: mapped.dedupKey, routing_key: routingKey };
-  const delivery = await deps.deliver(request, deadline);
+  const event: PagerDutyEvent =
+    plan.action === routed.action ? mapped.event : { event_action: plan.action, dedup_key: mapped.dedupKey };
+  const delivery = await send(deps.channel(plan.route), event, deps, context.messageId, deadline);
   deps.log.info("finding outcome", {
     ...fields,
     action: plan.action,
     alert: plan.change,
+    ...(plan.route === DEFAULT_ROUTE ? {} : { route: plan.route }),
     outcome: delivery.outcome,
     pagerdutyStatus: "status" in delivery ? delivery.status : undefined,
     attempts: delivery.attempts,
@@ -104,6 +131,45 @@ export async function sendFinding(
     ...(delivery.outcome === "handBack" ? { reason: delivery.reason } : {}),
     receiveCount: context.receiveCount,
   });
+  if (delivery.outcome !== "accepted") return failed(delivery, plan, mapped.findingId);
+  if (plan.change === "new" || plan.change === "regression") {
+    deps.meter.page(mapped.severityLabel);
+    if (context.importedAt !== undefined) deps.meter.importToPage(deps.clock.now() - context.importedAt);
+  } else if (plan.change === "moved") {
+    deps.meter.count("AlertsMoved");
+  } else {
+    deps.meter.count(plan.action === "resolve" ? "ResolvesSent" : "AlertsUpdated");
+  }
+  if (plan.writeBack) deps.writeBack?.(routed, deps.channelService(plan.route));
+  await plan.confirm();
+  return { kind: "sent" };
+}
+
+/** One event through a route's channel: its routing key read, then sent on its schedule. */
+async function send(
+  channel: Channel,
+  event: PagerDutyEvent,
+  deps: FindingDependencies,
+  messageId: string,
+  deadline: number,
+): Promise<Delivery> {
+  let routingKey: string;
+  try {
+    routingKey = await channel.routingKey(deadline);
+  } catch (error) {
+    const reason = errorText(error);
+    deps.log.error("routing key unavailable", { messageId, error: reason });
+    return { outcome: "handBack", reason, rateLimited: false, attempts: 0 };
+  }
+  return channel.deliver({ ...event, routing_key: routingKey }, deadline);
+}
+
+/** PagerDuty did not take the event: the finding is freed for its next event, and the record's fate said. */
+async function failed(
+  delivery: Exclude<Delivery, { outcome: "accepted" }>,
+  plan: { release(attempted: boolean): Promise<void> },
+  findingId: string,
+): Promise<FindingResult> {
   if (delivery.outcome === "handBack") {
     await plan.release(delivery.attempts > 0);
     return {
@@ -112,18 +178,7 @@ export async function sendFinding(
       ...(delivery.retryAt === undefined ? {} : { retryAt: delivery.retryAt }),
     };
   }
-  if (delivery.outcome === "rejected") {
-    await plan.release(true);
-    const reason = `PagerDuty rejected finding ${mapped.findingId} (HTTP ${delivery.status}): ${delivery.errors.join("; ")}`;
-    return { kind: "rejected", reason };
-  }
-  if (plan.change === "new" || plan.change === "regression") {
-    deps.meter.page(mapped.severityLabel);
-    if (context.importedAt !== undefined) deps.meter.importToPage(deps.clock.now() - context.importedAt);
-  } else {
-    deps.meter.count(plan.action === "resolve" ? "ResolvesSent" : "AlertsUpdated");
-  }
-  if (plan.writeBack) deps.writeBack?.(routed);
-  await plan.confirm();
-  return { kind: "sent" };
+  await plan.release(true);
+  const reason = `PagerDuty rejected finding ${findingId} (HTTP ${delivery.status}): ${delivery.errors.join("; ")}`;
+  return { kind: "rejected", reason };
 }

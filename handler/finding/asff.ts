@@ -8,6 +8,7 @@ import {
   type Severity,
 } from "./model";
 import { CONSOLE_HOSTS, isoTimestamp } from "./text";
+import { tagsByKey } from "./routes";
 
 // The AWS Security Finding Format (ASFF) of Security Hub CSPM, read into the project's finding.
 
@@ -29,6 +30,18 @@ function resourcesOf(finding: unknown): Resource[] {
     if (partition !== undefined) entry.partition = partition;
     return entry;
   });
+}
+
+/** ASFF Resources[].Tags: a map of key to value per resource. */
+function resourceTagsOf(finding: unknown): Record<string, string[]> {
+  const list = valueAt(finding, "Resources");
+  const pairs: [string, string][] = [];
+  for (const resource of Array.isArray(list) ? list : []) {
+    const tags = valueAt(resource, "Tags");
+    if (!isObject(tags)) continue;
+    for (const [key, value] of Object.entries(tags)) if (typeof value === "string") pairs.push([key, value]);
+  }
+  return tagsByKey(pairs);
 }
 
 export function asffSeverity(finding: unknown): Severity {
@@ -97,6 +110,7 @@ export function readAsff(raw: Record<string, unknown>): { finding: Finding } | {
     severity: asffSeverity(raw),
     relatedRequirements: textsAt(raw, "Compliance", "RelatedRequirements"),
     resources,
+    resourceTags: resourceTagsOf(raw),
     noted: textAt(raw, "Note", "Text") !== undefined,
   };
   const optional: Partial<Finding> = {

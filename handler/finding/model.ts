@@ -49,6 +49,8 @@ export interface Finding {
   /** ACTIVE or ARCHIVED (ASFF only). */
   recordState?: string;
   resources: Resource[];
+  /** The tags of the finding's resources, each key with every value it has on any of them (for routes). */
+  resourceTags: Record<string, string[]>;
   remediationText?: string;
   remediationUrl?: string;
   /** Times as the finding gives them, for people to read. */

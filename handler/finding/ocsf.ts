@@ -8,6 +8,7 @@ import {
   type SeverityLabel,
 } from "./model";
 import { CONSOLE_HOSTS } from "./text";
+import { tagsByKey } from "./routes";
 
 // The Open Cybersecurity Schema Framework (OCSF) findings of the new Security Hub ("Findings Imported V2" events,
 // GetFindingsV2) and of ElectricEye's OCSF output, read into the project's finding: the words of ASFF for
@@ -110,6 +111,24 @@ function resourcesOf(raw: unknown): Resource[] {
   });
 }
 
+/** OCSF resources[].tags: a list of {name, value} (or {name, values}) per resource. */
+function resourceTagsOf(raw: unknown): Record<string, string[]> {
+  const list = valueAt(raw, "resources");
+  const entries = Array.isArray(list) ? list : [valueAt(raw, "resource")];
+  const pairs: [string, string][] = [];
+  for (const resource of entries) {
+    const tags = valueAt(resource, "tags");
+    for (const tag of Array.isArray(tags) ? tags : []) {
+      const name = textAt(tag, "name");
+      if (name === undefined) continue;
+      const value = valueAt(tag, "value");
+      const values = typeof value === "string" ? [value] : textsAt(tag, "values");
+      for (const one of values) pairs.push([name, one]);
+    }
+  }
+  return tagsByKey(pairs);
+}
+
 /** The remediation text and first link; Inspector gives one per affected package instead. */
 function remediationOf(raw: unknown): { text?: string; url?: string } {
   const text = textAt(raw, "remediation", "desc");
@@ -188,6 +207,7 @@ export function readOcsf(raw: Record<string, unknown>): { finding: Finding } | {
       ...textsAt(raw, "compliance", "requirements"),
     ],
     resources,
+    resourceTags: resourceTagsOf(raw),
     noted: textAt(raw, "comment") !== undefined,
   };
   const optional: Partial<Finding> = {

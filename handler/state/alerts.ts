@@ -1,3 +1,5 @@
+import { DEFAULT_ROUTE } from "../finding/routes";
+
 // Alert state: what PagerDuty has been told about each finding, so that the function sends one request per change
 // of an alert instead of one per import. Pure: the decision of what to do with an incoming trigger or resolve,
 // given the stored state. The store (DynamoDB in a deployment) lives at the edge.
@@ -44,6 +46,10 @@ export interface AlertState {
   writeBack?: "due";
   /** The PagerDuty incident the alert is part of, once a webhook named it. */
   incident?: { id: string; number?: number; url?: string };
+  /** The route whose service holds the alert; absent: the default route. */
+  route?: string;
+  /** The alert is moving from this route's service (resolved there, opened on `route`) until the move is confirmed. */
+  movingFrom?: string;
   /**
    * When the current alert was opened (its trigger claimed): a webhook event of an incident that occurred before
    * belongs to an older alert of the finding.
@@ -69,6 +75,8 @@ export interface AlertEvent {
    * considered done (it landed, or a person wrote there since and is not overwritten).
    */
   triaged: boolean;
+  /** The route the finding takes now; absent: the default route. */
+  route?: string;
 }
 
 export interface DecisionOptions {
@@ -85,7 +93,16 @@ export interface DecisionOptions {
 export type SkipKind = "unchanged" | "stale" | "nothingToResolve" | "alreadyResolved" | "heldByResponder";
 
 /** What a sent event does to the alert. */
-export type Change = "new" | "regression" | "update" | "refresh" | "retry" | "resolve" | "untracked";
+export type Change =
+  | "new"
+  | "regression"
+  | "update"
+  | "refresh"
+  | "retry"
+  | "resolve"
+  | "untracked"
+  /** The finding's route changed: its alert is resolved on the old route's service and opened on the new one's. */
+  | "moved";
 
 export type AlertDecision =
   | { kind: "send"; change: Change; why: string; next: AlertState }
@@ -106,6 +123,16 @@ function time(ms: number): string {
   return new Date(ms).toISOString();
 }
 
+/**
+ * Where the alert lives after the event. A trigger takes the finding's route now (onto an open alert of another
+ * route, that is a move, decided below); a resolve goes where the alert is. A move not yet confirmed (no sentAt)
+ * stays recorded, so that whichever event of the finding comes next resolves the old service again.
+ */
+function routeOf(state: AlertState | undefined, event: AlertEvent): Pick<AlertState, "route" | "movingFrom"> {
+  const route = event.action === "trigger" || state === undefined ? event.route : state.route;
+  return { route, movingFrom: state?.sentAt === undefined ? state?.movingFrom : undefined };
+}
+
 function nextOf(state: AlertState | undefined, event: AlertEvent, changes: Partial<AlertState>): AlertState {
   const next: AlertState = {
     dedupKey: event.dedupKey,
@@ -121,8 +148,11 @@ function nextOf(state: AlertState | undefined, event: AlertEvent, changes: Parti
     ...(state?.incident === undefined ? {} : { incident: state.incident }),
     ...(state?.writeBack === undefined ? {} : { writeBack: state.writeBack }),
     ...(state?.openedAt === undefined ? {} : { openedAt: state.openedAt }),
+    ...routeOf(state, event),
     ...changes,
   };
+  if (next.route === undefined) delete next.route;
+  if (next.movingFrom === undefined) delete next.movingFrom;
   if (next.status === "open") delete next.closedBy;
   // A resolved alert has nothing left to announce.
   if (next.status === "resolved") delete next.writeBack;
@@ -165,7 +195,8 @@ function decideOnRecord(
   const older = event.updatedAt !== undefined && state !== undefined && event.updatedAt < known;
   const newer = event.updatedAt !== undefined && state !== undefined && event.updatedAt > known;
   const send = (change: Change, why: string, changes: Partial<AlertState> = {}): AlertDecision => {
-    const opens = change === "new" || change === "regression";
+    // A moved alert is a new alert on another service: its own incident, and its own note in Security Hub.
+    const opens = change === "new" || change === "regression" || change === "moved";
     const next = nextOf(
       state,
       event,
@@ -200,6 +231,12 @@ function decideOnRecord(
     if (state.status === "open") {
       if (older && !event.manual)
         return skip("stale", `older than the alert's last update (${time(state.updatedAt)})`);
+      if (state.route !== event.route) {
+        const from = state.route ?? DEFAULT_ROUTE;
+        return send("moved", `its route changed from ${from} to ${event.route ?? DEFAULT_ROUTE}`, {
+          movingFrom: from,
+        });
+      }
       if (state.sentAt === undefined) return send("retry", "the last event may not have reached PagerDuty");
       // A person asked: PagerDuty may hold the alert resolved (a webhook that never came), and a repeated trigger
       // of an open alert only updates it.

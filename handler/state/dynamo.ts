@@ -98,6 +98,8 @@ function toItem(state: AlertState, now: number): Record<string, AttributeValue> 
     if (state.incident.number !== undefined) item.incidentNumber = { N: String(state.incident.number) };
     if (state.incident.url !== undefined) item.incidentUrl = { S: state.incident.url };
   }
+  if (state.route !== undefined) item.route = { S: state.route };
+  if (state.movingFrom !== undefined) item.movingFrom = { S: state.movingFrom };
   if (state.openedAt !== undefined) item.openedAt = { N: String(state.openedAt) };
   if (state.claim !== undefined) {
     item.claimVersion = { N: String(state.claim.version) };
@@ -138,6 +140,10 @@ function fromItem(dedupKey: string, item: Record<string, AttributeValue>): Alert
     };
   }
   if (text("writeBack") === "due") state.writeBack = "due";
+  const route = text("route");
+  const movingFrom = text("movingFrom");
+  if (route !== undefined) state.route = route;
+  if (movingFrom !== undefined) state.movingFrom = movingFrom;
   const openedAt = number("openedAt");
   if (openedAt !== undefined) state.openedAt = openedAt;
   const claimVersion = number("claimVersion");

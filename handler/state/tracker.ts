@@ -10,6 +10,7 @@ import {
   type SkipKind,
 } from "./alerts";
 import type { AlertStore } from "./store";
+import { DEFAULT_ROUTE } from "../finding/routes";
 
 // The edge around the alert state decisions: read, decide, claim, and after PagerDuty accepted the event, confirm.
 // Every write is conditional on the version read, so two invocations on the same finding (a trigger in the
@@ -26,6 +27,8 @@ export type Plan =
       state: AlertState | undefined;
       /** The page's write-back to Security Hub has not landed yet: write it again. */
       writeBackDue: boolean;
+      /** The route whose service holds the alert. */
+      route: string;
     }
   /** Another invocation is sending an event of this finding; try again at `until` (epoch ms) at the latest. */
   | { kind: "wait"; why: string; until: number }
@@ -41,6 +44,10 @@ export type Plan =
       stateUnavailable: boolean;
       /** Once PagerDuty accepts it, the page is written back to Security Hub. */
       writeBack: boolean;
+      /** The route whose service the event goes to. */
+      route: string;
+      /** The alert leaves this route's service: a resolve goes there first. */
+      movingFrom?: string;
       /** Records that PagerDuty accepted the event, and frees the finding for its next event. */
       confirm(): Promise<void>;
       /**
@@ -67,6 +74,11 @@ export interface AlertTrackerOptions {
   meter: Meter;
 }
 
+/** Where a finding's alert is: the state's route, else the one the finding takes now. */
+function routeOfState(state: AlertState | undefined, event: AlertEvent): string {
+  return (state === undefined ? event.route : state.route) ?? DEFAULT_ROUTE;
+}
+
 // Each lost race costs one more read; more than a few means something else is writing the same item.
 const MAX_ATTEMPTS = 4;
 /** A request abandoned on its timeout may still reach PagerDuty a moment later: a claim outlives its sender by this. */
@@ -86,6 +98,7 @@ export function createAlertTracker(options: AlertTrackerOptions): AlertTracker {
   };
   const unavailable = (event: AlertEvent, state: AlertState | undefined): Plan => ({
     kind: "send",
+    route: (event.action === "resolve" ? state?.route : undefined) ?? event.route ?? DEFAULT_ROUTE,
     change: event.action === "trigger" ? (state?.status === "open" ? "update" : "new") : "resolve",
     why: "alert state unavailable",
     action: event.action,
@@ -155,7 +168,14 @@ export function createAlertTracker(options: AlertTrackerOptions): AlertTracker {
             if (decision.kind === "skip") {
               options.meter.count("StateTableFailures");
               log.warn("alert state write failed", { dedupKey: event.dedupKey, error: errorText(error) });
-              return { kind: "skip", skip: decision.skip, why: decision.why, state, writeBackDue: false };
+              return {
+                kind: "skip",
+                skip: decision.skip,
+                why: decision.why,
+                state,
+                writeBackDue: false,
+                route: routeOfState(state, event),
+              };
             }
             failed("write", event, error);
             return unavailable(event, state);
@@ -164,7 +184,14 @@ export function createAlertTracker(options: AlertTrackerOptions): AlertTracker {
         }
         if (decision.kind === "skip") {
           const writeBackDue = decision.writeBackDue === true;
-          return { kind: "skip", skip: decision.skip, why: decision.why, state, writeBackDue };
+          return {
+            kind: "skip",
+            skip: decision.skip,
+            why: decision.why,
+            state,
+            writeBackDue,
+            route: routeOfState(state, event),
+          };
         }
         const claimed = write as Claimed;
         return {
@@ -175,8 +202,14 @@ export function createAlertTracker(options: AlertTrackerOptions): AlertTracker {
           state,
           stateUnavailable: false,
           writeBack: claimed.writeBack === "due" && claimed.status === "open",
+          route: claimed.route ?? DEFAULT_ROUTE,
+          ...(claimed.movingFrom === undefined ? {} : { movingFrom: claimed.movingFrom }),
           confirm: () =>
-            settle("confirmation", claimed, (current) => ({ ...withoutClaim(current), sentAt: clock.now() })),
+            settle("confirmation", claimed, (current) => {
+              // The move, if this event finished one, is done: both services were told.
+              const { movingFrom: _moved, ...confirmed } = withoutClaim(current);
+              return { ...confirmed, sentAt: clock.now() };
+            }),
           release: (attempted) =>
             settle("release", claimed, (current) =>
               attempted

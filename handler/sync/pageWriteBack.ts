@@ -10,14 +10,13 @@ import { createWriteBackBatch, type SecurityHubWriter } from "./writeBack";
 // one invocation are written together, in as few calls as their notes allow.
 
 export interface PageWriteBack {
-  add(routed: Extract<Routed, { kind: "send" }>): void;
+  /** The finding paged `service` (its route's PagerDuty service, as the note names it). */
+  add(routed: Extract<Routed, { kind: "send" }>, service: string): void;
   flush(deadline: number): Promise<void>;
 }
 
 export function createPageWriteBack(options: {
   write: SecurityHubWriter;
-  /** The PagerDuty service, as the note names it. */
-  service: string;
   clock: Clock;
   log: Logger;
 }): PageWriteBack {
@@ -25,7 +24,7 @@ export function createPageWriteBack(options: {
   // One time per invocation, so that its pages share a note and a call.
   let pagedAt: number | undefined;
   return {
-    add({ finding, byHand }) {
+    add({ finding, byHand }, service) {
       const ref = refOf(identityOf(finding));
       if (ref === undefined) {
         options.log.warn("Security Hub not updated", {
@@ -36,7 +35,7 @@ export function createPageWriteBack(options: {
       }
       pagedAt ??= options.clock.now();
       batch.add(ref, {
-        note: pagedNote(options.service, pagedAt, byHand !== undefined),
+        note: pagedNote(service, pagedAt, byHand !== undefined),
         ...(finding.workflow === "NEW" ? { workflow: "NOTIFIED" as const } : {}),
       });
     },

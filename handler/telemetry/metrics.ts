@@ -25,6 +25,9 @@ export const COUNTS = {
   PagerDutyServerErrors: "5xx answers from PagerDuty",
   PagerDutyRetries: "attempts after the first (server errors, timeouts, connection errors)",
   StateTableFailures: "alert state reads or writes that failed (the event was sent anyway)",
+  AlertsMoved: "alerts moved to another route's service (resolved on the old one, opened on the new)",
+  AccountFactsUnavailable:
+    "findings routed without their account's tags and parents (Organizations could not be read): default route",
   SecurityHubUpdates: "findings written to in Security Hub",
   SecurityHubWriteFailures: "findings Security Hub was not updated for",
   WebhooksApplied: "PagerDuty webhook events applied to findings",

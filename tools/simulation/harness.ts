@@ -120,6 +120,10 @@ export function createHarness(options: HarnessOptions): Harness {
           stateTable: "delivery-state",
           alertState: config.alertState,
           sync: config.sync,
+          // Every account of the benchmark pages its own stack's one service.
+          routes: [],
+          accountScope: config.accountScope,
+          organizations: undefined,
         }),
         plan,
         memorySizeMb: config.delivery.memorySizeMb,

@@ -1,9 +1,13 @@
+import { OrganizationsClient } from "@aws-sdk/client-organizations";
 import { SecurityHubClient } from "@aws-sdk/client-securityhub";
+import { createHash } from "crypto";
+import { createAccountFacts, organizationsReads } from "../../handler/accounts/organizations";
+import { DEFAULT_ROUTE } from "../../handler/finding/routes";
 import type { StackConfig } from "../../config";
 import { systemClock } from "../../handler/clock";
 import type { DeadLetter } from "../../handler/delivery/deadLetters";
 import { createMemoryPacingStore } from "../../handler/delivery/pacing";
-import { createHandler } from "../../handler/index";
+import { ACCOUNT_FACTS_TUNING, createHandler } from "../../handler/index";
 import { createMemoryAlertStore } from "../../handler/state/store";
 import { createWebhookHandler } from "../../handler/sync/endpoint";
 import { createMemoryWebhookLedger } from "../../handler/sync/ledger";
@@ -11,6 +15,11 @@ import { createSecurityHubUpdater } from "../../handler/sync/securityHub";
 import { createJsonLogger } from "../../handler/telemetry/log";
 import { deliveryPlan, functionSettings } from "../../infra/tuning";
 import { startFunctionUrl, type FunctionUrlStandIn } from "../../standins/functionUrl";
+import {
+  startOrganizationsStandIn,
+  type OrganizationsStandIn,
+  type OrganizationsTree,
+} from "../../standins/organizations";
 import { startPagerDutyStandIn, type PagerDutyStandIn } from "../../standins/pagerdutyServer";
 import { startSecurityHubStandIn, type SecurityHubStandIn } from "../../standins/securityHub";
 
@@ -34,13 +43,38 @@ export interface LocalStack {
   /** The embedded-metric-format lines both functions wrote, as CloudWatch would read them. */
   metrics: string[];
   deadLetters: DeadLetter[];
+  /** Each route's routing key, by route name (the default route's too). */
+  routingKeys: Map<string, string>;
+  /** AWS Organizations, when a route reads account tags or OUs. */
+  organizations: OrganizationsStandIn | undefined;
   close(): Promise<void>;
 }
 
-export async function startLocalStack(config: StackConfig): Promise<LocalStack> {
+/** A route's local routing key: 32 letters and digits, its own for each route. */
+function localKey(route: string): string {
+  return route === DEFAULT_ROUTE
+    ? ROUTING_KEY
+    : createHash("sha256").update(route).digest("hex").slice(0, 32);
+}
+
+export async function startLocalStack(
+  config: StackConfig,
+  organizationsTree?: OrganizationsTree,
+): Promise<LocalStack> {
   // The functions run on Node.js 22 in Lambda; the SDK's notice about this machine's Node.js is not the user's concern.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
-  const pagerduty = await startPagerDutyStandIn({ routingKeys: [ROUTING_KEY] });
+  const routingKeys = new Map(
+    [DEFAULT_ROUTE, ...config.routes.map((route) => route.name)].map((route) => [route, localKey(route)]),
+  );
+  const keyOfParameter = new Map([
+    [config.parameterName, ROUTING_KEY],
+    ...config.routes.map((route): [string, string] => [route.parameterName, localKey(route.name)]),
+  ]);
+  const pagerduty = await startPagerDutyStandIn({ routingKeys: [...routingKeys.values()] });
+  const organizations =
+    config.organizations === undefined || organizationsTree === undefined
+      ? undefined
+      : await startOrganizationsStandIn(organizationsTree);
   const securityHub = await startSecurityHubStandIn();
   const logs: LogLine[] = [];
   const log = createJsonLogger((line) => logs.push(JSON.parse(line) as LogLine));
@@ -65,13 +99,41 @@ export async function startLocalStack(config: StackConfig): Promise<LocalStack> 
         stateTable: "local",
         alertState: config.alertState,
         sync: config.sync,
+        routes: config.routes.map(({ name, match, parameterName, serviceName }) => ({
+          name,
+          match,
+          parameterName,
+          serviceName,
+        })),
+        accountScope: config.accountScope,
+        organizations: config.organizations,
       }),
       eventsUrl: pagerduty.url,
     },
     {
       clock: systemClock,
       random: Math.random,
-      readParameter: () => Promise.resolve(ROUTING_KEY),
+      readParameter: (name) => Promise.resolve(keyOfParameter.get(name) ?? ROUTING_KEY),
+      ...(organizations === undefined
+        ? {}
+        : {
+            accountFacts: createAccountFacts({
+              reads: organizationsReads(
+                new OrganizationsClient({
+                  endpoint: organizations.endpoint,
+                  region: "us-east-1",
+                  credentials: CREDENTIALS,
+                  maxAttempts: 1,
+                }),
+              ),
+              ttlMs: (config.organizations?.cacheMinutes ?? 15) * 60_000,
+              failureMemoryMs: ACCOUNT_FACTS_TUNING.failureMemoryMs,
+              budgetMs: ACCOUNT_FACTS_TUNING.budgetMs,
+              unitNames: true,
+              clock: systemClock,
+              log,
+            }),
+          }),
       pacingStore,
       alertStore,
       findingUpdater,
@@ -113,8 +175,10 @@ export async function startLocalStack(config: StackConfig): Promise<LocalStack> 
     logs,
     metrics,
     deadLetters,
+    routingKeys,
+    organizations,
     close: async () => {
-      await Promise.all([pagerduty.close(), securityHub.close(), endpoint?.close()]);
+      await Promise.all([pagerduty.close(), securityHub.close(), endpoint?.close(), organizations?.close()]);
     },
   };
 }

@@ -1,10 +1,17 @@
 import { findingsIn, readJsonInput } from "../cli";
+import type { OrganizationsTree } from "../../standins/organizations";
 import { electricEyeFinding, importedEvent, passedReimport } from "../simulation/findings";
 
 // What the walk-through replays: Security Hub events, and (with the two-way sync) what responders do in PagerDuty.
 
 export type Step =
-  | { kind: "event"; label: string; event: Record<string, unknown> }
+  | {
+      kind: "event";
+      label: string;
+      event: Record<string, unknown>;
+      /** AWS Organizations refuses every call while this event is processed. */
+      organizationsDenied?: boolean;
+    }
   /** A responder acts on the alert of a finding in PagerDuty; PagerDuty delivers the webhook, signed. */
   | { kind: "responder"; label: string; findingId: string; action: "acknowledge" | "resolve" }
   /** Someone else posts a webhook with a signature PagerDuty did not make. */
@@ -128,4 +135,91 @@ export function stepsFromFile(path: string): Step[] {
     label: `${origin} of ${path}`,
     event: importedEvent([finding]),
   }));
+}
+
+// The organization of the org walk-through: accounts as Pulumi.org.yaml's routes know them.
+const TEAM_ACCOUNTS = {
+  payments: "210987654321",
+  platform: "111122223333",
+  untagged: "333344445555",
+  newcomer: "666677778888",
+  ownStack: "999988887777",
+};
+
+/**
+ * The walk-through of a stack with routes (Pulumi.org.yaml's): findings of three teams' accounts paging their
+ * three services, a finding whose route changes when its bucket is tagged, a lookup AWS Organizations refuses, and
+ * an account with a stack of its own.
+ */
+export function orgWalkThrough(): { steps: Step[]; organization: OrganizationsTree } {
+  const organization: OrganizationsTree = {
+    rootId: "r-ab12",
+    units: { "ou-ab12-workload01": { name: "Workloads", parent: "r-ab12" } },
+    accounts: {
+      [TEAM_ACCOUNTS.payments]: { tags: { team: "payments" }, parent: "ou-ab12-workload01" },
+      [TEAM_ACCOUNTS.platform]: { tags: {}, parent: "ou-ab12-workload01" },
+      [TEAM_ACCOUNTS.untagged]: { tags: {}, parent: "ou-ab12-workload01" },
+      [TEAM_ACCOUNTS.newcomer]: { tags: { team: "payments" }, parent: "r-ab12" },
+      [TEAM_ACCOUNTS.ownStack]: { tags: {}, parent: "r-ab12" },
+    },
+  };
+  const start = Date.now();
+  const event = (
+    label: string,
+    finding: Record<string, unknown>,
+    minutes: number,
+  ): Extract<Step, { kind: "event" }> => ({
+    kind: "event",
+    label,
+    event: importedEvent([{ ...finding, Workflow: { Status: "NEW" } }], new Date(start + minutes * 60_000)),
+  });
+  const lake = electricEyeFinding("s3-encryption-high", "analytics-lake", TEAM_ACCOUNTS.untagged);
+  const taggedLake = {
+    ...lake,
+    UpdatedAt: "2026-01-05T21:00:00.000Z",
+    Resources: (lake.Resources as Record<string, unknown>[]).map((resource) => ({
+      ...resource,
+      Tags: { owner: "data" },
+    })),
+  };
+  const ownedByData = electricEyeFinding("s3-public-policy-critical", "ml-features", TEAM_ACCOUNTS.untagged);
+  ownedByData.Resources = (ownedByData.Resources as Record<string, unknown>[]).map((resource) => ({
+    ...resource,
+    Tags: { owner: "data" },
+  }));
+  return {
+    organization,
+    steps: [
+      event(
+        `a CRITICAL finding in account ${TEAM_ACCOUNTS.payments}, tagged team=payments in AWS Organizations`,
+        electricEyeFinding("s3-public-policy-critical", "card-exports", TEAM_ACCOUNTS.payments),
+        0,
+      ),
+      event(
+        `a CRITICAL finding in account ${TEAM_ACCOUNTS.platform}, one of the platform route's accounts`,
+        electricEyeFinding("s3-public-policy-critical", "build-cache", TEAM_ACCOUNTS.platform),
+        1,
+      ),
+      event(
+        `a CRITICAL finding on a bucket tagged owner=data, in untagged account ${TEAM_ACCOUNTS.untagged}`,
+        ownedByData,
+        2,
+      ),
+      event("a HIGH finding on an untagged bucket of the same account: no route matches", lake, 3),
+      event("its re-import, after the data team tagged the bucket owner=data", taggedLake, 720),
+      {
+        ...event(
+          `a CRITICAL finding in account ${TEAM_ACCOUNTS.newcomer} while AWS Organizations refuses the lookup`,
+          electricEyeFinding("s3-public-policy-critical", "new-ledger", TEAM_ACCOUNTS.newcomer),
+          721,
+        ),
+        organizationsDenied: true,
+      },
+      event(
+        `a CRITICAL finding in account ${TEAM_ACCOUNTS.ownStack}, which has a stack of its own (excludeAccounts)`,
+        electricEyeFinding("s3-public-policy-critical", "tooling", TEAM_ACCOUNTS.ownStack),
+        722,
+      ),
+    ],
+  };
 }

@@ -5,6 +5,9 @@ import { readFinding } from "../../handler/finding/read";
 import { stackRules } from "../../infra/eventPatterns";
 import type { Alert } from "../../standins/pagerdutyModel";
 import { OCSF_STATUSES } from "../../standins/securityHub";
+import { AwsError } from "../../standins/awsJson";
+import type { OrganizationsTree } from "../../standins/organizations";
+import { DEFAULT_ROUTE } from "../../handler/finding/routes";
 import { deliverWebhook, webhookPayload } from "../../standins/pagerdutyWebhooks";
 import { matchesPattern } from "../patternMatcher";
 import { WEBHOOK_SECRET, startLocalStack, type LocalStack, type LogLine } from "./localStack";
@@ -81,6 +84,13 @@ class Narrator {
     private readonly write: (line: string) => void,
   ) {}
 
+  /** The service a route's alerts are on, as its notes in Security Hub name it. */
+  private service(route: unknown): string {
+    if (typeof route !== "string" || route === DEFAULT_ROUTE) return `"${this.config.sync.serviceName}"`;
+    const found = this.config.routes.find((entry) => entry.name === route);
+    return `"${found?.serviceName ?? route}" (route ${route})`;
+  }
+
   private number(alert: Alert): number {
     return this.numbers.get(alert) ?? (this.numbers.set(alert, this.numbers.size + 1).get(alert) as number);
   }
@@ -93,7 +103,7 @@ class Narrator {
   }
 
   /** What the function did with one finding, from its own log line. */
-  private outcome(line: LogLine | undefined, quiet: boolean): string {
+  private outcome(line: LogLine | undefined, quiet: boolean, movedFrom?: unknown): string {
     const result = this.result;
     const alert = typeof line?.dedupKey === "string" ? this.alertOf(line.dedupKey) : undefined;
     const which = alert === undefined ? "" : ` #${this.number(alert)}`;
@@ -115,14 +125,18 @@ class Narrator {
     }
     if (line.outcome !== "accepted")
       return `NOT DELIVERED (${String(line.outcome)}): ${String(line.reason ?? "")}`;
+    const on = this.config.routes.length === 0 ? "" : ` on ${this.service(line.route)}`;
     switch (line.alert) {
+      case "moved":
+        result.updated += 1;
+        return `MOVED alert${which}: resolved on ${this.service(movedFrom)}, opened${on}, once`;
       case "new":
       case "regression": {
         result.paged += 1;
         const details = (alert?.event.payload as { custom_details?: { resources?: unknown[] } } | undefined)
           ?.custom_details;
         const resources = details?.resources?.length ?? 0;
-        return `PAGED: new alert${which}, severity ${alert?.severity ?? "?"}${resources > 1 ? `, one alert for ${resources} resources` : ""}\n        "${alert?.summary ?? ""}"`;
+        return `PAGED${on}: new alert${which}, severity ${alert?.severity ?? "?"}${resources > 1 ? `, one alert for ${resources} resources` : ""}\n        "${alert?.summary ?? ""}"`;
       }
       case "resolve":
       case "untracked":
@@ -162,12 +176,22 @@ class Narrator {
     for (const finding of findings) {
       const reading = readFinding(finding);
       const id = reading.ok ? reading.finding.id : undefined;
-      const line = lines.find(
-        (entry) =>
-          entry.findingId === id &&
-          (entry.message === "finding outcome" || entry.message === "finding skipped"),
+      const own = lines.filter((entry) => entry.findingId === id);
+      const fallback = own.find(
+        (entry) => entry.message === "default route taken: account facts unavailable",
       );
-      this.write(`      ${label}${this.outcome(line, quiet)}`);
+      if (fallback !== undefined)
+        this.write(
+          `      ${label}DEFAULT ROUTE: AWS Organizations could not be read (${String(fallback.error)})`,
+        );
+      const outcomes = own.filter(
+        (entry) => entry.message === "finding outcome" || entry.message === "finding skipped",
+      );
+      // A move logs the resolve on the service it leaves, then the event on the one it joins.
+      const movedFrom = outcomes.find(
+        (entry) => entry.alert === "moved" && entry.action === "resolve",
+      )?.route;
+      this.write(`      ${label}${this.outcome(outcomes.pop(), quiet, movedFrom)}`);
     }
     for (const letter of this.stack.deadLetters.splice(0)) {
       this.result.deadLettered += 1;
@@ -197,6 +221,12 @@ class Narrator {
   }
 
   async event(step: Extract<Step, { kind: "event" }>): Promise<void> {
+    if (step.organizationsDenied === true)
+      this.stack.organizations?.failNext(
+        "*",
+        new AwsError("AccessDeniedException", "You don't have permissions to access this resource."),
+        10,
+      );
     const detail = step.event.detail as { findings?: Record<string, unknown>[] } | undefined;
     // Security Hub holds the findings its events carry, with what customers set on them.
     const securityHub = this.stack.securityHub;
@@ -256,8 +286,9 @@ export async function walk(
   config: StackConfig,
   steps: Step[],
   write: (line: string) => void,
+  organization?: OrganizationsTree,
 ): Promise<WalkResult> {
-  const stack = await startLocalStack(config);
+  const stack = await startLocalStack(config, organization);
   const narrator = new Narrator(config, stack, write);
   const labels = config.filter.severityLabels.join(" and ");
   const products = config.filter.products.length === 0 ? "any product" : config.filter.products.join(", ");

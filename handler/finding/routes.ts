@@ -1,0 +1,160 @@
+import type { Finding, SeverityLabel } from "./model";
+
+// Which team a finding pages: the stack's routes in order, the first that matches wins, else the default route.
+// Pure: the account's tags and parents (from AWS Organizations) are facts the edge fetched, or could not.
+
+export const DEFAULT_ROUTE = "default";
+
+/** What a route can match on; within a field any value matches, across fields all must. */
+export interface RouteMatch {
+  accounts?: string[];
+  /** Account tags in AWS Organizations: each key with the values it may have. */
+  accountTags?: Record<string, string[]>;
+  /** Organizational units (ou-…, by id or name) or the root (r-…) the account is in, at any depth. */
+  organizationalUnits?: string[];
+  /** Tags of the finding's resources (ASFF Resources[].Tags, OCSF resources[].tags): any resource may carry them. */
+  resourceTags?: Record<string, string[]>;
+  products?: string[];
+  severityLabels?: SeverityLabel[];
+  /** Security control ids, e.g. S3.2. */
+  controls?: string[];
+  regions?: string[];
+}
+
+export const MATCH_FIELDS = [
+  "accounts",
+  "accountTags",
+  "organizationalUnits",
+  "resourceTags",
+  "products",
+  "severityLabels",
+  "controls",
+  "regions",
+] as const satisfies readonly (keyof RouteMatch)[];
+
+export type MatchField = (typeof MATCH_FIELDS)[number];
+
+export interface RouteRule {
+  name: string;
+  match: RouteMatch;
+}
+
+/** An account as AWS Organizations describes it: its tags, and its parents from the nearest to the root. */
+export interface AccountFacts {
+  tags: Record<string, string>;
+  parents: { id: string; name?: string }[];
+}
+
+export type AccountLookup =
+  | { kind: "known"; facts: AccountFacts }
+  /** Organizations answered that the account is not one of its members: it has no tags and no parents. */
+  | { kind: "notInOrganization" }
+  /** Organizations could not be read (denied, throttled, unreachable). */
+  | { kind: "unavailable"; reason: string };
+
+export interface RouteChoice {
+  route: string;
+  why: string;
+  /** The account's facts were needed and could not be read: the default route was taken instead. */
+  fallback?: string;
+}
+
+/** Which accounts' findings this stack pages for: the others are paged by the member account's own stack. */
+export interface AccountScope {
+  include: string[];
+  exclude: string[];
+}
+
+export function needsAccountFacts(match: RouteMatch): boolean {
+  return match.accountTags !== undefined || match.organizationalUnits !== undefined;
+}
+
+/** Why the finding's account is not this stack's to page, or undefined when it is. */
+export function outOfScope(finding: Finding, scope: AccountScope): string | undefined {
+  const account = finding.account ?? "unknown";
+  if (scope.exclude.includes(account)) return `account ${account} is excluded (it has a stack of its own)`;
+  if (scope.include.length > 0 && !scope.include.includes(account))
+    return `account ${account} is not one of the included accounts`;
+  return undefined;
+}
+
+/** Pure: the route of a finding, given what Organizations said of its account (undefined: nothing was asked). */
+export function chooseRoute(
+  finding: Finding,
+  rules: RouteRule[],
+  account: AccountLookup | undefined,
+): RouteChoice {
+  for (const rule of rules) {
+    let facts: AccountFacts = { tags: {}, parents: [] };
+    if (needsAccountFacts(rule.match)) {
+      if (account === undefined || account.kind === "unavailable") {
+        const reason = account?.reason ?? "account facts were not looked up";
+        return {
+          route: DEFAULT_ROUTE,
+          why: `route ${rule.name} needs the account's tags or parents, which could not be read`,
+          fallback: reason,
+        };
+      }
+      if (account.kind === "known") facts = account.facts;
+    }
+    const miss = mismatch(finding, rule.match, facts);
+    if (miss === undefined) return { route: rule.name, why: `matches route ${rule.name}` };
+  }
+  return { route: DEFAULT_ROUTE, why: "no route matches" };
+}
+
+/** The first field of `match` the finding does not satisfy, or undefined when it satisfies all. */
+function mismatch(finding: Finding, match: RouteMatch, facts: AccountFacts): MatchField | undefined {
+  const anyOf = (allowed: readonly string[] | undefined, values: (string | undefined)[]) =>
+    allowed === undefined || values.some((value) => value !== undefined && allowed.includes(value));
+  const tagsMatch = (wanted: Record<string, string[]> | undefined, has: Record<string, string[]>) =>
+    wanted === undefined ||
+    Object.entries(wanted).every(([key, values]) => (has[key] ?? []).some((value) => values.includes(value)));
+  const accountTags = Object.fromEntries(Object.entries(facts.tags).map(([key, value]) => [key, [value]]));
+  const checks: [MatchField, boolean][] = [
+    ["accounts", anyOf(match.accounts, [finding.account])],
+    ["accountTags", tagsMatch(match.accountTags, accountTags)],
+    [
+      "organizationalUnits",
+      anyOf(
+        match.organizationalUnits,
+        facts.parents.flatMap((parent) => [parent.id, parent.name]),
+      ),
+    ],
+    ["resourceTags", tagsMatch(match.resourceTags, finding.resourceTags)],
+    ["products", anyOf(match.products, finding.productNames)],
+    ["severityLabels", anyOf(match.severityLabels, [finding.severity.label])],
+    ["controls", anyOf(match.controls, [finding.securityControlId])],
+    ["regions", anyOf(match.regions, [finding.region])],
+  ];
+  return checks.find(([, ok]) => !ok)?.[0];
+}
+
+/**
+ * Pure: whether `earlier` matches every finding `later` matches, so that `later`, listed after it, can never
+ * match. Conservative: true only when each field `earlier` constrains, `later` constrains to a subset.
+ */
+export function takesEverythingOf(earlier: RouteMatch, later: RouteMatch): boolean {
+  const subset = (outer: readonly string[], inner: readonly string[] | undefined) =>
+    inner !== undefined && inner.every((value) => outer.includes(value));
+  const tagSubset = (outer: Record<string, string[]>, inner: Record<string, string[]> | undefined) =>
+    inner !== undefined && Object.entries(outer).every(([key, values]) => subset(values, inner[key]));
+  return MATCH_FIELDS.every((field) => {
+    if (field === "accountTags" || field === "resourceTags") {
+      const outer = earlier[field];
+      return outer === undefined || tagSubset(outer, later[field]);
+    }
+    const outer = earlier[field];
+    return outer === undefined || subset(outer, later[field]);
+  });
+}
+
+/** Tag pairs gathered into each key with its distinct values. */
+export function tagsByKey(pairs: [string, string][]): Record<string, string[]> {
+  const tags: Record<string, string[]> = {};
+  for (const [key, value] of pairs) {
+    const values = (tags[key] ??= []);
+    if (!values.includes(value)) values.push(value);
+  }
+  return tags;
+}
