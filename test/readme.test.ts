@@ -18,6 +18,17 @@ function configTable(): Map<string, string> {
   );
 }
 
+/**
+ * A benchmark command as shown, on a smaller estate: the test proves that its scenario and flags run as written
+ * (the benchmark's own tests check what it measures); the full-size figures are the benchmark's to show, in
+ * minutes of CPU the suite cannot spend.
+ */
+function scaledDown(command: string): string {
+  if (!command.startsWith("npm run bench")) return command;
+  const scaled = command.replace(/--findings \d+/, "--findings 300");
+  return scaled === command ? `${command}${command.includes(" -- ") ? "" : " --"} --findings 300` : scaled;
+}
+
 describe("the README", () => {
   it("documents every config key Pulumi.yaml declares, with its default", () => {
     const declared = (
@@ -69,13 +80,22 @@ describe("the README", () => {
     assert.ok(commands.length >= 8, commands.join("\n"));
     const written = ["event.json", "delivery.svg"].map((file) => join(ROOT, file));
     try {
-      for (const command of commands) {
-        await promisify(execFile)("bash", ["-c", command], { cwd: ROOT, maxBuffer: 1 << 26 }).catch(
-          (error: Error) => {
+      // Two at a time (one per core of the machines this runs on): the commands are independent.
+      const pending = [...commands];
+      const worker = async () => {
+        for (let command = pending.shift(); command !== undefined; command = pending.shift()) {
+          await promisify(execFile)("bash", ["-c", scaledDown(command)], {
+            cwd: ROOT,
+            maxBuffer: 1 << 26,
+          }).catch((error: Error) => {
             throw new Error(`README command failed: ${command}\n${error.message}`);
-          },
-        );
-      }
+          });
+        }
+      };
+      const failed = (await Promise.allSettled([worker(), worker()])).find(
+        (outcome) => outcome.status === "rejected",
+      );
+      if (failed !== undefined) throw failed.reason;
     } finally {
       for (const file of written) if (existsSync(file)) rmSync(file);
     }
