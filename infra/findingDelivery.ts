@@ -24,6 +24,8 @@ export interface FindingDeliveryArgs {
   plan: DeliveryPlan;
   memorySizeMb: number;
   logRetentionDays: number;
+  /** Losing the table would page again for what responders resolved: protected unless turned off. */
+  protectState: boolean;
 }
 
 /**
@@ -156,7 +158,7 @@ export class FindingDelivery extends pulumi.ComponentResource {
         // Remembered resolutions expire by themselves; the send schedule's item carries no expiry.
         ttl: { attributeName: "expiresAt", enabled: true },
       },
-      child,
+      { ...child, protect: args.protectState },
     );
 
     const functionName = lambdaFunctionName(`electriceye-pagerduty-${args.stack}`);

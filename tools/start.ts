@@ -13,7 +13,9 @@ import { walk } from "./walk/walk";
 const USAGE = `usage: npm start -- [--stack dev|prod] [--config KEY=VALUE]... [--file FILE] [--json]
   --stack  whose Pulumi.NAME.yaml rules and settings to use (default dev)
   --config a config value for this run only, as pulumi config set would store it (e.g. findingFormats=both)
-  --json   print one JSON document with the counts instead of the walk-through
+  --json   print one JSON document with the counts instead of the walk-through (npm start -s -- --json | jq,
+           so that npm prints no banner)
+  --metrics  also print the metric lines the functions wrote (CloudWatch embedded metric format)
   --file   your own findings instead of the built-in walk-through: an EventBridge event, a list of events,
            a finding, a list of findings, or a {"Findings": [...]} batch (get-findings or get-findings-v2
            output); ASFF or OCSF findings`;
@@ -26,6 +28,7 @@ if (require.main === module) {
         config: { type: "string", multiple: true },
         file: { type: "string" },
         json: { type: "boolean" },
+        metrics: { type: "boolean" },
         help: { type: "boolean" },
       },
     });
@@ -35,7 +38,10 @@ if (require.main === module) {
     }
     const stack = values.stack ?? "dev";
     const config = readStackConfig(mapConfigSource(planSettings(stack, configPairs(values.config)).settings));
-    const steps = values.file === undefined ? walkThrough(config.sync.enabled) : stepsFromFile(values.file);
+    const steps =
+      values.file === undefined
+        ? walkThrough(config.sync.enabled ? config.sync.customAction : undefined)
+        : stepsFromFile(values.file);
     if (values.json === true) {
       const result = await walk(config, steps, () => undefined);
       process.stdout.write(`${JSON.stringify({ stack, ...result }, null, 2)}\n`);
@@ -45,7 +51,7 @@ if (require.main === module) {
     write(
       "electriceye-pagerduty: Security Hub → EventBridge rules → SQS → the function → PagerDuty (→ Security Hub), run locally.",
     );
-    await walk(config, steps, write);
+    await walk(config, steps, write, { metrics: values.metrics === true });
     if (values.file === undefined) {
       write("");
       write(

@@ -32,7 +32,14 @@ function describeFinding(raw: unknown): string {
   const reading = readFinding(raw);
   if (!reading.ok) return `(unreadable: ${reading.reason})`;
   const { finding } = reading;
-  const lifecycle = [finding.compliance, finding.recordState, finding.workflow].filter(Boolean).join(", ");
+  const lifecycle = [
+    ["compliance", finding.compliance],
+    ["record", finding.recordState],
+    ["workflow", finding.workflow],
+  ]
+    .filter(([, state]) => state !== undefined && state !== "")
+    .map(([what, state]) => `${what} ${String(state)}`)
+    .join(", ");
   return `${finding.severity.label.padEnd(13)} ${finding.title ?? finding.id}${lifecycle === "" ? "" : ` (${lifecycle})`}`;
 }
 
@@ -81,6 +88,9 @@ class Narrator {
     private readonly write: (line: string) => void,
   ) {}
 
+  /** Unchanged findings that were Security Hub's follow-up events to a write-back, not a scan's re-imports. */
+  followUpsUnchanged = 0;
+
   private number(alert: Alert): number {
     return this.numbers.get(alert) ?? (this.numbers.set(alert, this.numbers.size + 1).get(alert) as number);
   }
@@ -101,7 +111,8 @@ class Narrator {
     if (line.message === "finding skipped") {
       switch (line.alert) {
         case "unchanged":
-          if (!quiet) result.unchanged += 1;
+          result.unchanged += 1;
+          if (quiet) this.followUpsUnchanged += 1;
           return `UNCHANGED: alert${which} still open, nothing sent`;
         case "nothingToResolve":
           result.nothingToResolve += 1;
@@ -256,6 +267,7 @@ export async function walk(
   config: StackConfig,
   steps: Step[],
   write: (line: string) => void,
+  options: { metrics?: boolean } = {},
 ): Promise<WalkResult> {
   const stack = await startLocalStack(config);
   const narrator = new Narrator(config, stack, write);
@@ -280,13 +292,18 @@ export async function walk(
     await stack.close();
   }
   const result = narrator.result;
-  write(
-    "Metrics the functions wrote (CloudWatch embedded metric format, one line per invocation and dimension set):",
-  );
-  for (const line of stack.metrics) write(`  ${line}`);
+  if (options.metrics === true) {
+    write(
+      "Metrics the functions wrote (CloudWatch embedded metric format, one line per invocation and dimension set):",
+    );
+    for (const line of stack.metrics) write(`  ${line}`);
+  } else {
+    write(`The functions wrote ${stack.metrics.length} metric line(s); --metrics shows them.`);
+  }
   write("");
+  const followUps = narrator.followUpsUnchanged;
   write(
-    `Summary: ${result.paged} paged, ${result.updated} updated, ${result.unchanged} unchanged, ${result.resolved} resolved, ${result.nothingToResolve} with nothing to resolve, ${result.filteredOut} filtered out; ${result.pagerdutyRequests} PagerDuty request(s); ${result.openAlerts} alert(s) left open; ${result.securityHubUpdates} Security Hub update(s); ${result.webhooksRejected} webhook(s) refused.`,
+    `Summary: ${result.paged} paged, ${result.updated} updated, ${result.unchanged} unchanged${followUps > 0 ? ` (${followUps} of them Security Hub's follow-up events to a write-back)` : ""}, ${result.resolved} resolved, ${result.nothingToResolve} with nothing to resolve, ${result.filteredOut} filtered out; ${result.pagerdutyRequests} PagerDuty request(s); ${result.openAlerts} alert(s) left open; ${result.securityHubUpdates} Security Hub update(s); ${result.webhooksRejected} webhook(s) refused.`,
   );
   return result;
 }
