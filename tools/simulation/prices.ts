@@ -27,7 +27,7 @@ export const PRICES = {
     read: READ,
     note: "the same $0.20 per million requests as the Managed Instances rate quoted from https://aws.amazon.com/lambda/pricing/; the free tier (1M requests a month) is left out",
   },
-  lambdaArmGbSeconds: {
+  lambdaArmGbSecond: {
     usd: 0.0000133334,
     per: 1,
     unit: "Lambda GB-seconds on arm64 (first 7.5 billion a month)",
