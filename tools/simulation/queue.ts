@@ -64,6 +64,10 @@ class VisibilityHeap {
     return this.items[0];
   }
 
+  entries(): readonly Hidden[] {
+    return this.items;
+  }
+
   push(item: Hidden): void {
     const { items } = this;
     items.push(item);
@@ -103,7 +107,7 @@ class VisibilityHeap {
 
 export class SimQueue {
   readonly name: string;
-  private readonly messages = new Map<string, Message>();
+  private live = 0;
   /** Visible messages in arrival order: a ring that only grows at its tail and shrinks at its head. */
   private visible: (Message | undefined)[] = [];
   private head = 0;
@@ -117,7 +121,7 @@ export class SimQueue {
   send(body: MessageBody, now: number, attributes: Record<string, string> = {}): SimMessage {
     this.counter += 1;
     const message = new Message(`${this.name}-${this.counter}`, body, now, attributes);
-    this.messages.set(message.id, message);
+    this.live += 1;
     this.visible.push(message);
     return message;
   }
@@ -153,15 +157,16 @@ export class SimQueue {
     return received;
   }
 
-  delete(id: string): void {
-    const message = this.messages.get(id);
-    if (message !== undefined) this.forget(message);
+  /** DeleteMessage of a received message. */
+  delete(received: SimMessage): void {
+    const message = received as Message;
+    if (!message.deleted) this.forget(message);
   }
 
   /** ChangeMessageVisibility of a received message: it becomes visible again `timeoutMs` from now. */
-  changeVisibility(id: string, timeoutMs: number, now: number): void {
-    const message = this.messages.get(id);
-    if (message === undefined || message.visibleAt <= now) return;
+  changeVisibility(received: SimMessage, timeoutMs: number, now: number): void {
+    const message = received as Message;
+    if (message.deleted || message.visibleAt <= now) return;
     message.generation += 1;
     message.visibleAt = now + timeoutMs;
     this.hidden.push({ message, generation: message.generation });
@@ -186,11 +191,17 @@ export class SimQueue {
   }
 
   get size(): number {
-    return this.messages.size;
+    return this.live;
   }
 
+  /** Every message still in the queue, visible or not. */
   all(): SimMessage[] {
-    return [...this.messages.values()];
+    const visible = this.visible
+      .slice(this.head)
+      .filter((message): message is Message => message?.deleted === false);
+    const hidden = new Set<Message>();
+    for (const entry of this.hidden.entries()) if (this.current(entry)) hidden.add(entry.message);
+    return [...visible, ...hidden];
   }
 
   private current(entry: Hidden): boolean {
@@ -208,7 +219,7 @@ export class SimQueue {
 
   private forget(message: Message): void {
     message.deleted = true;
-    this.messages.delete(message.id);
+    this.live -= 1;
   }
 
   private compact(): void {
