@@ -1,3 +1,4 @@
+import { createHash } from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { SEVERITY_LABELS, isSeverityLabel, type SeverityLabel } from "./handler/finding/model";
 import type { FindingFilter } from "./handler/finding/filter";
@@ -63,9 +64,19 @@ export interface AlertStateConfig {
   resolveUntrackedUntil: number | undefined;
 }
 
+export interface CustomAction {
+  /** Unique per account and Region; at most 20 letters and digits. */
+  identifier: string;
+  /** As the Security Hub console lists it; at most 20 characters. */
+  name: string;
+}
+
 export interface SyncConfig {
   /** Security Hub and PagerDuty in both directions: write-back, webhooks, the "Page on-call" custom action. */
   enabled: boolean;
+  /** PagerDuty's side back to the finding, through a public function URL; off keeps write-back and custom action. */
+  webhookEndpoint: boolean;
+  customAction: CustomAction;
   /** The PagerDuty service as notes in Security Hub name it. */
   serviceName: string;
 }
@@ -108,6 +119,10 @@ export interface StackConfig {
   accountScope: AccountScope;
   /** Read only when a route matches on account tags or organizational units. */
   organizations: OrganizationsConfig | undefined;
+  /** Tags on every taggable AWS resource of the stack. */
+  tags: Record<string, string>;
+  /** Pulumi's protect on the state table: neither destroy nor a replacement deletes it. */
+  protectState: boolean;
 }
 
 /** Where configuration comes from: the Pulumi config in a deployment, a plain map in tests. */
@@ -139,6 +154,28 @@ export function pulumiConfigSource(): ConfigSource {
   };
 }
 
+const LIST_SYNTAX = 'JSON (["HIGH","CRITICAL"]) or commas (HIGH,CRITICAL)';
+
+/**
+ * A list setting as text: JSON, as Pulumi stores a YAML list, or comma-separated, as people type one on a command
+ * line. Undefined when JSON-looking text does not parse; anything JSON that is not a list is returned as it is,
+ * for the caller to refuse.
+ */
+export function parseList(raw: string): unknown {
+  const trimmed = raw.trim();
+  if (trimmed.startsWith("[") || trimmed.startsWith("{") || trimmed.startsWith('"')) {
+    try {
+      return JSON.parse(trimmed) as unknown;
+    } catch {
+      return undefined;
+    }
+  }
+  return trimmed
+    .split(",")
+    .map((item) => item.trim())
+    .filter((item) => item !== "");
+}
+
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const WORKFLOW_STATUSES = ["NEW", "NOTIFIED", "RESOLVED", "SUPPRESSED"];
 
@@ -151,16 +188,9 @@ function readersFor(source: ConfigSource, key: (name: string) => string): Reader
     return value === "" ? undefined : value;
   };
   const list = (name: string): string[] => {
-    const raw = text(name);
-    if (raw === undefined) return [];
-    let value: unknown;
-    try {
-      value = JSON.parse(raw);
-    } catch {
-      return fail(name, raw, 'expected a list, e.g. ["a", "b"]');
-    }
+    const value = parseList(text(name) ?? "");
     if (!Array.isArray(value) || !value.every((item) => typeof item === "string")) {
-      return fail(name, value, "expected a list of strings");
+      return fail(name, value ?? text(name), `expected a list of strings: ${LIST_SYNTAX}`);
     }
     return value.map((item: string) => item.trim()).filter((item) => item !== "");
   };
@@ -221,16 +251,34 @@ export function readStackConfig(source: ConfigSource): StackConfig {
       "expected the ARN of a KMS key (arn:aws:kms:REGION:ACCOUNT:key/ID); aliases are not accepted",
     );
   }
-  const parameterName = text("parameterName");
-  if (parameterName === undefined || !/^[a-zA-Z0-9_.\-/]{1,1011}$/.test(parameterName)) {
-    fail("parameterName", parameterName ?? null, "expected an SSM parameter name (letters, digits, _ . - /)");
+  // Names unique per account and Region derive from the stack, so that stacks live side by side.
+  const parameterName = text("parameterName") ?? `electriceye-pagerduty-${source.stack}`;
+  if (!/^[a-zA-Z0-9_.\-/]{1,1011}$/.test(parameterName)) {
+    fail("parameterName", parameterName, "expected an SSM parameter name (letters, digits, _ . - /)");
   }
+  const customActionId = text("customActionId") ?? defaultCustomActionId(source.stack);
+  if (!/^[A-Za-z0-9]{1,20}$/.test(customActionId))
+    fail("customActionId", customActionId, "expected 1 to 20 letters and digits (Security Hub's limit)");
   const alarmEmail = text("alarmEmail");
   if (alarmEmail !== undefined && !EMAIL.test(alarmEmail))
     fail("alarmEmail", alarmEmail, "expected an email address");
 
   const eventsPerMinute = integer("eventsPerMinute", 1, 120);
-  const pagerduty = readPagerDuty(source, readers, `Security Hub findings (${source.stack})`);
+  const tags = Object.fromEntries(
+    list("tags").map((pair) => {
+      const at = pair.indexOf("=");
+      const [name, value] = [pair.slice(0, at).trim(), pair.slice(at + 1).trim()];
+      // AWS's tag rules: keys up to 128 characters, values up to 256, no aws: prefix.
+      if (at <= 0 || name.length > 128 || value.length > 256 || name.toLowerCase().startsWith("aws:"))
+        fail("tags", pair, "expected KEY=VALUE pairs (key up to 128 characters, not starting with aws:)");
+      return [name, value];
+    }),
+  );
+  const pagerduty = readPagerDuty(source, readers, {
+    serviceName: `Security Hub findings (${source.stack})`,
+    // Team names are unique in a PagerDuty account: a stack's own, unless one is given.
+    teamName: `ElectricEye-Incidents (${source.stack})`,
+  });
   const routes = readRoutes(source, readers, parameterName as string);
   const accountScope = {
     include: accountList("includeAccounts", readers),
@@ -277,7 +325,7 @@ export function readStackConfig(source: ConfigSource): StackConfig {
     findingFormats: oneOf("findingFormats", FINDING_FORMATS),
     resolveRule: flag("resolveRule"),
     priorityLanes: flag("priorityLanes"),
-    parameterName: parameterName as string,
+    parameterName,
     kmsKeyArn,
     pagerDutyRegion: oneOf("pagerdutyRegion", ["us", "eu"] as const),
     pagerduty,
@@ -292,7 +340,12 @@ export function readStackConfig(source: ConfigSource): StackConfig {
       logRetentionDays: retentionDays(integer("logRetentionDays", 1, 3653), fail),
     },
     alertState: { refreshHours: integer("alertRefreshHours", 0, 8760), resolveUntrackedUntil },
-    sync: { enabled: flag("securityHubSync"), serviceName: serviceNameOf(pagerduty) },
+    sync: {
+      enabled: flag("securityHubSync"),
+      webhookEndpoint: flag("webhookEndpoint"),
+      customAction: { identifier: customActionId, name: `Page on-call ${source.stack}`.slice(0, 20) },
+      serviceName: serviceNameOf(pagerduty),
+    },
     alarms: {
       enabled: flag("alarms"),
       email: alarmEmail,
@@ -303,6 +356,8 @@ export function readStackConfig(source: ConfigSource): StackConfig {
     organizations: needsOrganizations
       ? { roleArn, cacheMinutes: integer("accountFactsCacheMinutes", 1, 1440) }
       : undefined,
+    tags,
+    protectState: flag("protectState"),
   };
   const { delivery } = config;
   const lanes = lanesOf(stackRules(config)).length;
@@ -314,6 +369,14 @@ export function readStackConfig(source: ConfigSource): StackConfig {
       `expected at most ${most} with functionTimeoutSeconds ${delivery.functionTimeoutSeconds}, eventsPerMinute ${delivery.eventsPerMinute} and ${lanes} lane(s): the send schedule gives each invocation a slot within its ${sendWindowSeconds(delivery.functionTimeoutSeconds)} s send window only that far; more would wait, hand records back and hold a CRITICAL behind them`,
     );
   return config;
+}
+
+/** PageOnCall and the stack's name when that fits Security Hub's 20 letters and digits, else a hash of it. */
+export function defaultCustomActionId(stack: string): string {
+  const readable = `PageOnCall${stack.charAt(0).toUpperCase()}${stack.slice(1)}`;
+  return /^[A-Za-z0-9]{1,20}$/.test(readable)
+    ? readable
+    : `PageOnCall${createHash("sha256").update(stack).digest("hex").slice(0, 10)}`;
 }
 
 function serviceNameOf(pagerduty: PagerDutyConfig): string {
@@ -350,25 +413,31 @@ interface Readers {
 function readPagerDuty(
   source: ConfigSource,
   { key, fail, text, list, integer, oneOf }: Readers,
-  defaultServiceName: string,
+  defaults: { serviceName: string; teamName?: string },
 ): PagerDutyConfig {
   const userEmails = list("escalationUserEmails");
   const scheduleNames = list("escalationScheduleNames");
   const serviceId = text("existingServiceId");
   const routingKey = source.getSecret("existingRoutingKey");
+  // Keys that only mean something when the stack creates its own service; none of them has a default.
   const creationKeys = [
     ["escalationUserEmails", userEmails.length > 0],
     ["escalationScheduleNames", scheduleNames.length > 0],
-    ["existingServiceId", serviceId !== undefined],
+    ["teamName", text("teamName") !== undefined],
+    ["serviceName", text("serviceName") !== undefined],
   ] as const;
+  const clashing = (keys: readonly (readonly [string, boolean])[]) =>
+    keys.filter(([, set]) => set).map(([name]) => key(name));
+  const refuse = (given: string, clashes: string[], why: string): never => {
+    throw new ConfigError(
+      `config ${key(given)} is set, and so ${clashes.length === 1 ? "is" : "are"} ${clashes.join(", ")}: ${why}; remove ${clashes.length === 1 ? "it" : "them"} or ${key(given)}`,
+    );
+  };
 
   if (routingKey !== undefined) {
-    const clash = creationKeys.find(([, set]) => set);
-    if (clash !== undefined) {
-      throw new ConfigError(
-        `config ${key("existingRoutingKey")} is set, and so is ${key(clash[0])}: an existing routing key means no PagerDuty service or integration is created; remove one of them`,
-      );
-    }
+    const clashes = clashing([...creationKeys, ["existingServiceId", serviceId !== undefined]]);
+    if (clashes.length > 0)
+      refuse("existingRoutingKey", clashes, "an existing routing key means nothing is created in PagerDuty");
     return { mode: "existingKey", routingKey };
   }
   const token = source.pagerdutyToken();
@@ -380,12 +449,13 @@ function readPagerDuty(
   if (serviceId !== undefined) {
     if (!/^P[A-Z0-9]{5,}$/.test(serviceId))
       fail("existingServiceId", serviceId, "expected a PagerDuty service ID such as PABC123");
-    const clash = creationKeys.find(([name, set]) => set && name !== "existingServiceId");
-    if (clash !== undefined) {
-      throw new ConfigError(
-        `config ${key("existingServiceId")} is set, and so is ${key(clash[0])}: an existing service keeps its own escalation policy; remove one of them`,
+    const clashes = clashing(creationKeys);
+    if (clashes.length > 0)
+      refuse(
+        "existingServiceId",
+        clashes,
+        "an existing service keeps its own team, name and escalation policy",
       );
-    }
     return { mode: "existingService", token, serviceId };
   }
   const badEmail = userEmails.find((email) => !EMAIL.test(email));
@@ -400,8 +470,8 @@ function readPagerDuty(
   return {
     mode: "create",
     token,
-    teamName: text("teamName") ?? fail("teamName", null, "expected a team name"),
-    serviceName: text("serviceName") ?? defaultServiceName,
+    teamName: text("teamName") ?? defaults.teamName ?? fail("teamName", null, "expected a team name"),
+    serviceName: text("serviceName") ?? defaults.serviceName,
     escalation: {
       userEmails,
       scheduleNames,
@@ -551,11 +621,9 @@ function readRoute(
   const routeReaders = readersFor(routeSource, (key) =>
     own(key) || !INHERITED_ROUTE_KEYS.includes(key) ? `${PROJECT}:${path}.${key}` : `${PROJECT}:${key}`,
   );
-  const pagerduty = readPagerDuty(
-    routeSource,
-    routeReaders,
-    `Security Hub findings (${source.stack}, ${routeName})`,
-  );
+  const pagerduty = readPagerDuty(routeSource, routeReaders, {
+    serviceName: `Security Hub findings (${source.stack}, ${routeName})`,
+  });
   const routeParameter = `${parameterName}-${routeName}`;
   if (routeParameter.length > 1011)
     fail("parameterName", parameterName, "is too long to name each route's parameter after it");

@@ -5,12 +5,14 @@ import * as pulumi from "@pulumi/pulumi";
 import { FindingDelivery } from "./infra/findingDelivery";
 import { SecurityHubSync, accountSecurityHubArns } from "./infra/securityHubSync";
 import { PagerDutyService } from "./infra/pagerdutyService";
+import { tagsTransformation } from "./infra/tags";
 import { deliveryPlan } from "./infra/tuning";
 
 // The program reads and validates the stack configuration, then wires the PagerDuty side to the AWS side.
 // It is a function so that the offline plan and the tests can run it once per stack configuration.
 export = async () => {
   const config = readStackConfig(pulumiConfigSource());
+  const tagged = { transformations: [tagsTransformation(config.tags)] };
   const pagerduty = new PagerDutyService("pagerduty", {
     config: config.pagerduty,
     region: config.pagerDutyRegion,
@@ -30,67 +32,81 @@ export = async () => {
   // Written to by both functions when the stack syncs with Security Hub.
   const securityHubArns = config.sync.enabled ? accountSecurityHubArns() : undefined;
   const rules = stackRules(config);
-  const delivery = new FindingDelivery("delivery", {
-    stack: config.stack,
-    routingKey: pagerduty.routingKey,
-    parameterName: config.parameterName,
-    kmsKeyArn: config.kmsKeyArn,
-    pagerDutyRegion: config.pagerDutyRegion,
-    filter: config.filter,
-    alertState: config.alertState,
-    sync: config.sync,
-    securityHubArns,
-    rules,
-    plan: deliveryPlan(config.delivery),
-    memorySizeMb: config.delivery.memorySizeMb,
-    logRetentionDays: config.delivery.logRetentionDays,
-    routes: routes.map(({ route, pagerduty: service }) => ({
-      name: route.name,
-      match: route.match,
-      parameterName: route.parameterName,
-      routingKey: service.routingKey,
-      serviceName: route.serviceName,
-    })),
-    accountScope: config.accountScope,
-    organizations: config.organizations,
-  });
+  const delivery = new FindingDelivery(
+    "delivery",
+    {
+      stack: config.stack,
+      routingKey: pagerduty.routingKey,
+      parameterName: config.parameterName,
+      kmsKeyArn: config.kmsKeyArn,
+      pagerDutyRegion: config.pagerDutyRegion,
+      filter: config.filter,
+      alertState: config.alertState,
+      sync: config.sync,
+      securityHubArns,
+      rules,
+      plan: deliveryPlan(config.delivery),
+      memorySizeMb: config.delivery.memorySizeMb,
+      logRetentionDays: config.delivery.logRetentionDays,
+      routes: routes.map(({ route, pagerduty: service }) => ({
+        name: route.name,
+        match: route.match,
+        parameterName: route.parameterName,
+        routingKey: service.routingKey,
+        serviceName: route.serviceName,
+      })),
+      accountScope: config.accountScope,
+      organizations: config.organizations,
+      protectState: config.protectState,
+    },
+    tagged,
+  );
   const sync =
     securityHubArns === undefined
       ? undefined
-      : new SecurityHubSync("sync", {
-          stack: config.stack,
-          securityHubArns,
-          stateTableName: delivery.stateTableName,
-          stateTableArn: delivery.stateTableArn,
-          kmsKeyArn: config.kmsKeyArn,
-          parameterName: config.parameterName,
-          logRetentionDays: config.delivery.logRetentionDays,
-          pagerduty:
-            config.pagerduty.mode === "existingKey"
-              ? undefined
-              : {
-                  token: config.pagerduty.token,
-                  serviceId: pagerduty.serviceId as pulumi.Output<string>,
-                  region: config.pagerDutyRegion,
-                },
-        });
-  const operations = new Operations("operations", {
-    stack: config.stack,
-    lanes: lanesOf(rules),
-    queueNames: delivery.queueNames,
-    deadLetterQueueName: delivery.deadLetterQueueName,
-    ruleDeadLetterQueueName: delivery.ruleDeadLetterQueueName,
-    functionName: delivery.functionName,
-    webhookFunctionName: sync?.webhookFunctionName ?? pulumi.output(undefined),
-    sync: sync !== undefined,
-    eventsPerMinute: config.delivery.eventsPerMinute,
-    pageDelayAlarmMinutes: config.alarms.pageDelayMinutes,
-    alarms: {
-      enabled: config.alarms.enabled,
-      pagerdutyEndpoint: pagerduty.alarmEndpoint,
-      email: config.alarms.email,
+      : new SecurityHubSync(
+          "sync",
+          {
+            stack: config.stack,
+            securityHubArns,
+            stateTableName: delivery.stateTableName,
+            stateTableArn: delivery.stateTableArn,
+            kmsKeyArn: config.kmsKeyArn,
+            parameterName: config.parameterName,
+            logRetentionDays: config.delivery.logRetentionDays,
+            customAction: config.sync.customAction,
+            pagerduty:
+              config.pagerduty.mode === "existingKey" || !config.sync.webhookEndpoint
+                ? undefined
+                : {
+                    token: config.pagerduty.token,
+                    serviceId: pagerduty.serviceId as pulumi.Output<string>,
+                    region: config.pagerDutyRegion,
+                  },
+          },
+          tagged,
+        );
+  const operations = new Operations(
+    "operations",
+    {
+      stack: config.stack,
+      lanes: lanesOf(rules),
+      queueNames: delivery.queueNames,
+      deadLetterQueueName: delivery.deadLetterQueueName,
+      ruleDeadLetterQueueName: delivery.ruleDeadLetterQueueName,
+      functionName: delivery.functionName,
+      webhookFunctionName: sync?.webhookFunctionName ?? pulumi.output(undefined),
+      sync: sync !== undefined,
+      eventsPerMinute: config.delivery.eventsPerMinute,
+      pageDelayAlarmMinutes: config.alarms.pageDelayMinutes,
+      alarms: {
+        enabled: config.alarms.enabled,
+        pagerdutyEndpoint: pagerduty.alarmEndpoint,
+        email: config.alarms.email,
+      },
     },
-  });
+    tagged,
+  );
   return {
     pagerdutyServiceId: pagerduty.serviceId,
     pagerdutyIntegrationId: pagerduty.integrationId,

@@ -1,4 +1,4 @@
-import type { StackConfig } from "../config";
+import type { CustomAction, StackConfig } from "../config";
 import type { SeverityLabel } from "../handler/finding/model";
 import type { FindingFilter } from "../handler/finding/filter";
 import { CUSTOM_ACTION, IMPORTED, IMPORTED_V2 } from "../handler/finding/events";
@@ -18,12 +18,8 @@ export interface RulePlan {
   lane: Lane;
 }
 
-/** The Security Hub custom action a person chooses to page on-call for the findings they selected. */
-export const PAGE_ON_CALL = {
-  identifier: "PageOnCall",
-  name: "Page on-call",
-  description: "Page on-call through PagerDuty",
-} as const;
+/** What the Security Hub custom action a person chooses to page on-call for the findings they selected says. */
+export const PAGE_ON_CALL_DESCRIPTION = "Page on-call through PagerDuty";
 
 /**
  * ElectricEye names itself in ProductFields.ProductName (current releases) or ProductFields."Product Name"
@@ -70,12 +66,12 @@ export function resolvePattern(filter: FindingFilter): Record<string, unknown> {
   });
 }
 
-/** The custom action's events: this account's "Page on-call" action, whatever the findings. */
-export function pageOnDemandPattern(): Record<string, unknown> {
+/** The custom action's events: this stack's "Page on-call" action, whatever the findings. */
+export function pageOnDemandPattern(action: CustomAction): Record<string, unknown> {
   return {
     source: ["aws.securityhub"],
     "detail-type": [CUSTOM_ACTION],
-    resources: [{ suffix: `:action/custom/${PAGE_ON_CALL.identifier}` }],
+    resources: [{ suffix: `:action/custom/${action.identifier}` }],
   };
 }
 
@@ -152,7 +148,12 @@ const FORMAT_RULES: Record<"asff" | "ocsf", FormatRules> = {
 
 export function planRules(
   filter: FindingFilter,
-  options: { resolveRule: boolean; priorityLanes: boolean; pageOnDemand?: boolean; formats?: FindingFormats },
+  options: {
+    resolveRule: boolean;
+    priorityLanes: boolean;
+    pageOnDemand?: CustomAction | undefined;
+    formats?: FindingFormats;
+  },
 ): RulePlan[] {
   const labels = filter.severityLabels;
   const urgent: SeverityLabel[] = options.priorityLanes ? labels.filter((label) => label === "CRITICAL") : [];
@@ -193,11 +194,11 @@ export function planRules(
       : [];
   const rules: RulePlan[] = [];
   if (formats !== "ocsf") rules.push(...rulesOf(FORMAT_RULES.asff));
-  if (options.pageOnDemand === true) {
+  if (options.pageOnDemand !== undefined) {
     rules.push({
       name: "page-on-demand",
-      description: `Findings a person selects with the Security Hub custom action "${PAGE_ON_CALL.name}"`,
-      pattern: pageOnDemandPattern(),
+      description: `Findings a person selects with the Security Hub custom action "${options.pageOnDemand.name}"`,
+      pattern: pageOnDemandPattern(options.pageOnDemand),
       lane: options.priorityLanes ? "critical" : "standard",
     });
   }
@@ -213,7 +214,7 @@ export function stackRules(
   return planRules(config.filter, {
     resolveRule: config.resolveRule,
     priorityLanes: config.priorityLanes,
-    pageOnDemand: config.sync.enabled,
+    pageOnDemand: config.sync.enabled ? config.sync.customAction : undefined,
     formats: config.findingFormats,
   });
 }

@@ -29,6 +29,8 @@ export interface FindingDeliveryArgs {
   routes: DeliveryRoute[];
   accountScope: AccountScope;
   organizations: OrganizationsConfig | undefined;
+  /** Losing the table would page again for what responders resolved: protected unless turned off. */
+  protectState: boolean;
 }
 
 /** A route as the delivery side deploys it: its key in its own parameter, and what the function must know of it. */
@@ -185,7 +187,7 @@ export class FindingDelivery extends pulumi.ComponentResource {
         // Remembered resolutions expire by themselves; the send schedule's item carries no expiry.
         ttl: { attributeName: "expiresAt", enabled: true },
       },
-      child,
+      { ...child, protect: args.protectState },
     );
 
     const functionName = lambdaFunctionName(`electriceye-pagerduty-${args.stack}`);

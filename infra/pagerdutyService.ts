@@ -87,10 +87,13 @@ export class PagerDutyService extends pulumi.ComponentResource {
     config: Extract<PagerDutyConfig, { mode: "create" }>,
     child: pulumi.CustomResourceOptions,
   ): pulumi.Output<string> {
+    // Deleting a PagerDuty service deletes its incidents, the record of who was paged for what: pulumi destroy
+    // leaves the service, and the policy and team it needs, in PagerDuty.
+    const retained = { ...child, retainOnDelete: true };
     const team = new pagerduty.Team(
       `${name}-team`,
       { name: config.teamName, description: "Pages from AWS Security Hub findings (electriceye-pagerduty)" },
-      child,
+      retained,
     );
     const users = config.escalation.userEmails.map((email) => pagerduty.getUserOutput({ email }, child).id);
     const schedules = config.escalation.scheduleNames.map(
@@ -113,7 +116,7 @@ export class PagerDutyService extends pulumi.ComponentResource {
           },
         ],
       },
-      child,
+      retained,
     );
     const grouping = config.alertGrouping;
     const service = new pagerduty.Service(
@@ -139,7 +142,7 @@ export class PagerDutyService extends pulumi.ComponentResource {
                   : { type: "intelligent" },
             }),
       },
-      child,
+      retained,
     );
     return service.id;
   }

@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { PagerDutyRegion } from "../config";
+import type { CustomAction, PagerDutyRegion } from "../config";
 import {
   createWebhookHandler,
   webhookSettingsFromEnvironment,
@@ -8,7 +8,7 @@ import {
 } from "../handler/sync/endpoint";
 import { WEBHOOK_TIMEOUT_SECONDS } from "../handler/sync/ledger";
 import { WEBHOOK_EVENT_TYPES } from "../handler/sync/webhook";
-import { PAGE_ON_CALL } from "./eventPatterns";
+import { PAGE_ON_CALL_DESCRIPTION } from "./eventPatterns";
 import { securityHubArnsOf, webhookFunctionPolicy } from "./iamPolicies";
 import { functionLogsAndRole, functionRuntime, lambdaFunctionName } from "./lambda";
 import { PAGERDUTY_API_URLS, PagerDutyWebhookSubscription } from "./webhookSubscription";
@@ -33,7 +33,11 @@ export interface SecurityHubSyncArgs {
   /** The SSM parameter of the routing key; the signing secret's is named after it. */
   parameterName: string;
   logRetentionDays: number;
-  /** What the webhook subscription needs; undefined when the stack only has a routing key (no API token). */
+  customAction: CustomAction;
+  /**
+   * What the webhook subscription needs; undefined for no webhook endpoint: when the stack only has a routing key
+   * (no API token), or leaves the endpoint out.
+   */
   pagerduty:
     { token: pulumi.Output<string>; serviceId: pulumi.Output<string>; region: PagerDutyRegion } | undefined;
 }
@@ -58,7 +62,7 @@ export class SecurityHubSync extends pulumi.ComponentResource {
     const child = { parent: this };
     const action = new aws.securityhub.ActionTarget(
       `${name}-page-on-call`,
-      { name: PAGE_ON_CALL.name, identifier: PAGE_ON_CALL.identifier, description: PAGE_ON_CALL.description },
+      { ...args.customAction, description: PAGE_ON_CALL_DESCRIPTION },
       child,
     );
     this.actionTargetArn = action.arn;

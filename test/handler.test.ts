@@ -292,7 +292,12 @@ describe("the handler against the stand-ins, over real HTTP", () => {
         deadLetterQueueUrl: world.settings.deadLetterQueueUrl ?? "",
         stateTable: STATE_TABLE,
         alertState: { refreshHours: 24, resolveUntrackedUntil: undefined },
-        sync: { enabled: false, serviceName: "test" },
+        sync: {
+          enabled: false,
+          webhookEndpoint: false,
+          customAction: { identifier: "PageOnCallTest", name: "Page on-call" },
+          serviceName: "test",
+        },
       });
       const handler = world.handler({}, { requestTimeoutSeconds: deployed.requestTimeoutSeconds });
       const events = [0, 1, 2].map((index) =>

@@ -215,7 +215,7 @@ describe("the Pulumi program under the mock engine", () => {
     it("stores the routing key in a SecureString parameter whose value is secret", () => {
       const parameter = one(dev.resources, "delivery-routing-key").inputs;
       assert.equal(parameter.type, "SecureString");
-      assert.equal(parameter.name, "electriceye-pagerduty");
+      assert.equal(parameter.name, "electriceye-pagerduty-dev");
       assert.ok(isSecretValue(parameter.value), "the value is a secret");
     });
 
@@ -325,7 +325,7 @@ describe("the Pulumi program under the mock engine", () => {
       });
       assert.equal(
         bySid.ReadRoutingKey?.Resource,
-        "arn:aws:ssm:us-east-1:111122223333:parameter/electriceye-pagerduty",
+        "arn:aws:ssm:us-east-1:111122223333:parameter/electriceye-pagerduty-dev",
       );
       assert.deepEqual(bySid.DeadLetter?.Action, "sqs:SendMessage");
       assert.match(String(bySid.DeadLetter?.Resource), /delivery-dead-letters/);
@@ -389,15 +389,15 @@ describe("the Pulumi program under the mock engine", () => {
       assert.deepEqual(pattern(prod.resources, "delivery-page-on-demand-rule"), {
         source: ["aws.securityhub"],
         "detail-type": ["Security Hub Findings - Custom Action"],
-        resources: [{ suffix: ":action/custom/PageOnCall" }],
+        resources: [{ suffix: ":action/custom/PageOnCallProd" }],
       });
       assert.match(
         String(one(prod.resources, "delivery-page-on-demand-target").inputs.arn),
         /delivery-critical-queue/,
       );
       assert.deepEqual(one(prod.resources, "sync-page-on-call").inputs, {
-        name: "Page on-call",
-        identifier: "PageOnCall",
+        name: "Page on-call prod",
+        identifier: "PageOnCallProd",
         description: "Page on-call through PagerDuty",
       });
       assert.equal(one(prod.resources, "sync-webhook-url").inputs.authorizationType, "NONE");
@@ -430,7 +430,7 @@ describe("the Pulumi program under the mock engine", () => {
         assert.ok(!text.includes(mockIntegrationKey("pagerduty-events-integration")));
       }
       const environment = (webhook.environment as { variables: Record<string, string> }).variables;
-      assert.equal(environment.WEBHOOK_SECRET_PARAMETER, "electriceye-pagerduty-webhook-secret");
+      assert.equal(environment.WEBHOOK_SECRET_PARAMETER, "electriceye-pagerduty-prod-webhook-secret");
     });
 
     it("grants securityhub:BatchUpdateFindings on the account's two hubs in its Region only, and each function only its own secret", () => {
@@ -461,7 +461,7 @@ describe("the Pulumi program under the mock engine", () => {
       );
       assert.equal(
         webhook.Statement.find((statement) => statement.Sid === "ReadSigningSecret")?.Resource,
-        "arn:aws:ssm:us-east-1:111122223333:parameter/electriceye-pagerduty-webhook-secret",
+        "arn:aws:ssm:us-east-1:111122223333:parameter/electriceye-pagerduty-prod-webhook-secret",
       );
       assert.ok(
         !JSON.stringify(policies[0]).includes("webhook-secret"),
@@ -588,7 +588,7 @@ describe("the Pulumi program under the mock engine", () => {
           Object.entries(prod.outputs).map(async ([name, output]) => [name, await value(output)] as const),
         ),
       );
-      assert.equal(outputs.parameterName, "electriceye-pagerduty");
+      assert.equal(outputs.parameterName, "electriceye-pagerduty-prod");
       assert.equal(outputs.functionName, "electriceye-pagerduty-prod");
       assert.deepEqual(Object.keys(outputs.queueUrls as object), ["critical", "resolve", "standard"]);
       assert.match(
@@ -598,9 +598,9 @@ describe("the Pulumi program under the mock engine", () => {
       assert.match(String(outputs.deadLetterQueueArn), /^arn:aws:sqs:.*delivery-dead-letters/);
       assert.match(String(outputs.ruleDeadLetterQueueArn), /^arn:aws:sqs:.*delivery-rule-dead-letters/);
       assert.equal((outputs.ruleNames as string[]).length, 4);
-      assert.match(String(outputs.securityHubActionArn), /:action\/custom\/PageOnCall$/);
+      assert.match(String(outputs.securityHubActionArn), /:action\/custom\/PageOnCallProd$/);
       assert.match(String(outputs.webhookUrl), /^https:\/\/.*\.lambda-url\./);
-      assert.equal(outputs.webhookSecretParameterName, "electriceye-pagerduty-webhook-secret");
+      assert.equal(outputs.webhookSecretParameterName, "electriceye-pagerduty-prod-webhook-secret");
       assert.match(String(outputs.deadLetterQueueUrl), /^https:\/\/sqs\./);
       assert.match(String(outputs.pagerdutyServiceId), /pagerduty-service-id/);
       assert.match(String(outputs.pagerdutyIntegrationId), /pagerduty-events-integration-id/);
@@ -696,6 +696,7 @@ describe("the Pulumi program under the mock engine", () => {
       const key = "e93facc04764012d7bfb002500d5d1a6";
       const { resources, outputs } = await run("dev", {
         escalationUserEmails: "[]",
+        teamName: "",
         existingRoutingKey: key,
       });
       assert.deepEqual(
@@ -736,7 +737,11 @@ describe("the Pulumi program under the mock engine", () => {
     });
 
     it("with an existing service adds only the integrations to it", async () => {
-      const { resources } = await run("dev", { escalationUserEmails: "[]", existingServiceId: "PSVC123" });
+      const { resources } = await run("dev", {
+        escalationUserEmails: "[]",
+        teamName: "",
+        existingServiceId: "PSVC123",
+      });
       assert.deepEqual(
         resources
           .filter((resource) => resource.type.startsWith("pagerduty:"))
@@ -895,7 +900,31 @@ describe("the Pulumi program under the mock engine", () => {
       [
         "both an existing key and a service to create",
         { existingRoutingKey: "e93facc04764012d7bfb002500d5d1a6" },
-        /^config electriceye-pagerduty:existingRoutingKey is set, and so is electriceye-pagerduty:escalationUserEmails: an existing routing key means no PagerDuty service or integration is created; remove one of them$/,
+        /^config electriceye-pagerduty:existingRoutingKey is set, and so are electriceye-pagerduty:escalationUserEmails, electriceye-pagerduty:teamName: an existing routing key means nothing is created in PagerDuty; remove them or electriceye-pagerduty:existingRoutingKey$/,
+      ],
+      [
+        "an existing service and every key that only a created service uses, at once",
+        {
+          existingServiceId: "PSVC123",
+          serviceName: "Findings",
+          escalationScheduleNames: "Security On-Call",
+        },
+        /^config electriceye-pagerduty:existingServiceId is set, and so are electriceye-pagerduty:escalationUserEmails, electriceye-pagerduty:escalationScheduleNames, electriceye-pagerduty:teamName, electriceye-pagerduty:serviceName: an existing service keeps its own team, name and escalation policy; remove them or electriceye-pagerduty:existingServiceId$/,
+      ],
+      [
+        "a list given with commas, checked item by item",
+        { severityLabels: "HIGH,URGENT" },
+        /^config electriceye-pagerduty:severityLabels is \["HIGH","URGENT"\]: expected one or more of INFORMATIONAL, LOW, MEDIUM, HIGH, CRITICAL$/,
+      ],
+      [
+        "a custom action id Security Hub refuses",
+        { customActionId: "Page-On-Call" },
+        /^config electriceye-pagerduty:customActionId is "Page-On-Call": expected 1 to 20 letters and digits/,
+      ],
+      [
+        "a tag without a value",
+        { tags: "team" },
+        /^config electriceye-pagerduty:tags is "team": expected KEY=VALUE pairs/,
       ],
       [
         "a rate above PagerDuty's",

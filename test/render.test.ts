@@ -3,7 +3,7 @@ import { spawnSync } from "child_process";
 import { join } from "path";
 import { ACCEPT_ALL } from "../handler/finding/filter";
 import { validate } from "../standins/pagerdutyModel";
-import { render } from "../tools/render";
+import { missingAsffFields, render, renderNotes } from "../tools/render";
 import { FIXTURE_DIR, fixtureNames, loadFixture } from "./support/fixtures";
 
 const ROOT = join(__dirname, "..");
@@ -71,5 +71,23 @@ describe("render", () => {
       assert.equal(result.stderr.split("\n").length, 2, "one line");
       assert.equal(result.stdout, "");
     }
+  });
+});
+
+describe("render's notes beside its output", () => {
+  it("names the attributes ASFF requires that a hand-made finding lacks, and none for real ASFF or OCSF findings", () => {
+    assert.deepEqual(renderNotes({ Id: "x" }, "x.json"), [
+      "finding 1 lacks what ASFF requires: AwsAccountId, CreatedAt, Description, GeneratorId, ProductArn, Resources, SchemaVersion, Severity, Title, Types, UpdatedAt (its page shows stand-ins for them)",
+    ]);
+    for (const name of fixtureNames()) {
+      const document = loadFixture(name);
+      assert.deepEqual(renderNotes(document, name), [], name);
+    }
+    assert.deepEqual(missingAsffFields({ finding_info: { uid: "x" } }), []);
+  });
+
+  it("says when a file holds no findings", () => {
+    assert.deepEqual(renderNotes([], "empty.json"), ["empty.json holds no findings"]);
+    assert.deepEqual(renderNotes({ Findings: [] }, "batch.json"), ["batch.json holds no findings"]);
   });
 });

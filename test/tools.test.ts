@@ -25,7 +25,7 @@ const KEY = "e93facc04764012d7bfb002500d5d1a6";
 describe("npm start", () => {
   it("on dev: pages the CRITICAL finding once, sends nothing for its unchanged re-import or a check that never paged, resolves it, and filters HIGH and MEDIUM out", async () => {
     const lines: string[] = [];
-    const result = await walk(stackConfig("dev"), walkThrough(false), (line) => lines.push(line));
+    const result = await walk(stackConfig("dev"), walkThrough(undefined), (line) => lines.push(line));
     assert.deepEqual(result, {
       paged: 1,
       updated: 0,
@@ -52,7 +52,11 @@ describe("npm start", () => {
 
   it("on prod: pages HIGH too, and shows the two-way path: NOTIFIED and notes in Security Hub, acknowledged then resolved by on-call, a forged webhook refused, a MEDIUM finding paged by hand", async () => {
     const lines: string[] = [];
-    const result = await walk(stackConfig("prod"), walkThrough(true), (line) => lines.push(line));
+    const result = await walk(
+      stackConfig("prod"),
+      walkThrough(stackConfig("prod").sync.customAction),
+      (line) => lines.push(line),
+    );
     assert.deepEqual(
       {
         paged: result.paged,
@@ -65,6 +69,14 @@ describe("npm start", () => {
     assert.equal(result.securityHubUpdates, 5);
     assert.equal(result.webhooksRejected, 1);
     const output = lines.join("\n");
+    assert.equal(
+      output.match(/UNCHANGED:/g)?.length,
+      result.unchanged,
+      "the summary counts every UNCHANGED line shown",
+    );
+    assert.match(output, /\(compliance FAILED, record ACTIVE, workflow NEW\)/);
+    assert.ok(!output.includes('"_aws"'), "metric lines only with --metrics");
+    assert.match(output, /The functions wrote \d+ metric line\(s\); --metrics shows them\./);
     assert.match(output, /PAGED: new alert #2, severity error, one alert for 3 resources/);
     assert.match(
       output,

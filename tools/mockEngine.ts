@@ -12,8 +12,15 @@ export interface RecordedResource {
   inputs: Record<string, unknown>;
 }
 
+/** A data source the program read: answered by the mock here, looked up for real only by pulumi up. */
+export interface RecordedLookup {
+  token: string;
+  inputs: Record<string, unknown>;
+}
+
 export interface ProgramRun {
   resources: RecordedResource[];
+  lookups: RecordedLookup[];
   outputs: Record<string, pulumi.Output<unknown>>;
 }
 
@@ -122,6 +129,7 @@ type Program = () => Promise<Record<string, pulumi.Output<unknown>>>;
 /** Runs index.ts for one stack's configuration; safe to call again for another stack in the same process. */
 export async function runProgram(settings: StackSettings): Promise<ProgramRun> {
   const resources: RecordedResource[] = [];
+  const lookups: RecordedLookup[] = [];
   const region = settings.values["aws:region"] ?? "us-east-1";
   await pulumi.runtime.setMocks(
     {
@@ -132,7 +140,10 @@ export async function runProgram(settings: StackSettings): Promise<ProgramRun> {
           state: computedState(args.type, args.name, args.inputs as Record<string, unknown>, region),
         };
       },
-      call: (args) => dataSource(args.token, args.inputs as Record<string, unknown>, region),
+      call: (args) => {
+        lookups.push({ token: args.token, inputs: args.inputs as Record<string, unknown> });
+        return dataSource(args.token, args.inputs as Record<string, unknown>, region);
+      },
     },
     PROJECT,
     settings.stack,
@@ -144,5 +155,5 @@ export async function runProgram(settings: StackSettings): Promise<ProgramRun> {
   const outputs = await program();
   await Promise.all(Object.values(outputs).map((output) => new Promise((resolve) => output.apply(resolve))));
   await pulumi.runtime.disconnect();
-  return { resources, outputs };
+  return { resources, lookups, outputs };
 }

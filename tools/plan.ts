@@ -4,7 +4,7 @@ import { parseArgs } from "util";
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError } from "../config";
 import { UsageError, configPairs, runTool } from "./cli";
-import { isSecretValue, runProgram, type RecordedResource } from "./mockEngine";
+import { isSecretValue, runProgram, type RecordedLookup, type RecordedResource } from "./mockEngine";
 import { loadStackSettings, placeholderFor, type StackSettings } from "./stackConfig";
 
 export interface PlannedResource {
@@ -89,7 +89,63 @@ export function planSettings(
   return { settings, notes };
 }
 
-function formatHuman(stack: string, resources: PlannedResource[]): string {
+// The schedule the example stacks name, which no real PagerDuty account need have.
+const EXAMPLE_SCHEDULES = ["Security On-Call"];
+// Domains reserved for documentation (RFC 2606): nobody receives mail there.
+const EXAMPLE_DOMAIN = /@(?:[\w-]+\.)*example\.(?:com|net|org)$|@[\w.-]+\.example$/i;
+
+/** Settings that are still the example stacks' placeholders: the plan passes with them, pulumi up would not. */
+export function placeholders(settings: StackSettings): string[] {
+  const list = (key: string): string[] => {
+    const raw = settings.values[`electriceye-pagerduty:${key}`];
+    if (raw === undefined) return [];
+    const parsed = raw.startsWith("[") ? (JSON.parse(raw) as unknown) : raw;
+    return Array.isArray(parsed) ? parsed.map(String) : [String(parsed)];
+  };
+  return [
+    ...["escalationUserEmails", "alarmEmail"].flatMap((key) =>
+      list(key)
+        .filter((email) => EXAMPLE_DOMAIN.test(email))
+        .map((email) => `${key} ${email}: an address of a documentation domain, nobody gets mail there`),
+    ),
+    ...list("escalationScheduleNames")
+      .filter((name) => EXAMPLE_SCHEDULES.includes(name))
+      .map(
+        (name) =>
+          `escalationScheduleNames "${name}": the example's schedule; name one of your PagerDuty account`,
+      ),
+  ];
+}
+
+/** What the mock engine answered that only pulumi up looks up for real. */
+export function lookupsOnlyAtUp(lookups: RecordedLookup[]): string[] {
+  const described = lookups.map(({ token, inputs }) => {
+    switch (token) {
+      case "pagerduty:index/getUser:getUser":
+        return `PagerDuty user ${String(inputs.email)} (must exist in your PagerDuty account)`;
+      case "pagerduty:index/getSchedule:getSchedule":
+        return `PagerDuty schedule "${String(inputs.name)}" (must exist in your PagerDuty account)`;
+      case "pagerduty:index/getVendor:getVendor":
+        return `PagerDuty's vendor "${String(inputs.name)}" for the alarm integration`;
+      case "aws:index/getCallerIdentity:getCallerIdentity":
+        return "the AWS account of your credentials (planned as 111122223333)";
+      case "aws:index/getPartition:getPartition":
+        return "the AWS partition (planned as aws)";
+      case "aws:index/getRegion:getRegion":
+        return "the Region as the provider resolves it";
+      default:
+        return token;
+    }
+  });
+  return [...new Set(described)];
+}
+
+function formatHuman(
+  stack: string,
+  resources: PlannedResource[],
+  flagged: string[],
+  lookedUp: string[],
+): string {
   const lines = [
     `Offline plan for stack "${stack}" (the real program under Pulumi's mock engine): ${resources.length} resources`,
     "",
@@ -101,6 +157,17 @@ function formatHuman(stack: string, resources: PlannedResource[]): string {
       lines.push(`    ${key}: ${typeof value === "string" ? value : JSON.stringify(value)}`);
     }
   }
+  const byType = new Map<string, number>();
+  for (const { type } of resources) byType.set(type, (byType.get(type) ?? 0) + 1);
+  lines.push("", `By type (${resources.length} resources):`);
+  for (const [type, count] of [...byType].sort(([a], [b]) => a.localeCompare(b)))
+    lines.push(`  ${String(count).padStart(3)}  ${type}`);
+  if (flagged.length > 0) {
+    lines.push("", `Still the example's placeholders (pulumi up would fail or nobody would be paged):`);
+    for (const line of flagged) lines.push(`  ! ${line}`);
+  }
+  lines.push("", "Looked up only by pulumi up (the plan used stand-ins):");
+  for (const line of lookedUp) lines.push(`  ? ${line}`);
   return lines.join("\n");
 }
 
@@ -142,10 +209,12 @@ if (require.main === module) {
       for (const fn of run.resources.filter((resource) => resource.type === FUNCTION_TYPE))
         await writeFunctionArchive(fn, join(directory, fn.name));
     }
+    if (values.json === true)
+      for (const line of placeholders(settings)) process.stderr.write(`plan: still a placeholder: ${line}\n`);
     process.stdout.write(
       values.json === true
         ? `${JSON.stringify(resources, null, 2)}\n`
-        : `${formatHuman(values.stack, resources)}\n`,
+        : `${formatHuman(values.stack, resources, placeholders(settings), lookupsOnlyAtUp(run.lookups))}\n`,
     );
   });
 }

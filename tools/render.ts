@@ -12,6 +12,43 @@ export interface Rendering {
 
 export const REDACTED_ROUTING_KEY = "<redacted>";
 
+// The attributes BatchImportFindings requires of an ASFF finding: one without them never reached Security Hub, so
+// the file is likely hand-made or cut, and its page shows stand-ins ("Untitled finding") where they are missing.
+const ASFF_REQUIRED = [
+  "AwsAccountId",
+  "CreatedAt",
+  "Description",
+  "GeneratorId",
+  "Id",
+  "ProductArn",
+  "Resources",
+  "SchemaVersion",
+  "Severity",
+  "Title",
+  "Types",
+  "UpdatedAt",
+];
+
+/** The required ASFF attributes an ASFF finding lacks; none for OCSF findings, which have their own schema. */
+export function missingAsffFields(raw: unknown): string[] {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return [];
+  const finding = raw as Record<string, unknown>;
+  if ("finding_info" in finding || "class_uid" in finding) return [];
+  return ASFF_REQUIRED.filter((field) => finding[field] === undefined || finding[field] === null);
+}
+
+/** What render says beside its output: findings that could not have come from Security Hub, or none at all. */
+export function renderNotes(document: unknown, source: string): string[] {
+  const reading = findingsIn(document, source);
+  if (reading.findings.length === 0 && reading.skipped.length === 0) return [`${source} holds no findings`];
+  return reading.findings.flatMap(({ finding, origin }) => {
+    const missing = missingAsffFields(finding);
+    return missing.length === 0
+      ? []
+      : [`${origin} lacks what ASFF requires: ${missing.join(", ")} (its page shows stand-ins for them)`];
+  });
+}
+
 /** The Events API v2 bodies the handler would send for a document, with the routing key redacted. */
 export function render(document: unknown, filter: FindingFilter, source = "input"): Rendering {
   const reading = findingsIn(document, source);
@@ -66,7 +103,10 @@ if (require.main === module) {
     const [file] = positionals;
     if (file === undefined || positionals.length > 1) throw new UsageError(`expected one FILE\n${USAGE}`);
     const filter = filterFromOptions(values.severity, values.product);
-    const rendering = render(readJsonInput(file), filter, file === "-" ? "standard input" : file);
+    const source = file === "-" ? "standard input" : file;
+    const document = readJsonInput(file);
+    const rendering = render(document, filter, source);
+    for (const note of renderNotes(document, source)) process.stderr.write(`render: ${note}\n`);
     process.stdout.write(`${JSON.stringify(rendering, null, 2)}\n`);
   });
 }

@@ -1,8 +1,9 @@
 import { existsSync, readFileSync, readdirSync } from "fs";
 import { join } from "path";
+import { Region } from "@pulumi/aws/types/enums";
 import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
-import { PROJECT, type ConfigSource } from "../config";
+import { PROJECT, parseList, type ConfigSource } from "../config";
 import { UsageError } from "./cli";
 
 export const ROOT = join(__dirname, "..");
@@ -97,15 +98,22 @@ export function loadStackSettings(
           `config ${fullKey} is not declared in Pulumi.yaml; known keys: ${Object.keys(declared).join(", ")}`,
         );
       }
-      const parsed = typeof value === "string" && declaration.type === "array" ? tryJson(value) : value;
+      // A list given on the command line may be JSON or commas; the program then checks its items.
+      const parsed = typeof value === "string" && declaration.type === "array" ? parseList(value) : value;
       if (!secure && !typeOk(declaration, parsed)) {
         throw new UsageError(
-          `config ${fullKey} is ${JSON.stringify(value)}: Pulumi.yaml declares it as ${declaration.type}`,
+          `config ${fullKey} is ${JSON.stringify(value)}: Pulumi.yaml declares it as ${declaration.type}${declaration.type === "array" ? ', given as JSON (["a","b"]) or commas (a,b)' : ""}`,
         );
       }
       if (declaration.secret === true || secure) secretKeys.push(fullKey);
       values[fullKey] = secure ? encode(withPlaceholders(fullKey, parsed)) : encode(parsed);
     } else {
+      const regions: string[] = Object.values(Region);
+      if (fullKey === "aws:region" && !regions.includes(String(value))) {
+        throw new UsageError(
+          `config aws:region is ${JSON.stringify(value)}: not an AWS Region; expected one of ${regions.join(", ")}`,
+        );
+      }
       if (secure) secretKeys.push(fullKey);
       values[fullKey] = secure ? placeholderFor(fullKey) : encode(value);
     }
@@ -126,14 +134,6 @@ function withPlaceholders(key: string, value: unknown): unknown {
   return Object.fromEntries(
     Object.entries(value).map(([name, inner]) => [name, withPlaceholders(key, inner)]),
   );
-}
-
-function tryJson(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return text;
-  }
 }
 
 /** Stands in for a value encrypted in the stack file: it is only ever shown as [secret]. */

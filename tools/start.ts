@@ -14,7 +14,9 @@ const USAGE = `usage: npm start -- [--stack dev|prod|org] [--config KEY=VALUE]..
   --stack  whose Pulumi.NAME.yaml rules and settings to use (default dev); a stack with routes (org) walks an
            organization's findings to its teams' services
   --config a config value for this run only, as pulumi config set would store it (e.g. findingFormats=both)
-  --json   print one JSON document with the counts instead of the walk-through
+  --json   print one JSON document with the counts instead of the walk-through (npm start -s -- --json | jq,
+           so that npm prints no banner)
+  --metrics  also print the metric lines the functions wrote (CloudWatch embedded metric format)
   --file   your own findings instead of the built-in walk-through: an EventBridge event, a list of events,
            a finding, a list of findings, or a {"Findings": [...]} batch (get-findings or get-findings-v2
            output); ASFF or OCSF findings`;
@@ -27,6 +29,7 @@ if (require.main === module) {
         config: { type: "string", multiple: true },
         file: { type: "string" },
         json: { type: "boolean" },
+        metrics: { type: "boolean" },
         help: { type: "boolean" },
       },
     });
@@ -40,9 +43,16 @@ if (require.main === module) {
     const org = values.file === undefined && config.routes.length > 0 ? orgWalkThrough() : undefined;
     const steps =
       org?.steps ??
-      (values.file === undefined ? walkThrough(config.sync.enabled) : stepsFromFile(values.file));
+      (values.file === undefined
+        ? walkThrough(config.sync.enabled ? config.sync.customAction : undefined)
+        : stepsFromFile(values.file));
     if (values.json === true) {
-      const result = await walk(config, steps, () => undefined, org?.organization);
+      const result = await walk(
+        config,
+        steps,
+        () => undefined,
+        org === undefined ? {} : { organization: org.organization },
+      );
       process.stdout.write(`${JSON.stringify({ stack, ...result }, null, 2)}\n`);
       return;
     }
@@ -50,7 +60,10 @@ if (require.main === module) {
     write(
       "electriceye-pagerduty: Security Hub → EventBridge rules → SQS → the function → PagerDuty (→ Security Hub), run locally.",
     );
-    await walk(config, steps, write, org?.organization);
+    await walk(config, steps, write, {
+      metrics: values.metrics === true,
+      ...(org === undefined ? {} : { organization: org.organization }),
+    });
     if (values.file === undefined) {
       write("");
       write(

@@ -1,6 +1,7 @@
 import { findingsIn, readJsonInput } from "../cli";
 import type { OrganizationsTree } from "../../standins/organizations";
 import { electricEyeFinding, importedEvent, passedReimport } from "../simulation/findings";
+import type { CustomAction } from "../../config";
 
 // What the walk-through replays: Security Hub events, and (with the two-way sync) what responders do in PagerDuty.
 
@@ -24,7 +25,7 @@ export const RESPONDER = { id: "PJDOE01", name: "Jo Doe" };
  * The built-in walk-through: what a security engineer sees in a first ElectricEye scan and its follow-ups, and,
  * with the two-way sync, what on-call does in PagerDuty and what comes back to Security Hub.
  */
-export function walkThrough(sync: boolean): Step[] {
+export function walkThrough(customAction: CustomAction | undefined): Step[] {
   const critical = electricEyeFinding("s3-public-policy-critical", "payroll-exports", ACCOUNT);
   const several = electricEyeFinding("s3-encryption-high", "billing-archive", ACCOUNT);
   several.Resources = ["billing-archive", "billing-archive-replica", "billing-archive-logs"].map(
@@ -75,16 +76,16 @@ export function walkThrough(sync: boolean): Step[] {
     later(passedReimport(critical), "2026-01-06T09:00:00.000Z"),
     1440,
   );
-  if (!sync) return [...scan, fixed];
+  if (customAction === undefined) return [...scan, fixed];
   const byHand: Step = {
     kind: "event",
-    label: 'a person selects the MEDIUM finding in Security Hub and chooses "Page on-call"',
+    label: `a person selects the MEDIUM finding in Security Hub and chooses "${customAction.name}"`,
     event: {
       ...importedEvent([medium], at(725)),
       "detail-type": "Security Hub Findings - Custom Action",
-      resources: [`arn:aws:securityhub:us-east-1:${ACCOUNT}:action/custom/PageOnCall`],
+      resources: [`arn:aws:securityhub:us-east-1:${ACCOUNT}:action/custom/${customAction.identifier}`],
       detail: {
-        actionName: "Page on-call",
+        actionName: customAction.name,
         actionDescription: "Page on-call through PagerDuty",
         findings: [medium],
       },

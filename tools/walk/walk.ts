@@ -35,7 +35,14 @@ function describeFinding(raw: unknown): string {
   const reading = readFinding(raw);
   if (!reading.ok) return `(unreadable: ${reading.reason})`;
   const { finding } = reading;
-  const lifecycle = [finding.compliance, finding.recordState, finding.workflow].filter(Boolean).join(", ");
+  const lifecycle = [
+    ["compliance", finding.compliance],
+    ["record", finding.recordState],
+    ["workflow", finding.workflow],
+  ]
+    .filter(([, state]) => state !== undefined && state !== "")
+    .map(([what, state]) => `${what} ${String(state)}`)
+    .join(", ");
   return `${finding.severity.label.padEnd(13)} ${finding.title ?? finding.id}${lifecycle === "" ? "" : ` (${lifecycle})`}`;
 }
 
@@ -91,6 +98,9 @@ class Narrator {
     return `"${found?.serviceName ?? route}" (route ${route})`;
   }
 
+  /** Unchanged findings that were Security Hub's follow-up events to a write-back, not a scan's re-imports. */
+  followUpsUnchanged = 0;
+
   private number(alert: Alert): number {
     return this.numbers.get(alert) ?? (this.numbers.set(alert, this.numbers.size + 1).get(alert) as number);
   }
@@ -111,7 +121,8 @@ class Narrator {
     if (line.message === "finding skipped") {
       switch (line.alert) {
         case "unchanged":
-          if (!quiet) result.unchanged += 1;
+          result.unchanged += 1;
+          if (quiet) this.followUpsUnchanged += 1;
           return `UNCHANGED: alert${which} still open, nothing sent`;
         case "nothingToResolve":
           result.nothingToResolve += 1;
@@ -286,9 +297,9 @@ export async function walk(
   config: StackConfig,
   steps: Step[],
   write: (line: string) => void,
-  organization?: OrganizationsTree,
+  options: { metrics?: boolean; organization?: OrganizationsTree } = {},
 ): Promise<WalkResult> {
-  const stack = await startLocalStack(config, organization);
+  const stack = await startLocalStack(config, options.organization);
   const narrator = new Narrator(config, stack, write);
   const labels = config.filter.severityLabels.join(" and ");
   const products = config.filter.products.length === 0 ? "any product" : config.filter.products.join(", ");
@@ -311,13 +322,18 @@ export async function walk(
     await stack.close();
   }
   const result = narrator.result;
-  write(
-    "Metrics the functions wrote (CloudWatch embedded metric format, one line per invocation and dimension set):",
-  );
-  for (const line of stack.metrics) write(`  ${line}`);
+  if (options.metrics === true) {
+    write(
+      "Metrics the functions wrote (CloudWatch embedded metric format, one line per invocation and dimension set):",
+    );
+    for (const line of stack.metrics) write(`  ${line}`);
+  } else {
+    write(`The functions wrote ${stack.metrics.length} metric line(s); --metrics shows them.`);
+  }
   write("");
+  const followUps = narrator.followUpsUnchanged;
   write(
-    `Summary: ${result.paged} paged, ${result.updated} updated, ${result.unchanged} unchanged, ${result.resolved} resolved, ${result.nothingToResolve} with nothing to resolve, ${result.filteredOut} filtered out; ${result.pagerdutyRequests} PagerDuty request(s); ${result.openAlerts} alert(s) left open; ${result.securityHubUpdates} Security Hub update(s); ${result.webhooksRejected} webhook(s) refused.`,
+    `Summary: ${result.paged} paged, ${result.updated} updated, ${result.unchanged} unchanged${followUps > 0 ? ` (${followUps} of them Security Hub's follow-up events to a write-back)` : ""}, ${result.resolved} resolved, ${result.nothingToResolve} with nothing to resolve, ${result.filteredOut} filtered out; ${result.pagerdutyRequests} PagerDuty request(s); ${result.openAlerts} alert(s) left open; ${result.securityHubUpdates} Security Hub update(s); ${result.webhooksRejected} webhook(s) refused.`,
   );
   return result;
 }
