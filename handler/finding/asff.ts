@@ -7,6 +7,7 @@ import {
   type Resource,
   type Severity,
 } from "./model";
+import { UPDATED_BY } from "../sync/notes";
 import { CONSOLE_HOSTS, isoTimestamp } from "./text";
 
 // The AWS Security Finding Format (ASFF) of Security Hub CSPM, read into the project's finding.
@@ -97,7 +98,7 @@ export function readAsff(raw: Record<string, unknown>): { finding: Finding } | {
     severity: asffSeverity(raw),
     relatedRequirements: textsAt(raw, "Compliance", "RelatedRequirements"),
     resources,
-    noted: textAt(raw, "Note", "Text") !== undefined,
+    noted: textAt(raw, "Note", "Text") !== undefined && textAt(raw, "Note", "UpdatedBy") !== UPDATED_BY,
   };
   const optional: Partial<Finding> = {
     productArn,

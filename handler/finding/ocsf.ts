@@ -7,6 +7,7 @@ import {
   type Severity,
   type SeverityLabel,
 } from "./model";
+import { UPDATED_BY } from "../sync/notes";
 import { CONSOLE_HOSTS } from "./text";
 
 // The Open Cybersecurity Schema Framework (OCSF) findings of the new Security Hub ("Findings Imported V2" events,
@@ -188,7 +189,7 @@ export function readOcsf(raw: Record<string, unknown>): { finding: Finding } | {
       ...textsAt(raw, "compliance", "requirements"),
     ],
     resources,
-    noted: textAt(raw, "comment") !== undefined,
+    noted: !(textAt(raw, "comment") ?? `[${UPDATED_BY}]`).startsWith(`[${UPDATED_BY}]`),
   };
   const optional: Partial<Finding> = {
     productArn,
