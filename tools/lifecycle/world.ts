@@ -192,6 +192,7 @@ export class LifecycleWorld {
   private secret = "whsec-first-secret-of-the-subscription";
   private invocations = 0;
   private webhookIds = 0;
+  private events = 0;
 
   constructor(
     private readonly scheduler: Scheduler,
@@ -588,7 +589,10 @@ export class LifecycleWorld {
       const state = this.subjects.find((candidate) => candidate.dedupKey === dedupKeyOfDocument(document));
       state?.emitted.push({ at: this.now(), document });
     }
-    this.eventBus.push({ body: JSON.stringify(event), what });
+    // Security Hub's model stamps its update events with the wall clock: the explorer's runs are on virtual time.
+    this.events += 1;
+    const stamped = { ...event, id: `event-${this.events}`, time: new Date(this.now()).toISOString() };
+    this.eventBus.push({ body: JSON.stringify(stamped), what });
   }
 
   private queueWebhook(alert: Alert, type: WebhookType, agent: Agent, dedupKey: string): void {
