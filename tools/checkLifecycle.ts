@@ -26,7 +26,7 @@ function behaviourList(value: string | undefined, name: string): Behaviour[] | u
   return list as Behaviour[];
 }
 
-function text(report: ExploreReport): string {
+function text(report: ExploreReport, config: string[]): string {
   if (report.violations === 0) return `${report.runs} runs, no violation (seed ${report.seed})`;
   return [
     `violation after ${report.runs} runs (seed ${report.seed}, path ${report.path ?? "?"}):`,
@@ -35,7 +35,7 @@ function text(report: ExploreReport): string {
     ...(report.steps ?? []).map((line) => `  ${line}`),
     "trace:",
     ...(report.trace ?? []).map((line) => `  ${line}`),
-    `replay: npm run check:lifecycle -- --seed ${report.seed} --path ${report.path ?? ""}${report.behaviours.length < BEHAVIOURS.length ? ` --only ${report.behaviours.join(",")}` : ""}`,
+    `replay: npm run check:lifecycle -- --seed ${report.seed} --path ${report.path ?? ""}${report.behaviours.length < BEHAVIOURS.length ? ` --only ${report.behaviours.join(",")}` : ""}${config.map((pair) => ` --config ${pair}`).join("")}`,
   ].join("\n");
 }
 
@@ -69,6 +69,8 @@ runTool("check:lifecycle", async () => {
     behaviours,
     config: configPairs(values.config),
   });
-  process.stdout.write(`${values.json === true ? JSON.stringify(report, null, 2) : text(report)}\n`);
+  process.stdout.write(
+    `${values.json === true ? JSON.stringify(report, null, 2) : text(report, values.config ?? [])}\n`,
+  );
   if (report.violations > 0) process.exitCode = 1;
 });

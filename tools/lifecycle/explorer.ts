@@ -78,6 +78,8 @@ export interface ExploreReport {
   violations: number;
   seed: number;
   behaviours: readonly Behaviour[];
+  /** The configuration explored, over Pulumi.prod.yaml. */
+  config: Record<string, string>;
   /** With a violation: how to replay it, what broke, the shrunk steps and what happened. */
   path?: string;
   invariants?: string[];
@@ -288,6 +290,7 @@ export async function explore(options: ExploreOptions): Promise<ExploreReport> {
     violations: details.failed ? (failure?.violations.length ?? 1) : 0,
     seed: details.seed,
     behaviours,
+    config: options.config ?? {},
   };
   if (!details.failed) return report;
   return {
