@@ -1,3 +1,4 @@
+import { AWS_CLIENT_CONFIG } from "./awsClients";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { SSMClient } from "@aws-sdk/client-ssm";
 import { isObject } from "./finding/json";
@@ -11,6 +12,12 @@ import {
 import { systemClock, type Clock } from "./clock";
 import { createSqsDeadLetterSender, type DeadLetterSender } from "./delivery/deadLetters";
 import { createDelivery } from "./delivery/delivery";
+import {
+  createSqsReturnToQueue,
+  visibilitySecondsFor,
+  type HandBack,
+  type ReturnToQueue,
+} from "./delivery/handBack";
 import { stateTableStores } from "./state/dynamo";
 import { readEvent, readRecordBody } from "./finding/events";
 import { createJsonLogger, type Logger } from "./telemetry/log";
@@ -21,7 +28,7 @@ import type { AlertStore } from "./state/store";
 import { createAlertTracker } from "./state/tracker";
 import { describeRoutingKeyProblem } from "./finding/pagerdutyEvent";
 import { createSecretParameter, type ParameterReader } from "./secretParameter";
-import type { HandlerSettings } from "./settings";
+import { DEADLINE_MARGIN_MS, type HandlerSettings } from "./settings";
 import { createPageWriteBack } from "./sync/pageWriteBack";
 import { createSecurityHubUpdater, type FindingUpdater } from "./sync/securityHub";
 import { createSecurityHubWriter } from "./sync/writeBack";
@@ -38,6 +45,8 @@ export interface HandlerDependencies {
   pacingStore: PacingStore;
   alertStore: AlertStore;
   deadLetter: DeadLetterSender | undefined;
+  /** Tells SQS when each handed-back record should come back (ChangeMessageVisibility). */
+  returnToQueue: ReturnToQueue;
   /** Security Hub's BatchUpdateFindings, used when the stack syncs with Security Hub. */
   findingUpdater: FindingUpdater;
   log: Logger;
@@ -62,14 +71,17 @@ export const DELIVERY_TUNING = {
   retryMaxMs: 20_000,
   // PagerDuty's advice for 429 is to wait tens of seconds; meanwhile its rolling minute drains.
   rateLimitHoldOffMs: 20_000,
-  // Kept free at the end of an invocation to dead-letter or hand back what is left.
-  deadlineMarginMs: 3_000,
+  deadlineMarginMs: DEADLINE_MARGIN_MS,
   // The budget of a call without a Lambda context (local tools).
   contextlessBudgetMs: 60_000,
+  // When a handed-back record comes back if nothing says when sending can succeed again (SSM, PagerDuty failing).
+  handBackRetryMs: 20_000,
 } as const;
 
 interface SqsRecordLike {
   messageId: string;
+  receiptHandle?: string;
+  eventSourceARN?: string;
   body: string;
   attributes?: { ApproximateReceiveCount?: string };
 }
@@ -89,17 +101,21 @@ export function createHandler(settings: HandlerSettings, overrides: Partial<Hand
   const random = overrides.random ?? Math.random;
   const meter = createMeter(settings.stack, overrides.writeMetrics);
   const log = overrides.log ?? createJsonLogger();
-  const readParameter = overrides.readParameter ?? createSsmReader(new SSMClient({}));
+  const readParameter = overrides.readParameter ?? createSsmReader(new SSMClient(AWS_CLIENT_CONFIG));
   // The send schedule and the alert state both live in the stack's state table.
   const stores = stateTableStores(settings.stateTable);
   const pacingStore = overrides.pacingStore ?? stores.pacing();
   const alertStore = overrides.alertStore ?? stores.alerts();
+  // Queue URLs name the queue; the client sends to its Region's endpoint.
+  let sqs: SQSClient | undefined;
+  const sqsClient = () => (sqs ??= new SQSClient({ ...AWS_CLIENT_CONFIG, useQueueUrlAsEndpoint: false }));
   const deadLetter =
     "deadLetter" in overrides
       ? overrides.deadLetter
       : settings.deadLetterQueueUrl === undefined
         ? undefined
-        : createSqsDeadLetterSender(new SQSClient({}), settings.deadLetterQueueUrl);
+        : createSqsDeadLetterSender(sqsClient(), settings.deadLetterQueueUrl);
+  const returnToQueue = overrides.returnToQueue ?? createSqsReturnToQueue(sqsClient, log);
 
   const routingKey = createSecretParameter({
     parameterName: settings.parameterName,
@@ -136,7 +152,8 @@ export function createHandler(settings: HandlerSettings, overrides: Partial<Hand
   });
   const writeToSecurityHub = settings.securityHubSync
     ? createSecurityHubWriter({
-        updater: overrides.findingUpdater ?? createSecurityHubUpdater(new SecurityHubClient({})),
+        updater:
+          overrides.findingUpdater ?? createSecurityHubUpdater(new SecurityHubClient(AWS_CLIENT_CONFIG)),
         pacingStore,
         clock,
         random,
@@ -200,6 +217,24 @@ export function createHandler(settings: HandlerSettings, overrides: Partial<Hand
         receiveCount: Number(record.attributes?.ApproximateReceiveCount ?? "1"),
       }));
       const results = await processRecords(records, dependenciesFor(), deadline);
+      const now = clock.now();
+      const handBacks: HandBack[] = [];
+      for (const [index, result] of results.entries()) {
+        const record = event.Records[index];
+        if (result.outcome !== "handedBack" || record?.receiptHandle === undefined) continue;
+        if (record.eventSourceARN === undefined) continue;
+        handBacks.push({
+          queueArn: record.eventSourceARN,
+          receiptHandle: record.receiptHandle,
+          visibilitySeconds: visibilitySecondsFor(
+            result.retryAt,
+            now,
+            DELIVERY_TUNING.handBackRetryMs,
+            records[index]?.receiveCount ?? 1,
+          ),
+        });
+      }
+      if (handBacks.length > 0) await returnToQueue(handBacks);
       return {
         batchItemFailures: results
           .filter((result) => result.outcome === "handedBack")

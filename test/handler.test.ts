@@ -5,6 +5,7 @@ import { electricEyeFinding, passedReimport, importedEvent } from "../tools/simu
 import { findingOf, fixtureNames, loadFixture, sqsEvent } from "./support/fixtures";
 import {
   DEAD_LETTER_QUEUE,
+  LANE_QUEUE,
   PARAMETER_NAME,
   ROUTING_KEY,
   STATE_TABLE,
@@ -14,6 +15,19 @@ import {
   type World,
 } from "./support/world";
 import { AwsError } from "../standins/awsJson";
+import { createServer, type Socket } from "net";
+import { SSMClient } from "@aws-sdk/client-ssm";
+import {
+  ChangeMessageVisibilityBatchCommand,
+  ChangeMessageVisibilityCommand,
+  SQSClient,
+  SendMessageCommand,
+} from "@aws-sdk/client-sqs";
+import { AWS_CLIENT_CONFIG } from "../handler/awsClients";
+import { visibilitySecondsFor } from "../handler/delivery/handBack";
+import { createSsmReader } from "../handler/ssm";
+import { ACCEPT_ALL } from "../handler/finding/filter";
+import { deliveryPlan, functionSettings } from "../infra/tuning";
 
 /** The events a fixture stands for: itself when it is an event, otherwise its findings in one Imported event. */
 function eventsOf(name: string): unknown[] {
@@ -165,6 +179,147 @@ describe("the handler against the stand-ins, over real HTTP", () => {
         /PagerDuty rejected finding .*s3-bucket-encryption-check \(HTTP 400\): Invalid routing key/,
       );
       assert.equal(letters[0]?.attributes.sourceMessageId, "message-1");
+    });
+  });
+
+  describe("handing records back", () => {
+    const sqs = () => new SQSClient({ ...AWS_CLIENT_CONFIG, useQueueUrlAsEndpoint: false });
+    const enqueue = async (...events: unknown[]) => {
+      for (const body of bodies(...events))
+        await sqs().send(
+          new SendMessageCommand({ QueueUrl: world.sqs.queueUrl(LANE_QUEUE), MessageBody: body }),
+        );
+    };
+
+    it("after a 429, a handed-back record is visible again when the hold-off ends (ChangeMessageVisibility), not after the queue's whole visibility timeout", async () => {
+      await enqueue(
+        importedEvent([electricEyeFinding("s3-public-policy-critical", "visibility-a", "111122223333")]),
+        importedEvent([electricEyeFinding("s3-public-policy-critical", "visibility-b", "111122223333")]),
+      );
+      world.pagerduty.injectFault({ kind: "status", status: 429 });
+      const batch = world.sqs.receive(LANE_QUEUE);
+      const handedBack = failures(await world.handler()(batch));
+      assert.equal(handedBack.length, 2);
+      for (const messageId of handedBack) {
+        const seconds = world.sqs.invisibleFor(messageId);
+        assert.ok(seconds > 15 && seconds <= 20, `visible again in ${seconds} s`);
+      }
+    });
+
+    it("spends the queue's receives over hours in a long outage: prompt for three receives, then doubling to 12 h", () => {
+      const now = 1_000_000;
+      assert.equal(visibilitySecondsFor(now + 20_000, now, 20_000, 1), 20);
+      assert.equal(visibilitySecondsFor(now + 1_500, now, 20_000, 3), 2);
+      assert.equal(visibilitySecondsFor(undefined, now, 20_000, 2), 20);
+      assert.equal(visibilitySecondsFor(now + 1_500, now, 20_000, 5), 240);
+      assert.equal(visibilitySecondsFor(now, now, 20_000, 30), 43_200);
+      const tenReceives = Array.from({ length: 10 }, (_, index) =>
+        visibilitySecondsFor(undefined, now, 20_000, index + 1),
+      );
+      assert.ok(tenReceives.reduce((total, seconds) => total + seconds, 0) > 4 * 3600);
+    });
+
+    it("the SQS stand-in checks ChangeMessageVisibility as SQS does: the current receipt handle, 0 to 43200 s, distinct batch ids", async () => {
+      await enqueue(
+        importedEvent([electricEyeFinding("s3-public-policy-critical", "visibility-c", "111122223333")]),
+      );
+      const [record] = world.sqs.receive(LANE_QUEUE).Records;
+      const QueueUrl = world.sqs.queueUrl(LANE_QUEUE);
+      const receiptHandle = String(record?.receiptHandle);
+      await assert.rejects(
+        sqs().send(
+          new ChangeMessageVisibilityCommand({ QueueUrl, ReceiptHandle: "forged", VisibilityTimeout: 5 }),
+        ),
+        /ReceiptHandleIsInvalid|receipt handle is invalid/,
+      );
+      await assert.rejects(
+        sqs().send(
+          new ChangeMessageVisibilityCommand({
+            QueueUrl,
+            ReceiptHandle: receiptHandle,
+            VisibilityTimeout: 43_201,
+          }),
+        ),
+        /between 0 and 43200/,
+      );
+      await assert.rejects(
+        sqs().send(
+          new ChangeMessageVisibilityBatchCommand({
+            QueueUrl,
+            Entries: [
+              { Id: "a", ReceiptHandle: receiptHandle, VisibilityTimeout: 1 },
+              { Id: "a", ReceiptHandle: receiptHandle, VisibilityTimeout: 1 },
+            ],
+          }),
+        ),
+        /same Id|BatchEntryIdsNotDistinct/,
+      );
+      await sqs().send(
+        new ChangeMessageVisibilityCommand({ QueueUrl, ReceiptHandle: receiptHandle, VisibilityTimeout: 0 }),
+      );
+      assert.equal(world.sqs.invisibleFor(String(record?.messageId)), 0);
+      await assert.rejects(
+        sqs().send(
+          new ChangeMessageVisibilityCommand({
+            QueueUrl,
+            ReceiptHandle: receiptHandle,
+            VisibilityTimeout: 5,
+          }),
+        ),
+        /not in flight|MessageNotInflight/,
+      );
+    });
+  });
+
+  describe("timeouts", () => {
+    it("pages with the shortest function timeout accepted (10 s): the request timeout it is deployed with leaves time to send", async () => {
+      const plan = deliveryPlan({
+        batchSize: 10,
+        maximumConcurrency: 2,
+        functionTimeoutSeconds: 10,
+        maxReceiveCount: 10,
+        eventsPerMinute: 115,
+        routingKeyTtlSeconds: 300,
+        memorySizeMb: 256,
+        logRetentionDays: 30,
+      });
+      const deployed = functionSettings({
+        stack: "test",
+        parameterName: PARAMETER_NAME,
+        pagerDutyRegion: "us",
+        filter: ACCEPT_ALL,
+        plan,
+        deadLetterQueueUrl: world.settings.deadLetterQueueUrl ?? "",
+        stateTable: STATE_TABLE,
+        alertState: { refreshHours: 24, resolveUntrackedUntil: undefined },
+        sync: { enabled: false, serviceName: "test" },
+      });
+      const handler = world.handler({}, { requestTimeoutSeconds: deployed.requestTimeoutSeconds });
+      const events = [0, 1, 2].map((index) =>
+        importedEvent([electricEyeFinding("s3-encryption-high", `short-timeout-${index}`, "111122223333")]),
+      );
+      assert.deepEqual(failures(await handler(sqsEvent(bodies(...events)), remaining(10_000))), []);
+      assert.equal(world.pagerduty.model.openAlerts().length, 3);
+    });
+
+    it("an AWS call that hangs ends at the clients' request timeout, not at the function's", async () => {
+      const sockets: Socket[] = [];
+      const hung = createServer((socket) => void sockets.push(socket));
+      await new Promise<void>((resolve) => hung.listen(0, "127.0.0.1", resolve));
+      const { port } = hung.address() as { port: number };
+      const client = new SSMClient({
+        ...AWS_CLIENT_CONFIG,
+        maxAttempts: 1,
+        endpoint: `http://127.0.0.1:${port}`,
+      });
+      const started = Date.now();
+      try {
+        await assert.rejects(createSsmReader(client)(PARAMETER_NAME), /timed? ?out|Timeout/i);
+        assert.ok(Date.now() - started < 4_000, `${Date.now() - started} ms`);
+      } finally {
+        for (const socket of sockets) socket.destroy();
+        await new Promise((resolve) => hung.close(resolve));
+      }
     });
   });
 

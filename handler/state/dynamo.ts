@@ -1,3 +1,4 @@
+import { AWS_CLIENT_CONFIG } from "../awsClients";
 import {
   DynamoDBClient,
   GetItemCommand,
@@ -279,7 +280,7 @@ export function createDynamoWebhookLedger(client: DynamoDBClient, tableName: str
  */
 export function stateTableStores(tableName: string | undefined) {
   let client: DynamoDBClient | undefined;
-  const table = (): DynamoDBClient => (client ??= new DynamoDBClient({}));
+  const table = (): DynamoDBClient => (client ??= new DynamoDBClient(AWS_CLIENT_CONFIG));
   return {
     pacing: (): PacingStore =>
       tableName === undefined ? createMemoryPacingStore() : createDynamoPacingStore(table(), tableName),

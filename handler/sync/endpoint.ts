@@ -1,3 +1,4 @@
+import { AWS_CLIENT_CONFIG } from "../awsClients";
 import { SecurityHubClient } from "@aws-sdk/client-securityhub";
 import { SSMClient } from "@aws-sdk/client-ssm";
 import { systemClock, type Clock } from "../clock";
@@ -116,14 +117,14 @@ export function createWebhookHandler(
     expected: "a PagerDuty webhook signing secret",
     problemOf: (value) =>
       value.length < 16 ? `it has ${value.length} characters, too few for a signing secret` : undefined,
-    read: overrides.readParameter ?? createSsmReader(new SSMClient({})),
+    read: overrides.readParameter ?? createSsmReader(new SSMClient(AWS_CLIENT_CONFIG)),
     ttlMs: settings.secretTtlSeconds * 1000,
     graceMs: ROTATION_GRACE_MS,
     clock,
     log,
   });
   const write = createSecurityHubWriter({
-    updater: overrides.findingUpdater ?? createSecurityHubUpdater(new SecurityHubClient({})),
+    updater: overrides.findingUpdater ?? createSecurityHubUpdater(new SecurityHubClient(AWS_CLIENT_CONFIG)),
     pacingStore: overrides.pacingStore ?? stores.pacing(),
     clock,
     random: overrides.random ?? Math.random,

@@ -3,22 +3,26 @@ import type { SQSClient } from "@aws-sdk/client-sqs";
 import type { SSMClient } from "@aws-sdk/client-ssm";
 import type { Clock } from "../../handler/clock";
 import { createSqsDeadLetterSender } from "../../handler/delivery/deadLetters";
+import { createSqsReturnToQueue, queueUrlOf } from "../../handler/delivery/handBack";
 import { createDynamoAlertStore, createDynamoPacingStore } from "../../handler/state/dynamo";
 import { createHandler, type SqsBatchResponse } from "../../handler/index";
-import { silentLogger } from "../../handler/telemetry/log";
+import { createJsonLogger } from "../../handler/telemetry/log";
 import type { Transport } from "../../handler/delivery/pagerduty";
 import { settingsFromEnvironment, settingsToEnvironment, type HandlerSettings } from "../../handler/settings";
 import { createSsmReader } from "../../handler/ssm";
 import { findingIdOf } from "../../handler/sync/securityHub";
 import type { Lane } from "../../infra/eventPatterns";
 import type { DeliveryPlan } from "../../infra/tuning";
-import type { AwsError } from "../../standins/awsJson";
+import { AwsError } from "../../standins/awsJson";
 import { createDynamoDbService } from "../../standins/dynamodb";
 import { createSqsOperations } from "../../standins/sqs";
 import { createSsmService } from "../../standins/ssm";
 import { inProcessClient } from "./inProcessAws";
-import { SimQueue, type SimMessage } from "./queue";
+import { SimQueue, type MessageBody, type SimMessage } from "./queue";
 import type { VirtualTime } from "./virtualTime";
+
+// A reason given to abort() spares the DOMException it would otherwise build for each of millions of timers.
+const TIMER_STOPPED = "timer stopped";
 
 /** Latencies of the simulated AWS side, in virtual milliseconds. */
 export const AWS_LATENCY = {
@@ -40,6 +44,8 @@ export interface DeploymentOptions {
   /** The function's settings as the Pulumi program writes them. */
   settings: HandlerSettings;
   plan: DeliveryPlan;
+  /** The function's memory, for its billed GB-seconds. */
+  memorySizeMb: number;
   lanes: Lane[];
   /** The PagerDuty Events API, shared by every deployment (its limits are per routing key). */
   transport: Transport;
@@ -49,6 +55,12 @@ export interface DeploymentOptions {
 
 export interface DeploymentStats {
   invocations: number;
+  /** Billed duration times memory, cold starts included (Lambda bills the init phase). */
+  gbSeconds: number;
+  /** Requests to the lane queues: EventBridge's sends, the event source mappings' receives and batch deletes. */
+  sqsRequests: number;
+  /** Bytes written to the function's log group: log lines and embedded-metric lines. */
+  logBytes: number;
   coldStarts: number;
   timedOut: number;
   handedBack: number;
@@ -73,6 +85,9 @@ export class Deployment {
   readonly queues = new Map<Lane, SimQueue>();
   readonly stats: DeploymentStats = {
     invocations: 0,
+    gbSeconds: 0,
+    sqsRequests: 0,
+    logBytes: 0,
     coldStarts: 0,
     timedOut: 0,
     handedBack: 0,
@@ -126,10 +141,11 @@ export class Deployment {
   }
 
   /** EventBridge puts an event into a lane's queue. */
-  deliver(lane: Lane, body: string): void {
+  deliver(lane: Lane, body: MessageBody): void {
     const queue = this.queues.get(lane);
     if (queue === undefined) throw new Error(`${this.options.name} has no ${lane} lane`);
     queue.send(body, this.options.time.now());
+    this.stats.sqsRequests += 1;
     this.poll(lane);
   }
 
@@ -140,6 +156,7 @@ export class Deployment {
     while ((this.inFlight.get(lane) ?? 0) < plan.maximumConcurrency && queue.hasVisible(time.now())) {
       const batch = queue.receive(plan.batchSize, time.now());
       if (batch.length === 0) break;
+      this.stats.sqsRequests += 1;
       this.inFlight.set(lane, (this.inFlight.get(lane) ?? 0) + 1);
       time.at(time.now() + AWS_LATENCY.receiveMs, () => void this.invoke(lane, queue, batch));
     }
@@ -156,6 +173,7 @@ export class Deployment {
   private async invoke(lane: Lane, queue: SimQueue, batch: SimMessage[]): Promise<void> {
     const { time, plan } = this.options;
     this.stats.invocations += 1;
+    const startedAt = time.now();
     let container = this.idle.pop();
     if (container === undefined) {
       this.stats.coldStarts += 1;
@@ -167,6 +185,7 @@ export class Deployment {
     const event = {
       Records: batch.map((message) => ({
         messageId: message.id,
+        receiptHandle: message.receiptHandle,
         body: message.body,
         attributes: { ApproximateReceiveCount: String(message.receiveCount) },
         eventSource: "aws:sqs",
@@ -178,7 +197,8 @@ export class Deployment {
       container.handler(event, { getRemainingTimeInMillis: () => deadline - time.now() }),
       time.clock.sleep(plan.functionTimeoutSeconds * 1000, timeout.signal).then(() => "timeout" as const),
     ]);
-    timeout.abort();
+    timeout.abort(TIMER_STOPPED);
+    this.stats.gbSeconds += ((time.now() - startedAt) / 1000) * (this.options.memorySizeMb / 1024);
     if (outcome === "timeout") {
       // Lambda stops a function at its timeout: the container is gone, its records come back after visibility.
       this.stats.timedOut += 1;
@@ -188,12 +208,24 @@ export class Deployment {
         (outcome as SqsBatchResponse).batchItemFailures.map((failure) => failure.itemIdentifier),
       );
       this.stats.handedBack += failed.size;
-      for (const message of batch) if (!failed.has(message.id)) queue.delete(message.id);
+      let deleted = 0;
+      for (const message of batch) {
+        if (failed.has(message.id)) continue;
+        queue.delete(message.id);
+        deleted += 1;
+      }
+      // The event source mapping deletes what succeeded with DeleteMessageBatch, ten entries a request.
+      this.stats.sqsRequests += Math.ceil(deleted / 10);
       this.idle.push(container);
     }
     this.inFlight.set(lane, (this.inFlight.get(lane) ?? 1) - 1);
     this.poll(lane);
   }
+
+  // Each line also carries CloudWatch's timestamp and request id prefix, about 60 bytes.
+  private readonly countLogBytes = (line: string): void => {
+    this.stats.logBytes += line.length + 60;
+  };
 
   private newContainer(): Container {
     const { time, random } = this.options;
@@ -210,22 +242,35 @@ export class Deployment {
       latencyMs: AWS_LATENCY.ssmMs,
       ...(this.options.ssmFault === undefined ? {} : { fault: this.options.ssmFault }),
     });
+    const lanes = new Map(
+      [...this.queues.values()].map((queue) => [
+        queueUrlOf(`arn:aws:sqs:us-east-1:111122223333:${queue.name}`),
+        queue,
+      ]),
+    );
     const sqsClient = inProcessClient<SQSClient>(
       createSqsOperations(
-        (url) => url === this.deadLetterUrl,
+        (url) => url === this.deadLetterUrl || lanes.has(url),
         (message) => this.deadLetters.send(message.body, time.now(), message.attributes),
+        (url, receiptHandle, seconds) => {
+          if (lanes.get(url)?.changeVisibility(receiptHandle, seconds * 1000, time.now()) !== true)
+            throw new AwsError("ReceiptHandleIsInvalid", "The input receipt handle is invalid.");
+        },
       ),
       { clock, latencyMs: AWS_LATENCY.sqsMs },
     );
     const dynamodbClient = inProcessClient<DynamoDBClient>(this.dynamodb.operations, {
       clock,
       latencyMs: AWS_LATENCY.dynamodbMs,
+      copies: true,
       onCall: (operation) => {
         this.stats.dynamodb[operation] = (this.stats.dynamodb[operation] ?? 0) + 1;
       },
     });
     // The settings make the same round trip through the environment as in the deployed function.
     const settings = settingsFromEnvironment(settingsToEnvironment(this.options.settings));
+    // What the function writes to its log group is counted, not kept: it is part of what the stack costs.
+    const log = createJsonLogger(this.countLogBytes);
     container.handler = createHandler(settings, {
       clock,
       random,
@@ -234,6 +279,7 @@ export class Deployment {
       pacingStore: createDynamoPacingStore(dynamodbClient, settings.stateTable ?? ""),
       alertStore: createDynamoAlertStore(dynamodbClient, settings.stateTable ?? ""),
       deadLetter: createSqsDeadLetterSender(sqsClient, this.deadLetterUrl),
+      returnToQueue: createSqsReturnToQueue(() => sqsClient, log),
       // Security Hub accepts every write-back; the benchmark counts them and keeps the workflow they set (the
       // follow-up Imported events are not simulated: the tests prove they change nothing).
       findingUpdater: async (update) => {
@@ -245,8 +291,8 @@ export class Deployment {
         }
         return { updated: update.findings, failed: [] };
       },
-      log: silentLogger,
-      writeMetrics: () => undefined,
+      log,
+      writeMetrics: this.countLogBytes,
     });
     return container;
   }
