@@ -6,6 +6,7 @@ import type { Scheduler } from "fast-check";
 import { readStackConfig, type StackConfig } from "../../config";
 import type { Clock } from "../../handler/clock";
 import { createSqsDeadLetterSender } from "../../handler/delivery/deadLetters";
+import { createSqsReturnToQueue, queueUrlOf } from "../../handler/delivery/handBack";
 import type { Transport } from "../../handler/delivery/pagerduty";
 import { readFinding } from "../../handler/finding/read";
 import { routeFinding } from "../../handler/finding/route";
@@ -411,8 +412,10 @@ export class LifecycleWorld {
     const event = {
       Records: batch.map((message) => ({
         messageId: message.id,
+        receiptHandle: message.receiptHandle,
         body: message.body,
         attributes: { ApproximateReceiveCount: String(message.receiveCount) },
+        eventSourceARN: queueArnOf(lane),
       })),
     };
     void (container.handler as (event: unknown, context: unknown) => Promise<SqsBatchResponse>)(event, {
@@ -796,6 +799,13 @@ export class LifecycleWorld {
     return updated ? "updated" : "none";
   }
 
+  private laneOfUrl(url: string): SimQueue | undefined {
+    return this.stack.lanes
+      .filter((lane) => queueUrlOf(queueArnOf(lane)) === url)
+      .map((lane) => this.queues.get(lane))
+      .find((queue) => queue !== undefined);
+  }
+
   nameOf(dedupKey: string): string {
     return this.subjects.find((state) => state.dedupKey === dedupKey)?.subject.name ?? dedupKey;
   }
@@ -807,13 +817,19 @@ export class LifecycleWorld {
     const sqs = this.serviceClient<SQSClient>(
       container,
       createSqsOperations(
-        (url) => url === DEAD_LETTER_URL,
+        (url) => url === DEAD_LETTER_URL || this.laneOfUrl(url) !== undefined,
         (message) => {
           this.deadLettered.push({ body: message.body, reason: message.attributes.reason ?? "" });
           const source = message.attributes.sourceMessageId;
           if (source === undefined) return;
           this.deadLetteredIds.add(source);
           this.log(`dead-lettered ${source}: ${message.attributes.reason ?? ""}`);
+        },
+        (url, receiptHandle, seconds) => {
+          this.log(`visibility of ${receiptHandle} set to ${seconds} s`);
+          const queue = this.laneOfUrl(url);
+          if (queue?.changeVisibility(receiptHandle, seconds * 1000, this.now()) !== true)
+            throw new AwsError("ReceiptHandleIsInvalid", "The input receipt handle is invalid.");
         },
       ),
     );
@@ -827,6 +843,7 @@ export class LifecycleWorld {
       pacingStore: createDynamoPacingStore(dynamodb, TABLE),
       alertStore: createDynamoAlertStore(dynamodb, TABLE),
       deadLetter: createSqsDeadLetterSender(sqs, DEAD_LETTER_URL),
+      returnToQueue: createSqsReturnToQueue(() => sqs, silentLogger),
       findingUpdater: createSecurityHubUpdater(this.securityHubClient(container)),
       log: silentLogger,
       writeMetrics: () => undefined,
@@ -874,6 +891,10 @@ export class LifecycleWorld {
     ) as Container["handler"];
     return container;
   }
+}
+
+function queueArnOf(lane: Lane): string {
+  return `arn:aws:sqs:us-east-1:111122223333:${lane}`;
 }
 
 /** What a page shows, as a responder sees it change (the event's time aside). */
