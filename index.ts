@@ -3,7 +3,7 @@ import { lanesOf, stackRules } from "./infra/eventPatterns";
 import { Operations } from "./infra/operations";
 import * as pulumi from "@pulumi/pulumi";
 import { FindingDelivery } from "./infra/findingDelivery";
-import { SecurityHubSync, accountSecurityHubArn } from "./infra/securityHubSync";
+import { SecurityHubSync, accountSecurityHubArns } from "./infra/securityHubSync";
 import { PagerDutyService } from "./infra/pagerdutyService";
 import { deliveryPlan } from "./infra/tuning";
 
@@ -18,7 +18,7 @@ export = async () => {
     stack: config.stack,
   });
   // Written to by both functions when the stack syncs with Security Hub.
-  const securityHubArn = config.sync.enabled ? accountSecurityHubArn() : undefined;
+  const securityHubArns = config.sync.enabled ? accountSecurityHubArns() : undefined;
   const rules = stackRules(config);
   const delivery = new FindingDelivery("delivery", {
     stack: config.stack,
@@ -29,18 +29,18 @@ export = async () => {
     filter: config.filter,
     alertState: config.alertState,
     sync: config.sync,
-    securityHubArn,
+    securityHubArns,
     rules,
     plan: deliveryPlan(config.delivery),
     memorySizeMb: config.delivery.memorySizeMb,
     logRetentionDays: config.delivery.logRetentionDays,
   });
   const sync =
-    securityHubArn === undefined
+    securityHubArns === undefined
       ? undefined
       : new SecurityHubSync("sync", {
           stack: config.stack,
-          securityHubArn,
+          securityHubArns,
           stateTableName: delivery.stateTableName,
           stateTableArn: delivery.stateTableArn,
           kmsKeyArn: config.kmsKeyArn,

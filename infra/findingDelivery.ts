@@ -18,8 +18,8 @@ export interface FindingDeliveryArgs {
   filter: FindingFilter;
   alertState: AlertStateConfig;
   sync: SyncConfig;
-  /** The account's Security Hub, which pages are written back to; undefined without the sync. */
-  securityHubArn: pulumi.Output<string> | undefined;
+  /** The account's Security Hub (both its hubs), which pages are written back to; undefined without the sync. */
+  securityHubArns: pulumi.Output<string[]> | undefined;
   rules: RulePlan[];
   plan: DeliveryPlan;
   memorySizeMb: number;
@@ -182,7 +182,7 @@ export class FindingDelivery extends pulumi.ComponentResource {
             deadLetters.arn,
             state.arn,
             pulumi.all(lanes.map((lane) => laneQueue(lane).arn)),
-            args.securityHubArn,
+            args.securityHubArns,
           ])
           .apply(
             ([
@@ -192,7 +192,7 @@ export class FindingDelivery extends pulumi.ComponentResource {
               deadLetterQueueArn,
               stateTableArn,
               laneQueueArns,
-              securityHubArn,
+              securityHubArns,
             ]) =>
               JSON.stringify(
                 functionPolicy({
@@ -203,7 +203,7 @@ export class FindingDelivery extends pulumi.ComponentResource {
                   laneQueueArns,
                   deadLetterQueueArn,
                   stateTableArn,
-                  securityHubArn,
+                  securityHubArns,
                 }),
               ),
           ),

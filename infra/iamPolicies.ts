@@ -25,8 +25,8 @@ export interface FunctionPolicyInputs {
   laneQueueArns: string[];
   deadLetterQueueArn: string;
   stateTableArn: string;
-  /** The account's Security Hub in this Region, when pages are written back to it. */
-  securityHubArn: string | undefined;
+  /** The account's Security Hub in this Region (both its hubs), when pages are written back to it. */
+  securityHubArns: string[] | undefined;
 }
 
 export function functionPolicy(inputs: FunctionPolicyInputs): PolicyDocument {
@@ -57,24 +57,33 @@ export function functionPolicy(inputs: FunctionPolicyInputs): PolicyDocument {
       Resource: inputs.stateTableArn,
     },
   ];
-  if (inputs.securityHubArn !== undefined) statements.push(writeToSecurityHub(inputs.securityHubArn));
+  if (inputs.securityHubArns !== undefined) statements.push(writeToSecurityHub(inputs.securityHubArns));
   if (inputs.kmsKeyArn !== undefined)
     statements.push(decryptViaSsm("DecryptRoutingKeyViaSsm", inputs.kmsKeyArn, inputs.region));
   return { Version: "2012-10-17", Statement: statements };
 }
 
-/** The account's Security Hub ("hub/default") is the only resource BatchUpdateFindings (and its V2) accepts. */
-export function securityHubArnOf(partition: string, region: string, account: string): string {
-  return `arn:${partition}:securityhub:${region}:${account}:hub/default`;
+/**
+ * The account's Security Hub in one Region, as IAM names it: Security Hub CSPM's hub ("hub/default"), which
+ * BatchUpdateFindings acts on, and the new Security Hub's ("hubv2/<id>"), which BatchUpdateFindingsV2 acts on.
+ * AWS assigns the hubv2 id when the new Security Hub is enabled and allows one per Region, so the id is the only
+ * wildcard: the grant stays within the account and the Region.
+ */
+export function securityHubArnsOf(partition: string, region: string, account: string): string[] {
+  const prefix = `arn:${partition}:securityhub:${region}:${account}`;
+  return [`${prefix}:hub/default`, `${prefix}:hubv2/*`];
 }
 
-/** AWS authorizes BatchUpdateFindingsV2 with the same action as BatchUpdateFindings: one action covers both. */
-function writeToSecurityHub(hubArn: string): PolicyStatement {
+/**
+ * IAM authorizes both BatchUpdateFindings and BatchUpdateFindingsV2 with securityhub:BatchUpdateFindings (the
+ * Service Authorization Reference); which hub it is checked against depends on the call.
+ */
+function writeToSecurityHub(hubArns: string[]): PolicyStatement {
   return {
     Sid: "WriteBackToSecurityHub",
     Effect: "Allow",
     Action: "securityhub:BatchUpdateFindings",
-    Resource: hubArn,
+    Resource: hubArns,
   };
 }
 
@@ -95,7 +104,7 @@ export interface WebhookPolicyInputs {
   secretParameterArn: string;
   kmsKeyArn: string | undefined;
   stateTableArn: string;
-  securityHubArn: string;
+  securityHubArns: string[];
 }
 
 /** The webhook endpoint reads its signing secret, its state and writes to Security Hub; nothing else. */
@@ -119,7 +128,7 @@ export function webhookFunctionPolicy(inputs: WebhookPolicyInputs): PolicyDocume
       Action: ["dynamodb:GetItem", "dynamodb:PutItem"],
       Resource: inputs.stateTableArn,
     },
-    writeToSecurityHub(inputs.securityHubArn),
+    writeToSecurityHub(inputs.securityHubArns),
   ];
   if (inputs.kmsKeyArn !== undefined)
     statements.push(decryptViaSsm("DecryptSigningSecretViaSsm", inputs.kmsKeyArn, inputs.region));

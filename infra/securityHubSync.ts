@@ -9,24 +9,24 @@ import {
 import { WEBHOOK_TIMEOUT_SECONDS } from "../handler/sync/ledger";
 import { WEBHOOK_EVENT_TYPES } from "../handler/sync/webhook";
 import { PAGE_ON_CALL } from "./eventPatterns";
-import { securityHubArnOf, webhookFunctionPolicy } from "./iamPolicies";
+import { securityHubArnsOf, webhookFunctionPolicy } from "./iamPolicies";
 import { functionLogsAndRole, functionRuntime, lambdaFunctionName } from "./lambda";
 import { PAGERDUTY_API_URLS, PagerDutyWebhookSubscription } from "./webhookSubscription";
 
-/** The account's Security Hub in the stack's Region: the resource BatchUpdateFindings is granted on. */
-export function accountSecurityHubArn(opts?: pulumi.InvokeOptions): pulumi.Output<string> {
+/** The account's Security Hub in the stack's Region, both its hubs: the resources BatchUpdateFindings is granted on. */
+export function accountSecurityHubArns(opts?: pulumi.InvokeOptions): pulumi.Output<string[]> {
   return pulumi
     .all([
       aws.getPartitionOutput({}, opts).partition,
       aws.getRegionOutput({}, opts).region,
       aws.getCallerIdentityOutput({}, opts).accountId,
     ])
-    .apply(([partition, region, account]) => securityHubArnOf(partition, region, account));
+    .apply(([partition, region, account]) => securityHubArnsOf(partition, region, account));
 }
 
 export interface SecurityHubSyncArgs {
   stack: string;
-  securityHubArn: pulumi.Output<string>;
+  securityHubArns: pulumi.Output<string[]>;
   stateTableName: pulumi.Output<string>;
   stateTableArn: pulumi.Output<string>;
   kmsKeyArn: string | undefined;
@@ -154,8 +154,8 @@ export class SecurityHubSync extends pulumi.ComponentResource {
       {
         role: role.id,
         policy: pulumi
-          .all([region, logGroup.arn, secret.arn, args.stateTableArn, args.securityHubArn])
-          .apply(([regionName, logGroupArn, secretParameterArn, stateTableArn, securityHubArn]) =>
+          .all([region, logGroup.arn, secret.arn, args.stateTableArn, args.securityHubArns])
+          .apply(([regionName, logGroupArn, secretParameterArn, stateTableArn, securityHubArns]) =>
             JSON.stringify(
               webhookFunctionPolicy({
                 region: regionName,
@@ -163,7 +163,7 @@ export class SecurityHubSync extends pulumi.ComponentResource {
                 secretParameterArn,
                 kmsKeyArn: args.kmsKeyArn,
                 stateTableArn,
-                securityHubArn,
+                securityHubArns,
               }),
             ),
           ),

@@ -13,7 +13,6 @@ import {
   mockIntegrationKey,
   mockWebhookSecret,
   physicalName,
-  runProgram,
   type ProgramRun,
   type RecordedResource,
 } from "../tools/mockEngine";
@@ -34,12 +33,11 @@ import { startPagerDutyStandIn } from "../standins/pagerdutyServer";
 import { startSsmStandIn } from "../standins/ssm";
 import { startSqsStandIn } from "../standins/sqs";
 import { startDynalite } from "./support/dynalite";
+import { planOf } from "./support/plans";
 
 const ROOT = join(__dirname, "..");
 
-function run(stack: string, overrides: Record<string, string> = {}): Promise<ProgramRun> {
-  return runProgram(planSettings(stack, overrides).settings);
-}
+const run = planOf;
 
 function inventory(resources: RecordedResource[]): string[] {
   return resources.map((resource) => `${resource.type} ${resource.name}`).sort();
@@ -434,7 +432,7 @@ describe("the Pulumi program under the mock engine", () => {
       assert.equal(environment.WEBHOOK_SECRET_PARAMETER, "electriceye-pagerduty-webhook-secret");
     });
 
-    it("grants securityhub:BatchUpdateFindings on the account's hub only, and each function only its own secret", () => {
+    it("grants securityhub:BatchUpdateFindings on the account's two hubs in its Region only, and each function only its own secret", () => {
       const policies = ["delivery-role-policy", "sync-webhook-role-policy"].map(
         (name) => JSON.parse(String(one(prod.resources, name).inputs.policy)) as PolicyDocument,
       );
@@ -444,7 +442,15 @@ describe("the Pulumi program under the mock engine", () => {
         );
         assert.deepEqual(
           grants.map((statement) => [statement.Action, statement.Resource]),
-          [["securityhub:BatchUpdateFindings", "arn:aws:securityhub:us-east-1:111122223333:hub/default"]],
+          [
+            [
+              "securityhub:BatchUpdateFindings",
+              [
+                "arn:aws:securityhub:us-east-1:111122223333:hub/default",
+                "arn:aws:securityhub:us-east-1:111122223333:hubv2/*",
+              ],
+            ],
+          ],
         );
       }
       const webhook = policies[1] as PolicyDocument;

@@ -351,6 +351,10 @@ if (require.main === module) {
     if (misplaced !== undefined && scenario !== "organization")
       throw new UsageError(`--${misplaced} applies to the organization scenario only`);
     if (scenario === "organization") {
+      if (values.findings !== undefined || values.keys !== undefined)
+        throw new UsageError(
+          `--${values.findings === undefined ? "keys" : "findings"} does not apply to the organization scenario: its size is --accounts and --findings-per-account`,
+        );
       const format = (values.format ?? "asff") as EstateFormat;
       if (!ESTATE_FORMATS.includes(format))
         throw new UsageError(`--format "${format}" is not one of ${ESTATE_FORMATS.join(", ")}`);

@@ -17,7 +17,8 @@ export interface ProgramRun {
   outputs: Record<string, pulumi.Output<unknown>>;
 }
 
-const ACCOUNT = "111122223333";
+/** The account the mock engine resolves every ARN in. */
+export const ACCOUNT = "111122223333";
 const SECRET_SIG = "4dabf18193072939515e22adb298388d";
 
 export function isSecretValue(value: unknown): value is { value: unknown } {

@@ -211,7 +211,7 @@ export class Deployment {
       let deleted = 0;
       for (const message of batch) {
         if (failed.has(message.id)) continue;
-        queue.delete(message.id);
+        queue.delete(message);
         deleted += 1;
       }
       // The event source mapping deletes what succeeded with DeleteMessageBatch, ten entries a request.

@@ -213,12 +213,12 @@ export async function runEstate(options: EstateRunOptions): Promise<EstateRun> {
       while (next < order.length && arrivalAt(next) <= now) {
         const entry = order[next] as EstateEntry;
         next += 1;
-        const identity = factory.identity(entry);
         const state: ImportState = {
           at: now,
           failing: entry.failing,
           severity: entry.severity,
-          notified: deployment.notified.has(identity.id),
+          // Only a finding that paged can have been written back.
+          notified: keys.has(entry) && deployment.notified.has(factory.identity(entry).id),
         };
         if (pages(entry)) {
           if (!wasOpen.has(entry) && (entry.newInScan === scan || entry.severity === "CRITICAL"))

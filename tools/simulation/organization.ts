@@ -408,7 +408,21 @@ export interface ImportState {
   notified: boolean;
 }
 
-/** Turns estate entries into the findings Security Hub would send, from one copy of each published template. */
+/** An entry's names, worked out once per materialization. */
+interface Names {
+  account: Account;
+  control: Control;
+  resourceName: string;
+  resourceArn: string;
+  productArn: string;
+  id: string;
+}
+
+/**
+ * Turns estate entries into the findings Security Hub would send, from one copy of each published template. The
+ * findings are written out field by field, in the templates' order, rather than spread from them: millions of
+ * them are made in a run.
+ */
 export class FindingFactory {
   private readonly asffTemplate = electricEyeFinding("s3-encryption-high", "TEMPLATE-BUCKET", "111122223333");
   private readonly ocsfTemplate = securityHubControlFinding("TEMPLATE-QUEUE", "123456789012");
@@ -420,133 +434,152 @@ export class FindingFactory {
 
   /** Security Hub's identity of an entry's finding: product ARN and id, as the dedup key hashes them. */
   identity(entry: EstateEntry): { productArn: string; id: string } {
-    const account = this.account(entry);
-    const control = this.control(entry);
+    const { productArn, id } = this.names(entry);
+    return { productArn, id };
+  }
+
+  materialize(entry: EstateEntry, state: ImportState): Materialized {
+    const names = this.names(entry);
+    if (this.format === "asff") return { asff: this.electricEye(entry, names, state) };
+    const ocsf = this.controlFinding(entry, names, state);
+    return this.format === "both" ? { ocsf, asff: this.controlFindingAsff(entry, names, state) } : { ocsf };
+  }
+
+  private names(entry: EstateEntry): Names {
+    const account = this.organization.accounts[entry.account] as Account;
+    const control = this.organization.controls[entry.control] as Control;
+    const service = control.service.toLowerCase();
+    const resourceName = `${service}-${String(entry.resource).padStart(6, "0")}`;
+    const resourceArn = `arn:aws:${service}:${entry.region}:${account.id}:${control.asffType.slice(3).toLowerCase()}/${resourceName}`;
     if (this.format === "asff")
       return {
+        account,
+        control,
+        resourceName,
+        resourceArn,
         productArn: `arn:aws:securityhub:${entry.region}:${account.id}:product/${account.id}/default`,
-        id: `${this.resourceArn(entry)}/${control.check}`,
+        id: `${resourceArn}/${control.check}`,
       };
     return {
+      account,
+      control,
+      resourceName,
+      resourceArn,
       productArn: `arn:aws:securityhub:${entry.region}::product/aws/securityhub`,
       id: `arn:aws:securityhub:${entry.region}:${account.id}:security-control/${control.id}/finding/${uuidOf(`${account.id}/${entry.resource}/${control.id}`)}`,
     };
   }
 
-  materialize(entry: EstateEntry, state: ImportState): Materialized {
-    if (this.format === "asff") return { asff: this.electricEye(entry, state) };
-    const ocsf = this.controlFinding(entry, state);
-    return this.format === "both" ? { ocsf, asff: this.controlFindingAsff(entry, state) } : { ocsf };
-  }
-
-  private account(entry: EstateEntry): Account {
-    return this.organization.accounts[entry.account] as Account;
-  }
-
-  private control(entry: EstateEntry): Control {
-    return this.organization.controls[entry.control] as Control;
-  }
-
-  private resourceName(entry: EstateEntry): string {
-    return `${this.control(entry).service.toLowerCase()}-${String(entry.resource).padStart(6, "0")}`;
-  }
-
-  private resourceArn(entry: EstateEntry): string {
-    const account = this.account(entry);
-    const control = this.control(entry);
-    return `arn:aws:${control.service.toLowerCase()}:${entry.region}:${account.id}:${control.asffType.replace(/^Aws/, "").toLowerCase()}/${this.resourceName(entry)}`;
-  }
-
-  private electricEye(entry: EstateEntry, state: ImportState): Record<string, unknown> {
-    const account = this.account(entry);
-    const control = this.control(entry);
-    const { productArn, id } = this.identity(entry);
-    const time = new Date(state.at).toISOString();
-    const resourceId = this.resourceArn(entry);
+  private electricEye(entry: EstateEntry, names: Names, state: ImportState): Record<string, unknown> {
+    const { account, control, resourceArn } = names;
     const template = this.asffTemplate;
+    const time = new Date(state.at).toISOString();
     const passed = !state.failing;
-    return {
-      ...template,
-      Id: id,
-      ProductArn: productArn,
-      GeneratorId: resourceId,
-      AwsAccountId: account.id,
+    const productFields = template.ProductFields as Record<string, string>;
+    const compliance = template.Compliance as { RelatedRequirements: string[] };
+    const resource: Record<string, unknown> = {
+      Type: control.asffType,
+      Id: resourceArn,
+      Partition: "aws",
       Region: entry.region,
+    };
+    if (entry.owner !== undefined) resource.Tags = { owner: entry.owner };
+    return {
+      SchemaVersion: template.SchemaVersion,
+      Id: names.id,
+      ProductArn: names.productArn,
+      GeneratorId: resourceArn,
+      AwsAccountId: account.id,
+      Types: template.Types,
       // ElectricEye stamps every import with the time of its run.
       FirstObservedAt: time,
       CreatedAt: time,
       UpdatedAt: time,
-      LastObservedAt: time,
       Severity: { Label: passed ? "INFORMATIONAL" : state.severity },
+      Confidence: template.Confidence,
       Title: `[${control.id}] ${control.title}`,
-      Description: `${control.service} resource ${this.resourceName(entry)} fails ${control.id}: ${control.title}.`,
+      Description: `${control.service} resource ${names.resourceName} fails ${control.id}: ${control.title}.`,
+      Remediation: template.Remediation,
       ProductFields: {
-        ...(template.ProductFields as object),
+        ProductName: productFields.ProductName,
+        Provider: productFields.Provider,
+        ProviderType: productFields.ProviderType,
         ProviderAccountId: account.id,
+        AssetRegion: entry.region,
+        AssetClass: productFields.AssetClass,
         AssetService: control.service,
+        AssetComponent: control.asffType.slice(3),
       },
-      Resources: [
-        {
-          Type: control.asffType,
-          Id: resourceId,
-          Partition: "aws",
-          Region: entry.region,
-          ...(entry.owner === undefined ? {} : { Tags: { owner: entry.owner } }),
-        },
-      ],
-      Compliance: { ...(template.Compliance as object), Status: passed ? "PASSED" : "FAILED" },
+      Resources: [resource],
+      Compliance: {
+        Status: passed ? "PASSED" : "FAILED",
+        RelatedRequirements: compliance.RelatedRequirements,
+      },
       Workflow: { Status: passed ? "RESOLVED" : state.notified ? "NOTIFIED" : "NEW" },
       RecordState: passed ? "ARCHIVED" : "ACTIVE",
+      Region: entry.region,
+      LastObservedAt: time,
     };
   }
 
-  private controlFinding(entry: EstateEntry, state: ImportState): Record<string, unknown> {
-    const account = this.account(entry);
-    const control = this.control(entry);
-    const { id } = this.identity(entry);
+  private controlFinding(entry: EstateEntry, names: Names, state: ImportState): Record<string, unknown> {
+    const { account, control, resourceArn } = names;
     const template = this.ocsfTemplate;
     const info = template.finding_info as Record<string, unknown>;
-    const resource = (template.resources as Record<string, unknown>[])[0] ?? {};
+    const metadata = template.metadata as Record<string, unknown>;
     const time = new Date(state.at).toISOString();
     const passed = !state.failing;
-    const label = passed ? "Informational" : state.severity;
+    const severity = withOcsfSeverity({}, passed ? "Informational" : state.severity);
+    const resource: Record<string, unknown> = {
+      cloud_partition: "aws",
+      owner: { account: { uid: account.id } },
+      region: entry.region,
+      type: control.ocsfType,
+      uid: resourceArn,
+      uid_alt: resourceArn,
+    };
+    if (entry.owner !== undefined) resource.tags = [{ name: "owner", value: entry.owner }];
     return {
-      ...withOcsfSeverity(template, label),
+      activity_id: template.activity_id,
+      activity_name: template.activity_name,
+      category_name: template.category_name,
+      category_uid: template.category_uid,
+      class_name: template.class_name,
+      class_uid: template.class_uid,
       cloud: { account: { uid: account.id }, provider: "AWS", region: entry.region },
       compliance: {
-        ...(template.compliance as object),
         control: control.id,
+        standards: (template.compliance as { standards: string[] }).standards,
         ...(passed ? { status: "Pass", status_id: 1 } : { status: "Fail", status_id: 3 }),
       },
       finding_info: {
-        ...info,
-        uid: id,
-        title: control.title,
+        analytic: info.analytic,
+        created_time: info.created_time,
+        created_time_dt: info.created_time_dt,
         desc: `This control checks ${control.service} resources: ${control.title}.`,
-        modified_time: state.at,
-        modified_time_dt: time,
+        first_seen_time: info.first_seen_time,
+        first_seen_time_dt: info.first_seen_time_dt,
         last_seen_time: state.at,
         last_seen_time_dt: time,
+        modified_time: state.at,
+        modified_time_dt: time,
+        title: control.title,
+        types: info.types,
+        uid: names.id,
       },
       metadata: {
-        ...(template.metadata as object),
-        uid: createHash("sha256").update(id).digest("hex").slice(0, 56),
         product: {
-          ...((template.metadata as Record<string, unknown>).product as object),
+          ...(metadata.product as object),
           uid: `arn:aws:securityhub:${entry.region}::productv2/aws/securityhub`,
         },
+        profiles: metadata.profiles,
+        uid: createHash("sha256").update(names.id).digest("hex").slice(0, 56),
+        version: metadata.version,
       },
-      resources: [
-        {
-          ...resource,
-          owner: { account: { uid: account.id } },
-          region: entry.region,
-          type: control.ocsfType,
-          uid: this.resourceArn(entry),
-          uid_alt: this.resourceArn(entry),
-          ...(entry.owner === undefined ? {} : { tags: [{ name: "owner", value: entry.owner }] }),
-        },
-      ],
+      remediation: template.remediation,
+      resources: [resource],
+      severity: severity.severity,
+      severity_id: severity.severity_id,
       // Security Hub resolves a passed control finding; a written-back page shows In Progress.
       ...(passed
         ? { status: "Resolved", status_id: 4 }
@@ -555,20 +588,27 @@ export class FindingFactory {
           : { status: "New", status_id: 1 }),
       time: state.at,
       time_dt: time,
+      type_name: template.type_name,
+      type_uid: template.type_uid,
     };
   }
 
   /** The same control finding as Security Hub CSPM sends it in ASFF: same id, the ASFF product ARN. */
-  private controlFindingAsff(entry: EstateEntry, state: ImportState): Record<string, unknown> {
-    const account = this.account(entry);
-    const control = this.control(entry);
-    const { productArn, id } = this.identity(entry);
+  private controlFindingAsff(entry: EstateEntry, names: Names, state: ImportState): Record<string, unknown> {
+    const { account, control, resourceArn } = names;
     const time = new Date(state.at).toISOString();
     const passed = !state.failing;
+    const resource: Record<string, unknown> = {
+      Type: control.asffType,
+      Id: resourceArn,
+      Partition: "aws",
+      Region: entry.region,
+    };
+    if (entry.owner !== undefined) resource.Tags = { owner: entry.owner };
     return {
       SchemaVersion: "2018-10-08",
-      Id: id,
-      ProductArn: productArn,
+      Id: names.id,
+      ProductArn: names.productArn,
       GeneratorId: `security-control/${control.id}`,
       AwsAccountId: account.id,
       Region: entry.region,
@@ -579,15 +619,7 @@ export class FindingFactory {
       Title: control.title,
       Description: `This control checks ${control.service} resources: ${control.title}.`,
       ProductFields: { "aws/securityhub/ProductName": "Security Hub", "aws/securityhub/CompanyName": "AWS" },
-      Resources: [
-        {
-          Type: control.asffType,
-          Id: this.resourceArn(entry),
-          Partition: "aws",
-          Region: entry.region,
-          ...(entry.owner === undefined ? {} : { Tags: { owner: entry.owner } }),
-        },
-      ],
+      Resources: [resource],
       Compliance: { Status: passed ? "PASSED" : "FAILED", SecurityControlId: control.id },
       Workflow: { Status: passed ? "RESOLVED" : state.notified ? "NOTIFIED" : "NEW" },
       RecordState: "ACTIVE",

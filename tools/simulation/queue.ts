@@ -67,6 +67,10 @@ class VisibilityHeap {
     return this.items[0];
   }
 
+  entries(): readonly Hidden[] {
+    return this.items;
+  }
+
   push(item: Hidden): void {
     const { items } = this;
     items.push(item);
@@ -106,11 +110,13 @@ class VisibilityHeap {
 
 export class SimQueue {
   readonly name: string;
-  private readonly messages = new Map<string, Message>();
+  private live = 0;
   /** Visible messages in arrival order: a ring that only grows at its tail and shrinks at its head. */
   private visible: (Message | undefined)[] = [];
   private head = 0;
   private readonly hidden = new VisibilityHeap();
+  /** Received messages by the receipt handle of their latest receive (what ChangeMessageVisibility names). */
+  private readonly inFlight = new Map<string, Message>();
   private counter = 0;
 
   constructor(private readonly options: SimQueueOptions) {
@@ -120,7 +126,7 @@ export class SimQueue {
   send(body: MessageBody, now: number, attributes: Record<string, string> = {}): SimMessage {
     this.counter += 1;
     const message = new Message(`${this.name}-${this.counter}`, body, now, attributes);
-    this.messages.set(message.id, message);
+    this.live += 1;
     this.visible.push(message);
     return message;
   }
@@ -148,7 +154,9 @@ export class SimQueue {
       }
       message.receiveCount += 1;
       message.generation += 1;
+      if (message.receiptHandle !== undefined) this.inFlight.delete(message.receiptHandle);
       message.receiptHandle = `${message.id}#${message.receiveCount}`;
+      this.inFlight.set(message.receiptHandle, message);
       message.visibleAt = now + this.options.visibilityTimeoutMs;
       this.hidden.push({ message, generation: message.generation });
       received.push(message);
@@ -157,9 +165,10 @@ export class SimQueue {
     return received;
   }
 
-  delete(id: string): void {
-    const message = this.messages.get(id);
-    if (message !== undefined) this.forget(message);
+  /** DeleteMessage of a received message. */
+  delete(received: SimMessage): void {
+    const message = received as Message;
+    if (!message.deleted) this.forget(message);
   }
 
   /**
@@ -167,9 +176,8 @@ export class SimQueue {
    * handle is not the one of the message's latest receive, or the message is visible again.
    */
   changeVisibility(receiptHandle: string, timeoutMs: number, now: number): boolean {
-    const message = this.messages.get(receiptHandle.slice(0, receiptHandle.lastIndexOf("#")));
-    if (message === undefined || message.receiptHandle !== receiptHandle || message.visibleAt <= now)
-      return false;
+    const message = this.inFlight.get(receiptHandle);
+    if (message === undefined || message.deleted || message.visibleAt <= now) return false;
     message.generation += 1;
     message.visibleAt = now + timeoutMs;
     this.hidden.push({ message, generation: message.generation });
@@ -195,11 +203,17 @@ export class SimQueue {
   }
 
   get size(): number {
-    return this.messages.size;
+    return this.live;
   }
 
+  /** Every message still in the queue, visible or not. */
   all(): SimMessage[] {
-    return [...this.messages.values()];
+    const visible = this.visible
+      .slice(this.head)
+      .filter((message): message is Message => message?.deleted === false);
+    const hidden = new Set<Message>();
+    for (const entry of this.hidden.entries()) if (this.current(entry)) hidden.add(entry.message);
+    return [...visible, ...hidden];
   }
 
   private current(entry: Hidden): boolean {
@@ -217,7 +231,8 @@ export class SimQueue {
 
   private forget(message: Message): void {
     message.deleted = true;
-    this.messages.delete(message.id);
+    this.live -= 1;
+    if (message.receiptHandle !== undefined) this.inFlight.delete(message.receiptHandle);
   }
 
   private compact(): void {
