@@ -426,7 +426,7 @@ export class LifecycleWorld {
       this.log(`inv${invocation.id} returned, handed back ${failed.size} of ${batch.length}`);
       for (const message of batch) {
         if (failed.has(message.id)) continue;
-        queue.delete(message.id);
+        queue.delete(message);
         this.recordsDone.add(message.id);
       }
     });
