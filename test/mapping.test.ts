@@ -10,9 +10,13 @@ import {
 } from "../handler/finding/mapping";
 import { isoTimestamp } from "../handler/finding/text";
 import type { PagerDutyEvent } from "../handler/finding/pagerdutyEvent";
+import { readFinding } from "../handler/finding/read";
 import { routeFinding } from "../handler/finding/route";
+import { UPDATED_BY } from "../handler/sync/notes";
 import { validate } from "../standins/pagerdutyModel";
-import { asFinding, findingOf, findingsOf, fixtureNames } from "./support/fixtures";
+import { readFileSync } from "fs";
+import { join } from "path";
+import { FIXTURE_DIR, asFinding, findingOf, findingsOf, fixtureNames } from "./support/fixtures";
 
 const ROUTING_KEY = "R0123456789abcdefABCDEF012345678";
 
@@ -25,6 +29,29 @@ function details(event: PagerDutyEvent): Record<string, unknown> {
   assert.ok(custom !== undefined);
   return custom;
 }
+
+describe("reading who noted a finding", () => {
+  it("takes a person's note or comment for triage, never the stack's own", () => {
+    const noted = (raw: unknown) => {
+      const reading = readFinding(raw);
+      assert.ok(reading.ok);
+      return reading.finding.noted;
+    };
+    const asff = findingOf("electriceye-s3-encryption.json");
+    const ocsf = JSON.parse(
+      readFileSync(
+        join(FIXTURE_DIR, "..", "ocsf", "securityhub-v2-cspm-control-sqs1-fail-new-medium.json"),
+        "utf8",
+      ),
+    ) as Record<string, unknown>;
+    const stackNote = { Text: "PagerDuty incident #3 triggered", UpdatedBy: UPDATED_BY };
+    assert.equal(noted({ ...asff, Note: stackNote }), false);
+    assert.equal(noted({ ...asff, Note: { ...stackNote, UpdatedBy: "ada" } }), true);
+    assert.equal(noted({ ...ocsf, comment: `[${UPDATED_BY}] PagerDuty incident #3 triggered` }), false);
+    assert.equal(noted({ ...ocsf, comment: "looking into it" }), true);
+    assert.equal(noted(ocsf), false);
+  });
+});
 
 describe("mapping a finding to a PagerDuty event", () => {
   it("maps every finding of every fixture to an event the strict PagerDuty model accepts", () => {

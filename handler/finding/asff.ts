@@ -7,6 +7,7 @@ import {
   type Resource,
   type Severity,
 } from "./model";
+import { UPDATED_BY } from "../sync/notes";
 import { CONSOLE_HOSTS, isoTimestamp } from "./text";
 import { tagsByKey } from "./routes";
 
@@ -111,7 +112,7 @@ export function readAsff(raw: Record<string, unknown>): { finding: Finding } | {
     relatedRequirements: textsAt(raw, "Compliance", "RelatedRequirements"),
     resources,
     resourceTags: resourceTagsOf(raw),
-    noted: textAt(raw, "Note", "Text") !== undefined,
+    noted: textAt(raw, "Note", "Text") !== undefined && textAt(raw, "Note", "UpdatedBy") !== UPDATED_BY,
   };
   const optional: Partial<Finding> = {
     productArn,

@@ -62,7 +62,10 @@ export interface Finding {
   sourceUrl?: string;
   /** The finding in the Security Hub console of its own partition and Region, where there is one. */
   consoleUrl?: string;
-  /** Someone already wrote a note (ASFF Note) or comment (OCSF) on the finding. */
+  /**
+   * Someone already wrote a note (ASFF Note) or comment (OCSF) on the finding: a sign of triage. The stack's own
+   * notes (the page's, a webhook's) are not: a webhook's note landing first must not pass for the page's write-back.
+   */
   noted: boolean;
   /** What the new Security Hub's write API needs to name an OCSF finding. */
   ocsf?: { accountUid: string; productUid: string };

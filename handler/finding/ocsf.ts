@@ -7,6 +7,7 @@ import {
   type Severity,
   type SeverityLabel,
 } from "./model";
+import { UPDATED_BY } from "../sync/notes";
 import { CONSOLE_HOSTS } from "./text";
 import { tagsByKey } from "./routes";
 
@@ -208,7 +209,7 @@ export function readOcsf(raw: Record<string, unknown>): { finding: Finding } | {
     ],
     resources,
     resourceTags: resourceTagsOf(raw),
-    noted: textAt(raw, "comment") !== undefined,
+    noted: !(textAt(raw, "comment") ?? `[${UPDATED_BY}]`).startsWith(`[${UPDATED_BY}]`),
   };
   const optional: Partial<Finding> = {
     productArn,

@@ -1,0 +1,76 @@
+import { parseArgs } from "util";
+import { UsageError, configPairs, runTool } from "./cli";
+import { BEHAVIOURS, explore, type Behaviour, type ExploreReport } from "./lifecycle/explorer";
+
+// npm run check:lifecycle: the interleaving explorer over the real delivery handler and webhook function
+// (docs/lifecycle-explorer.md).
+
+const USAGE = `usage: npm run check:lifecycle -- [--runs N] [--seed S] [--path P] [--steps N]
+  [--only B,B...] [--without B,B...] [--config KEY=VALUE ...] [--json]
+behaviours: ${BEHAVIOURS.join(", ")}`;
+
+function count(value: string | undefined, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 0)
+    throw new UsageError(`--${name} "${value}" is not a whole number`);
+  return parsed;
+}
+
+function behaviourList(value: string | undefined, name: string): Behaviour[] | undefined {
+  if (value === undefined) return undefined;
+  const list = value.split(",").filter((entry) => entry !== "");
+  const unknown = list.filter((entry) => !(BEHAVIOURS as readonly string[]).includes(entry));
+  if (unknown.length > 0)
+    throw new UsageError(`--${name}: ${unknown.join(", ")} unknown; behaviours are ${BEHAVIOURS.join(", ")}`);
+  return list as Behaviour[];
+}
+
+function text(report: ExploreReport, config: string[]): string {
+  if (report.violations === 0) return `${report.runs} runs, no violation (seed ${report.seed})`;
+  return [
+    `violation after ${report.runs} runs (seed ${report.seed}, path ${report.path ?? "?"}):`,
+    ...(report.invariants ?? []).map((line) => `  ! ${line}`),
+    "steps:",
+    ...(report.steps ?? []).map((line) => `  ${line}`),
+    "trace:",
+    ...(report.trace ?? []).map((line) => `  ${line}`),
+    `replay: npm run check:lifecycle -- --seed ${report.seed} --path ${report.path ?? ""}${report.behaviours.length < BEHAVIOURS.length ? ` --only ${report.behaviours.join(",")}` : ""}${config.map((pair) => ` --config ${pair}`).join("")}`,
+  ].join("\n");
+}
+
+runTool("check:lifecycle", async () => {
+  const { values } = parseArgs({
+    options: {
+      runs: { type: "string" },
+      seed: { type: "string" },
+      path: { type: "string" },
+      steps: { type: "string" },
+      only: { type: "string" },
+      without: { type: "string" },
+      config: { type: "string", multiple: true },
+      json: { type: "boolean" },
+      help: { type: "boolean" },
+    },
+  });
+  if (values.help === true) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  const without = behaviourList(values.without, "without") ?? [];
+  const behaviours = (behaviourList(values.only, "only") ?? [...BEHAVIOURS]).filter(
+    (behaviour) => !without.includes(behaviour),
+  );
+  const report = await explore({
+    runs: count(values.runs, "runs", 1000),
+    ...(values.seed === undefined ? {} : { seed: count(values.seed, "seed", 0) }),
+    ...(values.path === undefined ? {} : { path: values.path }),
+    maxSteps: count(values.steps, "steps", 24),
+    behaviours,
+    config: configPairs(values.config),
+  });
+  process.stdout.write(
+    `${values.json === true ? JSON.stringify(report, null, 2) : text(report, values.config ?? [])}\n`,
+  );
+  if (report.violations > 0) process.exitCode = 1;
+});
