@@ -817,10 +817,10 @@ describe("the Pulumi program under the mock engine", () => {
         resource.name.endsWith("routing-key"),
       );
       assert.deepEqual(parameters.map((parameter) => parameter.inputs.name).sort(), [
-        "electriceye-pagerduty",
-        "electriceye-pagerduty-data",
-        "electriceye-pagerduty-payments",
-        "electriceye-pagerduty-platform",
+        "electriceye-pagerduty-org",
+        "electriceye-pagerduty-org-data",
+        "electriceye-pagerduty-org-payments",
+        "electriceye-pagerduty-org-platform",
       ]);
       for (const parameter of parameters) {
         assert.equal(parameter.inputs.type, "SecureString");
@@ -833,7 +833,7 @@ describe("the Pulumi program under the mock engine", () => {
       assert.deepEqual(
         bySid.ReadRoutingKey?.Resource,
         ["", "-payments", "-platform", "-data"].map(
-          (suffix) => `arn:aws:ssm:us-east-1:111122223333:parameter/electriceye-pagerduty${suffix}`,
+          (suffix) => `arn:aws:ssm:us-east-1:111122223333:parameter/electriceye-pagerduty-org${suffix}`,
         ),
       );
       assert.deepEqual(bySid.ReadAccountFacts?.Action, [
@@ -852,9 +852,9 @@ describe("the Pulumi program under the mock engine", () => {
       assert.deepEqual(
         routes.map((route) => [route.name, route.parameterName]),
         [
-          ["payments", "electriceye-pagerduty-payments"],
-          ["platform", "electriceye-pagerduty-platform"],
-          ["data", "electriceye-pagerduty-data"],
+          ["payments", "electriceye-pagerduty-org-payments"],
+          ["platform", "electriceye-pagerduty-org-platform"],
+          ["data", "electriceye-pagerduty-org-data"],
         ],
       );
       assert.equal(variables.EXCLUDE_ACCOUNTS, "999988887777");
@@ -1123,8 +1123,8 @@ describe("the shipped archives, run in a fresh Node.js process", () => {
         "123456789012": { tags: {}, parent: "r-ab12" },
       },
     });
-    ssm.putParameter("electriceye-pagerduty", ROUTING_KEY);
-    ssm.putParameter("electriceye-pagerduty-platform", PLATFORM_KEY);
+    ssm.putParameter("electriceye-pagerduty-org", ROUTING_KEY);
+    ssm.putParameter("electriceye-pagerduty-org-platform", PLATFORM_KEY);
     try {
       const eventFile = join(directory, "event.json");
       const failing = (name: string) => ({ ...findingOf(name), Workflow: { Status: "NEW" } });

@@ -16,9 +16,16 @@ const shown = [readme, ...docs].join("\n");
 
 // The README's configuration table, and those of the feature pages in docs/ (routes.md documents its own keys).
 function configTable(): Map<string, string> {
-  const rows = [readme, ...docs]
-    .flatMap((text) => text.split("\n"))
-    .filter((line) => /^\| `[a-zA-Z:]+` \|/.test(line));
+  // Rows of the tables headed "| Key | Default |", wherever they stand: other tables name other things.
+  const rows: string[] = [];
+  for (const text of [readme, ...docs]) {
+    let inTable = false;
+    for (const line of text.split("\n")) {
+      if (/^\| Key \| Default \|/.test(line)) inTable = true;
+      else if (!line.startsWith("|")) inTable = false;
+      else if (inTable && /^\| `[a-zA-Z:]+` \|/.test(line)) rows.push(line);
+    }
+  }
   return new Map(
     rows.map((row) => {
       const [, key = "", fallback = ""] = row.split("|").map((cell) => cell.trim());

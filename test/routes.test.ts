@@ -139,9 +139,9 @@ describe("routes", () => {
       assert.deepEqual(
         config.routes.map((route) => [route.name, route.pagerduty.mode, route.parameterName]),
         [
-          ["payments", "create", "electriceye-pagerduty-payments"],
-          ["platform", "existingService", "electriceye-pagerduty-platform"],
-          ["data", "create", "electriceye-pagerduty-data"],
+          ["payments", "create", "electriceye-pagerduty-org-payments"],
+          ["platform", "existingService", "electriceye-pagerduty-org-platform"],
+          ["data", "create", "electriceye-pagerduty-org-data"],
         ],
       );
       assert.deepEqual(config.routes[0]?.match, { accountTags: { team: ["payments"] } });
