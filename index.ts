@@ -16,6 +16,7 @@ export = async () => {
     region: config.pagerDutyRegion,
     alarmIntegration: config.alarms.enabled,
     stack: config.stack,
+    supportHours: config.urgency.supportHours,
   });
   // Written to by both functions when the stack syncs with Security Hub.
   const securityHubArn = config.sync.enabled ? accountSecurityHubArn() : undefined;
@@ -28,6 +29,7 @@ export = async () => {
     pagerDutyRegion: config.pagerDutyRegion,
     filter: config.filter,
     alertState: config.alertState,
+    urgency: config.urgency,
     sync: config.sync,
     securityHubArn,
     rules,

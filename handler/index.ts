@@ -155,6 +155,7 @@ export function createHandler(settings: HandlerSettings, overrides: Partial<Hand
       meter,
     }),
     filter: settings.filter,
+    urgency: settings.urgency,
     routingKey: (deadline: number) => routingKey.get(deadline),
     deliver,
     deadLetter,

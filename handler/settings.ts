@@ -1,6 +1,7 @@
 import { isSeverityLabel, type SeverityLabel } from "./finding/model";
 import type { FindingFilter } from "./finding/filter";
 import { EVENTS_URLS, type PagerDutyRegion } from "./delivery/pagerduty";
+import type { SupportHours, UrgencyPolicy } from "./finding/urgency";
 
 /** Everything the deployed function needs to know, none of it secret: the key itself stays in SSM. */
 export interface HandlerSettings {
@@ -30,6 +31,8 @@ export interface HandlerSettings {
   securityHubSync: boolean;
   /** The PagerDuty service, as notes in Security Hub name it. */
   serviceName: string;
+  /** Who is woken and when; absent: PagerDuty's severity-based urgency at every hour, no backlog. */
+  urgency?: UrgencyPolicy;
 }
 
 export const HANDLER_DEFAULTS = {
@@ -61,6 +64,9 @@ const NAMES = {
   securityHubSync: "SECURITY_HUB_SYNC",
   serviceName: "PAGERDUTY_SERVICE_NAME",
   resolveUntrackedUntil: "RESOLVE_UNTRACKED_UNTIL",
+  supportHours: "SUPPORT_HOURS",
+  urgentAtAnyHour: "URGENT_AT_ANY_HOUR",
+  backlogUntil: "BACKLOG_UNTIL",
 } as const;
 
 export function settingsToEnvironment(settings: HandlerSettings): Record<string, string> {
@@ -86,6 +92,14 @@ export function settingsToEnvironment(settings: HandlerSettings): Record<string,
   if (settings.stateTable !== undefined) environment[NAMES.stateTable] = settings.stateTable;
   if (settings.resolveUntrackedUntil !== undefined)
     environment[NAMES.resolveUntrackedUntil] = new Date(settings.resolveUntrackedUntil).toISOString();
+  const urgency = settings.urgency;
+  if (urgency !== undefined) {
+    environment[NAMES.urgentAtAnyHour] = urgency.urgentAtAnyHour.join(",");
+    if (urgency.supportHours !== undefined)
+      environment[NAMES.supportHours] = JSON.stringify(urgency.supportHours);
+    if (urgency.backlogUntil !== undefined)
+      environment[NAMES.backlogUntil] = new Date(urgency.backlogUntil).toISOString();
+  }
   return environment;
 }
 
@@ -131,13 +145,16 @@ export function settingsFromEnvironment(env: Record<string, string | undefined>)
   if (!(region in EVENTS_URLS)) {
     throw new Error(`environment variable ${NAMES.pagerDutyRegion} is "${region}": expected "us" or "eu"`);
   }
-  const labels = list(NAMES.severityLabels);
-  const badLabel = labels.find((label) => !isSeverityLabel(label));
-  if (badLabel !== undefined || labels.length === 0) {
-    throw new Error(
-      `environment variable ${NAMES.severityLabels} is "${read(NAMES.severityLabels) ?? ""}": expected a comma-separated list of INFORMATIONAL, LOW, MEDIUM, HIGH, CRITICAL`,
-    );
-  }
+  const severities = (name: string, atLeastOne: boolean): SeverityLabel[] => {
+    const values = list(name);
+    if (values.some((label) => !isSeverityLabel(label)) || (atLeastOne && values.length === 0)) {
+      throw new Error(
+        `environment variable ${name} is "${read(name) ?? ""}": expected a comma-separated list of INFORMATIONAL, LOW, MEDIUM, HIGH, CRITICAL`,
+      );
+    }
+    return values as SeverityLabel[];
+  };
+  const labels = severities(NAMES.severityLabels, true);
   const productsText = read(NAMES.products) ?? "[]";
   let products: unknown;
   try {
@@ -167,7 +184,7 @@ export function settingsFromEnvironment(env: Record<string, string | undefined>)
     pacingId: read(NAMES.pacingId) ?? parameterName,
     eventsPerMinute: positive(NAMES.eventsPerMinute, HANDLER_DEFAULTS.eventsPerMinute),
     filter: {
-      severityLabels: labels as SeverityLabel[],
+      severityLabels: labels,
       products: products as string[],
       workflowStatuses: list(NAMES.workflowStatuses),
       activeOnly: flag(NAMES.activeOnly),
@@ -177,6 +194,19 @@ export function settingsFromEnvironment(env: Record<string, string | undefined>)
     serviceName: read(NAMES.serviceName) ?? "the stack's PagerDuty service",
   };
   if (untrackedUntil !== undefined) settings.resolveUntrackedUntil = Date.parse(untrackedUntil);
+  if (read(NAMES.urgentAtAnyHour) !== undefined || read(NAMES.supportHours) !== undefined) {
+    const backlogText = read(NAMES.backlogUntil);
+    const backlogUntil = backlogText === undefined ? undefined : Date.parse(backlogText);
+    if (backlogUntil !== undefined && Number.isNaN(backlogUntil))
+      throw new Error(
+        `environment variable ${NAMES.backlogUntil} is "${backlogText}": expected an ISO 8601 date`,
+      );
+    settings.urgency = {
+      supportHours: supportHoursOf(read(NAMES.supportHours)),
+      urgentAtAnyHour: severities(NAMES.urgentAtAnyHour, false),
+      backlogUntil,
+    };
+  }
   const eventsUrl = read(NAMES.eventsUrl);
   const deadLetterQueueUrl = read(NAMES.deadLetterQueueUrl);
   const stateTable = read(NAMES.stateTable);
@@ -184,4 +214,33 @@ export function settingsFromEnvironment(env: Record<string, string | undefined>)
   if (deadLetterQueueUrl !== undefined) settings.deadLetterQueueUrl = deadLetterQueueUrl;
   if (stateTable !== undefined) settings.stateTable = stateTable;
   return settings;
+}
+
+function supportHoursOf(text: string | undefined): SupportHours | undefined {
+  if (text === undefined) return undefined;
+  const fail = () =>
+    new Error(
+      `environment variable ${NAMES.supportHours} is "${text}": expected {"timeZone", "days", "startMinute", "endMinute"}`,
+    );
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw fail();
+  }
+  const hours = value as Partial<SupportHours>;
+  if (
+    typeof hours.timeZone !== "string" ||
+    !Array.isArray(hours.days) ||
+    !hours.days.every((day) => Number.isInteger(day) && day >= 1 && day <= 7) ||
+    typeof hours.startMinute !== "number" ||
+    typeof hours.endMinute !== "number"
+  )
+    throw fail();
+  return {
+    timeZone: hours.timeZone,
+    days: hours.days,
+    startMinute: hours.startMinute,
+    endMinute: hours.endMinute,
+  };
 }

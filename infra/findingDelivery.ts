@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { AlertStateConfig, PagerDutyRegion, SyncConfig } from "../config";
+import type { AlertStateConfig, PagerDutyRegion, SyncConfig, UrgencyConfig } from "../config";
+import { StackBaseline, backlogUntil } from "./baseline";
 import type { FindingFilter } from "../handler/finding/filter";
 import { createHandler, settingsFromEnvironment, settingsToEnvironment } from "../handler/index";
 import { lanesOf, type Lane, type RulePlan } from "./eventPatterns";
@@ -18,6 +19,7 @@ export interface FindingDeliveryArgs {
   filter: FindingFilter;
   alertState: AlertStateConfig;
   sync: SyncConfig;
+  urgency: UrgencyConfig;
   /** The account's Security Hub, which pages are written back to; undefined without the sync. */
   securityHubArn: pulumi.Output<string> | undefined;
   rules: RulePlan[];
@@ -211,21 +213,30 @@ export class FindingDelivery extends pulumi.ComponentResource {
       child,
     );
 
-    const environment = pulumi.all([deadLetters.url, state.name]).apply(([deadLetterQueueUrl, stateTable]) =>
-      settingsToEnvironment(
-        functionSettings({
-          stack: args.stack,
-          parameterName: args.parameterName,
-          pagerDutyRegion: args.pagerDutyRegion,
-          filter: args.filter,
-          plan,
-          deadLetterQueueUrl,
-          stateTable,
-          alertState: args.alertState,
-          sync: args.sync,
-        }),
-      ),
-    );
+    const hours = args.urgency.backlogBaselineHours;
+    const deployedAt =
+      hours === 0
+        ? pulumi.output(undefined)
+        : new StackBaseline(`${name}-baseline`, { baselineHours: hours }, child).deployedAt;
+    const environment = pulumi
+      .all([deadLetters.url, state.name, deployedAt])
+      .apply(([deadLetterQueueUrl, stateTable, deployed]) =>
+        settingsToEnvironment(
+          functionSettings({
+            stack: args.stack,
+            parameterName: args.parameterName,
+            pagerDutyRegion: args.pagerDutyRegion,
+            filter: args.filter,
+            plan,
+            deadLetterQueueUrl,
+            stateTable,
+            alertState: args.alertState,
+            sync: args.sync,
+            urgency: args.urgency,
+            backlogUntil: deployed === undefined ? undefined : backlogUntil(deployed, hours),
+          }),
+        ),
+      );
     const fn = new aws.lambda.CallbackFunction(
       `${name}-function`,
       {

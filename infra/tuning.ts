@@ -1,4 +1,4 @@
-import type { AlertStateConfig, DeliveryTuning, PagerDutyRegion, SyncConfig } from "../config";
+import type { AlertStateConfig, DeliveryTuning, PagerDutyRegion, SyncConfig, UrgencyConfig } from "../config";
 import type { FindingFilter } from "../handler/finding/filter";
 import { HANDLER_DEFAULTS, type HandlerSettings } from "../handler/settings";
 
@@ -51,6 +51,9 @@ export interface FunctionSettingsArgs {
   stateTable: string;
   alertState: AlertStateConfig;
   sync: SyncConfig;
+  urgency: UrgencyConfig;
+  /** The end of the first deploy's backlog window (epoch ms), when there is one. */
+  backlogUntil: number | undefined;
 }
 
 /** The settings the function is deployed with (its environment), from the stack's choices. */
@@ -70,6 +73,11 @@ export function functionSettings(args: FunctionSettingsArgs): HandlerSettings {
     alertRefreshHours: args.alertState.refreshHours,
     securityHubSync: args.sync.enabled,
     serviceName: args.sync.serviceName,
+    urgency: {
+      supportHours: args.urgency.supportHours,
+      urgentAtAnyHour: args.urgency.urgentAtAnyHour,
+      backlogUntil: args.backlogUntil,
+    },
     ...(args.alertState.resolveUntrackedUntil === undefined
       ? {}
       : { resolveUntrackedUntil: args.alertState.resolveUntrackedUntil }),

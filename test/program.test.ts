@@ -8,7 +8,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, readStackConfig } from "../config";
 import { BASE_DIMENSIONS, COUNTS, IMPORT_TO_PAGE, PAGE_DIMENSIONS } from "../handler/telemetry/metrics";
 import type { PolicyDocument } from "../infra/iamPolicies";
+import { settingsFromEnvironment } from "../handler/settings";
 import {
+  MOCK_DEPLOYED_AT,
   isSecretValue,
   mockIntegrationKey,
   mockWebhookSecret,
@@ -151,6 +153,7 @@ const COMMON = [
   "pagerduty:index/serviceIntegration:ServiceIntegration pagerduty-events-integration",
   "pagerduty:index/team:Team pagerduty-team",
   "pulumi:providers:pagerduty pagerduty-provider",
+  "pulumi-nodejs:dynamic:Resource delivery-baseline",
 ];
 
 describe("the Pulumi program under the mock engine", () => {
@@ -201,7 +204,19 @@ describe("the Pulumi program under the mock engine", () => {
       assert.equal(service.autoResolveTimeout, "null");
       assert.equal(service.alertCreation, "create_alerts_and_incidents");
       assert.equal(service.acknowledgementTimeout, "1800");
-      assert.deepEqual(service.incidentUrgencyRule, { type: "constant", urgency: "severity_based" });
+      // Severity-based in and out of the support hours: the function sends the severity that gives the urgency.
+      assert.deepEqual(service.incidentUrgencyRule, {
+        type: "use_support_hours",
+        duringSupportHours: { type: "constant", urgency: "severity_based" },
+        outsideSupportHours: { type: "constant", urgency: "severity_based" },
+      });
+      assert.deepEqual(service.supportHours, {
+        type: "fixed_time_per_day",
+        timeZone: "UTC",
+        daysOfWeeks: [1, 2, 3, 4, 5],
+        startTime: "09:00:00",
+        endTime: "17:00:00",
+      });
       assert.equal(
         one(dev.resources, "pagerduty-events-integration").inputs.type,
         "events_api_v2_inbound_integration",
@@ -239,6 +254,7 @@ describe("the Pulumi program under the mock engine", () => {
       ).variables;
       assert.deepEqual(Object.keys(environment).sort(), [
         "ALERT_REFRESH_HOURS",
+        "BACKLOG_UNTIL",
         "DEAD_LETTER_QUEUE_URL",
         "PACING_ID",
         "PAGERDUTY_EVENTS_PER_MINUTE",
@@ -254,6 +270,8 @@ describe("the Pulumi program under the mock engine", () => {
         "SECURITY_HUB_SYNC",
         "STACK_NAME",
         "STATE_TABLE",
+        "SUPPORT_HOURS",
+        "URGENT_AT_ANY_HOUR",
       ]);
       assert.equal(environment.PAGE_SEVERITY_LABELS, "CRITICAL");
       const alarmSubscription = one(dev.resources, "operations-alarms-to-pagerduty").inputs;
@@ -562,6 +580,46 @@ describe("the Pulumi program under the mock engine", () => {
   });
 
   describe("options", () => {
+    it("puts the support hours on the service and in the function, which takes the first day after the first deploy as the backlog", async () => {
+      const { resources } = await run("prod", { supportHours: "Mon-Thu,Sat 08:30-18:00 Europe/Berlin" });
+      assert.deepEqual(one(resources, "pagerduty-service").inputs.supportHours, {
+        type: "fixed_time_per_day",
+        timeZone: "Europe/Berlin",
+        daysOfWeeks: [1, 2, 3, 4, 6],
+        startTime: "08:30:00",
+        endTime: "18:00:00",
+      });
+      const settings = settingsFromEnvironment(
+        (one(resources, "delivery-function").inputs.environment as { variables: Record<string, string> })
+          .variables,
+      );
+      assert.deepEqual(settings.urgency, {
+        supportHours: { timeZone: "Europe/Berlin", days: [1, 2, 3, 4, 6], startMinute: 510, endMinute: 1080 },
+        urgentAtAnyHour: ["CRITICAL"],
+        backlogUntil: Date.parse(MOCK_DEPLOYED_AT) + 24 * 3600_000,
+      });
+    });
+
+    it("with supportHours always and no baseline, keeps PagerDuty's severity-based urgency at every hour and no backlog", async () => {
+      const { resources } = await run("prod", { supportHours: "always", backlogBaselineHours: "0" });
+      const service = one(resources, "pagerduty-service").inputs;
+      assert.deepEqual(service.incidentUrgencyRule, { type: "constant", urgency: "severity_based" });
+      assert.equal(service.supportHours, undefined);
+      assert.equal(
+        resources.some((resource) => resource.name === "delivery-baseline"),
+        false,
+      );
+      const settings = settingsFromEnvironment(
+        (one(resources, "delivery-function").inputs.environment as { variables: Record<string, string> })
+          .variables,
+      );
+      assert.deepEqual(settings.urgency, {
+        supportHours: undefined,
+        urgentAtAnyHour: ["CRITICAL"],
+        backlogUntil: undefined,
+      });
+    });
+
     it("drops the resolve rule when resolveRule is false", async () => {
       const { resources } = await run("dev", { resolveRule: "false" });
       assert.deepEqual(
@@ -761,6 +819,26 @@ describe("the Pulumi program under the mock engine", () => {
         "an unknown finding format",
         { findingFormats: "ocsf2" },
         /findingFormats is "ocsf2": expected one of asff, ocsf, both$/,
+      ],
+      [
+        "support hours without a time zone",
+        { supportHours: "Mon-Fri 09:00-17:00" },
+        /^config electriceye-pagerduty:supportHours is "Mon-Fri 09:00-17:00": expected "always" or days, hours and an IANA time zone such as "Mon-Fri 09:00-17:00 Europe\/Berlin"/,
+      ],
+      [
+        "support hours in an unknown time zone",
+        { supportHours: "Mon-Fri 09:00-17:00 Europe/Berlinn" },
+        /supportHours is "Mon-Fri 09:00-17:00 Europe\/Berlinn": Europe\/Berlinn is not an IANA time zone/,
+      ],
+      [
+        "support hours that end before they start",
+        { supportHours: "Mon-Fri 17:00-09:00 UTC" },
+        /supportHours is "Mon-Fri 17:00-09:00 UTC": expected "always"/,
+      ],
+      [
+        "an unknown severity among those urgent at any hour",
+        { urgentAtAnyHour: '["SEVERE"]' },
+        /urgentAtAnyHour is \["SEVERE"\]: expected any of INFORMATIONAL, LOW, MEDIUM, HIGH, CRITICAL$/,
       ],
       [
         "an unknown PagerDuty region",

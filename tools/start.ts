@@ -3,8 +3,8 @@ import { readStackConfig } from "../config";
 import { configPairs, runTool } from "./cli";
 import { planSettings } from "./plan";
 import { mapConfigSource } from "./stackConfig";
-import { stepsFromFile, walkThrough } from "./walk/steps";
-import { walk } from "./walk/walk";
+import { stepsFromFile } from "./walk/steps";
+import { walk, walkBuiltIn } from "./walk/walk";
 
 // The whole path on this machine, on a stack's own settings: Security Hub events through the stack's
 // EventBridge rules, into its functions (the code that ships), out to local stand-ins of PagerDuty and Security
@@ -35,9 +35,11 @@ if (require.main === module) {
     }
     const stack = values.stack ?? "dev";
     const config = readStackConfig(mapConfigSource(planSettings(stack, configPairs(values.config)).settings));
-    const steps = values.file === undefined ? walkThrough(config.sync.enabled) : stepsFromFile(values.file);
+    const file = values.file;
+    const run = (write: (line: string) => void) =>
+      file === undefined ? walkBuiltIn(config, write) : walk(config, stepsFromFile(file), write);
     if (values.json === true) {
-      const result = await walk(config, steps, () => undefined);
+      const result = await run(() => undefined);
       process.stdout.write(`${JSON.stringify({ stack, ...result }, null, 2)}\n`);
       return;
     }
@@ -45,7 +47,7 @@ if (require.main === module) {
     write(
       "electriceye-pagerduty: Security Hub → EventBridge rules → SQS → the function → PagerDuty (→ Security Hub), run locally.",
     );
-    await walk(config, steps, write);
+    await run(write);
     if (values.file === undefined) {
       write("");
       write(

@@ -5,6 +5,7 @@ import { errorText, type Logger } from "../telemetry/log";
 import type { Meter } from "../telemetry/metrics";
 import { identityOf } from "../sync/securityHub";
 import type { Deliver } from "./delivery";
+import { urgencyOf, withUrgency, type UrgencyPolicy } from "../finding/urgency";
 
 // One routed finding through the alert state and out to PagerDuty: plan (read, decide, claim), send, confirm,
 // and when the finding opened an alert, hand it to the Security Hub write-back.
@@ -18,6 +19,8 @@ export interface FindingDependencies {
   log: Logger;
   meter: Meter;
   clock: Clock;
+  /** Who is woken and when; undefined: the event's own severity decides, as PagerDuty's severity-based rule. */
+  urgency: UrgencyPolicy | undefined;
 }
 
 export type FindingResult =
@@ -73,7 +76,19 @@ export async function sendFinding(
     deps.log.error("routing key unavailable", { messageId: context.messageId, error: reason });
     return { kind: "stop", reason };
   }
-  const delivery = await deps.deliver({ ...mapped.event, routing_key: routingKey }, deadline);
+  const event =
+    deps.urgency === undefined
+      ? mapped.event
+      : withUrgency(
+          mapped.event,
+          mapped.severityLabel,
+          urgencyOf(
+            { label: mapped.severityLabel, byHand: context.byHand, regression: plan.change === "regression" },
+            deps.clock.now(),
+            deps.urgency,
+          ),
+        );
+  const delivery = await deps.deliver({ ...event, routing_key: routingKey }, deadline);
   deps.log.info("finding outcome", {
     ...fields,
     alert: plan.change,

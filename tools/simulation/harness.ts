@@ -116,6 +116,12 @@ export function createHarness(options: HarnessOptions): Harness {
           stateTable: "delivery-state",
           alertState: config.alertState,
           sync: config.sync,
+          urgency: config.urgency,
+          // The stacks are deployed when the simulation starts.
+          backlogUntil:
+            config.urgency.backlogBaselineHours === 0
+              ? undefined
+              : START + config.urgency.backlogBaselineHours * 3600_000,
         }),
         plan,
         lanes,

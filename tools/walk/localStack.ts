@@ -1,6 +1,7 @@
 import { SecurityHubClient } from "@aws-sdk/client-securityhub";
 import type { StackConfig } from "../../config";
-import { systemClock } from "../../handler/clock";
+import { systemClock, type Clock } from "../../handler/clock";
+import { insideSupportHours, type SupportHours } from "../../handler/finding/urgency";
 import type { DeadLetter } from "../../handler/delivery/deadLetters";
 import { createMemoryPacingStore } from "../../handler/delivery/pacing";
 import { createHandler } from "../../handler/index";
@@ -25,6 +26,8 @@ const CREDENTIALS = { accessKeyId: "AKIDLOCALSTANDIN", secretAccessKey: "local-s
 export type LogLine = Record<string, unknown>;
 
 export interface LocalStack {
+  /** The moment the functions and PagerDuty see. */
+  clock: Clock;
   pagerduty: PagerDutyStandIn;
   securityHub: SecurityHubStandIn;
   delivery: (event: unknown) => Promise<unknown>;
@@ -37,10 +40,28 @@ export interface LocalStack {
   close(): Promise<void>;
 }
 
-export async function startLocalStack(config: StackConfig): Promise<LocalStack> {
+/**
+ * When the walk-through takes place: the first half hour from `now` on that lies an hour inside the support hours,
+ * so that what it shows does not depend on the hour it is run at. Without support hours, `now`.
+ */
+export function walkStart(hours: SupportHours | undefined, now: number): number {
+  if (hours === undefined) return now;
+  const step = 30 * 60_000;
+  let at = Math.ceil(now / step) * step;
+  while (!(insideSupportHours(hours, at) && insideSupportHours(hours, at + 2 * step))) at += step;
+  return at;
+}
+
+/** Real time moved to `startAt`: sleeps are real, the moments the functions see are the walk's. */
+export function movedClock(startAt: number): Clock {
+  const offset = startAt - Date.now();
+  return { now: () => Date.now() + offset, sleep: systemClock.sleep };
+}
+
+export async function startLocalStack(config: StackConfig, clock: Clock = systemClock): Promise<LocalStack> {
   // The functions run on Node.js 22 in Lambda; the SDK's notice about this machine's Node.js is not the user's concern.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
-  const pagerduty = await startPagerDutyStandIn({ routingKeys: [ROUTING_KEY] });
+  const pagerduty = await startPagerDutyStandIn({ routingKeys: [ROUTING_KEY], now: () => clock.now() });
   const securityHub = await startSecurityHubStandIn();
   const logs: LogLine[] = [];
   const log = createJsonLogger((line) => logs.push(JSON.parse(line) as LogLine));
@@ -65,11 +86,13 @@ export async function startLocalStack(config: StackConfig): Promise<LocalStack> 
         stateTable: "local",
         alertState: config.alertState,
         sync: config.sync,
+        urgency: config.urgency,
+        backlogUntil: undefined,
       }),
       eventsUrl: pagerduty.url,
     },
     {
-      clock: systemClock,
+      clock,
       random: Math.random,
       readParameter: () => Promise.resolve(ROUTING_KEY),
       pacingStore,
@@ -95,6 +118,7 @@ export async function startLocalStack(config: StackConfig): Promise<LocalStack> 
         },
         {
           readParameter: () => Promise.resolve(WEBHOOK_SECRET),
+          clock,
           alertStore,
           pacingStore,
           ledger: createMemoryWebhookLedger(),
@@ -109,6 +133,7 @@ export async function startLocalStack(config: StackConfig): Promise<LocalStack> 
     pagerduty,
     securityHub,
     delivery,
+    clock,
     webhookUrl: endpoint?.url,
     logs,
     metrics,

@@ -7,8 +7,15 @@ import type { Alert } from "../../standins/pagerdutyModel";
 import { OCSF_STATUSES } from "../../standins/securityHub";
 import { deliverWebhook, webhookPayload } from "../../standins/pagerdutyWebhooks";
 import { matchesPattern } from "../patternMatcher";
-import { WEBHOOK_SECRET, startLocalStack, type LocalStack, type LogLine } from "./localStack";
-import { RESPONDER, type Step } from "./steps";
+import {
+  WEBHOOK_SECRET,
+  movedClock,
+  startLocalStack,
+  walkStart,
+  type LocalStack,
+  type LogLine,
+} from "./localStack";
+import { RESPONDER, walkThrough, type Step } from "./steps";
 
 // The walk-through: each step through the stack's EventBridge rules (matched as EventBridge matches them) into the
 // functions (the code that ships), told as a person watching PagerDuty and Security Hub would tell it.
@@ -226,7 +233,9 @@ class Narrator {
     }
     if (step.kind === "forged") {
       const body = JSON.stringify(
-        webhookPayload(this.stack.pagerduty.model, alert, "incident.resolved", RESPONDER),
+        webhookPayload(this.stack.pagerduty.model, alert, "incident.resolved", RESPONDER, {
+          occurredAt: new Date(this.stack.clock.now()),
+        }),
       );
       const answer = await deliverWebhook(url, body, WEBHOOK_SECRET, "wrong");
       this.result.webhooksRejected += 1;
@@ -237,7 +246,11 @@ class Narrator {
     }
     this.stack.pagerduty.model.respond(alert.dedupKey, step.action, RESPONDER);
     const type = step.action === "acknowledge" ? "incident.acknowledged" : "incident.resolved";
-    const body = JSON.stringify(webhookPayload(this.stack.pagerduty.model, alert, type, RESPONDER));
+    const body = JSON.stringify(
+      webhookPayload(this.stack.pagerduty.model, alert, type, RESPONDER, {
+        occurredAt: new Date(this.stack.clock.now()),
+      }),
+    );
     const answer = await deliverWebhook(url, body, WEBHOOK_SECRET);
     this.write(
       `      PagerDuty: alert #${this.number(alert)} ${step.action === "acknowledge" ? "acknowledged" : "resolved"} by ${RESPONDER.name}; signed webhook → endpoint: HTTP ${answer.status}`,
@@ -256,8 +269,9 @@ export async function walk(
   config: StackConfig,
   steps: Step[],
   write: (line: string) => void,
+  startAt: number = Date.now(),
 ): Promise<WalkResult> {
-  const stack = await startLocalStack(config);
+  const stack = await startLocalStack(config, movedClock(startAt));
   const narrator = new Narrator(config, stack, write);
   const labels = config.filter.severityLabels.join(" and ");
   const products = config.filter.products.length === 0 ? "any product" : config.filter.products.join(", ");
@@ -289,4 +303,10 @@ export async function walk(
     `Summary: ${result.paged} paged, ${result.updated} updated, ${result.unchanged} unchanged, ${result.resolved} resolved, ${result.nothingToResolve} with nothing to resolve, ${result.filteredOut} filtered out; ${result.pagerdutyRequests} PagerDuty request(s); ${result.openAlerts} alert(s) left open; ${result.securityHubUpdates} Security Hub update(s); ${result.webhooksRejected} webhook(s) refused.`,
   );
   return result;
+}
+
+/** The built-in walk-through; it takes place inside the stack's support hours, whatever the hour it is run at. */
+export function walkBuiltIn(config: StackConfig, write: (line: string) => void): Promise<WalkResult> {
+  const startAt = walkStart(config.urgency.supportHours, Date.now());
+  return walk(config, walkThrough(config.sync.enabled, startAt), write, startAt);
 }
