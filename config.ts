@@ -31,7 +31,6 @@ export type PagerDutyConfig =
       escalation: EscalationConfig;
       /** Seconds; 0 turns the acknowledgement timeout off. */
       acknowledgementTimeoutSeconds: number;
-      alertGrouping: { type: "none" } | { type: "intelligent" } | { type: "time"; timeoutMinutes: number };
     }
   /** An integration is added to a service that already exists (one service, one key per account). */
   | { mode: "existingService"; token: pulumi.Output<string>; serviceId: string }
@@ -328,10 +327,7 @@ interface Readers {
   oneOf: <T extends string>(name: string, allowed: readonly T[]) => T;
 }
 
-function readPagerDuty(
-  source: ConfigSource,
-  { key, fail, text, list, integer, oneOf }: Readers,
-): PagerDutyConfig {
+function readPagerDuty(source: ConfigSource, { key, fail, text, list, integer }: Readers): PagerDutyConfig {
   const userEmails = list("escalationUserEmails");
   const scheduleNames = list("escalationScheduleNames");
   const serviceId = text("existingServiceId");
@@ -376,7 +372,7 @@ function readPagerDuty(
       `config ${key("escalationUserEmails")} and ${key("escalationScheduleNames")} are both empty: the escalation policy needs at least one PagerDuty user (by email) or schedule (by name)`,
     );
   }
-  const grouping = oneOf("alertGrouping", ["none", "intelligent", "time"] as const);
+  refuseServiceGrouping(text("alertGrouping"), fail);
   return {
     mode: "create",
     token,
@@ -389,9 +385,19 @@ function readPagerDuty(
       loops: integer("escalationLoops", 0, 9),
     },
     acknowledgementTimeoutSeconds: integer("acknowledgementTimeoutSeconds", 0, 86400),
-    alertGrouping:
-      grouping === "time"
-        ? { type: "time", timeoutMinutes: integer("alertGroupingTimeoutMinutes", 1, 1440) }
-        : { type: grouping },
   };
+}
+
+/**
+ * PagerDuty's own grouping is not set by this program: the service field it would go in
+ * (alert_grouping_parameters) is deprecated, and @pulumi/pagerduty 3.4.0 sends parameters PagerDuty's API has
+ * refused since 2024, so `pulumi up` could fail on it. Refused here, before `pulumi up`, naming what to do instead.
+ */
+function refuseServiceGrouping(value: string | undefined, fail: Readers["fail"]): void {
+  if (value === undefined || value === "none") return;
+  fail(
+    "alertGrouping",
+    value,
+    "expected none: this program no longer sets PagerDuty's grouping (the service field is deprecated and the provider installed here sends parameters PagerDuty refuses); use alertPer: control for one alert per failing control and account, or set Alert Grouping Settings on the service in PagerDuty (content-based on class and group needs AIOps)",
+  );
 }

@@ -119,7 +119,6 @@ export class PagerDutyService extends pulumi.ComponentResource {
       },
       child,
     );
-    const grouping = config.alertGrouping;
     const service = new pagerduty.Service(
       `${name}-service`,
       {
@@ -134,14 +133,6 @@ export class PagerDutyService extends pulumi.ComponentResource {
         acknowledgementTimeout:
           config.acknowledgementTimeoutSeconds === 0 ? "null" : String(config.acknowledgementTimeoutSeconds),
         ...serviceUrgency(supportHours),
-        ...(grouping.type === "none"
-          ? {}
-          : {
-              alertGroupingParameters:
-                grouping.type === "time"
-                  ? { type: "time", config: { timeout: grouping.timeoutMinutes } }
-                  : { type: "intelligent" },
-            }),
       },
       child,
     );

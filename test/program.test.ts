@@ -821,6 +821,11 @@ describe("the Pulumi program under the mock engine", () => {
         /findingFormats is "ocsf2": expected one of asff, ocsf, both$/,
       ],
       [
+        "PagerDuty's time-based grouping, which the provider would send in a form PagerDuty refuses",
+        { alertGrouping: "time" },
+        /^config electriceye-pagerduty:alertGrouping is "time": expected none: this program no longer sets PagerDuty's grouping .* use alertPer: control/,
+      ],
+      [
         "support hours without a time zone",
         { supportHours: "Mon-Fri 09:00-17:00" },
         /^config electriceye-pagerduty:supportHours is "Mon-Fri 09:00-17:00": expected "always" or days, hours and an IANA time zone such as "Mon-Fri 09:00-17:00 Europe\/Berlin"/,
