@@ -1,7 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { SEVERITY_LABELS, isSeverityLabel, type SeverityLabel } from "./handler/finding/model";
 import type { FindingFilter } from "./handler/finding/filter";
-import { FINDING_FORMATS, type FindingFormats } from "./infra/eventPatterns";
+import { FINDING_FORMATS, lanesOf, stackRules, type FindingFormats } from "./infra/eventPatterns";
+import { maximumConcurrencyFor, sendWindowSeconds } from "./infra/tuning";
 import { WEEKDAYS, type SupportHours } from "./handler/finding/urgency";
 
 // The typed stack configuration, read and validated once. Defaults live in Pulumi.yaml, where the CLI applies
@@ -218,7 +219,7 @@ export function readStackConfig(source: ConfigSource): StackConfig {
             untrackedUntil,
             "expected a date such as 2026-12-31 (or 2026-12-31T12:00:00Z), until which resolves are sent for findings without alert state",
           );
-  return {
+  const config: StackConfig = {
     stack: source.stack,
     filter: {
       severityLabels,
@@ -256,6 +257,16 @@ export function readStackConfig(source: ConfigSource): StackConfig {
       pageDelayMinutes: integer("pageDelayAlarmMinutes", 1, 1440),
     },
   };
+  const { delivery } = config;
+  const lanes = lanesOf(stackRules(config)).length;
+  const most = maximumConcurrencyFor(delivery, lanes);
+  if (delivery.maximumConcurrency > most)
+    fail(
+      "maximumConcurrency",
+      delivery.maximumConcurrency,
+      `expected at most ${most} with functionTimeoutSeconds ${delivery.functionTimeoutSeconds}, eventsPerMinute ${delivery.eventsPerMinute} and ${lanes} lane(s): the send schedule gives each invocation a slot within its ${sendWindowSeconds(delivery.functionTimeoutSeconds)} s send window only that far; more would wait, hand records back and hold a CRITICAL behind them`,
+    );
+  return config;
 }
 
 function serviceNameOf(pagerduty: PagerDutyConfig): string {

@@ -1,3 +1,4 @@
+import { AWS_CLIENT_CONFIG } from "./awsClients";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { SSMClient } from "@aws-sdk/client-ssm";
 import { isObject } from "./finding/json";
@@ -21,7 +22,7 @@ import type { AlertStore } from "./state/store";
 import { createAlertTracker } from "./state/tracker";
 import { describeRoutingKeyProblem } from "./finding/pagerdutyEvent";
 import { createSecretParameter, type ParameterReader } from "./secretParameter";
-import type { HandlerSettings } from "./settings";
+import { DEADLINE_MARGIN_MS, type HandlerSettings } from "./settings";
 import { createPageWriteBack } from "./sync/pageWriteBack";
 import { createSecurityHubUpdater, type FindingUpdater } from "./sync/securityHub";
 import { createSecurityHubWriter } from "./sync/writeBack";
@@ -62,8 +63,7 @@ export const DELIVERY_TUNING = {
   retryMaxMs: 20_000,
   // PagerDuty's advice for 429 is to wait tens of seconds; meanwhile its rolling minute drains.
   rateLimitHoldOffMs: 20_000,
-  // Kept free at the end of an invocation to dead-letter or hand back what is left.
-  deadlineMarginMs: 3_000,
+  deadlineMarginMs: DEADLINE_MARGIN_MS,
   // The budget of a call without a Lambda context (local tools).
   contextlessBudgetMs: 60_000,
 } as const;
@@ -89,7 +89,7 @@ export function createHandler(settings: HandlerSettings, overrides: Partial<Hand
   const random = overrides.random ?? Math.random;
   const meter = createMeter(settings.stack, overrides.writeMetrics);
   const log = overrides.log ?? createJsonLogger();
-  const readParameter = overrides.readParameter ?? createSsmReader(new SSMClient({}));
+  const readParameter = overrides.readParameter ?? createSsmReader(new SSMClient(AWS_CLIENT_CONFIG));
   // The send schedule and the alert state both live in the stack's state table.
   const stores = stateTableStores(settings.stateTable);
   const pacingStore = overrides.pacingStore ?? stores.pacing();
@@ -99,7 +99,7 @@ export function createHandler(settings: HandlerSettings, overrides: Partial<Hand
       ? overrides.deadLetter
       : settings.deadLetterQueueUrl === undefined
         ? undefined
-        : createSqsDeadLetterSender(new SQSClient({}), settings.deadLetterQueueUrl);
+        : createSqsDeadLetterSender(new SQSClient(AWS_CLIENT_CONFIG), settings.deadLetterQueueUrl);
 
   const routingKey = createSecretParameter({
     parameterName: settings.parameterName,
@@ -136,7 +136,8 @@ export function createHandler(settings: HandlerSettings, overrides: Partial<Hand
   });
   const writeToSecurityHub = settings.securityHubSync
     ? createSecurityHubWriter({
-        updater: overrides.findingUpdater ?? createSecurityHubUpdater(new SecurityHubClient({})),
+        updater:
+          overrides.findingUpdater ?? createSecurityHubUpdater(new SecurityHubClient(AWS_CLIENT_CONFIG)),
         pacingStore,
         clock,
         random,

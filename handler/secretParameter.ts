@@ -15,6 +15,8 @@ export interface SecretParameterOptions {
   problemOf: (value: string) => string | undefined;
   read: ParameterReader;
   ttlMs: number;
+  /** How long a value replaced by a re-read is still offered by `previous()`; absent: never. */
+  graceMs?: number;
   clock: Clock;
   log: Logger;
 }
@@ -22,19 +24,29 @@ export interface SecretParameterOptions {
 export interface SecretParameter {
   /** The value; reads of SSM that fail for a passing reason are retried until `deadline`. */
   get(deadline: number): Promise<string>;
+  /**
+   * The value read again now, before its time-to-live (a webhook signed with a secret this container does not know
+   * yet), unless it was read moments ago or reads are backing off: then the value known.
+   */
+  reread(deadline: number): Promise<string>;
+  /** The value a re-read replaced within the last `graceMs`, if any (deliveries signed before a rotation). */
+  previous(): string | undefined;
 }
 
 /**
  * A secret kept in an SSM SecureString, read once per time-to-live so that a rotated value is picked up without a
  * deployment. When a refresh fails the previous value keeps being used (a throttled SSM must not stop the
- * function). With no previous value, throttling and server errors are retried with backoff until the invocation's
- * deadline, so that a cold container waits for SSM instead of failing at once; other errors name the parameter and
- * SSM's error code, and never the value.
+ * function), and reads back off exponentially (1 s doubling to a minute): while they do, SSM is not called at all,
+ * whatever the traffic. With no previous value, throttling and server errors are retried with backoff until the
+ * invocation's deadline, so that a cold container waits for SSM instead of failing at once; other errors name the
+ * parameter and SSM's error code, and never the value.
  */
 export function createSecretParameter(options: SecretParameterOptions): SecretParameter {
-  const { what } = options;
+  const { what, clock } = options;
   let cached: { value: string; readAt: number } | undefined;
+  let replaced: { value: string; until: number } | undefined;
   let inFlight: Promise<string> | undefined;
+  let failure: { error: Error; failures: number; retryAt: number } | undefined;
 
   async function refresh(deadline: number): Promise<string> {
     const name = options.parameterName;
@@ -45,6 +57,12 @@ export function createSecretParameter(options: SecretParameterOptions): SecretPa
         break;
       } catch (error) {
         const detail = errorText(error);
+        const failures = (failure?.failures ?? 0) + 1;
+        const backoff = Math.min(BACKOFF_MAX_MS, READ_RETRY_BASE_MS * 2 ** (failures - 1));
+        const wrapped = new Error(`cannot read the ${what} from SSM parameter "${name}": ${detail}`, {
+          cause: error,
+        });
+        failure = { error: wrapped, failures, retryAt: clock.now() + backoff };
         if (cached !== undefined) {
           options.log.warn(`${what} refresh failed; using the one read earlier`, {
             parameter: name,
@@ -53,35 +71,42 @@ export function createSecretParameter(options: SecretParameterOptions): SecretPa
           return cached.value;
         }
         const wait = Math.min(READ_RETRY_MAX_MS, READ_RETRY_BASE_MS * 2 ** (attempt - 1));
-        if (!isTransient(error) || options.clock.now() + wait > deadline) {
-          throw new Error(`cannot read the ${what} from SSM parameter "${name}": ${detail}`, {
-            cause: error,
-          });
-        }
+        if (!isTransient(error) || clock.now() + wait > deadline) throw wrapped;
         options.log.warn(`${what} read failed; retrying`, { parameter: name, error: detail, attempt });
-        await options.clock.sleep(wait);
+        await clock.sleep(wait);
       }
     }
+    failure = undefined;
     const problem = options.problemOf(value);
     if (problem !== undefined)
       throw new Error(`SSM parameter "${name}" does not hold ${options.expected}: ${problem}`);
-    cached = { value, readAt: options.clock.now() };
+    if (cached !== undefined && cached.value !== value && options.graceMs !== undefined)
+      replaced = { value: cached.value, until: clock.now() + options.graceMs };
+    cached = { value, readAt: clock.now() };
     return value;
   }
 
+  function read(deadline: number, fresh: (readAt: number) => boolean): Promise<string> {
+    if (cached !== undefined && fresh(cached.readAt)) return Promise.resolve(cached.value);
+    if (failure !== undefined && clock.now() < failure.retryAt)
+      return cached === undefined ? Promise.reject(failure.error) : Promise.resolve(cached.value);
+    // Records processed concurrently share one read.
+    inFlight ??= refresh(deadline).finally(() => {
+      inFlight = undefined;
+    });
+    return inFlight;
+  }
+
   return {
-    get(deadline) {
-      if (cached !== undefined && options.clock.now() - cached.readAt < options.ttlMs) {
-        return Promise.resolve(cached.value);
-      }
-      // Records processed concurrently share one read.
-      inFlight ??= refresh(deadline).finally(() => {
-        inFlight = undefined;
-      });
-      return inFlight;
-    },
+    get: (deadline) => read(deadline, (readAt) => clock.now() - readAt < options.ttlMs),
+    reread: (deadline) => read(deadline, (readAt) => clock.now() - readAt < REREAD_AFTER_MS),
+    previous: () => (replaced !== undefined && clock.now() < replaced.until ? replaced.value : undefined),
   };
 }
 
 const READ_RETRY_BASE_MS = 1_000;
 const READ_RETRY_MAX_MS = 15_000;
+/** How long reads back off at most after failures: SSM is asked at most once a minute while it keeps failing. */
+const BACKOFF_MAX_MS = 60_000;
+/** A value read this recently is not read again before its time-to-live: forged signatures cost SSM a read a second. */
+const REREAD_AFTER_MS = 1_000;

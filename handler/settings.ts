@@ -35,6 +35,9 @@ export interface HandlerSettings {
   urgency?: UrgencyPolicy;
 }
 
+/** Kept free at the end of an invocation to dead-letter or hand back what is left. */
+export const DEADLINE_MARGIN_MS = 3_000;
+
 export const HANDLER_DEFAULTS = {
   pagerDutyRegion: "us",
   routingKeyTtlSeconds: 300,

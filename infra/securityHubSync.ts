@@ -6,6 +6,7 @@ import {
   webhookSettingsFromEnvironment,
   webhookSettingsToEnvironment,
 } from "../handler/sync/endpoint";
+import { WEBHOOK_TIMEOUT_SECONDS } from "../handler/sync/ledger";
 import { WEBHOOK_EVENT_TYPES } from "../handler/sync/webhook";
 import { PAGE_ON_CALL } from "./eventPatterns";
 import { securityHubArnOf, webhookFunctionPolicy } from "./iamPolicies";
@@ -89,7 +90,7 @@ export class SecurityHubSync extends pulumi.ComponentResource {
           "Receives PagerDuty's webhooks and writes responders' actions back to Security Hub findings",
         role,
         ...functionRuntime(logGroup),
-        timeout: 10,
+        timeout: WEBHOOK_TIMEOUT_SECONDS,
         memorySize: 256,
         reservedConcurrentExecutions: WEBHOOK_CONCURRENCY,
         environment: {

@@ -1,6 +1,6 @@
 import type { AlertStateConfig, DeliveryTuning, PagerDutyRegion, SyncConfig, UrgencyConfig } from "../config";
 import type { FindingFilter } from "../handler/finding/filter";
-import { HANDLER_DEFAULTS, type HandlerSettings } from "../handler/settings";
+import { DEADLINE_MARGIN_MS, HANDLER_DEFAULTS, type HandlerSettings } from "../handler/settings";
 
 /**
  * Pure: the queue, event source mapping and function settings the delivery side deploys. The benchmark
@@ -22,6 +22,35 @@ export interface DeliveryPlan {
   ruleTargetMaximumRetryAttempts: number;
   eventsPerMinute: number;
   routingKeyTtlSeconds: number;
+}
+
+/**
+ * How long one PagerDuty request may take: PagerDuty's usual 8 s, less in a short function so that at least a third
+ * of what is left after the margin stays for sending (2 s at least; PagerDuty answers in well under a second).
+ */
+export function requestTimeoutSecondsFor(functionTimeoutSeconds: number): number {
+  const ceiling = HANDLER_DEFAULTS.requestTimeoutSeconds;
+  return Math.min(ceiling, Math.max(2, Math.floor((functionTimeoutSeconds - DEADLINE_MARGIN_MS / 1000) / 3)));
+}
+
+/** Seconds of an invocation in which a request may start: what its deadline and last request's timeout leave. */
+export function sendWindowSeconds(functionTimeoutSeconds: number): number {
+  return (
+    functionTimeoutSeconds - DEADLINE_MARGIN_MS / 1000 - requestTimeoutSecondsFor(functionTimeoutSeconds)
+  );
+}
+
+/**
+ * The most concurrent invocations (per lane) the shared send schedule can serve: each one waiting holds a slot, so
+ * beyond this a slot lies past the invocations' send windows, records are handed back unsent, and a CRITICAL
+ * waits behind every standard invocation's slot. At most 2 (the event source mapping's minimum) is always allowed.
+ */
+export function maximumConcurrencyFor(
+  tuning: Pick<DeliveryTuning, "functionTimeoutSeconds" | "eventsPerMinute">,
+  lanes: number,
+): number {
+  const slots = (sendWindowSeconds(tuning.functionTimeoutSeconds) * tuning.eventsPerMinute) / 60;
+  return Math.max(2, Math.floor(slots / Math.max(1, lanes)));
 }
 
 export function deliveryPlan(tuning: DeliveryTuning): DeliveryPlan {
@@ -63,7 +92,7 @@ export function functionSettings(args: FunctionSettingsArgs): HandlerSettings {
     parameterName: args.parameterName,
     pagerDutyRegion: args.pagerDutyRegion,
     routingKeyTtlSeconds: args.plan.routingKeyTtlSeconds,
-    requestTimeoutSeconds: HANDLER_DEFAULTS.requestTimeoutSeconds,
+    requestTimeoutSeconds: requestTimeoutSecondsFor(args.plan.functionTimeoutSeconds),
     deadLetterQueueUrl: args.deadLetterQueueUrl,
     stateTable: args.stateTable,
     // Every queue of the stack sends with the one key in this parameter, so they share its schedule.

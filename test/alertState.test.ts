@@ -52,6 +52,7 @@ function state(overrides: Partial<AlertState> = {}): AlertState {
 const OPTIONS = { now: T0 + HOUR, refreshMs: 24 * HOUR, resolveUntracked: false, writeBack: false };
 
 function outcome(decision: ReturnType<typeof decide>): string {
+  if (decision.kind === "wait") return "wait";
   return decision.kind === "send" ? `send ${decision.change}` : `skip ${decision.skip}`;
 }
 
@@ -166,22 +167,18 @@ describe("alert state decisions (pure)", () => {
     assert.equal(outcome(decide(decision.record, event({ updatedAt: T0 - 1 }), OPTIONS)), "skip stale");
   });
 
-  it("writes nothing for the passed re-import of an already resolved finding (one read, no write)", () => {
-    const decision = decide(
-      state({ status: "resolved", closedBy: "finding" }),
-      event({ action: "resolve", updatedAt: T0 + HOUR, passed: true }),
-      OPTIONS,
-    );
-    assert.ok(decision.kind === "skip" && decision.record === undefined);
+  it("records only a newer UpdatedAt for the passed re-import of an already resolved finding, and writes nothing for an equal one", () => {
+    const resolved = state({ status: "resolved", closedBy: "finding" });
+    const newer = decide(resolved, event({ action: "resolve", updatedAt: T0 + HOUR, passed: true }), OPTIONS);
+    assert.ok(newer.kind === "skip" && newer.record !== undefined);
+    assert.deepEqual(newer.record, { ...resolved, updatedAt: T0 + HOUR, version: resolved.version + 1 });
+    const same = decide(resolved, event({ action: "resolve", updatedAt: T0, passed: true }), OPTIONS);
+    assert.ok(same.kind === "skip" && same.record === undefined);
   });
 
   it("lets a passed finding end a responder's hold, so that its next failure pages", () => {
     const held = state({ status: "resolved", closedBy: "responder" });
-    const workflowOnly = decide(
-      held,
-      event({ action: "resolve", updatedAt: T0 + HOUR, passed: false }),
-      OPTIONS,
-    );
+    const workflowOnly = decide(held, event({ action: "resolve", updatedAt: T0, passed: false }), OPTIONS);
     assert.ok(
       workflowOnly.kind === "skip" && workflowOnly.record === undefined,
       "Workflow RESOLVED alone is the responder's own echo",
@@ -191,6 +188,93 @@ describe("alert state decisions (pure)", () => {
     assert.equal(
       outcome(decide(passed.record, event({ updatedAt: T0 + 2 * HOUR }), OPTIONS)),
       "send regression",
+    );
+  });
+
+  describe("every event is judged against the newest UpdatedAt seen, sent or not", () => {
+    /** Applies the events in order as the tracker would (records written, sends confirmed); the outcomes. */
+    function run(events: Partial<AlertEvent>[], from?: AlertState): string[] {
+      let stored = from;
+      return events.map((incoming) => {
+        const decision = decide(stored, event(incoming), OPTIONS);
+        if (decision.kind === "send") stored = { ...decision.next, sentAt: OPTIONS.now };
+        if (decision.kind === "skip" && decision.record !== undefined) stored = decision.record;
+        return outcome(decision);
+      });
+    }
+
+    it("a delayed resolve does not close the alert of a finding failing again since (FAILED t1, FAILED t3, PASSED t2)", () => {
+      assert.deepEqual(
+        run([
+          { updatedAt: T0 },
+          { updatedAt: T0 + 3 * HOUR },
+          { action: "resolve", passed: true, updatedAt: T0 + 2 * HOUR },
+        ]),
+        ["send new", "skip unchanged", "skip stale"],
+      );
+    });
+
+    it("a delayed older failure does not re-page a finding whose newer pass was already resolved", () => {
+      assert.deepEqual(
+        run([
+          { updatedAt: T0 },
+          { action: "resolve", passed: true, updatedAt: T0 + HOUR },
+          { action: "resolve", passed: true, updatedAt: T0 + 4 * HOUR },
+          { updatedAt: T0 + 3 * HOUR },
+        ]),
+        ["send new", "send resolve", "skip alreadyResolved", "skip stale"],
+      );
+    });
+
+    it("Workflow RESOLVED set in the console closes the alert, and the echo of the page's own NOTIFIED (same UpdatedAt) does not re-page", () => {
+      assert.deepEqual(
+        run([
+          { updatedAt: T0 },
+          { action: "resolve", passed: false, updatedAt: T0 },
+          { updatedAt: T0, triaged: true },
+        ]),
+        ["send new", "send resolve", "skip stale"],
+      );
+    });
+  });
+
+  it("a person's page is sent even when the state holds the alert open (PagerDuty deduplicates)", () => {
+    assert.equal(
+      outcome(decide(state(), event({ manual: true, updatedAt: T0 + HOUR }), OPTIONS)),
+      "send update",
+    );
+    assert.equal(
+      outcome(decide(state(), event({ manual: true, updatedAt: T0 - HOUR }), OPTIONS)),
+      "send update",
+    );
+  });
+
+  it("an untracked resolve handed back is sent again at its redelivery, not skipped as never paged", () => {
+    const untracked = decide(undefined, event({ action: "resolve" }), { ...OPTIONS, resolveUntracked: true });
+    assert.ok(untracked.kind === "send");
+    const claimed = { ...untracked.next, sentAt: undefined };
+    assert.equal(
+      outcome(decide(claimed, event({ action: "resolve" }), { ...OPTIONS, resolveUntracked: true })),
+      "send retry",
+    );
+  });
+
+  it("a resolve that may not have landed is sent again for any later event of the finding, even an older trigger", () => {
+    const owed = state({ status: "resolved", closedBy: "finding", sentAt: undefined, updatedAt: T0 + HOUR });
+    const decision = decide(owed, event({ updatedAt: T0 }), OPTIONS);
+    assert.ok(decision.kind === "send" && decision.next.status === "resolved");
+    assert.equal(decision.change, "retry");
+  });
+
+  it("waits while another invocation's claim holds the finding, and goes ahead once it expired", () => {
+    const inFlight = state({ sentAt: undefined, claim: { version: 3, until: OPTIONS.now + 1000 } });
+    const resolve = event({ action: "resolve", passed: true, updatedAt: T0 + HOUR });
+    assert.equal(outcome(decide(inFlight, resolve, OPTIONS)), "wait");
+    assert.equal(outcome(decide(inFlight, resolve, { ...OPTIONS, now: OPTIONS.now + 1000 })), "send resolve");
+    assert.equal(
+      outcome(decide(inFlight, event({ updatedAt: T0 - HOUR }), OPTIONS)),
+      "skip stale",
+      "a skip never waits",
     );
   });
 
@@ -305,11 +389,7 @@ describe("alert state in the handler, over real HTTP (DynamoDB in dynalite)", ()
     assert.match(String(skipped("unchanged")[0]?.reason), /^alert still open, last sent /);
     const item = await world.dynamodb.item(STATE_TABLE, `alert#${dedupKey}`);
     assert.equal(item?.status?.S, "open");
-    assert.equal(
-      item?.updatedAt?.N,
-      String(Date.parse("2026-03-02T10:00:00Z")),
-      "the time of the last event sent",
-    );
+    assert.equal(item?.updatedAt?.N, String(Date.parse("2026-03-02T12:00:00Z")), "the newest UpdatedAt seen");
   });
 
   it("sends a severity change, up and down, to the same alert", async () => {
@@ -359,17 +439,28 @@ describe("alert state in the handler, over real HTTP (DynamoDB in dynalite)", ()
     );
   });
 
-  it("ends resolved when a trigger and its resolve race in two lanes", async () => {
-    // The trigger's request is held up in PagerDuty while the resolve lane handles the fix completely.
+  it("ends resolved when a trigger and its resolve race in two lanes: the resolve waits for the trigger, and a 429 on it is retried", async () => {
+    // The trigger's request is held up in PagerDuty while the resolve lane takes the fix; PagerDuty then answers
+    // 429 once, to whichever request comes third.
     world.pagerduty.injectFault({ kind: "delay", ms: 400 });
+    world.pagerduty.injectFault({ kind: "delay", ms: 0 });
+    world.pagerduty.injectFault({ kind: "status", status: 429 });
     const standard = world.handler();
     const resolveLane = world.handler();
     const trigger = standard(sqsEvent([body(at("2026-03-02T10:00:00Z"))]));
     await new Promise((resolve) => setTimeout(resolve, 100));
-    await resolveLane(sqsEvent([body(passedReimport(at("2026-03-02T10:05:00Z")))]));
+    const fix = sqsEvent([body(passedReimport(at("2026-03-02T10:05:00Z")))]);
+    let handedBack = failures(await resolveLane(fix));
     assert.deepEqual(failures(await trigger), []);
+    // SQS delivers a handed-back record again.
+    for (let round = 0; handedBack.length > 0 && round < 3; round += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      handedBack = failures(await resolveLane(fix));
+    }
     assert.deepEqual(world.pagerduty.model.openAlerts(), [], "PagerDuty ends with no open alert");
-    assert.equal((await world.dynamodb.item(STATE_TABLE, `alert#${dedupKey}`))?.status?.S, "resolved");
+    const item = await world.dynamodb.item(STATE_TABLE, `alert#${dedupKey}`);
+    assert.equal(item?.status?.S, "resolved");
+    assert.ok(item?.sentAt?.N !== undefined, "confirmed");
   });
 
   it("ends resolved when the resolve lane gets there first, sending nothing at all", async () => {

@@ -14,6 +14,12 @@ import {
   type World,
 } from "./support/world";
 import { AwsError } from "../standins/awsJson";
+import { createServer, type Socket } from "net";
+import { SSMClient } from "@aws-sdk/client-ssm";
+import { AWS_CLIENT_CONFIG } from "../handler/awsClients";
+import { createSsmReader } from "../handler/ssm";
+import { ACCEPT_ALL } from "../handler/finding/filter";
+import { deliveryPlan, functionSettings } from "../infra/tuning";
 
 /** The events a fixture stands for: itself when it is an event, otherwise its findings in one Imported event. */
 function eventsOf(name: string): unknown[] {
@@ -165,6 +171,60 @@ describe("the handler against the stand-ins, over real HTTP", () => {
         /PagerDuty rejected finding .*s3-bucket-encryption-check \(HTTP 400\): Invalid routing key/,
       );
       assert.equal(letters[0]?.attributes.sourceMessageId, "message-1");
+    });
+  });
+
+  describe("timeouts", () => {
+    it("pages with the shortest function timeout accepted (10 s): the request timeout it is deployed with leaves time to send", async () => {
+      const plan = deliveryPlan({
+        batchSize: 10,
+        maximumConcurrency: 2,
+        functionTimeoutSeconds: 10,
+        maxReceiveCount: 10,
+        eventsPerMinute: 115,
+        routingKeyTtlSeconds: 300,
+        memorySizeMb: 256,
+        logRetentionDays: 30,
+      });
+      const deployed = functionSettings({
+        stack: "test",
+        parameterName: PARAMETER_NAME,
+        pagerDutyRegion: "us",
+        filter: ACCEPT_ALL,
+        plan,
+        deadLetterQueueUrl: world.settings.deadLetterQueueUrl ?? "",
+        stateTable: STATE_TABLE,
+        alertState: { refreshHours: 24, resolveUntrackedUntil: undefined },
+        sync: { enabled: false, serviceName: "test" },
+        urgency: { supportHours: undefined, urgentAtAnyHour: ["CRITICAL"], backlogBaselineHours: 0 },
+        backlogUntil: undefined,
+      });
+      const handler = world.handler({}, { requestTimeoutSeconds: deployed.requestTimeoutSeconds });
+      const events = [0, 1, 2].map((index) =>
+        importedEvent([electricEyeFinding("s3-encryption-high", `short-timeout-${index}`, "111122223333")]),
+      );
+      assert.deepEqual(failures(await handler(sqsEvent(bodies(...events)), remaining(10_000))), []);
+      assert.equal(world.pagerduty.model.openAlerts().length, 3);
+    });
+
+    it("an AWS call that hangs ends at the clients' request timeout, not at the function's", async () => {
+      const sockets: Socket[] = [];
+      const hung = createServer((socket) => void sockets.push(socket));
+      await new Promise<void>((resolve) => hung.listen(0, "127.0.0.1", resolve));
+      const { port } = hung.address() as { port: number };
+      const client = new SSMClient({
+        ...AWS_CLIENT_CONFIG,
+        maxAttempts: 1,
+        endpoint: `http://127.0.0.1:${port}`,
+      });
+      const started = Date.now();
+      try {
+        await assert.rejects(createSsmReader(client)(PARAMETER_NAME), /timed? ?out|Timeout/i);
+        assert.ok(Date.now() - started < 4_000, `${Date.now() - started} ms`);
+      } finally {
+        for (const socket of sockets) socket.destroy();
+        await new Promise((resolve) => hung.close(resolve));
+      }
     });
   });
 

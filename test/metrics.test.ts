@@ -204,7 +204,7 @@ describe("the functions' metrics (embedded metric format), over real HTTP", () =
     });
   });
 
-  it("counts state-table failures, Security Hub writes and their failures, and webhooks applied and refused", async () => {
+  it("counts state-table failures, Security Hub writes and their failures, and webhooks applied, refused, too old and answered 5xx", async () => {
     assert.deepEqual(
       await delta(() => world.handler({}, { stateTable: "no-such-table" })(sqsEvent([body(finding("g"))]))),
       { "PagesSent Severity=CRITICAL": 1, PagerDutyRequests: 1, ImportToPageMs: 1, StateTableFailures: 1 },
@@ -237,6 +237,16 @@ describe("the functions' metrics (embedded metric format), over real HTTP", () =
     });
     assert.deepEqual(await delta(() => deliverWebhook(url, webhook, WEBHOOK_SECRET, "none")), {
       WebhooksRefused: 1,
+    });
+    const old = JSON.stringify(
+      webhookPayload(world.pagerduty.model, alert, "incident.acknowledged", "events-api", {
+        occurredAt: new Date(Date.now() - 4 * 24 * 3600_000),
+      }),
+    );
+    assert.deepEqual(await delta(() => deliverWebhook(url, old, WEBHOOK_SECRET)), { WebhooksTooOld: 1 });
+    const withoutSecret = await world.webhookEndpoint({}, { secretParameterName: "no-such-parameter" });
+    assert.deepEqual(await delta(() => deliverWebhook(withoutSecret, webhook, WEBHOOK_SECRET)), {
+      WebhooksUnavailable: 1,
     });
   });
 });

@@ -846,6 +846,11 @@ describe("the Pulumi program under the mock engine", () => {
         /urgentAtAnyHour is \["SEVERE"\]: expected any of INFORMATIONAL, LOW, MEDIUM, HIGH, CRITICAL$/,
       ],
       [
+        "more concurrent invocations than the send schedule can serve",
+        { maximumConcurrency: "1000" },
+        /maximumConcurrency is 1000: expected at most \d+ with functionTimeoutSeconds 60, eventsPerMinute 115 and \d lane\(s\)/,
+      ],
+      [
         "an unknown PagerDuty region",
         { pagerdutyRegion: "apac" },
         /pagerdutyRegion is "apac": expected one of us, eu$/,

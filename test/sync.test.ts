@@ -1,5 +1,8 @@
 import assert from "assert/strict";
 import { AwsError } from "../standins/awsJson";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { fetchTransport, type Transport } from "../handler/delivery/pagerduty";
+import { createDynamoWebhookLedger } from "../handler/state/dynamo";
 import type { Responder } from "../standins/pagerdutyModel";
 import { deliverWebhook, webhookPayload, type Agent, type WebhookType } from "../standins/pagerdutyWebhooks";
 import { importedEvent, passedReimport } from "../tools/simulation/findings";
@@ -7,6 +10,7 @@ import { findingOf, loadFixture, sqsEvent } from "./support/fixtures";
 import {
   STATE_TABLE,
   WEBHOOK_SECRET,
+  WEBHOOK_SECRET_PARAMETER,
   failures,
   replayFollowUps,
   startWorld,
@@ -144,7 +148,16 @@ describe("Security Hub and PagerDuty in both directions, over real HTTP", () => 
       assert.equal(details.paged_by, 'a person, through the Security Hub custom action "Page on-call"');
       assert.equal(details.severity, "MEDIUM");
       await prodLike(sqsEvent([JSON.stringify(customAction())]));
-      assert.equal(requests(), 2, "choosing the action again pages nobody again");
+      assert.equal(
+        requests(),
+        4,
+        "choosing the action again sends again: PagerDuty may hold the alert resolved",
+      );
+      assert.deepEqual(
+        world.pagerduty.model.openAlerts().map((alert) => alert.updates),
+        [1, 1],
+        "the two open alerts are updated: nobody is paged again",
+      );
       assert.match(
         String(
           world.securityHub.updates[0]?.Note && (world.securityHub.updates[0].Note as { Text: string }).Text,
@@ -320,6 +333,154 @@ describe("Security Hub and PagerDuty in both directions, over real HTTP", () => 
       world.securityHub.clearFailures();
       assert.equal((await deliverWebhook(url, body, WEBHOOK_SECRET)).status, 200);
       assert.match(String(held(finding).Note?.Text), /^Acknowledged in PagerDuty by Ada Lovelace/);
+    });
+    describe("no genuine delivery is lost or dropped", () => {
+      /** The endpoint's clock, `offsetMs` ahead of this machine's. */
+      const ahead = (offsetMs: () => number) => ({
+        now: () => Date.now() + offsetMs(),
+        sleep: (ms: number) => new Promise<void>((done) => setTimeout(done, ms)),
+      });
+      const acknowledgement = (options: { id?: string; occurredAt?: Date } = {}) => {
+        const alert = world.pagerduty.model.alerts()[0];
+        assert.ok(alert !== undefined);
+        return JSON.stringify(
+          webhookPayload(world.pagerduty.model, alert, "incident.acknowledged", ADA, options),
+        );
+      };
+
+      it("answers a retry that arrives while the first attempt is still being applied with 503, not 200, and applies it once the attempt has ended unsettled", async () => {
+        const finding = await paged();
+        const ledger = createDynamoWebhookLedger(
+          new DynamoDBClient({ endpoint: world.dynamodb.endpoint }),
+          STATE_TABLE,
+        );
+        // The first attempt took the event, then its invocation was stopped before it applied it.
+        assert.equal(await ledger.claim("first-attempt-killed", Date.now()), "claimed");
+        const body = acknowledgement({ id: "first-attempt-killed" });
+        const retry = await deliverWebhook(await world.webhookEndpoint(), body, WEBHOOK_SECRET);
+        assert.equal(retry.status, 503, retry.body);
+        const again = await deliverWebhook(
+          await world.webhookEndpoint({ clock: ahead(() => 15_000) }),
+          body,
+          WEBHOOK_SECRET,
+        );
+        assert.equal(again.status, 200, again.body);
+        assert.match(String(held(finding).Note?.Text), /^Acknowledged in PagerDuty by Ada Lovelace/);
+      });
+
+      it("after a secret rotation, accepts deliveries signed with the new secret at once, and with the old one for a grace period", async () => {
+        await paged();
+        let offset = 0;
+        const url = await world.webhookEndpoint({ clock: ahead(() => offset) });
+        assert.equal(
+          (await deliverWebhook(url, acknowledgement({ id: "before" }), WEBHOOK_SECRET)).status,
+          200,
+        );
+        const rotated = "whsec-rotated-0123456789abcdef0123456789";
+        world.ssm.putParameter(WEBHOOK_SECRET_PARAMETER, rotated);
+        offset = 2_000;
+        const fresh = await deliverWebhook(url, acknowledgement({ id: "after" }), rotated);
+        assert.equal(fresh.status, 200, fresh.body);
+        assert.equal(
+          (await deliverWebhook(url, acknowledgement({ id: "late" }), WEBHOOK_SECRET)).status,
+          200,
+        );
+        assert.equal(
+          (await deliverWebhook(url, acknowledgement({ id: "forged" }), "not-the-secret-at-all")).status,
+          401,
+        );
+        offset = 2 * 3600_000;
+        assert.equal(
+          (await deliverWebhook(url, acknowledgement({ id: "much-later" }), WEBHOOK_SECRET)).status,
+          401,
+          "the grace period is over",
+        );
+      });
+
+      it("applies a signed event delivered two days late, and acknowledges one too old to apply with 200 instead of a 4xx PagerDuty would drop", async () => {
+        const finding = await paged();
+        const twoDays = await deliverWebhook(
+          await world.webhookEndpoint({ clock: ahead(() => 48 * 3600_000) }),
+          acknowledgement({ id: "two-days" }),
+          WEBHOOK_SECRET,
+        );
+        assert.equal(twoDays.status, 200, twoDays.body);
+        assert.match(twoDays.body, /applied/);
+        assert.match(String(held(finding).Note?.Text), /^Acknowledged in PagerDuty by Ada Lovelace/);
+        const writes = world.securityHub.updates.length;
+        const fourDays = await deliverWebhook(
+          await world.webhookEndpoint({ clock: ahead(() => 96 * 3600_000) }),
+          acknowledgement({ id: "four-days" }),
+          WEBHOOK_SECRET,
+        );
+        assert.equal(fourDays.status, 200);
+        assert.match(fourDays.body, /too old/);
+        assert.equal(world.securityHub.updates.length, writes, "nothing applied");
+      });
+
+      it("an older incident's resolution, delivered late, does not resolve the finding's current alert", async () => {
+        const finding = await paged();
+        const url = await world.webhookEndpoint();
+        const lane = handler();
+        const [first] = world.pagerduty.model.alerts();
+        assert.ok(first !== undefined);
+        // A responder resolved incident #1, but its webhook could not be delivered for a while; meanwhile the
+        // finding passed and failed again: incident #2.
+        world.pagerduty.model.respond(first.dedupKey, "resolve", ADA);
+        const late = JSON.stringify(webhookPayload(world.pagerduty.model, first, "incident.resolved", ADA));
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        await deliver(passedReimport(imported(11)), lane);
+        await deliver(imported(12, { Workflow: { Status: "NEW" } }), lane);
+        assert.equal(world.pagerduty.model.openAlerts().length, 1);
+        const answer = await deliverWebhook(url, late, WEBHOOK_SECRET);
+        assert.equal(answer.status, 200);
+        assert.match(answer.body, /ignored/);
+        const item = await world.dynamodb.item(STATE_TABLE, `alert#${first.dedupKey}`);
+        assert.equal(item?.status?.S, "open");
+        assert.equal(item?.closedBy, undefined);
+        assert.notEqual(held(finding).Workflow?.Status, "RESOLVED");
+      });
+
+      it("an incident.triggered webhook that lands before the page is confirmed leaves the page confirmed: the next import sends and writes nothing", async () => {
+        const url = await world.webhookEndpoint();
+        // PagerDuty accepts the trigger, opens the incident and delivers its webhook before the 202 reaches the function.
+        const transport: Transport = async (request) => {
+          const answer = await fetchTransport(request);
+          const alert = world.pagerduty.model.alerts()[0];
+          if (alert !== undefined && world.pagerduty.model.counts().requests === 1) {
+            const body = JSON.stringify(
+              webhookPayload(world.pagerduty.model, alert, "incident.triggered", "events-api"),
+            );
+            assert.equal((await deliverWebhook(url, body, WEBHOOK_SECRET)).status, 200);
+          }
+          return answer;
+        };
+        const lane = world.handler({ transport }, { securityHubSync: true });
+        await deliver(imported(10), lane);
+        const writes = world.securityHub.updates.length;
+        world.securityHub.drainEvents();
+        await deliver(imported(11), lane);
+        assert.equal(requests(), 1, "not sent again");
+        assert.equal(world.securityHub.updates.length, writes, "the page note is not written again");
+        const item = await world.dynamodb.item(STATE_TABLE, `alert#${dedupKeyOfAlert()}`);
+        assert.ok(item?.sentAt?.N !== undefined && item.incidentId?.S !== undefined);
+      });
+
+      it("backs off reading a secret SSM keeps refusing: requests to the public URL do not each call SSM", async () => {
+        let reads = 0;
+        const readParameter = () => {
+          reads += 1;
+          return Promise.reject(new AwsError("ThrottlingException", "Rate exceeded", 400));
+        };
+        const url = await world.webhookEndpoint({ readParameter });
+        for (let request = 0; request < 5; request += 1)
+          assert.equal((await deliverWebhook(url, "{}", "forged-secret-of-sixteen+")).status, 503);
+        assert.ok(reads <= 4, `${reads} reads of SSM for 5 requests`);
+        const before = reads;
+        for (let request = 0; request < 5; request += 1)
+          await deliverWebhook(url, "{}", "forged-secret-of-sixteen+");
+        assert.equal(reads, before, "no read while backing off");
+      });
     });
   });
 });

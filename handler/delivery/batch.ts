@@ -20,6 +20,8 @@ export interface RecordResult {
   messageId: string;
   outcome: RecordOutcome;
   reason?: string;
+  /** A handed-back record: when (epoch ms) trying it again can succeed, when known. */
+  retryAt?: number;
 }
 
 export interface BatchDependencies extends FindingDependencies {
@@ -41,14 +43,14 @@ export async function processRecords(
   deadline: number,
 ): Promise<RecordResult[]> {
   const results: RecordResult[] = [];
-  let stopped: string | undefined;
+  let stopped: RecordResult | undefined;
   for (const record of records) {
     if (stopped !== undefined) {
-      results.push({ messageId: record.messageId, outcome: "handedBack", reason: stopped });
+      results.push({ ...stopped, messageId: record.messageId });
       continue;
     }
     const result = await processRecord(record, deps, deadline);
-    if (result.stop !== undefined) stopped = result.stop;
+    if (result.stop) stopped = result.result;
     results.push(result.result);
   }
   // After the pages: Security Hub is told once for the whole batch, and its failures never change a record's fate.
@@ -69,7 +71,7 @@ async function processRecord(
   record: InboundRecord,
   deps: BatchDependencies,
   deadline: number,
-): Promise<{ result: RecordResult; stop?: string }> {
+): Promise<{ result: RecordResult; stop?: boolean }> {
   const { messageId, reading } = record;
   if (reading.kind === "skip") {
     deps.log.info("event skipped", { messageId, reason: reading.reason });
@@ -108,8 +110,11 @@ async function processRecord(
       deps,
       deadline,
     );
-    if (result.kind === "stop")
-      return { result: { messageId, outcome: "handedBack", reason: result.reason }, stop: result.reason };
+    if (result.kind === "stop" || result.kind === "wait") {
+      const handedBack: RecordResult = { messageId, outcome: "handedBack", reason: result.reason };
+      if (result.retryAt !== undefined) handedBack.retryAt = result.retryAt;
+      return { result: handedBack, stop: result.kind === "stop" };
+    }
     if (result.kind === "rejected") problems.push(result.reason);
     if (result.kind === "sent") sent += 1;
   }

@@ -7,8 +7,15 @@ import type { PagerDutyRequest } from "../finding/pagerdutyEvent";
 export type Delivery =
   | { outcome: "accepted"; status: number; attempts: number }
   | { outcome: "rejected"; status: number; errors: string[]; attempts: number }
-  /** Not delivered in this invocation; the record goes back to its queue. */
-  | { outcome: "handBack"; reason: string; rateLimited: boolean; status?: number; attempts: number };
+  /** Not delivered in this invocation; the record goes back to its queue, to be tried again at `retryAt`. */
+  | {
+      outcome: "handBack";
+      reason: string;
+      rateLimited: boolean;
+      status?: number;
+      attempts: number;
+      retryAt?: number;
+    };
 
 export interface DeliveryOptions {
   client: PagerDutyClient;
@@ -60,15 +67,18 @@ export function createDelivery(options: DeliveryOptions): Deliver {
           return { outcome: "accepted", status: result.status, attempts };
         case "rejected":
           return { outcome: "rejected", status: result.status, errors: result.errors, attempts };
-        case "rateLimited":
-          await options.pacer.holdOff(clock.now() + options.rateLimitHoldOffMs);
+        case "rateLimited": {
+          const retryAt = clock.now() + options.rateLimitHoldOffMs;
+          await options.pacer.holdOff(retryAt);
           return {
             outcome: "handBack",
             reason: "PagerDuty answered 429",
             rateLimited: true,
             status: 429,
             attempts,
+            retryAt,
           };
+        }
         case "retryable": {
           lastFailure = result.error;
           lastStatus = result.status;

@@ -28,8 +28,10 @@ export type FindingResult =
   | { kind: "skipped" }
   /** PagerDuty refused the event: it can never be sent as it is. */
   | { kind: "rejected"; reason: string }
-  /** Nothing more can be sent in this invocation. */
-  | { kind: "stop"; reason: string };
+  /** This finding must wait (another invocation is sending one of its events): its record is handed back. */
+  | { kind: "wait"; reason: string; retryAt: number }
+  /** Nothing more can be sent in this invocation; `retryAt`, when known, is when sending may succeed again. */
+  | { kind: "stop"; reason: string; retryAt?: number };
 
 export async function sendFinding(
   routed: Extract<Routed, { kind: "send" }>,
@@ -45,17 +47,24 @@ export async function sendFinding(
     action: routed.action,
     severity: mapped.severityLabel,
   };
-  const plan = await deps.alerts.plan({
-    dedupKey: mapped.dedupKey,
-    action: routed.action,
-    ...(mapped.updatedAt === undefined ? {} : { updatedAt: mapped.updatedAt }),
-    format: finding.format,
-    fingerprint: mapped.fingerprint,
-    passed: routed.passed,
-    manual: context.byHand,
-    finding: identityOf(finding),
-    triaged: (finding.workflow !== undefined && finding.workflow !== "NEW") || finding.noted,
-  });
+  const plan = await deps.alerts.plan(
+    {
+      dedupKey: mapped.dedupKey,
+      action: routed.action,
+      ...(mapped.updatedAt === undefined ? {} : { updatedAt: mapped.updatedAt }),
+      format: finding.format,
+      fingerprint: mapped.fingerprint,
+      passed: routed.passed,
+      manual: context.byHand,
+      finding: identityOf(finding),
+      triaged: (finding.workflow !== undefined && finding.workflow !== "NEW") || finding.noted,
+    },
+    deadline,
+  );
+  if (plan.kind === "wait") {
+    deps.log.info("finding waits", { ...fields, reason: plan.why });
+    return { kind: "wait", reason: plan.why, retryAt: plan.until };
+  }
   if (plan.kind === "skip") {
     deps.meter.count(
       plan.skip === "unchanged"
@@ -74,6 +83,7 @@ export async function sendFinding(
   } catch (error) {
     const reason = errorText(error);
     deps.log.error("routing key unavailable", { messageId: context.messageId, error: reason });
+    await plan.release(false);
     return { kind: "stop", reason };
   }
   const event =
@@ -88,9 +98,15 @@ export async function sendFinding(
             deps.urgency,
           ),
         );
-  const delivery = await deps.deliver({ ...event, routing_key: routingKey }, deadline);
+  // A resolve owed for a trigger that reached PagerDuty late is sent with whatever event of the finding comes.
+  const request =
+    plan.action === routed.action
+      ? { ...event, routing_key: routingKey }
+      : { event_action: plan.action, dedup_key: mapped.dedupKey, routing_key: routingKey };
+  const delivery = await deps.deliver(request, deadline);
   deps.log.info("finding outcome", {
     ...fields,
+    action: plan.action,
     alert: plan.change,
     outcome: delivery.outcome,
     pagerdutyStatus: "status" in delivery ? delivery.status : undefined,
@@ -99,8 +115,16 @@ export async function sendFinding(
     ...(delivery.outcome === "handBack" ? { reason: delivery.reason } : {}),
     receiveCount: context.receiveCount,
   });
-  if (delivery.outcome === "handBack") return { kind: "stop", reason: delivery.reason };
+  if (delivery.outcome === "handBack") {
+    await plan.release(delivery.attempts > 0);
+    return {
+      kind: "stop",
+      reason: delivery.reason,
+      ...(delivery.retryAt === undefined ? {} : { retryAt: delivery.retryAt }),
+    };
+  }
   if (delivery.outcome === "rejected") {
+    await plan.release(true);
     const reason = `PagerDuty rejected finding ${mapped.findingId} (HTTP ${delivery.status}): ${delivery.errors.join("; ")}`;
     return { kind: "rejected", reason };
   }
@@ -108,23 +132,9 @@ export async function sendFinding(
     deps.meter.page(mapped.severityLabel);
     if (context.importedAt !== undefined) deps.meter.importToPage(deps.clock.now() - context.importedAt);
   } else {
-    deps.meter.count(routed.action === "resolve" ? "ResolvesSent" : "AlertsUpdated");
+    deps.meter.count(plan.action === "resolve" ? "ResolvesSent" : "AlertsUpdated");
   }
   if (plan.writeBack) deps.writeBack?.(routed);
-  if ((await plan.confirm()) === "compensate") {
-    // Best effort: should it not get through, the next import of the finding finds the alert open and resolves it.
-    const again = await deps.deliver(
-      { event_action: "resolve", dedup_key: mapped.dedupKey, routing_key: routingKey },
-      deadline,
-    );
-    deps.log.info("finding outcome", {
-      ...fields,
-      action: "resolve",
-      alert: "resolve",
-      outcome: again.outcome,
-      attempts: again.attempts,
-      reason: "resolved again: a newer resolution overtook the trigger",
-    });
-  }
+  await plan.confirm();
   return { kind: "sent" };
 }

@@ -26,6 +26,12 @@ export interface AlertState {
   fingerprints: Partial<Record<FindingFormat, string>>;
   /** When PagerDuty accepted the last event; absent while an event is being sent (claimed, not confirmed). */
   sentAt?: number;
+  /**
+   * The invocation sending the recorded status right now: its claim (the version it wrote) holds until `until`
+   * (epoch ms), past which it can have no request left in flight. One event of a finding is in flight at a time,
+   * so PagerDuty receives a finding's events in the order they were decided.
+   */
+  claim?: { version: number; until: number };
   /** Who closed a resolved alert: the finding's own update, or a responder in PagerDuty. */
   closedBy?: "finding" | "responder";
   /** Whether an alert was ever opened for the finding (false: only its resolution is remembered). */
@@ -38,6 +44,11 @@ export interface AlertState {
   writeBack?: "due";
   /** The PagerDuty incident the alert is part of, once a webhook named it. */
   incident?: { id: string; number?: number; url?: string };
+  /**
+   * When the current alert was opened (its trigger claimed): a webhook event of an incident that occurred before
+   * belongs to an older alert of the finding.
+   */
+  openedAt?: number;
 }
 
 /** An incoming event of a finding, as the state sees it. */
@@ -78,6 +89,8 @@ export type Change = "new" | "regression" | "update" | "refresh" | "retry" | "re
 
 export type AlertDecision =
   | { kind: "send"; change: Change; why: string; next: AlertState }
+  /** Another invocation is sending an event of this finding: decide again once it is done (by `until`). */
+  | { kind: "wait"; why: string; until: number }
   | {
       kind: "skip";
       skip: SkipKind;
@@ -107,6 +120,7 @@ function nextOf(state: AlertState | undefined, event: AlertEvent, changes: Parti
     finding: event.finding,
     ...(state?.incident === undefined ? {} : { incident: state.incident }),
     ...(state?.writeBack === undefined ? {} : { writeBack: state.writeBack }),
+    ...(state?.openedAt === undefined ? {} : { openedAt: state.openedAt }),
     ...changes,
   };
   if (next.status === "open") delete next.closedBy;
@@ -115,13 +129,41 @@ function nextOf(state: AlertState | undefined, event: AlertEvent, changes: Parti
   return next;
 }
 
-/** Pure: what to do with one incoming event of a finding, given what PagerDuty was last told of it. */
+/**
+ * Pure: what to do with one incoming event of a finding, given what PagerDuty was last told of it. Four rules make
+ * every case below:
+ * - The record keeps the newest UpdatedAt of the finding ever seen, whether or not that event sent anything: an
+ *   event is judged against everything known of the finding, never only against the last one sent.
+ * - A record without sentAt says what PagerDuty should hold, not what it is known to hold: an event that does not
+ *   supersede it sends the recorded status again (PagerDuty deduplicates a repeated trigger or resolve).
+ * - One event of a finding is in flight at a time: what would be sent while another invocation's claim holds waits.
+ * - A product's new information is a newer UpdatedAt. Security Hub keeps UpdatedAt through BatchUpdateFindings, so
+ *   a workflow change (by a person, or the echo of this stack's own write-back) can close an alert, never reopen it.
+ */
 export function decide(
   state: AlertState | undefined,
   event: AlertEvent,
   options: DecisionOptions,
 ): AlertDecision {
-  const older = event.updatedAt !== undefined && state !== undefined && event.updatedAt < state.updatedAt;
+  const decision = decideOnRecord(state, event, options);
+  const claim = state?.sentAt === undefined ? state?.claim : undefined;
+  if (decision.kind === "send" && claim !== undefined && claim.until > options.now)
+    return {
+      kind: "wait",
+      why: "another invocation is sending an event of this finding",
+      until: claim.until,
+    };
+  return decision;
+}
+
+function decideOnRecord(
+  state: AlertState | undefined,
+  event: AlertEvent,
+  options: DecisionOptions,
+): AlertDecision {
+  const known = state?.updatedAt ?? 0;
+  const older = event.updatedAt !== undefined && state !== undefined && event.updatedAt < known;
+  const newer = event.updatedAt !== undefined && state !== undefined && event.updatedAt > known;
   const send = (change: Change, why: string, changes: Partial<AlertState> = {}): AlertDecision => {
     const opens = change === "new" || change === "regression";
     const next = nextOf(
@@ -133,11 +175,25 @@ export function decide(
     if (opens) {
       delete next.incident;
       next.fingerprints = { [event.format]: event.fingerprint };
+      next.openedAt = options.now;
     }
     return { kind: "send", change, why, next };
   };
-  const skip = (kind: SkipKind, why: string, record?: AlertState): AlertDecision =>
-    record === undefined ? { kind: "skip", skip: kind, why } : { kind: "skip", skip: kind, why, record };
+  /** Nothing is sent; a newer UpdatedAt is still recorded (one write), so that older events stay stale. */
+  const skip = (
+    kind: SkipKind,
+    why: string,
+    record?: AlertState,
+  ): Extract<AlertDecision, { kind: "skip" }> => {
+    const seen =
+      record ??
+      (newer && state !== undefined
+        ? { ...state, updatedAt: event.updatedAt ?? known, version: state.version + 1 }
+        : undefined);
+    return seen === undefined
+      ? { kind: "skip", skip: kind, why }
+      : { kind: "skip", skip: kind, why, record: seen };
+  };
 
   if (event.action === "trigger") {
     if (state === undefined) return send("new", "no alert is open for this finding");
@@ -145,9 +201,12 @@ export function decide(
       if (older && !event.manual)
         return skip("stale", `older than the alert's last update (${time(state.updatedAt)})`);
       if (state.sentAt === undefined) return send("retry", "the last event may not have reached PagerDuty");
+      // A person asked: PagerDuty may hold the alert resolved (a webhook that never came), and a repeated trigger
+      // of an open alert only updates it.
+      if (event.manual) return send("update", "paged by hand");
       const shown = state.fingerprints[event.format];
       // The same finding's copy in the other feed, seen for the first time: its alert is the one already open.
-      if (shown === undefined && !event.manual)
+      if (shown === undefined)
         return skip(
           "unchanged",
           "its alert is open already (from the other feed)",
@@ -159,14 +218,33 @@ export function decide(
         return send("refresh", `last sent ${time(state.sentAt)}, over ${hours} h ago`);
       }
       const why = `alert still open, last sent ${time(state.sentAt)}`;
-      if (state.writeBack !== "due") return skip("unchanged", why);
-      if (event.triaged)
-        return skip("unchanged", why, { ...state, writeBack: undefined, version: state.version + 1 });
-      return { kind: "skip", skip: "unchanged", why, writeBackDue: true };
+      if (state.writeBack === "due" && event.triaged) {
+        const done = {
+          ...state,
+          updatedAt: Math.max(known, event.updatedAt ?? 0),
+          version: state.version + 1,
+        };
+        delete done.writeBack;
+        return skip("unchanged", why, done);
+      }
+      const decision = skip("unchanged", why);
+      return state.writeBack === "due" ? { ...decision, writeBackDue: true } : decision;
     }
     if (event.manual) return send(state.paged ? "regression" : "new", "paged by hand");
-    if (older)
-      return skip("stale", `a later update (${time(state.updatedAt)}) already resolved this finding`);
+    if (!newer && state.sentAt === undefined && state.paged)
+      return {
+        kind: "send",
+        change: "retry",
+        why: "the resolve recorded may not have reached PagerDuty",
+        next: { ...state, version: state.version + 1 },
+      };
+    if (!newer && event.updatedAt !== undefined)
+      return skip(
+        "stale",
+        older
+          ? `a later update (${time(state.updatedAt)}) already resolved this finding`
+          : "no newer than the update that resolved this finding (a workflow change reopens nothing)",
+      );
     if (state.closedBy === "responder") {
       return skip(
         "heldByResponder",
@@ -180,9 +258,10 @@ export function decide(
 
   // A resolve.
   if (state === undefined) {
+    // Claimed as an alert that paged, so that a hand-back of this resolve is retried until it lands.
     if (options.resolveUntracked)
       return send("untracked", "no alert state: it may have paged before alert state existed", {
-        paged: false,
+        paged: true,
       });
     // Remembered, so that a trigger of this finding still waiting in another lane is not sent after it.
     const marker = nextOf(undefined, event, { paged: false, sentAt: options.now, closedBy: "finding" });
@@ -202,7 +281,6 @@ export function decide(
       passed,
     );
   }
-  // Already resolved: nothing is written, so that re-imports of passed findings cost one read and no write.
   if (!state.paged) return skip("nothingToResolve", "it never paged");
   return skip(
     "alreadyResolved",

@@ -1,3 +1,4 @@
+import { AWS_CLIENT_CONFIG } from "../awsClients";
 import {
   DynamoDBClient,
   GetItemCommand,
@@ -10,6 +11,7 @@ import {
   EVENT_MEMORY_MS,
   INCIDENT_MEMORY_MS,
   STALE_CLAIM_MS,
+  claimOf,
   createMemoryWebhookLedger,
   type WebhookLedger,
 } from "../sync/ledger";
@@ -96,6 +98,11 @@ function toItem(state: AlertState, now: number): Record<string, AttributeValue> 
     if (state.incident.number !== undefined) item.incidentNumber = { N: String(state.incident.number) };
     if (state.incident.url !== undefined) item.incidentUrl = { S: state.incident.url };
   }
+  if (state.openedAt !== undefined) item.openedAt = { N: String(state.openedAt) };
+  if (state.claim !== undefined) {
+    item.claimVersion = { N: String(state.claim.version) };
+    item.claimUntil = { N: String(state.claim.until) };
+  }
   const expiresAt = expiryOf(state, now);
   if (expiresAt !== undefined) item.expiresAt = { N: String(expiresAt) };
   return item;
@@ -131,6 +138,12 @@ function fromItem(dedupKey: string, item: Record<string, AttributeValue>): Alert
     };
   }
   if (text("writeBack") === "due") state.writeBack = "due";
+  const openedAt = number("openedAt");
+  if (openedAt !== undefined) state.openedAt = openedAt;
+  const claimVersion = number("claimVersion");
+  const claimUntil = number("claimUntil");
+  if (claimVersion !== undefined && claimUntil !== undefined)
+    state.claim = { version: claimVersion, until: claimUntil };
   const incidentId = text("incidentId");
   if (incidentId !== undefined) {
     const incidentNumber = number("incidentNumber");
@@ -205,12 +218,27 @@ export function createDynamoWebhookLedger(client: DynamoDBClient, tableName: str
               ":processing": { S: "processing" },
               ":stale": { N: String(now - STALE_CLAIM_MS) },
             },
+            ReturnValuesOnConditionCheckFailure: "ALL_OLD",
           }),
         );
-        return true;
+        return "claimed";
       } catch (error) {
-        if (isConditionFailure(error)) return false;
-        throw error;
+        if (!isConditionFailure(error)) throw error;
+        // DynamoDB returns the item that failed the condition; implementations that do not are read again.
+        const item =
+          (error as { Item?: Record<string, AttributeValue> }).Item ??
+          (
+            await client.send(
+              new GetItemCommand({
+                TableName: tableName,
+                Key: { id: { S: `webhook#${eventId}` } },
+                ConsistentRead: true,
+              }),
+            )
+          ).Item;
+        const taken = claimOf(item?.state?.S, Number(item?.at?.N ?? "0"), now);
+        // The item changed between the write and the read: another invocation has it.
+        return taken === "claimed" ? "inProgress" : taken;
       }
     },
     async settle(eventId, applied, now) {
@@ -252,7 +280,7 @@ export function createDynamoWebhookLedger(client: DynamoDBClient, tableName: str
  */
 export function stateTableStores(tableName: string | undefined) {
   let client: DynamoDBClient | undefined;
-  const table = (): DynamoDBClient => (client ??= new DynamoDBClient({}));
+  const table = (): DynamoDBClient => (client ??= new DynamoDBClient(AWS_CLIENT_CONFIG));
   return {
     pacing: (): PacingStore =>
       tableName === undefined ? createMemoryPacingStore() : createDynamoPacingStore(table(), tableName),

@@ -14,7 +14,9 @@ import type { AlertStore } from "./store";
 // The edge around the alert state decisions: read, decide, claim, and after PagerDuty accepted the event, confirm.
 // Every write is conditional on the version read, so two invocations on the same finding (a trigger in the
 // standard lane, its resolve in the resolve lane) cannot both win: the loser decides again on what the winner
-// wrote. When the table cannot be used, the event is sent anyway: a missed page is worse than a repeated one.
+// wrote. The claim also holds the finding for its sender until it is confirmed or released, so that PagerDuty gets a
+// finding's events one at a time, in the order they were decided: the next one waits (its record is handed back for
+// seconds). When the table cannot be used, the event is sent anyway: a missed page is worse than a repeated one.
 
 export type Plan =
   | {
@@ -25,26 +27,32 @@ export type Plan =
       /** The page's write-back to Security Hub has not landed yet: write it again. */
       writeBackDue: boolean;
     }
+  /** Another invocation is sending an event of this finding; try again at `until` (epoch ms) at the latest. */
+  | { kind: "wait"; why: string; until: number }
   | {
       kind: "send";
       change: Change;
       why: string;
+      /** What PagerDuty is sent: the recorded status, which may be a resolve owed for a trigger that came late. */
+      action: "trigger" | "resolve";
       /** The state read before the decision (undefined: none, or the table could not be read). */
       state: AlertState | undefined;
       /** True when the table could not be used and the event goes out without it. */
       stateUnavailable: boolean;
       /** Once PagerDuty accepts it, the page is written back to Security Hub. */
       writeBack: boolean;
+      /** Records that PagerDuty accepted the event, and frees the finding for its next event. */
+      confirm(): Promise<void>;
       /**
-       * Records that PagerDuty accepted the event. Answers "compensate" when a newer resolution was recorded while
-       * this trigger was on its way, so that PagerDuty may have opened the alert after resolving it: the caller
-       * then sends the resolve again.
+       * PagerDuty did not take the event (the record is handed back): frees the finding for its next event, at once
+       * when no request left (`attempted` false), else once a request abandoned on its timeout can have landed.
        */
-      confirm(): Promise<"done" | "compensate">;
+      release(attempted: boolean): Promise<void>;
     };
 
 export interface AlertTracker {
-  plan(event: AlertEvent): Promise<Plan>;
+  /** `deadline`: until when (epoch ms) the caller may send; a claim holds a little longer. */
+  plan(event: AlertEvent, deadline: number): Promise<Plan>;
 }
 
 export interface AlertTrackerOptions {
@@ -61,6 +69,10 @@ export interface AlertTrackerOptions {
 
 // Each lost race costs one more read; more than a few means something else is writing the same item.
 const MAX_ATTEMPTS = 4;
+/** A request abandoned on its timeout may still reach PagerDuty a moment later: a claim outlives its sender by this. */
+export const CLAIM_MARGIN_MS = 5_000;
+
+type Claimed = AlertState & { claim: NonNullable<AlertState["claim"]> };
 
 export function createAlertTracker(options: AlertTrackerOptions): AlertTracker {
   const { store, clock, log } = options;
@@ -76,54 +88,43 @@ export function createAlertTracker(options: AlertTrackerOptions): AlertTracker {
     kind: "send",
     change: event.action === "trigger" ? (state?.status === "open" ? "update" : "new") : "resolve",
     why: "alert state unavailable",
+    action: event.action,
     state,
     stateUnavailable: true,
     // Without state a page cannot be told from an update: writing back every one would repeat the note.
     writeBack: false,
-    confirm: () => Promise.resolve("done"),
+    confirm: () => Promise.resolve(),
+    release: () => Promise.resolve(),
   });
 
-  async function confirm(event: AlertEvent, claimed: AlertState): Promise<"done" | "compensate"> {
-    const now = clock.now();
+  /**
+   * Rewrites the record while it still carries this claim; a webhook's write in between (an incident recorded) is
+   * kept. Once another invocation holds a newer claim this one expired, and its sender has nothing left to say.
+   */
+  async function settle(
+    what: string,
+    claimed: Claimed,
+    change: (current: Claimed) => AlertState,
+  ): Promise<void> {
     try {
-      if (await store.put({ ...claimed, sentAt: now, version: claimed.version + 1 }, claimed.version, now))
-        return "done";
-      const current = await store.get(event.dedupKey);
-      if (current === undefined) return "done";
-      if (
-        claimed.status === "open" &&
-        current.status === "resolved" &&
-        current.updatedAt >= claimed.updatedAt
-      ) {
-        log.info("a newer resolution was recorded while the trigger was sent; resolving again", {
-          dedupKey: event.dedupKey,
-        });
-        return "compensate";
+      let current: AlertState | undefined = claimed;
+      for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt += 1) {
+        if (current?.claim?.version !== claimed.claim.version) return;
+        const next = { ...change(current as Claimed), version: current.version + 1 };
+        if (await store.put(next, current.version, clock.now())) return;
+        current = await store.get(claimed.dedupKey);
       }
-      if (
-        claimed.status === "resolved" &&
-        current.status === "open" &&
-        current.updatedAt > claimed.updatedAt
-      ) {
-        // A newer trigger went out while this resolve was on its way and may have been closed by it: the next
-        // import of the finding sends it again.
-        await store.put(
-          { ...current, sentAt: undefined, version: current.version + 1 },
-          current.version,
-          now,
-        );
-      }
-      return "done";
+      throw new Error(`still contended after ${MAX_ATTEMPTS} attempts`);
     } catch (error) {
       options.meter.count("StateTableFailures");
-      // The claim stays unconfirmed: the next import of the finding sends again, which PagerDuty deduplicates.
-      log.warn("alert state confirmation failed", { dedupKey: event.dedupKey, error: errorText(error) });
-      return "done";
+      // The claim stays unconfirmed: the next event of the finding sends again, which PagerDuty deduplicates.
+      log.warn(`alert state ${what} failed`, { dedupKey: claimed.dedupKey, error: errorText(error) });
     }
   }
+  const withoutClaim = ({ claim: _claim, ...state }: Claimed): AlertState => state;
 
   return {
-    async plan(event) {
+    async plan(event, deadline) {
       for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt += 1) {
         const now = clock.now();
         let state: AlertState | undefined;
@@ -139,8 +140,13 @@ export function createAlertTracker(options: AlertTrackerOptions): AlertTracker {
           resolveUntracked: now < options.resolveUntrackedUntil,
           writeBack: options.writeBack,
         });
+        if (decision.kind === "wait") return decision;
         // A skip that must be remembered, or a send claimed before it goes out (without sentAt: unconfirmed).
-        const write = decision.kind === "skip" ? decision.record : { ...decision.next, sentAt: undefined };
+        let write: AlertState | undefined = decision.kind === "skip" ? decision.record : undefined;
+        if (decision.kind === "send") {
+          const { sentAt: _sentAt, ...next } = decision.next;
+          write = { ...next, claim: { version: next.version, until: deadline + CLAIM_MARGIN_MS } };
+        }
         if (write !== undefined) {
           let written: boolean;
           try {
@@ -160,14 +166,29 @@ export function createAlertTracker(options: AlertTrackerOptions): AlertTracker {
           const writeBackDue = decision.writeBackDue === true;
           return { kind: "skip", skip: decision.skip, why: decision.why, state, writeBackDue };
         }
+        const claimed = write as Claimed;
         return {
           kind: "send",
           change: decision.change,
           why: decision.why,
+          action: claimed.status === "open" ? "trigger" : "resolve",
           state,
           stateUnavailable: false,
-          writeBack: decision.next.writeBack === "due" && event.action === "trigger",
-          confirm: () => confirm(event, write as AlertState),
+          writeBack: claimed.writeBack === "due" && claimed.status === "open",
+          confirm: () =>
+            settle("confirmation", claimed, (current) => ({ ...withoutClaim(current), sentAt: clock.now() })),
+          release: (attempted) =>
+            settle("release", claimed, (current) =>
+              attempted
+                ? {
+                    ...current,
+                    claim: {
+                      ...current.claim,
+                      until: Math.min(current.claim.until, clock.now() + CLAIM_MARGIN_MS),
+                    },
+                  }
+                : withoutClaim(current),
+            ),
         };
       }
       log.warn("alert state contended; sending anyway", { dedupKey: event.dedupKey, attempts: MAX_ATTEMPTS });

@@ -1,3 +1,4 @@
+import { AWS_CLIENT_CONFIG } from "../awsClients";
 import { SecurityHubClient } from "@aws-sdk/client-securityhub";
 import { SSMClient } from "@aws-sdk/client-ssm";
 import { systemClock, type Clock } from "../clock";
@@ -97,6 +98,8 @@ export interface FunctionUrlResponse {
 
 // PagerDuty waits five seconds for an answer; the rest of the budget is spent applying.
 const ANSWER_WITHIN_MS = 4_000;
+/** After a rotation, deliveries signed with the secret replaced (retries of the subscription replaced) still count. */
+const ROTATION_GRACE_MS = 3600_000;
 
 export function createWebhookHandler(
   settings: WebhookSettings,
@@ -114,13 +117,14 @@ export function createWebhookHandler(
     expected: "a PagerDuty webhook signing secret",
     problemOf: (value) =>
       value.length < 16 ? `it has ${value.length} characters, too few for a signing secret` : undefined,
-    read: overrides.readParameter ?? createSsmReader(new SSMClient({})),
+    read: overrides.readParameter ?? createSsmReader(new SSMClient(AWS_CLIENT_CONFIG)),
     ttlMs: settings.secretTtlSeconds * 1000,
+    graceMs: ROTATION_GRACE_MS,
     clock,
     log,
   });
   const write = createSecurityHubWriter({
-    updater: overrides.findingUpdater ?? createSecurityHubUpdater(new SecurityHubClient({})),
+    updater: overrides.findingUpdater ?? createSecurityHubUpdater(new SecurityHubClient(AWS_CLIENT_CONFIG)),
     pacingStore: overrides.pacingStore ?? stores.pacing(),
     clock,
     random: overrides.random ?? Math.random,
@@ -133,6 +137,7 @@ export function createWebhookHandler(
       meter.count("WebhooksRefused");
       log.warn("webhook refused", { statusCode, reason });
     }
+    if (statusCode >= 500) meter.count("WebhooksUnavailable");
     if (status === "applied") meter.count("WebhooksApplied");
     return {
       statusCode,
@@ -140,6 +145,19 @@ export function createWebhookHandler(
       body: JSON.stringify(reason === undefined ? { status } : { status, reason }),
     };
   };
+
+  /**
+   * Whether the body is signed with the subscription's secret: the one known, the one it replaced within the grace
+   * period, else the one in SSM now (a rotation this container has not seen yet; re-read at most every few seconds).
+   */
+  async function signedBy(body: Buffer, signature: string, deadline: number): Promise<boolean> {
+    const current = await secret.get(deadline);
+    const previous = secret.previous();
+    if ([current, previous].some((value) => value !== undefined && signatureMatches(body, signature, value)))
+      return true;
+    const fresh = await secret.reread(deadline);
+    return fresh !== current && signatureMatches(body, signature, fresh);
+  }
 
   return async function handler(request: FunctionUrlRequest): Promise<FunctionUrlResponse> {
     try {
@@ -159,16 +177,16 @@ export function createWebhookHandler(
       return answer(413, "refused", `body over ${MAX_BODY_BYTES} bytes`);
     const body = Buffer.from(raw, request.isBase64Encoded === true ? "base64" : "utf8");
     if (body.length > MAX_BODY_BYTES) return answer(413, "refused", `body over ${MAX_BODY_BYTES} bytes`);
-    let signingSecret: string;
+    const signature = request.headers?.["x-pagerduty-signature"];
+    if (signature === undefined) return answer(401, "refused", "unsigned");
+    let signed: boolean;
     try {
-      signingSecret = await secret.get(deadline);
+      signed = await signedBy(body, signature, deadline);
     } catch (error) {
       log.error("webhook signing secret unavailable", { error: errorText(error) });
       return answer(503, "unavailable", "the signing secret cannot be read");
     }
-    const signature = request.headers?.["x-pagerduty-signature"];
-    if (!signatureMatches(body, signature, signingSecret))
-      return answer(401, "refused", signature === undefined ? "unsigned" : "signature does not match");
+    if (!signed) return answer(401, "refused", "signature does not match");
     const reading = readWebhook(body.toString("utf8"));
     if (reading.kind === "invalid") return answer(400, "refused", reading.reason);
     if (reading.kind === "ignored") return answer(200, "ignored", reading.reason);
@@ -179,15 +197,22 @@ export function createWebhookHandler(
         "refused",
         `the incident belongs to service ${event.incident.serviceId}, not this stack's`,
       );
-    if (clock.now() - event.occurredAt > MAX_EVENT_AGE_MS)
-      return answer(400, "refused", "the event is over a day old");
+    // Signed by PagerDuty: a 4xx would make PagerDuty drop it and count against the subscription.
+    if (clock.now() - event.occurredAt > MAX_EVENT_AGE_MS) {
+      meter.count("WebhooksTooOld");
+      log.warn("webhook event too old to apply", { eventId: event.id, occurredAt: event.occurredAt });
+      return answer(200, "ignored", "the event is too old to apply");
+    }
 
     const fields = { eventId: event.id, eventType: event.type, incidentId: event.incident.id };
     try {
-      if (!(await ledger.claim(event.id, clock.now()))) {
+      const taken = await ledger.claim(event.id, clock.now());
+      if (taken === "applied") {
         log.info("webhook event already applied", fields);
         return answer(200, "duplicate");
       }
+      // Its first delivery is still being applied, and may yet fail: PagerDuty delivers a 5xx again.
+      if (taken === "inProgress") return answer(503, "unavailable", "the event is being applied");
     } catch (error) {
       log.error("webhook ledger unavailable", { ...fields, error: errorText(error) });
       return answer(503, "unavailable", "the state table cannot be used");

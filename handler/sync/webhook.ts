@@ -25,8 +25,11 @@ export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 
 /** PagerDuty guarantees delivery up to 55 KB; anything much larger is not a webhook of this subscription. */
 export const MAX_BODY_BYTES = 64 * 1024;
-/** PagerDuty retries a delivery for about 20 minutes; an older event is a replay. */
-export const MAX_EVENT_AGE_MS = 24 * 3600 * 1000;
+/**
+ * Older events are not applied. PagerDuty may retry a delivery for up to 48 hours, and the ledger remembers every
+ * event longer than this, so a replay of a captured request is a duplicate until it is too old to apply.
+ */
+export const MAX_EVENT_AGE_MS = 72 * 3600 * 1000;
 
 /**
  * Whether one of the v1 signatures in the header is the HMAC-SHA256 of the raw body with the secret. Several are
@@ -119,6 +122,12 @@ export type WebhookEffect =
 export function effectOf(event: WebhookEvent, state: AlertState): WebhookEffect {
   const { agent } = event;
   const known = state.incident?.id === event.incident.id;
+  // Every event of the current alert's incident occurs after its trigger was claimed (openedAt); an incident
+  // other than the one recorded is adopted only by its own creation.
+  if (!known && state.openedAt !== undefined && event.occurredAt < state.openedAt)
+    return { kind: "ignore", reason: "the event is of an older alert of the finding" };
+  if (!known && state.incident !== undefined && event.type !== "incident.triggered")
+    return { kind: "ignore", reason: `the alert's incident is ${state.incident.id}, not this one` };
   // A note's event names only the incident: its number and link come from what an earlier event recorded.
   const incident = { ...(known ? state.incident : {}), ...event.incident };
   const withIncident: AlertState = {

@@ -29,6 +29,9 @@ export const COUNTS = {
   SecurityHubWriteFailures: "findings Security Hub was not updated for",
   WebhooksApplied: "PagerDuty webhook events applied to findings",
   WebhooksRefused: "webhook requests refused (unsigned, mis-signed, malformed, oversized, another service's)",
+  WebhooksUnavailable:
+    "webhook deliveries answered 5xx for PagerDuty to deliver again (secret, state or Security Hub unavailable)",
+  WebhooksTooOld: "signed webhook events too old to apply, acknowledged and ignored",
 } as const;
 export type CountName = keyof typeof COUNTS;
 
