@@ -21,7 +21,9 @@ import {
 import type { Deployment } from "./simulation/deployment";
 import { SCENARIOS, buildScenario, type Arrival, type ScenarioName } from "./simulation/scenarios";
 import { RESCAN_FORMATS, formatRescan, runRescan, type RescanFormat } from "./simulation/rescan";
-import { renderSvg } from "./simulation/svg";
+import { renderOrganizationSvg, renderSvg } from "./simulation/svg";
+import { ESTATE_FORMATS, type EstateFormat } from "./simulation/organization";
+import { formatOrganization, runOrganization } from "./simulation/orgScenario";
 
 // The benchmark: the deployed delivery path simulated on a virtual clock (queues, event source mappings,
 // Lambda containers and timeouts with the stack's own settings), running the real handler against the strict
@@ -293,10 +295,16 @@ function formatTable(report: BenchReport): string {
 
 const USAGE = `usage: npm run bench -- [--findings N] [--keys K] [--scenario NAME] [--json] [--svg FILE]
                         [--stack NAME] [--no-priority] [--config KEY=VALUE]... [--seed N]
-  --scenario  ${SCENARIOS.join(", ")}, rescan (default burst)
+       npm run bench -- --scenario organization [--accounts N] [--findings-per-account M] [--teams T]
+                        [--format asff|ocsf|both] [--stack NAME] [--config KEY=VALUE]... [--seed S]
+                        [--json] [--svg FILE]
+  --scenario  ${SCENARIOS.join(", ")}, rescan, organization (default burst)
   --findings  findings in the burst (default 5000), or in the estate of rescan (default 20000)
-  --format    rescan only: asff (ElectricEye's findings, default) or ocsf (the new Security Hub's control
-              findings; the run's stack admits OCSF findings of every product)
+  --format    rescan: asff (ElectricEye's findings, default) or ocsf (the new Security Hub's control
+              findings; the run's stack admits OCSF findings of every product); organization: also both
+              (Security Hub's control findings in both feeds)
+  --accounts, --findings-per-account, --teams
+              organization: the organization's size (default 100 accounts, 5000 findings each, 10 teams)
   --keys      accounts, each with its own stack and routing key (default 1)
   --stack     whose Pulumi.NAME.yaml settings are simulated (default prod)
   --no-priority  the same stack with priorityLanes false`;
@@ -315,6 +323,9 @@ if (require.main === module) {
       options: {
         findings: { type: "string" },
         format: { type: "string" },
+        accounts: { type: "string" },
+        "findings-per-account": { type: "string" },
+        teams: { type: "string" },
         keys: { type: "string" },
         scenario: { type: "string" },
         stack: { type: "string" },
@@ -330,11 +341,34 @@ if (require.main === module) {
       process.stdout.write(`${USAGE}\n`);
       return;
     }
-    const scenario = (values.scenario ?? "burst") as ScenarioName | "rescan";
+    const scenario = (values.scenario ?? "burst") as ScenarioName | "rescan" | "organization";
     const config = configPairs(values.config);
     if (values["no-priority"] === true) config.priorityLanes = "false";
-    if (values.format !== undefined && scenario !== "rescan")
-      throw new UsageError(`--format applies to the rescan scenario only`);
+    if (values.format !== undefined && scenario !== "rescan" && scenario !== "organization")
+      throw new UsageError(`--format applies to the rescan and organization scenarios only`);
+    const organizationOnly = ["accounts", "findings-per-account", "teams"] as const;
+    const misplaced = organizationOnly.find((name) => values[name] !== undefined);
+    if (misplaced !== undefined && scenario !== "organization")
+      throw new UsageError(`--${misplaced} applies to the organization scenario only`);
+    if (scenario === "organization") {
+      const format = (values.format ?? "asff") as EstateFormat;
+      if (!ESTATE_FORMATS.includes(format))
+        throw new UsageError(`--format "${format}" is not one of ${ESTATE_FORMATS.join(", ")}`);
+      const report = await runOrganization({
+        accounts: positiveInteger("accounts", values.accounts, 100),
+        findingsPerAccount: positiveInteger("findings-per-account", values["findings-per-account"], 5000),
+        teams: positiveInteger("teams", values.teams, 10),
+        format,
+        stack: values.stack ?? "prod",
+        config,
+        seed: positiveInteger("seed", values.seed, 1),
+      });
+      if (values.svg !== undefined) writeFileSync(values.svg, renderOrganizationSvg(report));
+      process.stdout.write(
+        values.json === true ? `${JSON.stringify(report)}\n` : `${formatOrganization(report)}\n`,
+      );
+      return;
+    }
     if (scenario === "rescan") {
       const format = (values.format ?? "asff") as RescanFormat;
       if (!RESCAN_FORMATS.includes(format))
@@ -352,7 +386,9 @@ if (require.main === module) {
       return;
     }
     if (!SCENARIOS.includes(scenario))
-      throw new UsageError(`--scenario "${scenario}" is not one of ${SCENARIOS.join(", ")}, rescan`);
+      throw new UsageError(
+        `--scenario "${scenario}" is not one of ${SCENARIOS.join(", ")}, rescan, organization`,
+      );
     const run = await runBench({
       scenario,
       findings: positiveInteger("findings", values.findings, 5000),

@@ -5,7 +5,7 @@ import type { Clock } from "../../handler/clock";
 import { createSqsDeadLetterSender } from "../../handler/delivery/deadLetters";
 import { createDynamoAlertStore, createDynamoPacingStore } from "../../handler/state/dynamo";
 import { createHandler, type SqsBatchResponse } from "../../handler/index";
-import { silentLogger } from "../../handler/telemetry/log";
+import { createJsonLogger } from "../../handler/telemetry/log";
 import type { Transport } from "../../handler/delivery/pagerduty";
 import { settingsFromEnvironment, settingsToEnvironment, type HandlerSettings } from "../../handler/settings";
 import { createSsmReader } from "../../handler/ssm";
@@ -17,8 +17,11 @@ import { createDynamoDbService } from "../../standins/dynamodb";
 import { createSqsOperations } from "../../standins/sqs";
 import { createSsmService } from "../../standins/ssm";
 import { inProcessClient } from "./inProcessAws";
-import { SimQueue, type SimMessage } from "./queue";
+import { SimQueue, type MessageBody, type SimMessage } from "./queue";
 import type { VirtualTime } from "./virtualTime";
+
+// A reason given to abort() spares the DOMException it would otherwise build for each of millions of timers.
+const TIMER_STOPPED = "timer stopped";
 
 /** Latencies of the simulated AWS side, in virtual milliseconds. */
 export const AWS_LATENCY = {
@@ -40,6 +43,8 @@ export interface DeploymentOptions {
   /** The function's settings as the Pulumi program writes them. */
   settings: HandlerSettings;
   plan: DeliveryPlan;
+  /** The function's memory, for its billed GB-seconds. */
+  memorySizeMb: number;
   lanes: Lane[];
   /** The PagerDuty Events API, shared by every deployment (its limits are per routing key). */
   transport: Transport;
@@ -49,6 +54,12 @@ export interface DeploymentOptions {
 
 export interface DeploymentStats {
   invocations: number;
+  /** Billed duration times memory, cold starts included (Lambda bills the init phase). */
+  gbSeconds: number;
+  /** Requests to the lane queues: EventBridge's sends, the event source mappings' receives and batch deletes. */
+  sqsRequests: number;
+  /** Bytes written to the function's log group: log lines and embedded-metric lines. */
+  logBytes: number;
   coldStarts: number;
   timedOut: number;
   handedBack: number;
@@ -73,6 +84,9 @@ export class Deployment {
   readonly queues = new Map<Lane, SimQueue>();
   readonly stats: DeploymentStats = {
     invocations: 0,
+    gbSeconds: 0,
+    sqsRequests: 0,
+    logBytes: 0,
     coldStarts: 0,
     timedOut: 0,
     handedBack: 0,
@@ -126,10 +140,11 @@ export class Deployment {
   }
 
   /** EventBridge puts an event into a lane's queue. */
-  deliver(lane: Lane, body: string): void {
+  deliver(lane: Lane, body: MessageBody): void {
     const queue = this.queues.get(lane);
     if (queue === undefined) throw new Error(`${this.options.name} has no ${lane} lane`);
     queue.send(body, this.options.time.now());
+    this.stats.sqsRequests += 1;
     this.poll(lane);
   }
 
@@ -140,6 +155,7 @@ export class Deployment {
     while ((this.inFlight.get(lane) ?? 0) < plan.maximumConcurrency && queue.hasVisible(time.now())) {
       const batch = queue.receive(plan.batchSize, time.now());
       if (batch.length === 0) break;
+      this.stats.sqsRequests += 1;
       this.inFlight.set(lane, (this.inFlight.get(lane) ?? 0) + 1);
       time.at(time.now() + AWS_LATENCY.receiveMs, () => void this.invoke(lane, queue, batch));
     }
@@ -156,6 +172,7 @@ export class Deployment {
   private async invoke(lane: Lane, queue: SimQueue, batch: SimMessage[]): Promise<void> {
     const { time, plan } = this.options;
     this.stats.invocations += 1;
+    const startedAt = time.now();
     let container = this.idle.pop();
     if (container === undefined) {
       this.stats.coldStarts += 1;
@@ -178,7 +195,8 @@ export class Deployment {
       container.handler(event, { getRemainingTimeInMillis: () => deadline - time.now() }),
       time.clock.sleep(plan.functionTimeoutSeconds * 1000, timeout.signal).then(() => "timeout" as const),
     ]);
-    timeout.abort();
+    timeout.abort(TIMER_STOPPED);
+    this.stats.gbSeconds += ((time.now() - startedAt) / 1000) * (this.options.memorySizeMb / 1024);
     if (outcome === "timeout") {
       // Lambda stops a function at its timeout: the container is gone, its records come back after visibility.
       this.stats.timedOut += 1;
@@ -188,12 +206,24 @@ export class Deployment {
         (outcome as SqsBatchResponse).batchItemFailures.map((failure) => failure.itemIdentifier),
       );
       this.stats.handedBack += failed.size;
-      for (const message of batch) if (!failed.has(message.id)) queue.delete(message.id);
+      let deleted = 0;
+      for (const message of batch) {
+        if (failed.has(message.id)) continue;
+        queue.delete(message.id);
+        deleted += 1;
+      }
+      // The event source mapping deletes what succeeded with DeleteMessageBatch, ten entries a request.
+      this.stats.sqsRequests += Math.ceil(deleted / 10);
       this.idle.push(container);
     }
     this.inFlight.set(lane, (this.inFlight.get(lane) ?? 1) - 1);
     this.poll(lane);
   }
+
+  // Each line also carries CloudWatch's timestamp and request id prefix, about 60 bytes.
+  private readonly countLogBytes = (line: string): void => {
+    this.stats.logBytes += line.length + 60;
+  };
 
   private newContainer(): Container {
     const { time, random } = this.options;
@@ -220,6 +250,7 @@ export class Deployment {
     const dynamodbClient = inProcessClient<DynamoDBClient>(this.dynamodb.operations, {
       clock,
       latencyMs: AWS_LATENCY.dynamodbMs,
+      copies: true,
       onCall: (operation) => {
         this.stats.dynamodb[operation] = (this.stats.dynamodb[operation] ?? 0) + 1;
       },
@@ -245,8 +276,9 @@ export class Deployment {
         }
         return { updated: update.findings, failed: [] };
       },
-      log: silentLogger,
-      writeMetrics: () => undefined,
+      // What the function writes to its log group is counted, not kept: it is part of what the stack costs.
+      log: createJsonLogger(this.countLogBytes),
+      writeMetrics: this.countLogBytes,
     });
     return container;
   }

@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from "crypto";
 import { readFileSync } from "fs";
 import { join } from "path";
+import { IMPORTED, IMPORTED_V2 } from "../../handler/finding/events";
 import { readFinding } from "../../handler/finding/read";
 
 // Realistic findings for the benchmark and the local walk-through, made from the published findings kept as
@@ -103,6 +104,26 @@ export function passedOcsf(finding: Record<string, unknown>): Record<string, unk
   };
 }
 
+/** An EventBridge event of Security Hub around findings, with the envelope fields Security Hub's own events carry. */
+export function securityHubEvent(
+  detailType: typeof IMPORTED | typeof IMPORTED_V2,
+  envelope: { account: string; region: string; resources: string[] },
+  findings: unknown[],
+  time: Date,
+): Record<string, unknown> {
+  return {
+    version: "0",
+    id: randomUUID(),
+    "detail-type": detailType,
+    source: "aws.securityhub",
+    account: envelope.account,
+    time: time.toISOString().replace(/\.\d{3}Z$/, "Z"),
+    region: envelope.region,
+    resources: envelope.resources,
+    detail: { findings },
+  };
+}
+
 /**
  * The event EventBridge emits around findings (one, usually), with account and Region of the first finding, as
  * Security Hub's own events carry them: "Security Hub Findings - Imported" for ASFF, "Findings Imported V2" for
@@ -111,31 +132,16 @@ export function passedOcsf(finding: Record<string, unknown>): Record<string, unk
 export function importedEvent(findings: unknown[], time = new Date()): Record<string, unknown> {
   const first = readFinding(findings[0]);
   const finding = first.ok ? first.finding : undefined;
+  const envelope = { account: finding?.account ?? TEMPLATE_ACCOUNT, region: finding?.region ?? "us-east-1" };
   if (finding?.format === "ocsf") {
-    return {
-      version: "0",
-      id: randomUUID(),
-      "detail-type": "Findings Imported V2",
-      source: "aws.securityhub",
-      account: finding.account ?? TEMPLATE_ACCOUNT,
-      time: time.toISOString().replace(/\.\d{3}Z$/, "Z"),
-      region: finding.region ?? "us-east-1",
-      resources: findings.map((raw) => String((raw as { metadata?: { uid?: string } }).metadata?.uid ?? "")),
-      detail: { findings },
-    };
+    const resources = findings.map((raw) =>
+      String((raw as { metadata?: { uid?: string } }).metadata?.uid ?? ""),
+    );
+    return securityHubEvent(IMPORTED_V2, { ...envelope, resources }, findings, time);
   }
-  return {
-    version: "0",
-    id: randomUUID(),
-    "detail-type": "Security Hub Findings - Imported",
-    source: "aws.securityhub",
-    account: finding?.account ?? TEMPLATE_ACCOUNT,
-    time: time.toISOString().replace(/\.\d{3}Z$/, "Z"),
-    region: finding?.region ?? "us-east-1",
-    resources: findings.map((raw) => {
-      const reading = readFinding(raw);
-      return reading.ok ? (reading.finding.productArn ?? "") : "";
-    }),
-    detail: { findings },
-  };
+  const resources = findings.map((raw) => {
+    const reading = readFinding(raw);
+    return reading.ok ? (reading.finding.productArn ?? "") : "";
+  });
+  return securityHubEvent(IMPORTED, { ...envelope, resources }, findings, time);
 }

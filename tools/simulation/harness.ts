@@ -33,6 +33,7 @@ export interface HarnessOptions {
 
 export interface SentEvent {
   at: number;
+  routingKey: string;
   action: string;
   dedupKey: string;
   status: number;
@@ -51,6 +52,8 @@ export interface Harness {
   sent: SentEvent[];
   /** All requests made, including those that timed out. */
   requests(): number;
+  /** The team whose PagerDuty service each routing key belongs to; a key absent here serves everyone. */
+  serviceTeams: Map<string, string>;
   /** When the first trigger with each dedup key was accepted. */
   firstAccepted: Map<string, number>;
   /** The lanes the stack's rules put an event in (none when no rule admits it). */
@@ -79,7 +82,7 @@ export function createHarness(options: HarnessOptions): Harness {
     requests += 1;
     await time.clock.sleep(PAGERDUTY_LATENCY_MS.min + random() * PAGERDUTY_LATENCY_MS.spread, signal);
     if (signal.aborted) throw new Error("aborted");
-    const event = JSON.parse(body) as { event_action: string; dedup_key: string };
+    const event = JSON.parse(body) as { event_action: string; dedup_key: string; routing_key: string };
     const fault = options.pagerdutyFault?.(time.now() - START, random);
     if (fault?.kind === "timeout") {
       await time.clock.sleep(VIRTUAL_HORIZON_MS, signal);
@@ -89,6 +92,7 @@ export function createHarness(options: HarnessOptions): Harness {
       fault?.kind === "status" ? { status: fault.status, body: '{"status":"error"}' } : model.receive(body);
     sent.push({
       at: time.now(),
+      routingKey: event.routing_key,
       action: event.event_action,
       dedupKey: event.dedup_key,
       status: answer.status,
@@ -124,6 +128,7 @@ export function createHarness(options: HarnessOptions): Harness {
               : START + config.urgency.backlogBaselineHours * 3600_000,
         }),
         plan,
+        memorySizeMb: config.delivery.memorySizeMb,
         lanes,
         transport,
         ssmFault: () =>
@@ -144,6 +149,7 @@ export function createHarness(options: HarnessOptions): Harness {
     deployments,
     sent,
     requests: () => requests,
+    serviceTeams: new Map(),
     firstAccepted,
     lanesFor: (event) => [
       ...new Set(rules.filter((rule) => matchesPattern(rule.pattern, event)).map((rule) => rule.lane)),

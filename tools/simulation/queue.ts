@@ -1,14 +1,21 @@
 // An SQS standard queue as the delivery path uses it: messages become invisible for the visibility timeout when
 // received, come back when not deleted, and move to the dead-letter queue once received more than
 // maxReceiveCount times. Order is first-in first-out among visible messages, as SQS approximately is.
+//
+// Every operation costs O(1) or O(log n) however many messages wait: an organization's scan queues hundreds of
+// thousands of them, and a queue that scanned its messages on every poll made the simulation quadratic.
+
+/** What a message holds: its text, or what makes it when a receiver first reads it (a scan's findings). */
+export type MessageBody = string | (() => string);
 
 export interface SimMessage {
   id: string;
-  body: string;
   sentAt: number;
   visibleAt: number;
   receiveCount: number;
   attributes: Record<string, string>;
+  /** The message's text; made on first read when the sender deferred it. */
+  readonly body: string;
 }
 
 export interface SimQueueOptions {
@@ -18,71 +25,164 @@ export interface SimQueueOptions {
   deadLetters?: SimQueue;
 }
 
+class Message implements SimMessage {
+  visibleAt: number;
+  receiveCount = 0;
+  /** Bumped on each receive: a stale copy in the visibility heap is recognised and skipped. */
+  generation = 0;
+  deleted = false;
+
+  constructor(
+    readonly id: string,
+    private content: MessageBody,
+    readonly sentAt: number,
+    readonly attributes: Record<string, string>,
+  ) {
+    this.visibleAt = sentAt;
+  }
+
+  get body(): string {
+    if (typeof this.content !== "string") this.content = this.content();
+    return this.content;
+  }
+}
+
+interface Hidden {
+  message: Message;
+  generation: number;
+}
+
+/** A min-heap of hidden messages by the moment they become visible again. */
+class VisibilityHeap {
+  private readonly items: Hidden[] = [];
+
+  get size(): number {
+    return this.items.length;
+  }
+
+  peek(): Hidden | undefined {
+    return this.items[0];
+  }
+
+  push(item: Hidden): void {
+    const { items } = this;
+    items.push(item);
+    let index = items.length - 1;
+    while (index > 0) {
+      const parent = (index - 1) >> 1;
+      if ((items[parent] as Hidden).message.visibleAt <= item.message.visibleAt) break;
+      items[index] = items[parent] as Hidden;
+      index = parent;
+    }
+    items[index] = item;
+  }
+
+  pop(): Hidden | undefined {
+    const { items } = this;
+    const top = items[0];
+    const last = items.pop();
+    if (top === undefined || last === undefined || items.length === 0) return top;
+    let index = 0;
+    for (;;) {
+      const left = index * 2 + 1;
+      if (left >= items.length) break;
+      const right = left + 1;
+      const child =
+        right < items.length &&
+        (items[right] as Hidden).message.visibleAt < (items[left] as Hidden).message.visibleAt
+          ? right
+          : left;
+      if ((items[child] as Hidden).message.visibleAt >= last.message.visibleAt) break;
+      items[index] = items[child] as Hidden;
+      index = child;
+    }
+    items[index] = last;
+    return top;
+  }
+}
+
 export class SimQueue {
   readonly name: string;
-  private readonly messages = new Map<string, SimMessage>();
+  private readonly messages = new Map<string, Message>();
+  /** Visible messages in arrival order: a ring that only grows at its tail and shrinks at its head. */
+  private visible: (Message | undefined)[] = [];
+  private head = 0;
+  private readonly hidden = new VisibilityHeap();
   private counter = 0;
 
   constructor(private readonly options: SimQueueOptions) {
     this.name = options.name;
   }
 
-  send(body: string, now: number, attributes: Record<string, string> = {}): SimMessage {
+  send(body: MessageBody, now: number, attributes: Record<string, string> = {}): SimMessage {
     this.counter += 1;
-    const message = {
-      id: `${this.name}-${this.counter}`,
-      body,
-      sentAt: now,
-      visibleAt: now,
-      receiveCount: 0,
-      attributes,
-    };
+    const message = new Message(`${this.name}-${this.counter}`, body, now, attributes);
     this.messages.set(message.id, message);
+    this.visible.push(message);
     return message;
   }
 
   /** Up to `max` visible messages, now invisible; those received too often go to the dead-letter queue instead. */
   receive(max: number, now: number): SimMessage[] {
+    this.reveal(now);
     const received: SimMessage[] = [];
-    for (const message of this.messages.values()) {
-      if (received.length >= max) break;
-      if (message.visibleAt > now) continue;
-      const { maxReceiveCount, deadLetters } = this.options;
+    const { maxReceiveCount, deadLetters } = this.options;
+    while (received.length < max && this.head < this.visible.length) {
+      const message = this.visible[this.head] as Message;
+      this.visible[this.head] = undefined;
+      this.head += 1;
+      if (message.deleted) continue;
       if (
         maxReceiveCount !== undefined &&
         deadLetters !== undefined &&
         message.receiveCount >= maxReceiveCount
       ) {
-        this.messages.delete(message.id);
+        this.forget(message);
         deadLetters.send(message.body, now, {
           reason: `received ${message.receiveCount} times (maxReceiveCount)`,
         });
         continue;
       }
       message.receiveCount += 1;
+      message.generation += 1;
       message.visibleAt = now + this.options.visibilityTimeoutMs;
+      this.hidden.push({ message, generation: message.generation });
       received.push(message);
     }
+    this.compact();
     return received;
   }
 
   delete(id: string): void {
-    this.messages.delete(id);
+    const message = this.messages.get(id);
+    if (message !== undefined) this.forget(message);
+  }
+
+  /** ChangeMessageVisibility of a received message: it becomes visible again `timeoutMs` from now. */
+  changeVisibility(id: string, timeoutMs: number, now: number): void {
+    const message = this.messages.get(id);
+    if (message === undefined || message.visibleAt <= now) return;
+    message.generation += 1;
+    message.visibleAt = now + timeoutMs;
+    this.hidden.push({ message, generation: message.generation });
   }
 
   hasVisible(now: number): boolean {
-    for (const message of this.messages.values()) if (message.visibleAt <= now) return true;
-    return false;
+    this.reveal(now);
+    return this.head < this.visible.length;
   }
 
   /** When the next invisible message becomes visible, if any. */
   nextVisibleAt(now: number): number | undefined {
-    let next: number | undefined;
-    for (const message of this.messages.values()) {
-      if (message.visibleAt > now && (next === undefined || message.visibleAt < next))
-        next = message.visibleAt;
+    this.reveal(now);
+    for (let top = this.hidden.peek(); top !== undefined; top = this.hidden.peek()) {
+      if (!this.current(top)) {
+        this.hidden.pop();
+        continue;
+      }
+      return top.message.visibleAt;
     }
-    return next;
+    return undefined;
   }
 
   get size(): number {
@@ -91,5 +191,30 @@ export class SimQueue {
 
   all(): SimMessage[] {
     return [...this.messages.values()];
+  }
+
+  private current(entry: Hidden): boolean {
+    return !entry.message.deleted && entry.generation === entry.message.generation;
+  }
+
+  /** Hidden messages whose visibility timeout has passed join the visible ones. */
+  private reveal(now: number): void {
+    for (let top = this.hidden.peek(); top !== undefined && top.message.visibleAt <= now;) {
+      this.hidden.pop();
+      if (this.current(top)) this.visible.push(top.message);
+      top = this.hidden.peek();
+    }
+  }
+
+  private forget(message: Message): void {
+    message.deleted = true;
+    this.messages.delete(message.id);
+  }
+
+  private compact(): void {
+    if (this.head > 4096 && this.head * 2 > this.visible.length) {
+      this.visible = this.visible.slice(this.head);
+      this.head = 0;
+    }
   }
 }

@@ -1,4 +1,5 @@
 import type { BenchRun } from "../bench";
+import type { OrganizationReport } from "./orgScenario";
 
 // Cumulative deliveries over virtual time against PagerDuty's limit of 120 a minute per key: the closer the
 // two lines, the closer delivery runs to what PagerDuty physically accepts.
@@ -54,4 +55,52 @@ ${criticals}
 ${run.critical.length > 0 ? `<text x="${WIDTH - MARGIN.right - 300}" y="${HEIGHT - MARGIN.bottom - 8}" fill="#c0392b">red: each CRITICAL, arrival to page</text>` : ""}
 </svg>
 `;
+}
+
+/**
+ * Per team of an organization: incidents opened against failing findings (what paging once per finding costs a
+ * team), and how long after the first scan started its last page arrived, against a 15-minute mark.
+ */
+export function renderOrganizationSvg(report: OrganizationReport): string {
+  const teams = report.teams.filter((team) => team.failingFindings > 0 || team.incidentsOpened > 0);
+  const row = 34;
+  const top = 70;
+  const left = 150;
+  const panel = 330;
+  const gap = 60;
+  const height = top + teams.length * row + 60;
+  const width = left + panel * 2 + gap + 40;
+  const most = Math.max(1, ...teams.map((team) => Math.max(team.failingFindings, team.incidentsOpened)));
+  const slowest = Math.max(900, ...teams.map((team) => team.firstScanLastPageSeconds));
+  const count = (value: number) => (value / most) * panel;
+  const seconds = (value: number) => (value / slowest) * panel;
+  const right = left + panel + gap;
+  const bars = teams
+    .map((team, index) => {
+      const y = top + index * row;
+      return [
+        `<text x="${left - 8}" y="${y + 16}" text-anchor="end">${escapeXml(team.team)}</text>`,
+        `<rect x="${left}" y="${y}" width="${count(team.failingFindings).toFixed(1)}" height="11" fill="#c8d6e5"/>`,
+        `<rect x="${left}" y="${y + 12}" width="${Math.max(1, count(team.incidentsOpened)).toFixed(1)}" height="11" fill="#c0392b"/>`,
+        `<text x="${left + count(Math.max(team.failingFindings, team.incidentsOpened)) + 4}" y="${y + 20}">${team.incidentsOpened} / ${team.failingFindings}</text>`,
+        `<rect x="${right}" y="${y + 4}" width="${Math.max(1, seconds(team.firstScanLastPageSeconds)).toFixed(1)}" height="14" fill="#1f6feb"/>`,
+        `<text x="${right + seconds(team.firstScanLastPageSeconds) + 4}" y="${y + 16}">${(team.firstScanLastPageSeconds / 60).toFixed(1)} min</text>`,
+      ].join("");
+    })
+    .join("\n");
+  const mark = right + seconds(900);
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="12">
+<rect width="100%" height="100%" fill="white"/>
+<text x="${left}" y="22" font-size="14">${escapeXml(`organization: ${report.accounts} accounts, ${report.findings} findings (${report.format}), stack ${report.stack}`)}</text>
+<text x="${left}" y="${top - 14}">incidents opened (red) against failing findings (grey)</text>
+<text x="${right}" y="${top - 14}">first scan: its last page after</text>
+${bars}
+<line x1="${mark.toFixed(1)}" y1="${top - 6}" x2="${mark.toFixed(1)}" y2="${height - 40}" stroke="#888" stroke-dasharray="6 4"/>
+<text x="${mark.toFixed(1)}" y="${height - 26}" text-anchor="middle" fill="#888">15 min</text>
+</svg>
+`;
+}
+
+function escapeXml(text: string): string {
+  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 }

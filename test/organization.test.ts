@@ -1,0 +1,171 @@
+import assert from "assert/strict";
+import { runEstate, wrongAtEnd } from "../tools/simulation/estateRun";
+import {
+  UNOWNED,
+  churn,
+  createEstate,
+  createOrganization,
+  ownerOf,
+  type EstateEntry,
+} from "../tools/simulation/organization";
+import { runOrganization, teamReports } from "../tools/simulation/orgScenario";
+
+// The organization benchmark's ground truth (who owns a finding, what should page) and its accounting (what it
+// calls lost or misrouted), on organizations small enough to check by hand.
+
+const SHAPE = { accounts: 40, findingsPerAccount: 300, teams: 4, seed: 3 };
+
+describe("the organization benchmark's ground truth", () => {
+  const organization = createOrganization(SHAPE);
+  const estate = createEstate(organization, SHAPE);
+
+  it("tags accounts with their team, leaves a few untagged, and gives a few resources another team as owner", () => {
+    const untagged = organization.accounts.filter((account) => account.team === undefined);
+    assert.equal(untagged.length, 2, "every twentieth account");
+    assert.ok(
+      organization.accounts.every(
+        (account) => account.team === undefined || organization.teams.includes(account.team),
+      ),
+    );
+    assert.equal(new Set(organization.accounts.map((account) => account.id)).size, SHAPE.accounts);
+    const owned = estate.filter((entry) => entry.owner !== undefined);
+    assert.ok(owned.length > 100 && owned.length < 400, `${owned.length} resources carry an owner tag`);
+    for (const entry of owned) {
+      assert.notEqual(
+        entry.owner,
+        organization.accounts[entry.account]?.team,
+        "the owner tag names another team",
+      );
+      assert.equal(
+        ownerOf(organization, entry),
+        entry.owner,
+        "the resource's owner wins over its account's team",
+      );
+    }
+    const plain = estate.find(
+      (entry) => entry.owner === undefined && organization.accounts[entry.account]?.team !== undefined,
+    );
+    assert.equal(
+      ownerOf(organization, plain as EstateEntry),
+      organization.accounts[plain?.account ?? 0]?.team,
+    );
+    const stray = estate.find(
+      (entry) => entry.owner === undefined && organization.accounts[entry.account]?.team === undefined,
+    );
+    assert.equal(ownerOf(organization, stray as EstateEntry), UNOWNED);
+  });
+
+  it("draws about 90% passed, 8% LOW or MEDIUM, 2% HIGH and a few CRITICAL, from about a thousand controls, a few failing on many resources", () => {
+    const share = (want: (entry: EstateEntry) => boolean) => estate.filter(want).length / estate.length;
+    assert.ok(Math.abs(share((entry) => !entry.failing) - 0.9) < 0.02);
+    assert.ok(
+      Math.abs(
+        share((entry) => entry.failing && (entry.severity === "LOW" || entry.severity === "MEDIUM")) - 0.08,
+      ) < 0.015,
+    );
+    assert.ok(Math.abs(share((entry) => entry.failing && entry.severity === "HIGH") - 0.019) < 0.008);
+    assert.ok(share((entry) => entry.failing && entry.severity === "CRITICAL") > 0);
+    assert.equal(organization.controls.length, 1000);
+    const failuresByControl = new Map<number, number>();
+    for (const entry of estate.filter((candidate) => candidate.failing))
+      failuresByControl.set(entry.control, (failuresByControl.get(entry.control) ?? 0) + 1);
+    const counts = [...failuresByControl.values()].sort((a, b) => b - a);
+    const failing = counts.reduce((sum, count) => sum + count, 0);
+    assert.ok(
+      counts.slice(0, 5).reduce((sum, count) => sum + count, 0) / failing > 0.3,
+      "the top five controls hold a third of the failures",
+    );
+    assert.ok(
+      counts.filter((count) => count <= 2).length > counts.length / 2,
+      "most failing controls fail on one or two resources",
+    );
+  });
+
+  it("churns about 1% between scans and adds new HIGH and CRITICAL findings in the middle of a rescan", () => {
+    const copy = estate.map((entry) => ({ ...entry }));
+    let serial = 10_000;
+    let draws = 0;
+    const random = () => ((draws += 1) * 0.6180339887) % 1;
+    churn(copy, 2, random, ["HIGH", "CRITICAL"], () => ({
+      account: 0,
+      control: 0,
+      resource: (serial += 1),
+      region: "us-east-1",
+    }));
+    const changed = copy
+      .slice(0, estate.length)
+      .filter(
+        (entry, index) =>
+          entry.failing !== estate[index]?.failing || entry.severity !== estate[index]?.severity,
+      );
+    assert.ok(changed.length > 0 && changed.length <= estate.length * 0.01);
+    const middle = copy.filter((entry) => entry.midScan === true);
+    assert.equal(middle.length, Math.round(estate.length / 2000));
+    assert.ok(
+      middle.every(
+        (entry) =>
+          entry.failing &&
+          (entry.severity === "HIGH" || entry.severity === "CRITICAL") &&
+          entry.newInScan === 2,
+      ),
+    );
+  });
+});
+
+describe("the organization benchmark's report (small run)", () => {
+  it("counts each team's failing findings and control-account pairs from the estate, pages them all once, and loses nothing", async () => {
+    const report = await runOrganization({
+      ...SHAPE,
+      accounts: 12,
+      findingsPerAccount: 150,
+      format: "asff",
+      stack: "prod",
+      config: {},
+    });
+    assert.equal(report.lost, 0);
+    assert.equal(report.wrongAlertsAtEnd, 0);
+    for (const team of report.teams) {
+      assert.equal(team.openAlertsAtEnd, team.openAlertsExpected, team.team);
+      assert.equal(team.misrouted, 0, "one service takes everyone's findings");
+      assert.ok(team.failingControlAccountPairs <= team.failingFindings);
+      assert.ok(team.incidentsOpened >= team.failingFindings, "one incident per finding today");
+      assert.ok(team.maxRequestsPerMinutePerKey <= 120);
+    }
+    assert.equal(
+      report.teams.reduce((sum, team) => sum + team.accounts, 0),
+      12,
+    );
+    assert.ok(report.teams.some((team) => team.failingFindings > 0));
+    assert.equal(report.scans.length, 3);
+    assert.ok(report.monthlyCostUsd.total > 0);
+    assert.equal(report.monthlyCostUsd.eventBridge, 0, "Security Hub's events are free");
+  });
+
+  it("counts a page that never reached PagerDuty as lost, and one on another team's service as misrouted", async () => {
+    const shape = { ...SHAPE, accounts: 6, findingsPerAccount: 120 };
+    const organization = createOrganization(shape);
+    const run = await runEstate({
+      organization,
+      estate: createEstate(organization, shape),
+      format: "asff",
+      stack: "prod",
+      config: {},
+      seed: 3,
+      churn: () => undefined,
+    });
+    assert.equal(wrongAtEnd(run).lost, 0);
+    const [key, alerts] = [...run.alertsByKey].find(([candidate]) => run.expectedOpen.has(candidate)) ?? [];
+    assert.ok(key !== undefined && alerts !== undefined);
+    const owner = ownerOf(organization, run.paged.get(key) as EstateEntry);
+    const other = organization.teams.find((team) => team !== owner) ?? "";
+    run.harness.serviceTeams.set(alerts[0]?.routingKey ?? "", other);
+    const misrouted = teamReports(run, organization).find((team) => team.team === owner);
+    assert.equal(
+      misrouted?.misrouted,
+      misrouted?.alertsOpened,
+      "every alert of the owner went to another team's service",
+    );
+    run.alertsByKey.delete(key);
+    assert.equal(wrongAtEnd(run).lost, 1);
+  });
+});
