@@ -4,7 +4,8 @@ import { electricEyeFinding, importedEvent, passedReimport } from "../simulation
 // What the walk-through replays: Security Hub events, and (with the two-way sync) what responders do in PagerDuty.
 
 export type Step =
-  | { kind: "event"; label: string; event: Record<string, unknown> }
+  /** An event imported into Security Hub; `at` moves the walk to that moment first. */
+  | { kind: "event"; label: string; event: Record<string, unknown>; at?: number }
   /** A responder acts on the alert of a finding in PagerDuty; PagerDuty delivers the webhook, signed. */
   | { kind: "responder"; label: string; findingId: string; action: "acknowledge" | "resolve" }
   /** Someone else posts a webhook with a signature PagerDuty did not make. */
@@ -17,7 +18,7 @@ export const RESPONDER = { id: "PJDOE01", name: "Jo Doe" };
  * The built-in walk-through: what a security engineer sees in a first ElectricEye scan and its follow-ups, and,
  * with the two-way sync, what on-call does in PagerDuty and what comes back to Security Hub.
  */
-export function walkThrough(sync: boolean, start: number): Step[] {
+export function walkThrough(sync: boolean, start: number, night?: number): Step[] {
   const critical = electricEyeFinding("s3-public-policy-critical", "payroll-exports", ACCOUNT);
   const several = electricEyeFinding("s3-encryption-high", "billing-archive", ACCOUNT);
   several.Resources = ["billing-archive", "billing-archive-replica", "billing-archive-logs"].map(
@@ -82,6 +83,20 @@ export function walkThrough(sync: boolean, start: number): Step[] {
       },
     },
   };
+  const atNight: Step[] =
+    night === undefined
+      ? []
+      : [
+          {
+            kind: "event",
+            label: "at night, outside support hours: a new HIGH finding on another bucket",
+            event: importedEvent(
+              [electricEyeFinding("s3-encryption-high", "night-uploads", ACCOUNT)],
+              new Date(night),
+            ),
+            at: night,
+          },
+        ];
   return [
     ...scan,
     {
@@ -108,6 +123,7 @@ export function walkThrough(sync: boolean, start: number): Step[] {
     ),
     byHand,
     fixed,
+    ...atNight,
   ];
 }
 

@@ -10,6 +10,7 @@ import { matchesPattern } from "../patternMatcher";
 import {
   WEBHOOK_SECRET,
   movedClock,
+  nightAfter,
   startLocalStack,
   walkStart,
   type LocalStack,
@@ -126,10 +127,13 @@ class Narrator {
       case "new":
       case "regression": {
         result.paged += 1;
-        const details = (alert?.event.payload as { custom_details?: { resources?: unknown[] } } | undefined)
-          ?.custom_details;
+        const details = (
+          alert?.event.payload as { custom_details?: { resources?: unknown[]; urgency?: string } } | undefined
+        )?.custom_details;
         const resources = details?.resources?.length ?? 0;
-        return `PAGED: new alert${which}, severity ${alert?.severity ?? "?"}${resources > 1 ? `, one alert for ${resources} resources` : ""}\n        "${alert?.summary ?? ""}"`;
+        const urgency =
+          details?.urgency === undefined ? "" : `; ${details.urgency.replace(": ", " urgency: ")}`;
+        return `PAGED: new alert${which}, severity ${alert?.severity ?? "?"}${resources > 1 ? `, one alert for ${resources} resources` : ""}${urgency}\n        "${alert?.summary ?? ""}"`;
       }
       case "resolve":
       case "untracked":
@@ -285,6 +289,10 @@ export async function walk(
   try {
     for (const [index, step] of steps.entries()) {
       write(`[${index + 1}/${steps.length}] ${step.label}`);
+      if (step.kind === "event" && step.at !== undefined) {
+        stack.clock.moveTo(step.at);
+        write(`      (it is now ${new Date(step.at).toISOString()})`);
+      }
       if (step.kind === "event") await narrator.event(step);
       else await narrator.webhook(step);
       write("");
@@ -307,6 +315,9 @@ export async function walk(
 
 /** The built-in walk-through; it takes place inside the stack's support hours, whatever the hour it is run at. */
 export function walkBuiltIn(config: StackConfig, write: (line: string) => void): Promise<WalkResult> {
-  const startAt = walkStart(config.urgency.supportHours, Date.now());
-  return walk(config, walkThrough(config.sync.enabled, startAt), write, startAt);
+  const hours = config.urgency.supportHours;
+  const startAt = walkStart(hours, Date.now());
+  // The night scene: a HIGH finding outside support hours, after the day's steps (the last is a day later).
+  const night = hours === undefined ? undefined : nightAfter(hours, startAt + 25 * 3600_000);
+  return walk(config, walkThrough(config.sync.enabled, startAt, night), write, startAt);
 }
