@@ -65,6 +65,7 @@ export = async () => {
     ruleDeadLetterQueueName: delivery.ruleDeadLetterQueueName,
     functionName: delivery.functionName,
     webhookFunctionName: sync?.webhookFunctionName ?? pulumi.output(undefined),
+    sync: sync !== undefined,
     eventsPerMinute: config.delivery.eventsPerMinute,
     pageDelayAlarmMinutes: config.alarms.pageDelayMinutes,
     alarms: {

@@ -12,6 +12,12 @@ import {
 import { systemClock, type Clock } from "./clock";
 import { createSqsDeadLetterSender, type DeadLetterSender } from "./delivery/deadLetters";
 import { createDelivery } from "./delivery/delivery";
+import {
+  createSqsReturnToQueue,
+  visibilitySecondsFor,
+  type HandBack,
+  type ReturnToQueue,
+} from "./delivery/handBack";
 import { stateTableStores } from "./state/dynamo";
 import { readEvent, readRecordBody } from "./finding/events";
 import { createJsonLogger, type Logger } from "./telemetry/log";
@@ -39,6 +45,8 @@ export interface HandlerDependencies {
   pacingStore: PacingStore;
   alertStore: AlertStore;
   deadLetter: DeadLetterSender | undefined;
+  /** Tells SQS when each handed-back record should come back (ChangeMessageVisibility). */
+  returnToQueue: ReturnToQueue;
   /** Security Hub's BatchUpdateFindings, used when the stack syncs with Security Hub. */
   findingUpdater: FindingUpdater;
   log: Logger;
@@ -66,10 +74,14 @@ export const DELIVERY_TUNING = {
   deadlineMarginMs: DEADLINE_MARGIN_MS,
   // The budget of a call without a Lambda context (local tools).
   contextlessBudgetMs: 60_000,
+  // When a handed-back record comes back if nothing says when sending can succeed again (SSM, PagerDuty failing).
+  handBackRetryMs: 20_000,
 } as const;
 
 interface SqsRecordLike {
   messageId: string;
+  receiptHandle?: string;
+  eventSourceARN?: string;
   body: string;
   attributes?: { ApproximateReceiveCount?: string };
 }
@@ -94,12 +106,16 @@ export function createHandler(settings: HandlerSettings, overrides: Partial<Hand
   const stores = stateTableStores(settings.stateTable);
   const pacingStore = overrides.pacingStore ?? stores.pacing();
   const alertStore = overrides.alertStore ?? stores.alerts();
+  // Queue URLs name the queue; the client sends to its Region's endpoint.
+  let sqs: SQSClient | undefined;
+  const sqsClient = () => (sqs ??= new SQSClient({ ...AWS_CLIENT_CONFIG, useQueueUrlAsEndpoint: false }));
   const deadLetter =
     "deadLetter" in overrides
       ? overrides.deadLetter
       : settings.deadLetterQueueUrl === undefined
         ? undefined
-        : createSqsDeadLetterSender(new SQSClient(AWS_CLIENT_CONFIG), settings.deadLetterQueueUrl);
+        : createSqsDeadLetterSender(sqsClient(), settings.deadLetterQueueUrl);
+  const returnToQueue = overrides.returnToQueue ?? createSqsReturnToQueue(sqsClient, log);
 
   const routingKey = createSecretParameter({
     parameterName: settings.parameterName,
@@ -202,6 +218,24 @@ export function createHandler(settings: HandlerSettings, overrides: Partial<Hand
         receiveCount: Number(record.attributes?.ApproximateReceiveCount ?? "1"),
       }));
       const results = await processRecords(records, dependenciesFor(), deadline);
+      const now = clock.now();
+      const handBacks: HandBack[] = [];
+      for (const [index, result] of results.entries()) {
+        const record = event.Records[index];
+        if (result.outcome !== "handedBack" || record?.receiptHandle === undefined) continue;
+        if (record.eventSourceARN === undefined) continue;
+        handBacks.push({
+          queueArn: record.eventSourceARN,
+          receiptHandle: record.receiptHandle,
+          visibilitySeconds: visibilitySecondsFor(
+            result.retryAt,
+            now,
+            DELIVERY_TUNING.handBackRetryMs,
+            records[index]?.receiveCount ?? 1,
+          ),
+        });
+      }
+      if (handBacks.length > 0) await returnToQueue(handBacks);
       return {
         batchItemFailures: results
           .filter((result) => result.outcome === "handedBack")

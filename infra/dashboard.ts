@@ -159,6 +159,8 @@ export function dashboardBody(inputs: DashboardInputs): DashboardBody {
       count("SecurityHubWriteFailures", "Security Hub write failures"),
       count("WebhooksApplied", "webhook events applied"),
       count("WebhooksRefused", "webhook requests refused"),
+      count("WebhooksUnavailable", "webhook deliveries answered 5xx"),
+      count("WebhooksTooOld", "webhook events too old to apply"),
     ]),
   ];
   return {

@@ -1,6 +1,12 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { IMPORT_TO_PAGE, METRICS_NAMESPACE, METRICS_SERVICE } from "../handler/telemetry/metrics";
+import { SEVERITY_LABELS } from "../handler/finding/model";
+import {
+  IMPORT_TO_PAGE,
+  METRICS_NAMESPACE,
+  METRICS_SERVICE,
+  type CountName,
+} from "../handler/telemetry/metrics";
 import { dashboardBody, dashboardUrl } from "./dashboard";
 import type { Lane } from "./eventPatterns";
 
@@ -13,6 +19,8 @@ export interface OperationsArgs {
   ruleDeadLetterQueueName: pulumi.Output<string>;
   functionName: pulumi.Output<string>;
   webhookFunctionName: pulumi.Output<string | undefined>;
+  /** The stack syncs with Security Hub (write-back, webhooks): the sync's alarms are made too. */
+  sync: boolean;
   eventsPerMinute: number;
   /** A page later than this after its import (p99), or a finding waiting this long in the standard lane, alarms. */
   pageDelayAlarmMinutes: number;
@@ -122,14 +130,20 @@ export class Operations extends pulumi.ComponentResource {
         child,
       );
     }
-    const alarm = (suffix: string, description: string, metric: AlarmMetric, threshold: number) =>
+    const alarm = (
+      suffix: string,
+      description: string,
+      metric: AlarmMetric | { metricQueries: aws.types.input.cloudwatch.MetricAlarmMetricQuery[] },
+      threshold: number,
+      periods: { seconds: number; evaluated: number } = { seconds: 300, evaluated: 1 },
+    ) =>
       new aws.cloudwatch.MetricAlarm(
         `${name}-${suffix}`,
         {
           alarmDescription: description,
           ...metric,
-          period: 300,
-          evaluationPeriods: 1,
+          ...("metricQueries" in metric ? {} : { period: periods.seconds }),
+          evaluationPeriods: periods.evaluated,
           comparisonOperator: "GreaterThanThreshold",
           threshold,
           treatMissingData: "notBreaching",
@@ -191,6 +205,92 @@ export class Operations extends pulumi.ComponentResource {
         seconds,
       );
     }
+    if (args.sync) this.createSyncAlarms(alarm, args);
     return topic.arn;
+  }
+
+  /** The two-way sync fails quietly unless watched: PagerDuty drops what it cannot deliver, then stops sending. */
+  private createSyncAlarms(
+    alarm: (
+      suffix: string,
+      description: string,
+      metric: AlarmMetric | { metricQueries: aws.types.input.cloudwatch.MetricAlarmMetricQuery[] },
+      threshold: number,
+      periods?: { seconds: number; evaluated: number },
+    ) => aws.cloudwatch.MetricAlarm,
+    args: OperationsArgs,
+  ): void {
+    const dimensions = { service: METRICS_SERVICE, Stack: args.stack };
+    const own = (metricName: CountName): AlarmMetric => ({
+      namespace: METRICS_NAMESPACE,
+      metricName,
+      dimensions,
+      statistic: "Sum",
+    });
+    alarm(
+      "webhook-refusals-alarm",
+      "The webhook endpoint refused over 10 requests in 5 minutes: forged traffic, or PagerDuty signing with a secret the stack does not hold (PagerDuty drops what is refused)",
+      own("WebhooksRefused"),
+      10,
+    );
+    alarm(
+      "webhook-unavailable-alarm",
+      "The webhook endpoint answered PagerDuty 5xx for 15 minutes (secret, state table or Security Hub unavailable): PagerDuty disables a subscription that keeps failing",
+      own("WebhooksUnavailable"),
+      0,
+      { seconds: 300, evaluated: 3 },
+    );
+    alarm(
+      "security-hub-write-failures-alarm",
+      "Findings could not be updated in Security Hub (pages, acknowledgements and resolutions not written back)",
+      own("SecurityHubWriteFailures"),
+      0,
+    );
+    alarm(
+      "webhook-function-errors-alarm",
+      "The webhook function failed invocations",
+      {
+        namespace: "AWS/Lambda",
+        metricName: "Errors",
+        dimensions: { FunctionName: args.webhookFunctionName.apply((functionName) => functionName ?? "") },
+        statistic: "Sum",
+      },
+      0,
+    );
+    // Every page opens an incident, whose incident.triggered webhook comes back within minutes. Pages without a
+    // single webhook over an hour mean PagerDuty no longer delivers: the subscription was disabled or deleted.
+    const hour = 3600;
+    const metric = (id: string, metricName: CountName, extra: Record<string, string> = {}) => ({
+      id,
+      metric: {
+        namespace: METRICS_NAMESPACE,
+        metricName,
+        dimensions: { ...dimensions, ...extra },
+        period: hour,
+        stat: "Sum",
+      },
+      returnData: false,
+    });
+    const pages = SEVERITY_LABELS.map((severity, index) =>
+      metric(`pages${index}`, "PagesSent", { Severity: severity }),
+    );
+    alarm(
+      "webhooks-silent-alarm",
+      "Pages were sent for an hour and not one webhook came back: PagerDuty's webhook subscription is disabled or gone (re-enable it, or replace it with pulumi up)",
+      {
+        metricQueries: [
+          ...pages,
+          metric("webhooks", "WebhooksApplied"),
+          {
+            id: "silent",
+            expression: `IF((${pages.map((page) => `FILL(${page.id}, 0)`).join(" + ")}) > 0 AND FILL(webhooks, 0) == 0, 1, 0)`,
+            label: "pages without webhooks",
+            returnData: true,
+          },
+        ],
+      },
+      0,
+      { seconds: hour, evaluated: 1 },
+    );
   }
 }

@@ -4,7 +4,8 @@
 
 import { randomUUID } from "crypto";
 
-export const MAX_EVENT_BYTES = 512 * 1024;
+/** "512 KB", read as PagerDuty may mean it: 512,000 bytes (an event the function sends must pass either reading). */
+export const MAX_EVENT_BYTES = 512_000;
 const SEVERITIES = ["critical", "error", "warning", "info"];
 const ACTIONS = ["trigger", "acknowledge", "resolve"];
 const TOP_LEVEL_FIELDS = [

@@ -5,6 +5,7 @@ import { electricEyeFinding, passedReimport, importedEvent } from "../tools/simu
 import { findingOf, fixtureNames, loadFixture, sqsEvent } from "./support/fixtures";
 import {
   DEAD_LETTER_QUEUE,
+  LANE_QUEUE,
   PARAMETER_NAME,
   ROUTING_KEY,
   STATE_TABLE,
@@ -16,7 +17,14 @@ import {
 import { AwsError } from "../standins/awsJson";
 import { createServer, type Socket } from "net";
 import { SSMClient } from "@aws-sdk/client-ssm";
+import {
+  ChangeMessageVisibilityBatchCommand,
+  ChangeMessageVisibilityCommand,
+  SQSClient,
+  SendMessageCommand,
+} from "@aws-sdk/client-sqs";
 import { AWS_CLIENT_CONFIG } from "../handler/awsClients";
+import { visibilitySecondsFor } from "../handler/delivery/handBack";
 import { createSsmReader } from "../handler/ssm";
 import { ACCEPT_ALL } from "../handler/finding/filter";
 import { deliveryPlan, functionSettings } from "../infra/tuning";
@@ -171,6 +179,95 @@ describe("the handler against the stand-ins, over real HTTP", () => {
         /PagerDuty rejected finding .*s3-bucket-encryption-check \(HTTP 400\): Invalid routing key/,
       );
       assert.equal(letters[0]?.attributes.sourceMessageId, "message-1");
+    });
+  });
+
+  describe("handing records back", () => {
+    const sqs = () => new SQSClient({ ...AWS_CLIENT_CONFIG, useQueueUrlAsEndpoint: false });
+    const enqueue = async (...events: unknown[]) => {
+      for (const body of bodies(...events))
+        await sqs().send(
+          new SendMessageCommand({ QueueUrl: world.sqs.queueUrl(LANE_QUEUE), MessageBody: body }),
+        );
+    };
+
+    it("after a 429, a handed-back record is visible again when the hold-off ends (ChangeMessageVisibility), not after the queue's whole visibility timeout", async () => {
+      await enqueue(
+        importedEvent([electricEyeFinding("s3-public-policy-critical", "visibility-a", "111122223333")]),
+        importedEvent([electricEyeFinding("s3-public-policy-critical", "visibility-b", "111122223333")]),
+      );
+      world.pagerduty.injectFault({ kind: "status", status: 429 });
+      const batch = world.sqs.receive(LANE_QUEUE);
+      const handedBack = failures(await world.handler()(batch));
+      assert.equal(handedBack.length, 2);
+      for (const messageId of handedBack) {
+        const seconds = world.sqs.invisibleFor(messageId);
+        assert.ok(seconds > 15 && seconds <= 20, `visible again in ${seconds} s`);
+      }
+    });
+
+    it("spends the queue's receives over hours in a long outage: prompt for three receives, then doubling to 12 h", () => {
+      const now = 1_000_000;
+      assert.equal(visibilitySecondsFor(now + 20_000, now, 20_000, 1), 20);
+      assert.equal(visibilitySecondsFor(now + 1_500, now, 20_000, 3), 2);
+      assert.equal(visibilitySecondsFor(undefined, now, 20_000, 2), 20);
+      assert.equal(visibilitySecondsFor(now + 1_500, now, 20_000, 5), 240);
+      assert.equal(visibilitySecondsFor(now, now, 20_000, 30), 43_200);
+      const tenReceives = Array.from({ length: 10 }, (_, index) =>
+        visibilitySecondsFor(undefined, now, 20_000, index + 1),
+      );
+      assert.ok(tenReceives.reduce((total, seconds) => total + seconds, 0) > 4 * 3600);
+    });
+
+    it("the SQS stand-in checks ChangeMessageVisibility as SQS does: the current receipt handle, 0 to 43200 s, distinct batch ids", async () => {
+      await enqueue(
+        importedEvent([electricEyeFinding("s3-public-policy-critical", "visibility-c", "111122223333")]),
+      );
+      const [record] = world.sqs.receive(LANE_QUEUE).Records;
+      const QueueUrl = world.sqs.queueUrl(LANE_QUEUE);
+      const receiptHandle = String(record?.receiptHandle);
+      await assert.rejects(
+        sqs().send(
+          new ChangeMessageVisibilityCommand({ QueueUrl, ReceiptHandle: "forged", VisibilityTimeout: 5 }),
+        ),
+        /ReceiptHandleIsInvalid|receipt handle is invalid/,
+      );
+      await assert.rejects(
+        sqs().send(
+          new ChangeMessageVisibilityCommand({
+            QueueUrl,
+            ReceiptHandle: receiptHandle,
+            VisibilityTimeout: 43_201,
+          }),
+        ),
+        /between 0 and 43200/,
+      );
+      await assert.rejects(
+        sqs().send(
+          new ChangeMessageVisibilityBatchCommand({
+            QueueUrl,
+            Entries: [
+              { Id: "a", ReceiptHandle: receiptHandle, VisibilityTimeout: 1 },
+              { Id: "a", ReceiptHandle: receiptHandle, VisibilityTimeout: 1 },
+            ],
+          }),
+        ),
+        /same Id|BatchEntryIdsNotDistinct/,
+      );
+      await sqs().send(
+        new ChangeMessageVisibilityCommand({ QueueUrl, ReceiptHandle: receiptHandle, VisibilityTimeout: 0 }),
+      );
+      assert.equal(world.sqs.invisibleFor(String(record?.messageId)), 0);
+      await assert.rejects(
+        sqs().send(
+          new ChangeMessageVisibilityCommand({
+            QueueUrl,
+            ReceiptHandle: receiptHandle,
+            VisibilityTimeout: 5,
+          }),
+        ),
+        /not in flight|MessageNotInflight/,
+      );
     });
   });
 

@@ -113,6 +113,11 @@ const SYNC = [
   "aws:lambda/permission:Permission sync-webhook-invoke-permission",
   "pulumi-nodejs:dynamic:Resource sync-webhook-subscription",
   "aws:ssm/parameter:Parameter sync-webhook-secret",
+  "aws:cloudwatch/metricAlarm:MetricAlarm operations-webhook-refusals-alarm",
+  "aws:cloudwatch/metricAlarm:MetricAlarm operations-webhook-unavailable-alarm",
+  "aws:cloudwatch/metricAlarm:MetricAlarm operations-security-hub-write-failures-alarm",
+  "aws:cloudwatch/metricAlarm:MetricAlarm operations-webhook-function-errors-alarm",
+  "aws:cloudwatch/metricAlarm:MetricAlarm operations-webhooks-silent-alarm",
 ];
 
 const COMMON = [
@@ -535,6 +540,45 @@ describe("the Pulumi program under the mock engine", () => {
       const topic = `arn:aws:sns:us-east-1:111122223333:${physicalName(one(prod.resources, "operations-alarms"))}`;
       for (const alarm of ofType(prod.resources, "aws:cloudwatch/metricAlarm:MetricAlarm"))
         assert.deepEqual(alarm.inputs.alarmActions, [topic], alarm.name);
+    });
+
+    it("alarms on the sync: webhook refusals and 5xx answers, Security Hub write failures, the webhook function's errors, and pages without any webhook back (a subscription PagerDuty disabled), each on a metric the functions emit", () => {
+      const emitted = (name: string, dimensions: unknown) => {
+        assert.ok(name in COUNTS, name);
+        assert.deepEqual(
+          Object.keys(dimensions as object).sort(),
+          [...(name === "PagesSent" ? PAGE_DIMENSIONS : BASE_DIMENSIONS)].sort(),
+          name,
+        );
+      };
+      for (const suffix of ["webhook-refusals", "webhook-unavailable", "security-hub-write-failures"]) {
+        const { inputs } = one(prod.resources, `operations-${suffix}-alarm`);
+        assert.equal(inputs.namespace, "ElectricEyePagerDuty");
+        emitted(String(inputs.metricName), inputs.dimensions);
+      }
+      const webhookFunction = physicalName(one(prod.resources, "sync-webhook-function"));
+      assert.deepEqual(one(prod.resources, "operations-webhook-function-errors-alarm").inputs.dimensions, {
+        FunctionName: webhookFunction,
+      });
+      const silent = one(prod.resources, "operations-webhooks-silent-alarm").inputs as {
+        metricQueries: {
+          id: string;
+          expression?: string;
+          metric?: { metricName: string; dimensions: object };
+        }[];
+      };
+      const metrics = silent.metricQueries.flatMap((query) =>
+        query.metric === undefined ? [] : [query.metric],
+      );
+      for (const metric of metrics) emitted(metric.metricName, metric.dimensions);
+      assert.deepEqual([...new Set(metrics.map((metric) => metric.metricName))].sort(), [
+        "PagesSent",
+        "WebhooksApplied",
+      ]);
+      assert.match(
+        String(silent.metricQueries.at(-1)?.expression),
+        /^IF\(.+ > 0 AND FILL\(webhooks, 0\) == 0, 1, 0\)$/,
+      );
     });
 
     it("puts the schedule and the user on the escalation policy", () => {
@@ -1002,8 +1046,8 @@ describe("the shipped archives, run in a fresh Node.js process", () => {
       );
       assert.equal(
         ssm.calls.filter((call) => call.operation === "GetParameter").length,
-        4,
-        "one read per cold start",
+        3,
+        "one read per cold start that needs a secret (an unsigned request is refused before any)",
       );
     } finally {
       await Promise.all([pagerduty.close(), ssm.close(), sqs.close(), dynamodb.close(), securityHub.close()]);

@@ -23,6 +23,9 @@ export interface FindingDependencies {
   urgency: UrgencyPolicy | undefined;
 }
 
+/** How soon a finding waiting for another invocation's send of it is tried again. */
+const WAIT_POLL_MS = 2_000;
+
 export type FindingResult =
   | { kind: "sent" }
   | { kind: "skipped" }
@@ -63,7 +66,8 @@ export async function sendFinding(
   );
   if (plan.kind === "wait") {
     deps.log.info("finding waits", { ...fields, reason: plan.why });
-    return { kind: "wait", reason: plan.why, retryAt: plan.until };
+    // The other send is usually confirmed within a second; its claim's end is only the latest it can be.
+    return { kind: "wait", reason: plan.why, retryAt: Math.min(plan.until, deps.clock.now() + WAIT_POLL_MS) };
   }
   if (plan.kind === "skip") {
     deps.meter.count(

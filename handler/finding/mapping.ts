@@ -6,7 +6,8 @@ import { CUT_MARKER, cut, prefixLength } from "./text";
 
 // Limits of the PagerDuty Events API v2: a longer summary or a larger event is rejected, not truncated.
 export const SUMMARY_MAX_CHARS = 1024;
-export const EVENT_MAX_BYTES = 512 * 1024;
+// PagerDuty says "512 KB" without saying which: the smaller reading (512,000 bytes) holds under either.
+export const EVENT_MAX_BYTES = 512_000;
 // Room left in the event budget for the routing key and the JSON around it, added after mapping.
 const ROUTING_KEY_ALLOWANCE_BYTES = 128;
 // PagerDuty documents no limit for these; a resource ARN can be long, and a page header should stay readable.

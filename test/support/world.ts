@@ -19,6 +19,8 @@ import { startSecurityHubStandIn, type SecurityHubStandIn } from "../../standins
 export const ROUTING_KEY = "e93facc04764012d7bfb002500d5d1a6";
 export const PARAMETER_NAME = "electriceye-pagerduty";
 export const DEAD_LETTER_QUEUE = "electriceye-pagerduty-dead-letters";
+/** A lane the tests receive from as the event source mapping does. */
+export const LANE_QUEUE = "electriceye-pagerduty-findings";
 export const STATE_TABLE = "electriceye-pagerduty-state";
 export const WEBHOOK_SECRET_PARAMETER = "electriceye-pagerduty-webhook-secret";
 export const WEBHOOK_SECRET = "whsec-3fd0b7a1c9e24c5e8d6f0a1b2c3d4e5f";
@@ -82,7 +84,7 @@ export function awsEnvironmentFor(
 export async function startWorld(pagerdutyOptions: PagerDutyModelOptions = {}): Promise<World> {
   const pagerduty = await startPagerDutyStandIn(pagerdutyOptions);
   const ssm = await startSsmStandIn();
-  const sqs = await startSqsStandIn([DEAD_LETTER_QUEUE]);
+  const sqs = await startSqsStandIn([DEAD_LETTER_QUEUE, LANE_QUEUE]);
   const dynamodb = await startDynalite([STATE_TABLE]);
   const securityHub = await startSecurityHubStandIn();
   ssm.putParameter(PARAMETER_NAME, ROUTING_KEY);

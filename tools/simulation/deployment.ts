@@ -3,6 +3,7 @@ import type { SQSClient } from "@aws-sdk/client-sqs";
 import type { SSMClient } from "@aws-sdk/client-ssm";
 import type { Clock } from "../../handler/clock";
 import { createSqsDeadLetterSender } from "../../handler/delivery/deadLetters";
+import { createSqsReturnToQueue, queueUrlOf } from "../../handler/delivery/handBack";
 import { createDynamoAlertStore, createDynamoPacingStore } from "../../handler/state/dynamo";
 import { createHandler, type SqsBatchResponse } from "../../handler/index";
 import { createJsonLogger } from "../../handler/telemetry/log";
@@ -12,7 +13,7 @@ import { createSsmReader } from "../../handler/ssm";
 import { findingIdOf } from "../../handler/sync/securityHub";
 import type { Lane } from "../../infra/eventPatterns";
 import type { DeliveryPlan } from "../../infra/tuning";
-import type { AwsError } from "../../standins/awsJson";
+import { AwsError } from "../../standins/awsJson";
 import { createDynamoDbService } from "../../standins/dynamodb";
 import { createSqsOperations } from "../../standins/sqs";
 import { createSsmService } from "../../standins/ssm";
@@ -184,6 +185,7 @@ export class Deployment {
     const event = {
       Records: batch.map((message) => ({
         messageId: message.id,
+        receiptHandle: message.receiptHandle,
         body: message.body,
         attributes: { ApproximateReceiveCount: String(message.receiveCount) },
         eventSource: "aws:sqs",
@@ -240,10 +242,20 @@ export class Deployment {
       latencyMs: AWS_LATENCY.ssmMs,
       ...(this.options.ssmFault === undefined ? {} : { fault: this.options.ssmFault }),
     });
+    const lanes = new Map(
+      [...this.queues.values()].map((queue) => [
+        queueUrlOf(`arn:aws:sqs:us-east-1:111122223333:${queue.name}`),
+        queue,
+      ]),
+    );
     const sqsClient = inProcessClient<SQSClient>(
       createSqsOperations(
-        (url) => url === this.deadLetterUrl,
+        (url) => url === this.deadLetterUrl || lanes.has(url),
         (message) => this.deadLetters.send(message.body, time.now(), message.attributes),
+        (url, receiptHandle, seconds) => {
+          if (lanes.get(url)?.changeVisibility(receiptHandle, seconds * 1000, time.now()) !== true)
+            throw new AwsError("ReceiptHandleIsInvalid", "The input receipt handle is invalid.");
+        },
       ),
       { clock, latencyMs: AWS_LATENCY.sqsMs },
     );
@@ -257,6 +269,8 @@ export class Deployment {
     });
     // The settings make the same round trip through the environment as in the deployed function.
     const settings = settingsFromEnvironment(settingsToEnvironment(this.options.settings));
+    // What the function writes to its log group is counted, not kept: it is part of what the stack costs.
+    const log = createJsonLogger(this.countLogBytes);
     container.handler = createHandler(settings, {
       clock,
       random,
@@ -265,6 +279,7 @@ export class Deployment {
       pacingStore: createDynamoPacingStore(dynamodbClient, settings.stateTable ?? ""),
       alertStore: createDynamoAlertStore(dynamodbClient, settings.stateTable ?? ""),
       deadLetter: createSqsDeadLetterSender(sqsClient, this.deadLetterUrl),
+      returnToQueue: createSqsReturnToQueue(() => sqsClient, log),
       // Security Hub accepts every write-back; the benchmark counts them and keeps the workflow they set (the
       // follow-up Imported events are not simulated: the tests prove they change nothing).
       findingUpdater: async (update) => {
@@ -276,8 +291,7 @@ export class Deployment {
         }
         return { updated: update.findings, failed: [] };
       },
-      // What the function writes to its log group is counted, not kept: it is part of what the stack costs.
-      log: createJsonLogger(this.countLogBytes),
+      log,
       writeMetrics: this.countLogBytes,
     });
     return container;

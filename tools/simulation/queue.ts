@@ -13,6 +13,8 @@ export interface SimMessage {
   sentAt: number;
   visibleAt: number;
   receiveCount: number;
+  /** The handle of the message's latest receive, which ChangeMessageVisibility must name. */
+  receiptHandle?: string;
   attributes: Record<string, string>;
   /** The message's text; made on first read when the sender deferred it. */
   readonly body: string;
@@ -28,6 +30,7 @@ export interface SimQueueOptions {
 class Message implements SimMessage {
   visibleAt: number;
   receiveCount = 0;
+  receiptHandle?: string;
   /** Bumped on each receive: a stale copy in the visibility heap is recognised and skipped. */
   generation = 0;
   deleted = false;
@@ -145,6 +148,7 @@ export class SimQueue {
       }
       message.receiveCount += 1;
       message.generation += 1;
+      message.receiptHandle = `${message.id}#${message.receiveCount}`;
       message.visibleAt = now + this.options.visibilityTimeoutMs;
       this.hidden.push({ message, generation: message.generation });
       received.push(message);
@@ -158,13 +162,18 @@ export class SimQueue {
     if (message !== undefined) this.forget(message);
   }
 
-  /** ChangeMessageVisibility of a received message: it becomes visible again `timeoutMs` from now. */
-  changeVisibility(id: string, timeoutMs: number, now: number): void {
-    const message = this.messages.get(id);
-    if (message === undefined || message.visibleAt <= now) return;
+  /**
+   * ChangeMessageVisibility of a received message: it becomes visible again `timeoutMs` from now. False when the
+   * handle is not the one of the message's latest receive, or the message is visible again.
+   */
+  changeVisibility(receiptHandle: string, timeoutMs: number, now: number): boolean {
+    const message = this.messages.get(receiptHandle.slice(0, receiptHandle.lastIndexOf("#")));
+    if (message === undefined || message.receiptHandle !== receiptHandle || message.visibleAt <= now)
+      return false;
     message.generation += 1;
     message.visibleAt = now + timeoutMs;
     this.hidden.push({ message, generation: message.generation });
+    return true;
   }
 
   hasVisible(now: number): boolean {
