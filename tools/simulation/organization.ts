@@ -477,13 +477,6 @@ export class FindingFactory {
     const passed = !state.failing;
     const productFields = template.ProductFields as Record<string, string>;
     const compliance = template.Compliance as { RelatedRequirements: string[] };
-    const resource: Record<string, unknown> = {
-      Type: control.asffType,
-      Id: resourceArn,
-      Partition: "aws",
-      Region: entry.region,
-    };
-    if (entry.owner !== undefined) resource.Tags = { owner: entry.owner };
     return {
       SchemaVersion: template.SchemaVersion,
       Id: names.id,
@@ -510,7 +503,7 @@ export class FindingFactory {
         AssetService: control.service,
         AssetComponent: control.asffType.slice(3),
       },
-      Resources: [resource],
+      Resources: [asffResource(entry, names)],
       Compliance: {
         Status: passed ? "PASSED" : "FAILED",
         RelatedRequirements: compliance.RelatedRequirements,
@@ -595,16 +588,9 @@ export class FindingFactory {
 
   /** The same control finding as Security Hub CSPM sends it in ASFF: same id, the ASFF product ARN. */
   private controlFindingAsff(entry: EstateEntry, names: Names, state: ImportState): Record<string, unknown> {
-    const { account, control, resourceArn } = names;
+    const { account, control } = names;
     const time = new Date(state.at).toISOString();
     const passed = !state.failing;
-    const resource: Record<string, unknown> = {
-      Type: control.asffType,
-      Id: resourceArn,
-      Partition: "aws",
-      Region: entry.region,
-    };
-    if (entry.owner !== undefined) resource.Tags = { owner: entry.owner };
     return {
       SchemaVersion: "2018-10-08",
       Id: names.id,
@@ -619,12 +605,24 @@ export class FindingFactory {
       Title: control.title,
       Description: `This control checks ${control.service} resources: ${control.title}.`,
       ProductFields: { "aws/securityhub/ProductName": "Security Hub", "aws/securityhub/CompanyName": "AWS" },
-      Resources: [resource],
+      Resources: [asffResource(entry, names)],
       Compliance: { Status: passed ? "PASSED" : "FAILED", SecurityControlId: control.id },
       Workflow: { Status: passed ? "RESOLVED" : state.notified ? "NOTIFIED" : "NEW" },
       RecordState: "ACTIVE",
     };
   }
+}
+
+/** The finding's resource in ASFF, with its owner tag when it has one. */
+function asffResource(entry: EstateEntry, names: Names): Record<string, unknown> {
+  const resource: Record<string, unknown> = {
+    Type: names.control.asffType,
+    Id: names.resourceArn,
+    Partition: "aws",
+    Region: entry.region,
+  };
+  if (entry.owner !== undefined) resource.Tags = { owner: entry.owner };
+  return resource;
 }
 
 function uuidOf(seed: string): string {
