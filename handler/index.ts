@@ -2,7 +2,12 @@ import { OrganizationsClient } from "@aws-sdk/client-organizations";
 import { AWS_CLIENT_CONFIG } from "./awsClients";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
-import { createAccountFacts, organizationsReads, type AccountFactsReader } from "./accounts/organizations";
+import {
+  createAccountFacts,
+  organizationsReads,
+  type AccountFactsReader,
+  type OrganizationsReads,
+} from "./accounts/organizations";
 import type { Finding } from "./finding/model";
 import { DEFAULT_ROUTE, chooseRoute, needsAccountFacts, type RouteChoice } from "./finding/routes";
 import type { Channel } from "./delivery/sendFinding";
@@ -60,6 +65,8 @@ export interface HandlerDependencies {
   writeMetrics: (line: string) => void;
   /** An account's tags and parents (AWS Organizations, cached), when a route needs them. */
   accountFacts: AccountFactsReader | undefined;
+  /** AWS Organizations' read calls behind the account facts (the SDK client by default). */
+  organizationsReads: OrganizationsReads;
 }
 
 export interface LambdaContext {
@@ -224,7 +231,9 @@ export function createHandler(settings: HandlerSettings, overrides: Partial<Hand
     (settings.organizations === undefined || !routes.some((route) => needsAccountFacts(route.match))
       ? undefined
       : createAccountFacts({
-          reads: organizationsReads(organizationsClient(settings.organizations.roleArn)),
+          reads:
+            overrides.organizationsReads ??
+            organizationsReads(organizationsClient(settings.organizations.roleArn)),
           ttlMs: settings.organizations.cacheMinutes * 60_000,
           failureMemoryMs: ACCOUNT_FACTS_TUNING.failureMemoryMs,
           budgetMs: ACCOUNT_FACTS_TUNING.budgetMs,
