@@ -13,8 +13,8 @@ import { sampleFinding, sampleOcsfFinding } from "../tools/sampleFinding";
 import { readStackConfig } from "../config";
 import { planSettings } from "../tools/plan";
 import { mapConfigSource } from "../tools/stackConfig";
-import { stepsFromFile, walkThrough } from "../tools/walk/steps";
-import { walk } from "../tools/walk/walk";
+import { stepsFromFile } from "../tools/walk/steps";
+import { walk, walkBuiltIn } from "../tools/walk/walk";
 import { TEST_DEDUP_KEY, sendTestPage, type TestPageOptions } from "../tools/testPage";
 import { FIXTURE_DIR, asFinding } from "./support/fixtures";
 
@@ -25,7 +25,7 @@ const KEY = "e93facc04764012d7bfb002500d5d1a6";
 describe("npm start", () => {
   it("on dev: pages the CRITICAL finding once, sends nothing for its unchanged re-import or a check that never paged, resolves it, and filters HIGH and MEDIUM out", async () => {
     const lines: string[] = [];
-    const result = await walk(stackConfig("dev"), walkThrough(undefined), (line) => lines.push(line));
+    const result = await walkBuiltIn(stackConfig("dev"), (line) => lines.push(line));
     assert.deepEqual(result, {
       paged: 1,
       updated: 0,
@@ -52,11 +52,7 @@ describe("npm start", () => {
 
   it("on prod: pages HIGH too, and shows the two-way path: NOTIFIED and notes in Security Hub, acknowledged then resolved by on-call, a forged webhook refused, a MEDIUM finding paged by hand", async () => {
     const lines: string[] = [];
-    const result = await walk(
-      stackConfig("prod"),
-      walkThrough(stackConfig("prod").sync.customAction),
-      (line) => lines.push(line),
-    );
+    const result = await walkBuiltIn(stackConfig("prod"), (line) => lines.push(line));
     assert.deepEqual(
       {
         paged: result.paged,

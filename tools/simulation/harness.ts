@@ -120,6 +120,12 @@ export function createHarness(options: HarnessOptions): Harness {
           stateTable: "delivery-state",
           alertState: config.alertState,
           sync: config.sync,
+          urgency: config.urgency,
+          // The stacks are deployed when the simulation starts.
+          backlogUntil:
+            config.urgency.backlogBaselineHours === 0
+              ? undefined
+              : START + config.urgency.backlogBaselineHours * 3600_000,
           // Every account of the benchmark pages its own stack's one service.
           routes: [],
           accountScope: config.accountScope,
