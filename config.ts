@@ -40,7 +40,6 @@ export type PagerDutyConfig =
       escalation: EscalationConfig;
       /** Seconds; 0 turns the acknowledgement timeout off. */
       acknowledgementTimeoutSeconds: number;
-      alertGrouping: { type: "none" } | { type: "intelligent" } | { type: "time"; timeoutMinutes: number };
     }
   /** An integration is added to a service that already exists (one service, one key per account). */
   | { mode: "existingService"; token: pulumi.Output<string>; serviceId: string }
@@ -470,7 +469,7 @@ interface Readers {
 
 function readPagerDuty(
   source: ConfigSource,
-  { key, fail, text, list, integer, oneOf }: Readers,
+  { key, fail, text, list, integer }: Readers,
   defaults: { serviceName: string; teamName?: string },
 ): PagerDutyConfig {
   const userEmails = list("escalationUserEmails");
@@ -524,7 +523,7 @@ function readPagerDuty(
       `config ${key("escalationUserEmails")} and ${key("escalationScheduleNames")} are both empty: the escalation policy needs at least one PagerDuty user (by email) or schedule (by name)`,
     );
   }
-  const grouping = oneOf("alertGrouping", ["none", "intelligent", "time"] as const);
+  refuseServiceGrouping(text("alertGrouping"), fail);
   return {
     mode: "create",
     token,
@@ -537,10 +536,6 @@ function readPagerDuty(
       loops: integer("escalationLoops", 0, 9),
     },
     acknowledgementTimeoutSeconds: integer("acknowledgementTimeoutSeconds", 0, 86400),
-    alertGrouping:
-      grouping === "time"
-        ? { type: "time", timeoutMinutes: integer("alertGroupingTimeoutMinutes", 1, 1440) }
-        : { type: grouping },
   };
 }
 
@@ -815,4 +810,18 @@ function readTags(raw: unknown, path: string, fail: Readers["fail"]): Record<str
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/**
+ * PagerDuty's own grouping is not set by this program: the service field it would go in
+ * (alert_grouping_parameters) is deprecated, and @pulumi/pagerduty 3.4.0 sends parameters PagerDuty's API has
+ * refused since 2024, so `pulumi up` could fail on it. Refused here, before `pulumi up`, naming what to do instead.
+ */
+function refuseServiceGrouping(value: string | undefined, fail: Readers["fail"]): void {
+  if (value === undefined || value === "none") return;
+  fail(
+    "alertGrouping",
+    value,
+    "expected none: this program no longer sets PagerDuty's grouping (the service field is deprecated and the provider installed here sends parameters PagerDuty refuses); set Alert Grouping Settings on the service in PagerDuty (content-based on class and group needs AIOps)",
+  );
 }

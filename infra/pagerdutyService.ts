@@ -122,7 +122,6 @@ export class PagerDutyService extends pulumi.ComponentResource {
       },
       retained,
     );
-    const grouping = config.alertGrouping;
     const service = new pagerduty.Service(
       `${name}-service`,
       {
@@ -137,14 +136,6 @@ export class PagerDutyService extends pulumi.ComponentResource {
         acknowledgementTimeout:
           config.acknowledgementTimeoutSeconds === 0 ? "null" : String(config.acknowledgementTimeoutSeconds),
         ...serviceUrgency(supportHours),
-        ...(grouping.type === "none"
-          ? {}
-          : {
-              alertGroupingParameters:
-                grouping.type === "time"
-                  ? { type: "time", config: { timeout: grouping.timeoutMinutes } }
-                  : { type: "intelligent" },
-            }),
       },
       retained,
     );

@@ -1012,6 +1012,11 @@ describe("the Pulumi program under the mock engine", () => {
         /maximumConcurrency is 1000: expected at most \d+ with functionTimeoutSeconds 60, eventsPerMinute 115 and \d lane\(s\)/,
       ],
       [
+        "PagerDuty's time-based grouping, which the provider would send in a form PagerDuty refuses",
+        { alertGrouping: "time" },
+        /^config electriceye-pagerduty:alertGrouping is "time": expected none: this program no longer sets PagerDuty's grouping .* set Alert Grouping Settings on the service in PagerDuty/,
+      ],
+      [
         "support hours without a time zone",
         { supportHours: "Mon-Fri 09:00-17:00" },
         /^config electriceye-pagerduty:supportHours is "Mon-Fri 09:00-17:00": expected "always" or days, hours and an IANA time zone such as "Mon-Fri 09:00-17:00 Europe\/Berlin"/,
