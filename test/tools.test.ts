@@ -60,9 +60,9 @@ describe("npm start", () => {
         openAlerts: result.openAlerts,
         requests: result.pagerdutyRequests,
       },
-      { paged: 3, resolved: 1, openAlerts: 1, requests: 4 },
+      { paged: 4, resolved: 1, openAlerts: 2, requests: 5 },
     );
-    assert.equal(result.securityHubUpdates, 5);
+    assert.equal(result.securityHubUpdates, 6);
     assert.equal(result.webhooksRejected, 1);
     const output = lines.join("\n");
     assert.equal(
@@ -76,7 +76,7 @@ describe("npm start", () => {
     assert.match(output, /PAGED: new alert #2, severity error, one alert for 3 resources/);
     assert.match(
       output,
-      /\[1\/11\][\s\S]*SECURITY HUB: Workflow → NOTIFIED; note "Paged on-call through PagerDuty service "Security Hub findings \(prod\)"[\s\S]*Security Hub's own follow-up event: UNCHANGED: alert #1 still open, nothing sent\n/,
+      /\[1\/12\][\s\S]*SECURITY HUB: Workflow → NOTIFIED; note "Paged on-call through PagerDuty service "Security Hub findings \(prod\)"[\s\S]*Security Hub's own follow-up event: UNCHANGED: alert #1 still open, nothing sent\n/,
     );
     assert.match(output, /SECURITY HUB: note "Acknowledged in PagerDuty by Jo Doe, PagerDuty incident #1: /);
     assert.match(
@@ -86,9 +86,21 @@ describe("npm start", () => {
     assert.match(output, /SECURITY HUB: Workflow → RESOLVED; note "Resolved in PagerDuty by Jo Doe/);
     assert.match(
       output,
-      /\[9\/11\][\s\S]*ALREADY RESOLVED: a responder resolved its alert in PagerDuty, nothing sent/,
+      /\[9\/12\][\s\S]*ALREADY RESOLVED: a responder resolved its alert in PagerDuty, nothing sent/,
     );
-    assert.match(output, /PAGED: new alert #3, severity error\n\s+"\[paged by hand\] MEDIUM: /);
+    assert.match(
+      output,
+      /PAGED: new alert #3, severity error; high urgency: paged by hand\n\s+"\[paged by hand\] MEDIUM: /,
+    );
+    // Inside support hours HIGH pages at high urgency; at night it opens a low-urgency incident.
+    assert.match(
+      output,
+      /alert #2, severity error, one alert for 3 resources; high urgency: inside support hours/,
+    );
+    assert.match(
+      output,
+      /\[12\/12\] at night, outside support hours[\s\S]*PAGED: new alert #4, severity warning; low urgency: outside support hours \(Mon-Fri 09:00-17:00 UTC\)/,
+    );
   });
 
   it("runs a user's findings file through the stack's rules", async () => {
@@ -155,7 +167,7 @@ describe("npm start", () => {
       "webhooksRejected",
     ])
       assert.equal(typeof counts[key], "number", key);
-    assert.equal(counts.pagerdutyRequests, 4);
+    assert.equal(counts.pagerdutyRequests, 5);
     assert.equal(counts.webhooksRejected, 1);
   });
 });

@@ -36,7 +36,7 @@ export type LogLine = Record<string, unknown>;
 
 export interface LocalStack {
   /** The moment the functions and PagerDuty see. */
-  clock: Clock;
+  clock: WalkClock;
   pagerduty: PagerDutyStandIn;
   securityHub: SecurityHubStandIn;
   delivery: (event: unknown) => Promise<unknown>;
@@ -72,15 +72,36 @@ export function walkStart(hours: SupportHours | undefined, now: number): number 
   return at;
 }
 
+/** The middle of the first stretch outside the support hours after `from`: the night. */
+export function nightAfter(hours: SupportHours, from: number): number {
+  const step = 30 * 60_000;
+  let out = Math.ceil(from / step) * step;
+  while (insideSupportHours(hours, out)) out += step;
+  let back = out;
+  while (!insideSupportHours(hours, back)) back += step;
+  return out + Math.floor((back - out) / 2 / step) * step;
+}
+
+export interface WalkClock extends Clock {
+  /** Moves the walk to a later moment (the night, the next morning). */
+  moveTo(at: number): void;
+}
+
 /** Real time moved to `startAt`: sleeps are real, the moments the functions see are the walk's. */
-export function movedClock(startAt: number): Clock {
-  const offset = startAt - Date.now();
-  return { now: () => Date.now() + offset, sleep: systemClock.sleep };
+export function movedClock(startAt: number): WalkClock {
+  let offset = startAt - Date.now();
+  return {
+    now: () => Date.now() + offset,
+    sleep: systemClock.sleep,
+    moveTo: (at) => {
+      offset = at - Date.now();
+    },
+  };
 }
 
 export async function startLocalStack(
   config: StackConfig,
-  clock: Clock = systemClock,
+  clock: WalkClock = movedClock(Date.now()),
   organizationsTree?: OrganizationsTree,
 ): Promise<LocalStack> {
   // The functions run on Node.js 22 in Lambda; the SDK's notice about this machine's Node.js is not the user's concern.

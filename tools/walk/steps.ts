@@ -6,10 +6,12 @@ import type { CustomAction } from "../../config";
 // What the walk-through replays: Security Hub events, and (with the two-way sync) what responders do in PagerDuty.
 
 export type Step =
+  /** An event imported into Security Hub; `at` moves the walk to that moment first. */
   | {
       kind: "event";
       label: string;
       event: Record<string, unknown>;
+      at?: number;
       /** AWS Organizations refuses every call while this event is processed. */
       organizationsDenied?: boolean;
     }
@@ -25,7 +27,7 @@ export const RESPONDER = { id: "PJDOE01", name: "Jo Doe" };
  * The built-in walk-through: what a security engineer sees in a first ElectricEye scan and its follow-ups, and,
  * with the two-way sync, what on-call does in PagerDuty and what comes back to Security Hub.
  */
-export function walkThrough(customAction: CustomAction | undefined, start: number): Step[] {
+export function walkThrough(customAction: CustomAction | undefined, start: number, night?: number): Step[] {
   const critical = electricEyeFinding("s3-public-policy-critical", "payroll-exports", ACCOUNT);
   const several = electricEyeFinding("s3-encryption-high", "billing-archive", ACCOUNT);
   several.Resources = ["billing-archive", "billing-archive-replica", "billing-archive-logs"].map(
@@ -90,6 +92,20 @@ export function walkThrough(customAction: CustomAction | undefined, start: numbe
       },
     },
   };
+  const atNight: Step[] =
+    night === undefined
+      ? []
+      : [
+          {
+            kind: "event",
+            label: "at night, outside support hours: a new HIGH finding on another bucket",
+            event: importedEvent(
+              [electricEyeFinding("s3-encryption-high", "night-uploads", ACCOUNT)],
+              new Date(night),
+            ),
+            at: night,
+          },
+        ];
   return [
     ...scan,
     {
@@ -116,6 +132,7 @@ export function walkThrough(customAction: CustomAction | undefined, start: numbe
     ),
     byHand,
     fixed,
+    ...atNight,
   ];
 }
 

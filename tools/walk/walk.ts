@@ -13,6 +13,7 @@ import { matchesPattern } from "../patternMatcher";
 import {
   WEBHOOK_SECRET,
   movedClock,
+  nightAfter,
   startLocalStack,
   walkStart,
   type LocalStack,
@@ -151,10 +152,13 @@ class Narrator {
       case "new":
       case "regression": {
         result.paged += 1;
-        const details = (alert?.event.payload as { custom_details?: { resources?: unknown[] } } | undefined)
-          ?.custom_details;
+        const details = (
+          alert?.event.payload as { custom_details?: { resources?: unknown[]; urgency?: string } } | undefined
+        )?.custom_details;
         const resources = details?.resources?.length ?? 0;
-        return `PAGED${on}: new alert${which}, severity ${alert?.severity ?? "?"}${resources > 1 ? `, one alert for ${resources} resources` : ""}\n        "${alert?.summary ?? ""}"`;
+        const urgency =
+          details?.urgency === undefined ? "" : `; ${details.urgency.replace(": ", " urgency: ")}`;
+        return `PAGED${on}: new alert${which}, severity ${alert?.severity ?? "?"}${resources > 1 ? `, one alert for ${resources} resources` : ""}${urgency}\n        "${alert?.summary ?? ""}"`;
       }
       case "resolve":
       case "untracked":
@@ -330,6 +334,10 @@ export async function walk(
   try {
     for (const [index, step] of steps.entries()) {
       write(`[${index + 1}/${steps.length}] ${step.label}`);
+      if (step.kind === "event" && step.at !== undefined) {
+        stack.clock.moveTo(step.at);
+        write(`      (it is now ${new Date(step.at).toISOString()})`);
+      }
       if (step.kind === "event") await narrator.event(step);
       else await narrator.webhook(step);
       write("");
@@ -370,5 +378,8 @@ export function walkBuiltIn(
     return walk(config, org.steps, write, { ...options, organization: org.organization, startAt });
   }
   const customAction = config.sync.enabled ? config.sync.customAction : undefined;
-  return walk(config, walkThrough(customAction, startAt), write, { ...options, startAt });
+  // The night scene: a HIGH finding outside support hours, after the day's steps (the last is a day later).
+  const hours = config.urgency.supportHours;
+  const night = hours === undefined ? undefined : nightAfter(hours, startAt + 25 * 3600_000);
+  return walk(config, walkThrough(customAction, startAt, night), write, { ...options, startAt });
 }
