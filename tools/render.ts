@@ -141,7 +141,8 @@ if (require.main === module) {
     const source = file === "-" ? "standard input" : file;
     const document = readJsonInput(file);
     const rendering = render(document, filter, source, grouping);
-    for (const note of renderNotes(document, source)) process.stderr.write(`render: ${note}
+    for (const note of renderNotes(document, source))
+      process.stderr.write(`render: ${note}
 `);
     process.stdout.write(`${JSON.stringify(rendering, null, 2)}\n`);
   });
