@@ -38,6 +38,7 @@ import { EVENTS_URLS, createPagerDutyClient, fetchTransport, type Transport } fr
 import type { AlertStore } from "./state/store";
 import { createAlertTracker } from "./state/tracker";
 import { describeRoutingKeyProblem } from "./finding/pagerdutyEvent";
+import { routeUrgency } from "./finding/urgency";
 import { createSecretParameter, type ParameterReader } from "./secretParameter";
 import { DEADLINE_MARGIN_MS, type HandlerSettings } from "./settings";
 import { createPageWriteBack } from "./sync/pageWriteBack";
@@ -215,12 +216,17 @@ export function createHandler(settings: HandlerSettings, overrides: Partial<Hand
   const defaultChannel = {
     channel: channelOf(settings.parameterName, settings.pacingId),
     service: settings.serviceName,
+    urgency: settings.urgency,
   };
   const channels = new Map([
     [DEFAULT_ROUTE, defaultChannel],
     ...routes.map((route): [string, typeof defaultChannel] => [
       route.name,
-      { channel: channelOf(route.parameterName, route.parameterName), service: route.serviceName },
+      {
+        channel: channelOf(route.parameterName, route.parameterName),
+        service: route.serviceName,
+        urgency: routeUrgency(settings.urgency, route.supportHours),
+      },
     ]),
   ]);
   // An alert on a route since removed from the stack is resolved through the default route's key, in vain: its
@@ -277,6 +283,7 @@ export function createHandler(settings: HandlerSettings, overrides: Partial<Hand
     routeOf,
     channel: (route: string) => channelEntry(route).channel,
     channelService: (route: string) => channelEntry(route).service,
+    urgency: (route: string) => channelEntry(route).urgency,
     deadLetter,
     log,
     meter,

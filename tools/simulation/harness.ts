@@ -145,11 +145,18 @@ export function createHarness(options: HarnessOptions): Harness {
           stateTable: "delivery-state",
           alertState: config.alertState,
           sync: config.sync,
-          routes: config.routes.map(({ name, match, parameterName, serviceName }) => ({
+          urgency: config.urgency,
+          // The stacks are deployed when the simulation starts.
+          backlogUntil:
+            config.urgency.backlogBaselineHours === 0
+              ? undefined
+              : START + config.urgency.backlogBaselineHours * 3600_000,
+          routes: config.routes.map(({ name, match, parameterName, serviceName, supportHours }) => ({
             name,
             match,
             parameterName,
             serviceName,
+            supportHours,
           })),
           accountScope: config.accountScope,
           organizations: config.organizations,
