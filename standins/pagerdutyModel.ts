@@ -43,6 +43,12 @@ export interface Alert {
   status: "triggered" | "acknowledged" | "resolved";
   summary: string;
   severity: string;
+  /**
+   * The incident's urgency, set once when it opens, as a service with PagerDuty's severity-based urgency rule sets it
+   * (the rule of the services the program creates, in and out of support hours): critical and error high, warning
+   * and info low. A later trigger does not change it.
+   */
+  urgency: "high" | "low";
   openedAt: number;
   resolvedAt?: number;
   /** Triggers that updated the open alert instead of paging again. */
@@ -155,6 +161,7 @@ export function createPagerDutyModel(options: PagerDutyModelOptions = {}): Pager
             status: "triggered",
             summary: String(payload?.summary),
             severity: String(payload?.severity),
+            urgency: payload?.severity === "critical" || payload?.severity === "error" ? "high" : "low",
             openedAt: at,
             updates: 0,
             event: valid,

@@ -8,7 +8,13 @@ import {
   ownerOf,
   type EstateEntry,
 } from "../tools/simulation/organization";
-import { organizationRoutes, runOrganization, teamReports } from "../tools/simulation/orgScenario";
+import {
+  organizationRoutes,
+  runOrganization,
+  scanUrgency,
+  teamReports,
+  urgencyReport,
+} from "../tools/simulation/orgScenario";
 
 // The organization benchmark's ground truth (who owns a finding, what should page) and its accounting (what it
 // calls lost or misrouted), on organizations small enough to check by hand.
@@ -137,6 +143,18 @@ describe("the organization benchmark's report (small run)", () => {
     );
     assert.ok(report.teams.some((team) => team.failingFindings > 0));
     assert.equal(report.scans.length, 3);
+    // The first deploy: the first scan's backlog opens at low urgency, and what passed since has resolved.
+    const [first] = report.scans;
+    assert.equal(first?.highUrgencyPages, 0);
+    assert.ok((first?.lowUrgencyPages ?? 0) > 0);
+    for (const scan of report.scans) {
+      assert.equal(scan.highUrgencyPages, scan.highUrgencyExpected, `scan ${scan.scan}`);
+      assert.equal(scan.lowUrgencyPages, scan.lowUrgencyExpected, `scan ${scan.scan}`);
+    }
+    assert.equal(report.urgency.wrongUrgency, 0);
+    assert.equal(report.urgency.backlogAlerts, first?.lowUrgencyPages);
+    assert.ok(report.urgency.backlogFixedByEnd > 0);
+    assert.equal(report.urgency.backlogResolvedByEnd, report.urgency.backlogFixedByEnd);
     assert.ok(report.monthlyCostUsd.total > 0);
     assert.equal(report.monthlyCostUsd.eventBridge, 0, "Security Hub's events are free");
   });
@@ -204,6 +222,14 @@ describe("the organization benchmark's report (small run)", () => {
       misrouted?.alertsOpened,
       "every alert of the owner went to another team's service",
     );
+    // An incident that opened at high urgency where the backlog should have been low is counted.
+    assert.equal(urgencyReport(run).wrongUrgency, 0);
+    const woken = alerts[0];
+    assert.ok(woken !== undefined && woken.urgency === "low");
+    woken.urgency = "high";
+    assert.equal(urgencyReport(run).wrongUrgency, 1);
+    assert.equal(scanUrgency(run, 0).highUrgencyPages, 1);
+    assert.equal(scanUrgency(run, 0).highUrgencyExpected, 0);
     run.alertsByKey.delete(key);
     assert.equal(wrongAtEnd(run).lost, 1);
   });

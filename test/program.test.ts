@@ -1017,6 +1017,21 @@ describe("the Pulumi program under the mock engine", () => {
         /^config electriceye-pagerduty:alertGrouping is "time": expected none: this program no longer sets PagerDuty's grouping .* set Alert Grouping Settings on the service in PagerDuty/,
       ],
       [
+        "one alert per failing control, which the function does not page by yet",
+        { alertPer: "control" },
+        /^config electriceye-pagerduty:alertPer is "control": expected finding: one alert per failing control is not deployed yet/,
+      ],
+      [
+        "a group field that is none of the four",
+        { alertGroupFields: "control,team" },
+        /^config electriceye-pagerduty:alertGroupFields is "team": expected any of control, account, region, resourceType$/,
+      ],
+      [
+        "group fields that do not start with the control",
+        { alertGroupFields: "account,control" },
+        /^config electriceye-pagerduty:alertGroupFields is \["account","control"\]: expected control first/,
+      ],
+      [
         "support hours without a time zone",
         { supportHours: "Mon-Fri 09:00-17:00" },
         /^config electriceye-pagerduty:supportHours is "Mon-Fri 09:00-17:00": expected "always" or days, hours and an IANA time zone such as "Mon-Fri 09:00-17:00 Europe\/Berlin"/,

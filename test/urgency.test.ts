@@ -63,7 +63,7 @@ describe("urgency by the clock", () => {
     const policy = { ...POLICY, backlogUntil: TUESDAY_NOON + 3600_000 };
     const backlog = urgencyOf({ ...FINDING, label: "CRITICAL" }, TUESDAY_NOON, policy);
     assert.equal(backlog.urgency, "low");
-    assert.match(backlog.why, /^backlog: opened before 2026-12-01T12:00:00.000Z/);
+    assert.match(backlog.why, /^backlog: imported before 2026-12-01T12:00:00.000Z/);
     assert.equal(severityFor("CRITICAL", backlog.urgency), "warning");
     assert.equal(
       urgencyOf({ ...FINDING, regression: true, label: "HIGH" }, TUESDAY_NOON, policy).urgency,
@@ -72,6 +72,13 @@ describe("urgency by the clock", () => {
     assert.equal(urgencyOf({ ...FINDING, byHand: true, label: "LOW" }, TUESDAY_3AM, policy).urgency, "high");
     // After the window, new failures page as any other.
     assert.equal(urgencyOf({ ...FINDING, label: "HIGH" }, TUESDAY_NOON + 7200_000, policy).urgency, "high");
+    // The backlog is what was imported inside the window, however late PagerDuty's rate limit lets it page.
+    const late = { ...FINDING, label: "HIGH" as const, importedAt: TUESDAY_NOON };
+    assert.equal(urgencyOf(late, TUESDAY_NOON + 7200_000, policy).urgency, "low");
+    assert.equal(
+      urgencyOf({ ...late, importedAt: TUESDAY_NOON + 3600_000 }, TUESDAY_NOON, policy).urgency,
+      "high",
+    );
   });
 
   it("decides a route's alerts with the route's own hours: noon in Berlin is 6 a.m. in New York", () => {

@@ -129,7 +129,12 @@ export async function sendFinding(
           owed,
           mapped.severityLabel,
           urgencyOf(
-            { label: mapped.severityLabel, byHand: context.byHand, regression: plan.change === "regression" },
+            {
+              label: mapped.severityLabel,
+              byHand: context.byHand,
+              regression: plan.change === "regression",
+              ...(context.importedAt === undefined ? {} : { importedAt: context.importedAt }),
+            },
             deps.clock.now(),
             urgency,
           ),

@@ -43,6 +43,11 @@ export interface UrgencyInput {
   byHand: boolean;
   /** The finding failed again after its alert was resolved: a new failure, never backlog. */
   regression: boolean;
+  /**
+   * When Security Hub imported the finding (the event's time): the backlog is what was imported before the window
+   * ends, however long PagerDuty's rate limit makes the first scan take to page. Absent: the moment it pages.
+   */
+  importedAt?: number;
 }
 
 export interface Urgency {
@@ -92,10 +97,14 @@ export function insideSupportHours(hours: SupportHours, at: number): boolean {
 /** Pure: the urgency an alert that opens at `at` should have. */
 export function urgencyOf(input: UrgencyInput, at: number, policy: UrgencyPolicy): Urgency {
   if (input.byHand) return { urgency: "high", why: "paged by hand" };
-  if (!input.regression && policy.backlogUntil !== undefined && at < policy.backlogUntil)
+  if (
+    !input.regression &&
+    policy.backlogUntil !== undefined &&
+    (input.importedAt ?? at) < policy.backlogUntil
+  )
     return {
       urgency: "low",
-      why: `backlog: opened before ${new Date(policy.backlogUntil).toISOString()}, the end of the first deploy's baseline`,
+      why: `backlog: imported before ${new Date(policy.backlogUntil).toISOString()}, the end of the first deploy's baseline`,
     };
   const hours = policy.supportHours;
   if (hours === undefined)

@@ -176,28 +176,39 @@ export function createDynamoAlertStore(client: DynamoDBClient, tableName: string
       );
       return output.Item === undefined ? undefined : fromItem(dedupKey, output.Item);
     },
-    async put(next, expected, now) {
-      try {
-        await client.send(
-          new PutItemCommand({
-            TableName: tableName,
-            Item: toItem(next, now),
-            ...(expected === undefined
-              ? { ConditionExpression: "attribute_not_exists(id)" }
-              : {
-                  ConditionExpression: "#version = :expected",
-                  ExpressionAttributeNames: { "#version": "version" },
-                  ExpressionAttributeValues: { ":expected": { N: String(expected) } },
-                }),
-          }),
-        );
-        return true;
-      } catch (error) {
-        if (isConditionFailure(error)) return false;
-        throw error;
-      }
-    },
+    put: (next, expected, now) => putOverVersion(client, tableName, toItem(next, now), expected),
   };
+}
+
+/**
+ * Writes an item only over the version it replaces (undefined: only if there is none). Answers false when another
+ * write came first; throws when the table cannot be reached.
+ */
+export async function putOverVersion(
+  client: DynamoDBClient,
+  tableName: string,
+  item: Record<string, AttributeValue>,
+  expected: number | undefined,
+): Promise<boolean> {
+  try {
+    await client.send(
+      new PutItemCommand({
+        TableName: tableName,
+        Item: item,
+        ...(expected === undefined
+          ? { ConditionExpression: "attribute_not_exists(id)" }
+          : {
+              ConditionExpression: "#version = :expected",
+              ExpressionAttributeNames: { "#version": "version" },
+              ExpressionAttributeValues: { ":expected": { N: String(expected) } },
+            }),
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (isConditionFailure(error)) return false;
+    throw error;
+  }
 }
 
 /** The webhook's ledger in the same table: "webhook#<event id>" and "incident#<incident id>" items, with a TTL. */

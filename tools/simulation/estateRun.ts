@@ -3,6 +3,7 @@ import { IMPORTED, IMPORTED_V2 } from "../../handler/finding/events";
 import { dedupKeyOf } from "../../handler/finding/mapping";
 import { SEVERITY_LABELS, type SeverityLabel } from "../../handler/finding/model";
 import { readFinding } from "../../handler/finding/read";
+import { urgencyOf, type UrgencyPolicy } from "../../handler/finding/urgency";
 import type { Lane } from "../../infra/eventPatterns";
 import type { Alert } from "../../standins/pagerdutyModel";
 import { securityHubEvent } from "./findings";
@@ -35,6 +36,12 @@ export const SCAN_INTERVAL_MS = 60 * MINUTE;
 /** A scan's findings are imported over about five minutes. */
 export const SCAN_MS = 5 * MINUTE;
 export const SCANS = 3;
+/** Without an urgency policy, the event's severity decides, as PagerDuty's severity-based rule does. */
+const SEVERITY_BASED: UrgencyPolicy = {
+  supportHours: undefined,
+  urgentAtAnyHour: [],
+  backlogUntil: undefined,
+};
 
 export interface EstateRunOptions {
   organization: Organization;
@@ -83,6 +90,12 @@ export interface EstateRun {
   serviceTeamOf(routingKey: string): string | undefined;
   /** Dedup keys that should be open at the end, with their severity. */
   expectedOpen: Map<string, SeverityLabel>;
+  /**
+   * Every alert the estate says should open, when its finding was imported, and the urgency it should open at: the
+   * stack's urgency policy applied to what the estate knows (the severity, the import time, whether it paged in an
+   * earlier scan), not to what the function decided.
+   */
+  openings: { key: string; at: number; scan: number; urgency: "high" | "low" }[];
   /** When each finding that needed a new page was imported: new in a rescan, or CRITICAL. */
   newPages: { key: string; at: number; scan: number; severity: SeverityLabel; newInScan: boolean }[];
   alertsByKey: Map<string, Alert[]>;
@@ -176,7 +189,11 @@ export async function runEstate(options: EstateRunOptions): Promise<EstateRun> {
   const paged = new Map<string, EstateEntry>();
   const everCritical = new Set<string>();
   const newPages: EstateRun["newPages"] = [];
+  const openings: EstateRun["openings"] = [];
+  const policy = deployment.settings.urgency;
   let open = new Map<EstateEntry, SeverityLabel>();
+  // Findings whose alert was open at the end of an earlier scan: opening again is a regression, never backlog.
+  const openedBefore = new Set<EstateEntry>();
   const scans: ScanFigures[] = [];
   let start = START;
 
@@ -196,6 +213,7 @@ export async function runEstate(options: EstateRunOptions): Promise<EstateRun> {
       }
     }
     const wasOpen = open;
+    for (const entry of wasOpen.keys()) openedBefore.add(entry);
     open = nowOpen;
 
     // Every finding once, in a random order over the scan; those new in the middle of a rescan at its middle.
@@ -226,6 +244,15 @@ export async function runEstate(options: EstateRunOptions): Promise<EstateRun> {
           // Only a finding that paged can have been written back.
           notified: keys.has(entry) && deployment.notified.has(factory.identity(entry).id),
         };
+        if (pages(entry) && !wasOpen.has(entry)) {
+          const regression = openedBefore.has(entry);
+          const { urgency } = urgencyOf(
+            { label: entry.severity, byHand: false, regression, importedAt: now },
+            now,
+            policy ?? SEVERITY_BASED,
+          );
+          openings.push({ key: keyOf(entry), at: now, scan, urgency });
+        }
         if (pages(entry)) {
           if (!wasOpen.has(entry) && (entry.newInScan === scan || entry.severity === "CRITICAL"))
             newPages.push({
@@ -309,6 +336,7 @@ export async function runEstate(options: EstateRunOptions): Promise<EstateRun> {
     serviceTeamOf: (routingKey) => harness.serviceTeams.get(routingKey),
     expectedOpen: new Map([...open].map(([entry, severity]) => [keyOf(entry), severity])),
     newPages,
+    openings,
     alertsByKey,
     timeToPage(key, at) {
       const opened = (alertsByKey.get(key) ?? [])

@@ -16,6 +16,7 @@ import {
   type Organization,
 } from "./organization";
 import { PRICES } from "./prices";
+import type { Alert } from "../../standins/pagerdutyModel";
 import { table } from "./rescan";
 
 // The organization benchmark: a delegated administrator's stack receiving every member account's findings,
@@ -51,6 +52,26 @@ export interface TeamReport {
   firstScanLastPageSeconds: number;
 }
 
+/** Per scan, incidents opened at each urgency: as PagerDuty's model set it, and as the estate says it should be. */
+export interface ScanUrgency {
+  highUrgencyPages: number;
+  lowUrgencyPages: number;
+  highUrgencyExpected: number;
+  lowUrgencyExpected: number;
+}
+
+/** Who was woken, from PagerDuty's model, against the stack's urgency policy applied to the estate. */
+export interface UrgencyReport {
+  /** Alerts that opened at another urgency than the estate says they should. */
+  wrongUrgency: number;
+  /** The first scan's low-urgency alerts (the first deploy's backlog, with the default backlogBaselineHours). */
+  backlogAlerts: number;
+  /** Of those, resolved by the end: their findings passed. */
+  backlogResolvedByEnd: number;
+  /** Of those, the findings that passed by the end, from the estate: what should have resolved. */
+  backlogFixedByEnd: number;
+}
+
 export interface MonthlyCost {
   total: number;
   lambdaRequests: number;
@@ -69,7 +90,8 @@ export interface OrganizationReport {
   accounts: number;
   findingsPerAccount: number;
   findings: number;
-  scans: Omit<ScanFigures, "logBytes" | "sqsRequests">[];
+  scans: (Omit<ScanFigures, "logBytes" | "sqsRequests"> & ScanUrgency)[];
+  urgency: UrgencyReport;
   timeToPageSeconds: { critical?: Percentiles; newDuringRescan?: Percentiles; firstScanLastPage: number };
   teams: TeamReport[];
   lost: number;
@@ -125,7 +147,11 @@ export async function runOrganization(options: OrganizationOptions): Promise<Org
     accounts: options.accounts,
     findingsPerAccount: options.findingsPerAccount,
     findings: estate.length,
-    scans: run.scans.map(({ logBytes: _, sqsRequests: __, ...scan }) => scan),
+    scans: run.scans.map(({ logBytes: _, sqsRequests: __, ...scan }, index) => ({
+      ...scan,
+      ...scanUrgency(run, index),
+    })),
+    urgency: urgencyReport(run),
     timeToPageSeconds: {
       ...(critical === undefined ? {} : { critical }),
       ...(newDuringRescan === undefined ? {} : { newDuringRescan }),
@@ -194,6 +220,45 @@ function organizationsOf(organization: Organization): OrganizationsReads {
       const name = units.get(id);
       return Promise.resolve(name === undefined ? {} : { name });
     },
+  };
+}
+
+/** The alerts PagerDuty's model opened from a scan's start until the next scan's. */
+function openedInScan(run: EstateRun, index: number): Alert[] {
+  const from = START + (run.scans[index]?.startedAtSeconds ?? 0) * 1000;
+  const next = run.scans[index + 1];
+  const until = next === undefined ? Infinity : START + next.startedAtSeconds * 1000;
+  return [...run.alertsByKey.values()]
+    .flat()
+    .filter((alert) => alert.openedAt >= from && alert.openedAt < until);
+}
+
+export function scanUrgency(run: EstateRun, index: number): ScanUrgency {
+  const opened = openedInScan(run, index);
+  const expected = run.openings.filter((opening) => opening.scan === (run.scans[index]?.scan ?? 0));
+  return {
+    highUrgencyPages: opened.filter((alert) => alert.urgency === "high").length,
+    lowUrgencyPages: opened.filter((alert) => alert.urgency === "low").length,
+    highUrgencyExpected: expected.filter((opening) => opening.urgency === "high").length,
+    lowUrgencyExpected: expected.filter((opening) => opening.urgency === "low").length,
+  };
+}
+
+export function urgencyReport(run: EstateRun): UrgencyReport {
+  let wrongUrgency = 0;
+  for (const opening of run.openings) {
+    const alert = (run.alertsByKey.get(opening.key) ?? [])
+      .filter((candidate) => candidate.openedAt >= opening.at)
+      .sort((a, b) => a.openedAt - b.openedAt)[0];
+    // A missing alert is counted as lost, not here.
+    if (alert !== undefined && alert.urgency !== opening.urgency) wrongUrgency += 1;
+  }
+  const backlog = openedInScan(run, 0).filter((alert) => alert.urgency === "low");
+  return {
+    wrongUrgency,
+    backlogAlerts: backlog.length,
+    backlogResolvedByEnd: backlog.filter((alert) => alert.status === "resolved").length,
+    backlogFixedByEnd: backlog.filter((alert) => !run.expectedOpen.has(alert.dedupKey)).length,
   };
 }
 
@@ -346,6 +411,8 @@ export function formatOrganization(report: OrganizationReport): string {
         "DDB writes",
         "invocations",
         "GB-s",
+        "high (expected)",
+        "low (expected)",
       ],
       report.scans.map((scan) =>
         [
@@ -359,6 +426,8 @@ export function formatOrganization(report: OrganizationReport): string {
           scan.dynamodbWrites,
           scan.functionInvocations,
           scan.functionGbSeconds,
+          `${scan.highUrgencyPages} (${scan.highUrgencyExpected})`,
+          `${scan.lowUrgencyPages} (${scan.lowUrgencyExpected})`,
         ].map(String),
       ),
     ),
@@ -398,7 +467,8 @@ export function formatOrganization(report: OrganizationReport): string {
       : `p50 ${figures.p50} s, p99 ${figures.p99} s, max ${figures.max} s (${figures.count})`;
   lines.push(
     `time to page: CRITICAL ${describe(times.critical)}; new during rescans ${describe(times.newDuringRescan)}; first scan's last page after ${times.firstScanLastPage} s`,
-    `lost ${report.lost}, wrong alerts at the end ${report.wrongAlertsAtEnd}`,
+    `lost ${report.lost}, wrong alerts at the end ${report.wrongAlertsAtEnd}, wrong urgency ${report.urgency.wrongUrgency}`,
+    `first scan's low-urgency alerts (the backlog) ${report.urgency.backlogAlerts}: ${report.urgency.backlogResolvedByEnd} resolved by the end, of ${report.urgency.backlogFixedByEnd} whose findings passed`,
     `monthly cost (hourly scans, 30 days): $${report.monthlyCostUsd.total} (${Object.entries(
       report.monthlyCostUsd,
     )
