@@ -238,6 +238,29 @@ describe("alert state decisions (pure)", () => {
     });
   });
 
+  it("a finding that falls below the filter while failing resolves its alert; the echo of a write-back, a page by hand and a later failure within the filter are judged as such", () => {
+    const medium = routeFinding(
+      { ...findingOf("electriceye-s3-encryption.json"), Severity: { Label: "MEDIUM" } },
+      { ...ACCEPT_ALL, severityLabels: ["HIGH", "CRITICAL"] },
+    );
+    assert.ok(medium.kind === "send" && medium.action === "resolve" && medium.below && !medium.passed);
+    const below = { action: "resolve" as const, passed: false, below: true };
+    assert.equal(
+      outcome(decide(state(), event({ ...below, updatedAt: T0 + HOUR }), OPTIONS)),
+      "send resolve",
+    );
+    assert.equal(outcome(decide(state(), event({ ...below, updatedAt: T0 }), OPTIONS)), "skip stale");
+    assert.equal(
+      outcome(decide(state({ byHand: true }), event({ ...below, updatedAt: T0 + HOUR }), OPTIONS)),
+      "skip unchanged",
+    );
+    assert.equal(outcome(decide(undefined, event(below), OPTIONS)), "skip nothingToResolve");
+    const byHand = decide(undefined, event({ manual: true }), OPTIONS);
+    assert.ok(byHand.kind === "send" && byHand.next.byHand === true);
+    const resolved = state({ status: "resolved", closedBy: "finding", updatedAt: T0 + HOUR });
+    assert.equal(outcome(decide(resolved, event({ updatedAt: T0 + 2 * HOUR }), OPTIONS)), "send regression");
+  });
+
   it("a person's page is sent even when the state holds the alert open (PagerDuty deduplicates)", () => {
     assert.equal(
       outcome(decide(state(), event({ manual: true, updatedAt: T0 + HOUR }), OPTIONS)),

@@ -249,6 +249,14 @@ export function createWebhookHandler(
       return "ignored";
     }
     // The alert state takes the effect even when Security Hub cannot be told (a responder's hold still holds).
+    // A hold is recorded before Security Hub is told: the echo of its RESOLVED must find the alert resolved by the
+    // responder, not close it as the finding's own resolution; a retry after a failed write tells Security Hub again.
+    const record = async () => {
+      if (effect.next !== undefined && !(await alertStore.put(effect.next, state.version, clock.now())))
+        throw new Error("the alert state changed meanwhile");
+    };
+    const holds = effect.next?.closedBy === "responder";
+    if (holds) await record();
     const ref = refOf(state.finding);
     if (ref === undefined) {
       log.info("Security Hub not updated", {
@@ -268,8 +276,7 @@ export function createWebhookHandler(
       // A finding Security Hub no longer holds is logged by the writer; only a passing failure is worth a retry.
       if (result.retryable) throw new Error("Security Hub did not take the update");
     }
-    if (effect.next !== undefined && !(await alertStore.put(effect.next, state.version, clock.now())))
-      throw new Error("the alert state changed meanwhile");
+    if (!holds) await record();
     if (state.incident?.id !== event.incident.id)
       await ledger.rememberIncident(event.incident.id, dedupKey, clock.now());
     log.info("webhook event applied", { ...fields, dedupKey, workflow: effect.workflow });

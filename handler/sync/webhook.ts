@@ -162,7 +162,12 @@ export function effectOf(event: WebhookEvent, state: AlertState): WebhookEffect 
     case "incident.resolved":
       if (!agent.person)
         return { kind: "ignore", reason: "resolved by the finding's own update, not by a person" };
-      if (state.status !== "open") return { kind: "ignore", reason: "the alert was already resolved" };
+      if (state.status !== "open") {
+        // This resolution's hold is recorded and Security Hub was not told yet (its write failed): tell it again.
+        if (known && state.closedBy === "responder")
+          return { kind: "apply", note: resolvedNote(agent.name, incident), workflow: "RESOLVED" };
+        return { kind: "ignore", reason: "the alert was already resolved" };
+      }
       return {
         kind: "apply",
         note: resolvedNote(agent.name, incident),
