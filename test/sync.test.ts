@@ -3,6 +3,8 @@ import { AwsError } from "../standins/awsJson";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { fetchTransport, type Transport } from "../handler/delivery/pagerduty";
 import { SecurityHubClient } from "@aws-sdk/client-securityhub";
+import { SSMClient } from "@aws-sdk/client-ssm";
+import { createSsmReader } from "../handler/ssm";
 import { AWS_CLIENT_CONFIG } from "../handler/awsClients";
 import { createDynamoAlertStore, createDynamoWebhookLedger } from "../handler/state/dynamo";
 import { createSecurityHubUpdater } from "../handler/sync/securityHub";
@@ -440,6 +442,30 @@ describe("Security Hub and PagerDuty in both directions, over real HTTP", () => 
           (await deliverWebhook(url, acknowledgement({ id: "forged" }), "not-the-secret-at-all")).status,
           401,
         );
+        offset = 2 * 3600_000;
+        assert.equal(
+          (await deliverWebhook(url, acknowledgement({ id: "much-later" }), WEBHOOK_SECRET)).status,
+          401,
+          "the grace period is over",
+        );
+      });
+
+      it("a container that only ever read the new secret accepts a delivery signed with the old one, within the grace period after the rotation, reading the old version once", async () => {
+        await paged();
+        let offset = 0;
+        let reads = 0;
+        const reader = createSsmReader(new SSMClient(AWS_CLIENT_CONFIG));
+        const readParameter = (name: string) => {
+          reads += 1;
+          return reader(name);
+        };
+        world.ssm.putParameter(WEBHOOK_SECRET_PARAMETER, "whsec-rotated-0123456789abcdef0123456789");
+        const url = await world.webhookEndpoint({ clock: ahead(() => offset), readParameter });
+        for (const id of ["in-flight", "retried"]) {
+          const answer = await deliverWebhook(url, acknowledgement({ id }), WEBHOOK_SECRET);
+          assert.equal(answer.status, 200, answer.body);
+        }
+        assert.equal(reads, 2, "the current version, then the previous one, once");
         offset = 2 * 3600_000;
         assert.equal(
           (await deliverWebhook(url, acknowledgement({ id: "much-later" }), WEBHOOK_SECRET)).status,

@@ -242,7 +242,7 @@ async function handlerCpuPerFinding(arrivals: Arrival[], settings: HandlerSettin
       clock: systemClock,
       random: Math.random,
       transport,
-      readParameter: () => Promise.resolve(key),
+      readParameter: () => Promise.resolve({ value: key }),
       pacingStore: createMemoryPacingStore(),
       alertStore: createMemoryAlertStore(),
       deadLetter: undefined,

@@ -95,7 +95,9 @@ export async function sendFinding(
       plan.skip === "unchanged"
         ? "SkippedUnchanged"
         : plan.skip === "nothingToResolve"
-          ? "NothingToResolve"
+          ? routed.below
+            ? "FilteredOut"
+            : "NothingToResolve"
           : "SkippedOther",
     );
     deps.log.info("finding skipped", { ...fields, alert: plan.skip, reason: plan.why });

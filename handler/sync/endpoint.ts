@@ -147,16 +147,17 @@ export function createWebhookHandler(
   };
 
   /**
-   * Whether the body is signed with the subscription's secret: the one known, the one it replaced within the grace
-   * period, else the one in SSM now (a rotation this container has not seen yet; re-read at most every few seconds).
+   * Whether the body is signed with the subscription's secret: the one known, else the one in SSM now (a rotation
+   * this container has not seen yet; re-read at most once a second), else the one that version replaced, within the
+   * grace period after the rotation (a delivery signed before it).
    */
   async function signedBy(body: Buffer, signature: string, deadline: number): Promise<boolean> {
     const current = await secret.get(deadline);
-    const previous = secret.previous();
-    if ([current, previous].some((value) => value !== undefined && signatureMatches(body, signature, value)))
-      return true;
+    if (signatureMatches(body, signature, current)) return true;
     const fresh = await secret.reread(deadline);
-    return fresh !== current && signatureMatches(body, signature, fresh);
+    if (fresh !== current && signatureMatches(body, signature, fresh)) return true;
+    const previous = await secret.previous(deadline);
+    return previous !== undefined && signatureMatches(body, signature, previous);
   }
 
   return async function handler(request: FunctionUrlRequest): Promise<FunctionUrlResponse> {
