@@ -40,11 +40,11 @@ export interface SecretParameter {
    */
   reread(deadline: number): Promise<string>;
   /**
-   * The parameter's previous version, while its current one was written less than `graceMs` ago (deliveries
-   * signed before a rotation, reaching a container that only ever read the new value). SSM is asked once per
-   * version (a version's value never changes), and after a failure not again for a minute.
+   * The parameter's earlier versions replaced less than `graceMs` ago, newest first (deliveries signed before a
+   * rotation, reaching a container that only ever read the new value). SSM is asked once per version (a version's
+   * value never changes), and after a failure not again for a minute.
    */
-  previous(deadline: number): Promise<string | undefined>;
+  previous(): Promise<string[]>;
 }
 
 /**
@@ -58,9 +58,9 @@ export interface SecretParameter {
 export function createSecretParameter(options: SecretParameterOptions): SecretParameter {
   const { what, clock } = options;
   let cached: (ParameterValue & { readAt: number }) | undefined;
-  let prior: { version: number; value?: string; retryAt: number } | undefined;
+  const versions = new Map<number, { read?: ParameterValue; retryAt: number }>();
   let inFlight: Promise<string> | undefined;
-  let previousInFlight: Promise<string | undefined> | undefined;
+  let previousInFlight: Promise<string[]> | undefined;
   let failure: { error: Error; failures: number; retryAt: number } | undefined;
 
   async function refresh(deadline: number): Promise<string> {
@@ -107,25 +107,39 @@ export function createSecretParameter(options: SecretParameterOptions): SecretPa
     return value;
   }
 
-  async function previous(): Promise<string | undefined> {
-    const { version, modifiedAt } = cached ?? {};
-    if (options.graceMs === undefined || version === undefined || version < 2 || modifiedAt === undefined)
-      return undefined;
-    if (clock.now() - modifiedAt > options.graceMs) return undefined;
-    const wanted = version - 1;
-    if (prior?.version === wanted && (prior.value !== undefined || clock.now() < prior.retryAt))
-      return prior.value;
+  /** One earlier version, read once (a version's value never changes); after a failure not again for a minute. */
+  async function version(wanted: number): Promise<ParameterValue | undefined> {
+    const known = versions.get(wanted);
+    if (known !== undefined && (known.read !== undefined || clock.now() < known.retryAt)) return known.read;
     try {
       const read = await options.read(`${options.parameterName}:${wanted}`);
-      prior = { version: wanted, value: checked(read.value), retryAt: 0 };
+      versions.set(wanted, { read: { ...read, value: checked(read.value) }, retryAt: 0 });
     } catch (error) {
-      prior = { version: wanted, retryAt: clock.now() + BACKOFF_MAX_MS };
+      versions.set(wanted, { retryAt: clock.now() + BACKOFF_MAX_MS });
       options.log.warn(`previous ${what} unavailable`, {
         parameter: options.parameterName,
         error: errorText(error),
       });
     }
-    return prior.value;
+    return versions.get(wanted)?.read;
+  }
+
+  /** The versions replaced less than `graceMs` ago, newest first: each was replaced when its successor was written. */
+  async function previous(): Promise<string[]> {
+    const values: string[] = [];
+    let successor: ParameterValue | undefined = cached;
+    while (
+      options.graceMs !== undefined &&
+      successor?.version !== undefined &&
+      successor.version > 1 &&
+      successor.modifiedAt !== undefined &&
+      clock.now() - successor.modifiedAt <= options.graceMs &&
+      values.length < MAX_PREVIOUS_VERSIONS
+    ) {
+      successor = await version(successor.version - 1);
+      if (successor !== undefined) values.push(successor.value);
+    }
+    return values;
   }
 
   function read(deadline: number, fresh: (readAt: number) => boolean): Promise<string> {
@@ -155,5 +169,7 @@ const READ_RETRY_BASE_MS = 1_000;
 const READ_RETRY_MAX_MS = 15_000;
 /** How long reads back off at most after failures: SSM is asked at most once a minute while it keeps failing. */
 const BACKOFF_MAX_MS = 60_000;
+/** Rotations within one grace period that still count: deliveries signed with older secrets are refused. */
+const MAX_PREVIOUS_VERSIONS = 3;
 /** A value read this recently is not read again before its time-to-live: forged signatures cost SSM a read a second. */
 const REREAD_AFTER_MS = 1_000;

@@ -276,7 +276,8 @@ function decideOnRecord(
       return state.writeBack === "due" ? { ...decision, writeBackDue: true } : decision;
     }
     if (event.manual) return send(state.paged ? "regression" : "new", "paged by hand");
-    if (!newer && state.sentAt === undefined && state.paged)
+    // A resolve owed (its send not confirmed) is sent again, also for a newer failure a responder's hold keeps off.
+    if ((!newer || state.closedBy === "responder") && state.sentAt === undefined && state.paged)
       return {
         kind: "send",
         change: "retry",
@@ -323,7 +324,9 @@ function decideOnRecord(
     return send("resolve", "the alert is open", { closedBy: "finding" });
   }
   if (state.sentAt === undefined && state.paged)
-    return send("retry", "the last event may not have reached PagerDuty", { closedBy: "finding" });
+    return send("retry", "the last event may not have reached PagerDuty", {
+      closedBy: event.passed ? "finding" : (state.closedBy ?? "finding"),
+    });
   if (state.closedBy === "responder" && event.passed && !older) {
     const passed = nextOf(state, event, { sentAt: state.sentAt ?? options.now, closedBy: "finding" });
     return skip(

@@ -156,8 +156,7 @@ export function createWebhookHandler(
     if (signatureMatches(body, signature, current)) return true;
     const fresh = await secret.reread(deadline);
     if (fresh !== current && signatureMatches(body, signature, fresh)) return true;
-    const previous = await secret.previous(deadline);
-    return previous !== undefined && signatureMatches(body, signature, previous);
+    return (await secret.previous()).some((value) => signatureMatches(body, signature, value));
   }
 
   return async function handler(request: FunctionUrlRequest): Promise<FunctionUrlResponse> {
