@@ -2,8 +2,18 @@ import { isTransient } from "./awsErrors";
 import type { Clock } from "./clock";
 import { errorText, type Logger } from "./telemetry/log";
 
-/** Reads a decrypted parameter value; throws the store's own error (with its name as the code) on failure. */
-export type ParameterReader = (name: string) => Promise<string>;
+/** A parameter's decrypted value, with its version and when that version was written (epoch ms), when known. */
+export interface ParameterValue {
+  value: string;
+  version?: number;
+  modifiedAt?: number;
+}
+
+/**
+ * Reads a decrypted parameter, or one version of it (`NAME:VERSION`); throws the store's own error (with its name
+ * as the code) on failure.
+ */
+export type ParameterReader = (name: string) => Promise<ParameterValue>;
 
 export interface SecretParameterOptions {
   parameterName: string;
@@ -15,7 +25,7 @@ export interface SecretParameterOptions {
   problemOf: (value: string) => string | undefined;
   read: ParameterReader;
   ttlMs: number;
-  /** How long a value replaced by a re-read is still offered by `previous()`; absent: never. */
+  /** How long after the parameter's last write its previous version is still offered by `previous()`; absent: never. */
   graceMs?: number;
   clock: Clock;
   log: Logger;
@@ -29,8 +39,12 @@ export interface SecretParameter {
    * yet), unless it was read moments ago or reads are backing off: then the value known.
    */
   reread(deadline: number): Promise<string>;
-  /** The value a re-read replaced within the last `graceMs`, if any (deliveries signed before a rotation). */
-  previous(): string | undefined;
+  /**
+   * The parameter's earlier versions replaced less than `graceMs` ago, newest first (deliveries signed before a
+   * rotation, reaching a container that only ever read the new value). SSM is asked once per version (a version's
+   * value never changes), and after a failure not again for a minute.
+   */
+  previous(): Promise<string[]>;
 }
 
 /**
@@ -43,17 +57,18 @@ export interface SecretParameter {
  */
 export function createSecretParameter(options: SecretParameterOptions): SecretParameter {
   const { what, clock } = options;
-  let cached: { value: string; readAt: number } | undefined;
-  let replaced: { value: string; until: number } | undefined;
+  let cached: (ParameterValue & { readAt: number }) | undefined;
+  const versions = new Map<number, { read?: ParameterValue; retryAt: number }>();
   let inFlight: Promise<string> | undefined;
+  let previousInFlight: Promise<string[]> | undefined;
   let failure: { error: Error; failures: number; retryAt: number } | undefined;
 
   async function refresh(deadline: number): Promise<string> {
     const name = options.parameterName;
-    let value: string;
+    let read: ParameterValue;
     for (let attempt = 1; ; attempt += 1) {
       try {
-        value = (await options.read(name)).trim();
+        read = await options.read(name);
         break;
       } catch (error) {
         const detail = errorText(error);
@@ -77,13 +92,54 @@ export function createSecretParameter(options: SecretParameterOptions): SecretPa
       }
     }
     failure = undefined;
+    const value = checked(read.value);
+    cached = { ...read, value, readAt: clock.now() };
+    return value;
+  }
+
+  function checked(raw: string): string {
+    const value = raw.trim();
     const problem = options.problemOf(value);
     if (problem !== undefined)
-      throw new Error(`SSM parameter "${name}" does not hold ${options.expected}: ${problem}`);
-    if (cached !== undefined && cached.value !== value && options.graceMs !== undefined)
-      replaced = { value: cached.value, until: clock.now() + options.graceMs };
-    cached = { value, readAt: clock.now() };
+      throw new Error(
+        `SSM parameter "${options.parameterName}" does not hold ${options.expected}: ${problem}`,
+      );
     return value;
+  }
+
+  /** One earlier version, read once (a version's value never changes); after a failure not again for a minute. */
+  async function version(wanted: number): Promise<ParameterValue | undefined> {
+    const known = versions.get(wanted);
+    if (known !== undefined && (known.read !== undefined || clock.now() < known.retryAt)) return known.read;
+    try {
+      const read = await options.read(`${options.parameterName}:${wanted}`);
+      versions.set(wanted, { read: { ...read, value: checked(read.value) }, retryAt: 0 });
+    } catch (error) {
+      versions.set(wanted, { retryAt: clock.now() + BACKOFF_MAX_MS });
+      options.log.warn(`previous ${what} unavailable`, {
+        parameter: options.parameterName,
+        error: errorText(error),
+      });
+    }
+    return versions.get(wanted)?.read;
+  }
+
+  /** The versions replaced less than `graceMs` ago, newest first: each was replaced when its successor was written. */
+  async function previous(): Promise<string[]> {
+    const values: string[] = [];
+    let successor: ParameterValue | undefined = cached;
+    while (
+      options.graceMs !== undefined &&
+      successor?.version !== undefined &&
+      successor.version > 1 &&
+      successor.modifiedAt !== undefined &&
+      clock.now() - successor.modifiedAt <= options.graceMs &&
+      values.length < MAX_PREVIOUS_VERSIONS
+    ) {
+      successor = await version(successor.version - 1);
+      if (successor !== undefined) values.push(successor.value);
+    }
+    return values;
   }
 
   function read(deadline: number, fresh: (readAt: number) => boolean): Promise<string> {
@@ -100,7 +156,12 @@ export function createSecretParameter(options: SecretParameterOptions): SecretPa
   return {
     get: (deadline) => read(deadline, (readAt) => clock.now() - readAt < options.ttlMs),
     reread: (deadline) => read(deadline, (readAt) => clock.now() - readAt < REREAD_AFTER_MS),
-    previous: () => (replaced !== undefined && clock.now() < replaced.until ? replaced.value : undefined),
+    previous: () => {
+      previousInFlight ??= previous().finally(() => {
+        previousInFlight = undefined;
+      });
+      return previousInFlight;
+    },
   };
 }
 
@@ -108,5 +169,7 @@ const READ_RETRY_BASE_MS = 1_000;
 const READ_RETRY_MAX_MS = 15_000;
 /** How long reads back off at most after failures: SSM is asked at most once a minute while it keeps failing. */
 const BACKOFF_MAX_MS = 60_000;
+/** Rotations within one grace period that still count: deliveries signed with older secrets are refused. */
+const MAX_PREVIOUS_VERSIONS = 3;
 /** A value read this recently is not read again before its time-to-live: forged signatures cost SSM a read a second. */
 const REREAD_AFTER_MS = 1_000;

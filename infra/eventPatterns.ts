@@ -54,7 +54,10 @@ export function findingsPattern(filter: FindingFilter, labels: SeverityLabel[]):
   });
 }
 
-/** Any severity: ElectricEye re-imports a passed check as INFORMATIONAL, which the findings rule never admits. */
+/**
+ * Any severity: ElectricEye re-imports a passed check as INFORMATIONAL, which the findings rule never admits. A
+ * finding whose severity is now below the paged labels closes its alert too, though it still fails.
+ */
 export function resolvePattern(filter: FindingFilter): Record<string, unknown> {
   return importedFindings({
     ...productCondition(filter.products),
@@ -62,6 +65,7 @@ export function resolvePattern(filter: FindingFilter): Record<string, unknown> {
       { Compliance: { Status: ["PASSED"] } },
       { Workflow: { Status: ["RESOLVED", "SUPPRESSED"] } },
       { RecordState: ["ARCHIVED"] },
+      { Severity: { Label: [{ "anything-but": filter.severityLabels }] } },
     ],
   });
 }
@@ -118,6 +122,7 @@ export function ocsfFindingsPattern(filter: FindingFilter, labels: SeverityLabel
 }
 
 export function ocsfResolvePattern(filter: FindingFilter): Record<string, unknown> {
+  const labels = filter.severityLabels;
   return importedV2({
     ...ocsfProductCondition(filter.products),
     $or: [
@@ -125,6 +130,12 @@ export function ocsfResolvePattern(filter: FindingFilter): Record<string, unknow
       { status_id: [3, 4] },
       { compliance: { status: ["Pass"] } },
       { compliance: { status_id: [1] } },
+      // Below the paged labels: the label, else (as the function reads it) severity_id.
+      { severity: [{ "anything-but": labels.flatMap((label) => OCSF_SEVERITY[label].names) }] },
+      {
+        severity: [{ exists: false }],
+        severity_id: [{ "anything-but": labels.flatMap((label) => OCSF_SEVERITY[label].ids) }],
+      },
     ],
   });
 }

@@ -3,6 +3,7 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { systemClock } from "../handler/clock";
 import { createDynamoPacingStore, createDynamoAlertStore } from "../handler/state/dynamo";
 import { decide, type AlertEvent, type AlertState } from "../handler/state/alerts";
+import { effectOf } from "../handler/sync/webhook";
 import { createDynamoDbService } from "../standins/dynamodb";
 import { passedReimport, importedEvent } from "../tools/simulation/findings";
 import { inProcessClient } from "../tools/simulation/inProcessAws";
@@ -236,6 +237,54 @@ describe("alert state decisions (pure)", () => {
         ["send new", "send resolve", "skip stale"],
       );
     });
+  });
+
+  it("a finding that falls below the filter while failing resolves its alert; the echo of a write-back, a page by hand and a later failure within the filter are judged as such", () => {
+    const medium = routeFinding(
+      { ...findingOf("electriceye-s3-encryption.json"), Severity: { Label: "MEDIUM" } },
+      { ...ACCEPT_ALL, severityLabels: ["HIGH", "CRITICAL"] },
+    );
+    assert.ok(medium.kind === "send" && medium.action === "resolve" && medium.below && !medium.passed);
+    const below = { action: "resolve" as const, passed: false, below: true };
+    assert.equal(
+      outcome(decide(state(), event({ ...below, updatedAt: T0 + HOUR }), OPTIONS)),
+      "send resolve",
+    );
+    assert.equal(outcome(decide(state(), event({ ...below, updatedAt: T0 }), OPTIONS)), "skip stale");
+    assert.equal(
+      outcome(decide(state({ byHand: true }), event({ ...below, updatedAt: T0 + HOUR }), OPTIONS)),
+      "skip unchanged",
+    );
+    assert.equal(outcome(decide(undefined, event(below), OPTIONS)), "skip nothingToResolve");
+    const byHand = decide(undefined, event({ manual: true }), OPTIONS);
+    assert.ok(byHand.kind === "send" && byHand.next.byHand === true);
+    const resolved = state({ status: "resolved", closedBy: "finding", updatedAt: T0 + HOUR });
+    assert.equal(outcome(decide(resolved, event({ updatedAt: T0 + 2 * HOUR }), OPTIONS)), "send regression");
+  });
+
+  it("a responder's resolution that a later trigger may have undone (a new incident) leaves the resolve owed, sent even for a newer failure it holds off", () => {
+    const resolved = (incident: string, occurredAt: number) =>
+      effectOf(
+        {
+          id: "E1",
+          type: "incident.resolved",
+          occurredAt,
+          agent: { person: true, name: "Ada" },
+          incident: { id: incident },
+        },
+        state({ incident: { id: "Q1" }, openedAt: T0, sentAt: T0 + 60_000 }),
+      );
+    const before = resolved("Q1", T0 + 120_000);
+    assert.ok(before.kind === "apply" && before.next?.closedBy === "responder");
+    assert.equal(before.next.sentAt, T0 + 60_000, "the last send came before the resolution: nothing owed");
+    for (const undone of [resolved("Q1", T0 + 30_000), resolved("Q0", T0 + 120_000)]) {
+      assert.ok(
+        undone.kind === "apply" && undone.next?.closedBy === "responder" && undone.next.sentAt === undefined,
+      );
+      const next = decide(undone.next, event({ updatedAt: T0 + HOUR }), OPTIONS);
+      assert.ok(next.kind === "send" && next.change === "retry" && next.next.status === "resolved");
+      assert.equal(next.next.closedBy, "responder");
+    }
   });
 
   it("a person's page is sent even when the state holds the alert open (PagerDuty deduplicates)", () => {

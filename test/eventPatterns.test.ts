@@ -27,11 +27,15 @@ describe("the EventBridge rules, matched as EventBridge matches them", () => {
   const dev = planRules(DEV, { resolveRule: true, priorityLanes: true });
   const prod = planRules(PROD, { resolveRule: true, priorityLanes: true });
 
-  it("admit a CRITICAL ElectricEye finding in dev, and not a HIGH one", () => {
+  it("admit a CRITICAL ElectricEye finding in dev, and a HIGH one only to close its alert", () => {
     assert.deepEqual(matching(dev, importedEvent([findingOf("electriceye-s3-public-bucket-policy.json")])), [
       "critical-findings",
     ]);
-    assert.deepEqual(matching(dev, importedEvent([findingOf("electriceye-s3-encryption.json")])), []);
+    assert.deepEqual(
+      matching(dev, importedEvent([findingOf("electriceye-s3-encryption.json")])),
+      ["resolutions"],
+      "a HIGH finding is below dev's CRITICAL: it only closes",
+    );
     assert.deepEqual(matching(prod, importedEvent([findingOf("electriceye-s3-encryption.json")])), [
       "findings",
     ]);
@@ -57,10 +61,14 @@ describe("the EventBridge rules, matched as EventBridge matches them", () => {
     ]);
   });
 
-  it("leave out other products, MEDIUM findings, archived findings and Insight Results", () => {
+  it("leave out other products and Insight Results; a failing MEDIUM or archived finding only closes", () => {
     assert.deepEqual(matching(prod, importedEvent([findingOf("guardduty-docs-typical-finding.json")])), []);
     const medium = { ...findingOf("electriceye-s3-encryption.json"), Severity: { Label: "MEDIUM" } };
-    assert.deepEqual(matching(prod, importedEvent([medium])), []);
+    assert.deepEqual(
+      matching(prod, importedEvent([medium])),
+      ["resolutions"],
+      "below the paged labels: it resolves what its HIGH import opened",
+    );
     assert.deepEqual(matching(prod, loadFixture("aws-docs-insight-results-event.json")), []);
     const archived = { ...findingOf("electriceye-s3-encryption.json"), RecordState: "ARCHIVED" };
     assert.deepEqual(
@@ -74,10 +82,10 @@ describe("the EventBridge rules, matched as EventBridge matches them", () => {
     const critical = findingOf("electriceye-s3-public-bucket-policy.json");
     const medium = { ...findingOf("electriceye-s3-encryption.json"), Severity: { Label: "MEDIUM" } };
     const event = importedEvent([medium, critical]);
-    assert.deepEqual(matching(dev, event), ["critical-findings"]);
+    assert.deepEqual(matching(dev, event), ["critical-findings", "resolutions"]);
     assert.deepEqual(
       [medium, critical].map((finding) => decide(asFinding(finding), DEV).action),
-      ["skip", "trigger"],
+      ["resolve", "trigger"],
     );
   });
 

@@ -83,7 +83,8 @@ const findingsRule = (labels: string[]) => ({
     },
   },
 });
-const RESOLVE_RULE = {
+/** The resolve rule of a stack paging on `labels`: a failing finding below them closes its alert too. */
+const resolveRule = (labels: string[]) => ({
   source: ["aws.securityhub"],
   "detail-type": ["Security Hub Findings - Imported"],
   detail: {
@@ -93,10 +94,11 @@ const RESOLVE_RULE = {
         { Compliance: { Status: ["PASSED"] } },
         { Workflow: { Status: ["RESOLVED", "SUPPRESSED"] } },
         { RecordState: ["ARCHIVED"] },
+        { Severity: { Label: [{ "anything-but": labels }] } },
       ],
     },
   },
-};
+});
 
 const SYNC = [
   "aws:cloudwatch/eventRule:EventRule delivery-page-on-demand-rule",
@@ -173,7 +175,7 @@ describe("the Pulumi program under the mock engine", () => {
 
     it("routes CRITICAL findings to their lane and resolutions of any severity to theirs", () => {
       assert.deepEqual(pattern(dev.resources, "delivery-critical-findings-rule"), findingsRule(["CRITICAL"]));
-      assert.deepEqual(pattern(dev.resources, "delivery-resolutions-rule"), RESOLVE_RULE);
+      assert.deepEqual(pattern(dev.resources, "delivery-resolutions-rule"), resolveRule(["CRITICAL"]));
       const targets = ofType(dev.resources, "aws:cloudwatch/eventTarget:EventTarget");
       for (const target of targets) {
         assert.match(
@@ -493,7 +495,10 @@ describe("the Pulumi program under the mock engine", () => {
         findingsRule(["CRITICAL"]),
       );
       assert.deepEqual(pattern(prod.resources, "delivery-findings-rule"), findingsRule(["HIGH"]));
-      assert.deepEqual(pattern(prod.resources, "delivery-resolutions-rule"), RESOLVE_RULE);
+      assert.deepEqual(
+        pattern(prod.resources, "delivery-resolutions-rule"),
+        resolveRule(["HIGH", "CRITICAL"]),
+      );
       assert.match(
         String(one(prod.resources, "delivery-findings-target").inputs.arn),
         /delivery-standard-queue/,

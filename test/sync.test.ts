@@ -2,7 +2,12 @@ import assert from "assert/strict";
 import { AwsError } from "../standins/awsJson";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { fetchTransport, type Transport } from "../handler/delivery/pagerduty";
-import { createDynamoWebhookLedger } from "../handler/state/dynamo";
+import { SecurityHubClient } from "@aws-sdk/client-securityhub";
+import { SSMClient } from "@aws-sdk/client-ssm";
+import { createSsmReader } from "../handler/ssm";
+import { AWS_CLIENT_CONFIG } from "../handler/awsClients";
+import { createDynamoAlertStore, createDynamoWebhookLedger } from "../handler/state/dynamo";
+import { createSecurityHubUpdater } from "../handler/sync/securityHub";
 import type { Responder } from "../standins/pagerdutyModel";
 import { deliverWebhook, webhookPayload, type Agent, type WebhookType } from "../standins/pagerdutyWebhooks";
 import { importedEvent, passedReimport } from "../tools/simulation/findings";
@@ -244,6 +249,54 @@ describe("Security Hub and PagerDuty in both directions, over real HTTP", () => 
       assert.equal(world.pagerduty.model.openAlerts()[0]?.incident, 2);
     });
 
+    it("a responder's resolution holds even when Security Hub's echo of its RESOLVED lands first and the first attempt fails", async () => {
+      const finding = await paged();
+      const lane = handler();
+      const updater = createSecurityHubUpdater(new SecurityHubClient(AWS_CLIENT_CONFIG));
+      let attempts = 0;
+      const url = await world.webhookEndpoint({
+        // The echo of the write is delivered before the webhook function records anything else; the first
+        // attempt's state write then fails.
+        findingUpdater: async (update) => {
+          const outcome = await updater(update);
+          for (const event of world.securityHub.drainEvents()) await lane(sqsEvent([JSON.stringify(event)]));
+          return outcome;
+        },
+        alertStore: {
+          get: (dedupKey) => store.get(dedupKey),
+          put: (next, expected, now) => {
+            attempts += 1;
+            if (attempts === 1)
+              return Promise.reject(new AwsError("InternalServerError", "unavailable", 500));
+            return store.put(next, expected, now);
+          },
+        },
+      });
+      const store = createDynamoAlertStore(
+        new DynamoDBClient({ endpoint: world.dynamodb.endpoint }),
+        STATE_TABLE,
+      );
+      world.pagerduty.model.respond(dedupKeyOfAlert(), "resolve", ADA);
+      const body = JSON.stringify(
+        webhookPayload(
+          world.pagerduty.model,
+          world.pagerduty.model.alerts()[0] as never,
+          "incident.resolved",
+          ADA,
+        ),
+      );
+      assert.equal((await deliverWebhook(url, body, WEBHOOK_SECRET)).status, 503);
+      const retry = await deliverWebhook(url, body, WEBHOOK_SECRET);
+      assert.equal(retry.status, 200, retry.body);
+      assert.match(retry.body, /applied/);
+      assert.equal(held(finding).Workflow?.Status, "RESOLVED");
+      const item = await world.dynamodb.item(STATE_TABLE, `alert#${dedupKeyOfAlert()}`);
+      assert.equal(item?.closedBy?.S, "responder");
+      for (const event of world.securityHub.drainEvents()) await lane(sqsEvent([JSON.stringify(event)]));
+      await deliver(imported(11), lane);
+      assert.equal(requests(), 1, "the next scan of the still-failing finding pages nobody");
+    });
+
     it("a resolution by the finding's own resolve changes nothing", async () => {
       const finding = await paged();
       const url = await world.webhookEndpoint();
@@ -389,6 +442,30 @@ describe("Security Hub and PagerDuty in both directions, over real HTTP", () => 
           (await deliverWebhook(url, acknowledgement({ id: "forged" }), "not-the-secret-at-all")).status,
           401,
         );
+        offset = 2 * 3600_000;
+        assert.equal(
+          (await deliverWebhook(url, acknowledgement({ id: "much-later" }), WEBHOOK_SECRET)).status,
+          401,
+          "the grace period is over",
+        );
+      });
+
+      it("a container that only ever read the new secret accepts a delivery signed with the old one, within the grace period after the rotation, reading the old version once", async () => {
+        await paged();
+        let offset = 0;
+        let reads = 0;
+        const reader = createSsmReader(new SSMClient(AWS_CLIENT_CONFIG));
+        const readParameter = (name: string) => {
+          reads += 1;
+          return reader(name);
+        };
+        world.ssm.putParameter(WEBHOOK_SECRET_PARAMETER, "whsec-rotated-0123456789abcdef0123456789");
+        const url = await world.webhookEndpoint({ clock: ahead(() => offset), readParameter });
+        for (const id of ["in-flight", "retried"]) {
+          const answer = await deliverWebhook(url, acknowledgement({ id }), WEBHOOK_SECRET);
+          assert.equal(answer.status, 200, answer.body);
+        }
+        assert.equal(reads, 2, "the current version, then the previous one, once");
         offset = 2 * 3600_000;
         assert.equal(
           (await deliverWebhook(url, acknowledgement({ id: "much-later" }), WEBHOOK_SECRET)).status,

@@ -43,7 +43,7 @@ describe("npm start", () => {
     const output = lines.join("\n");
     assert.match(
       output,
-      /\[3\/6\] a MEDIUM finding\n.*\n\s+FILTERED OUT by the rules: severity MEDIUM is not one of CRITICAL/,
+      /\[3\/6\] a MEDIUM finding\n.*\n\s+rule "resolutions" → resolve lane → function\n\s+FILTERED OUT by the function: severity MEDIUM is not one of CRITICAL; no alert to resolve, nothing sent/,
     );
     assert.match(output, /\[4\/6\].*\n.*\n.*\n\s+NOTHING TO RESOLVE: it never paged, nothing sent/);
     assert.match(output, /\[5\/6\].*\n.*\n.*\n\s+UNCHANGED: alert #1 still open, nothing sent/);

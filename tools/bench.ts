@@ -109,8 +109,13 @@ export async function runBench(options: BenchOptions): Promise<BenchRun> {
         ] as const,
     ),
   );
-  // Findings the stack's rules do not admit never reach the function: neither delivered nor lost.
-  const expected = scenario.arrivals.filter((arrival) => (lanesFor.get(arrival) ?? []).length > 0);
+  // Findings the stack's rules do not admit never reach the function; those below its severity labels reach it
+  // through the resolve rule and page nobody: neither is delivered nor lost.
+  const admitted = scenario.arrivals.filter((arrival) => (lanesFor.get(arrival) ?? []).length > 0);
+  const expected = admitted.filter(
+    (arrival) =>
+      arrival.finding === undefined || config.filter.severityLabels.includes(arrival.finding.severity),
+  );
   const filteredOut = scenario.arrivals.length - expected.length;
   const arrivalTimes = new Map<string, number>();
   const route = (arrival: Arrival) => {
@@ -118,7 +123,7 @@ export async function runBench(options: BenchOptions): Promise<BenchRun> {
     if (arrival.finding !== undefined) arrivalTimes.set(arrival.finding.dedupKey, time.now());
     for (const lane of lanesFor.get(arrival) ?? []) deployment.deliver(lane, arrival.body);
   };
-  for (const arrival of expected) time.at(START + arrival.at, () => route(arrival));
+  for (const arrival of admitted) time.at(START + arrival.at, () => route(arrival));
 
   const valid = expected.filter((arrival) => arrival.finding !== undefined);
   const deadLetterCount = () =>
@@ -237,7 +242,7 @@ async function handlerCpuPerFinding(arrivals: Arrival[], settings: HandlerSettin
       clock: systemClock,
       random: Math.random,
       transport,
-      readParameter: () => Promise.resolve(key),
+      readParameter: () => Promise.resolve({ value: key }),
       pacingStore: createMemoryPacingStore(),
       alertStore: createMemoryAlertStore(),
       deadLetter: undefined,
@@ -263,7 +268,7 @@ function formatTable(report: BenchReport): string {
       `${report.scenario} (stack ${report.stack}, priority lanes ${report.priorityLanes ? "on" : "off"}: ${report.settings.lanes.join(", ")})`,
     ],
     ["findings", String(report.findings)],
-    ["filteredOut", `${report.filteredOut} (not admitted by the stack's rules)`],
+    ["filteredOut", `${report.filteredOut} (below the stack's filter, or not admitted by its rules)`],
     ["keys", String(report.keys)],
     ["delivered", String(report.delivered)],
     ["deadLettered", String(report.deadLettered)],

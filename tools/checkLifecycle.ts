@@ -9,10 +9,10 @@ const USAGE = `usage: npm run check:lifecycle -- [--runs N] [--seed S] [--path P
   [--only B,B...] [--without B,B...] [--config KEY=VALUE ...] [--json]
 behaviours: ${BEHAVIOURS.join(", ")}`;
 
-function count(value: string | undefined, name: string, fallback: number): number {
+function count(value: string | undefined, name: string, fallback: number, signed = false): number {
   if (value === undefined) return fallback;
   const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 0)
+  if (!Number.isInteger(parsed) || (parsed < 0 && !signed))
     throw new UsageError(`--${name} "${value}" is not a whole number`);
   return parsed;
 }
@@ -35,7 +35,7 @@ function text(report: ExploreReport, config: string[]): string {
     ...(report.steps ?? []).map((line) => `  ${line}`),
     "trace:",
     ...(report.trace ?? []).map((line) => `  ${line}`),
-    `replay: npm run check:lifecycle -- --seed ${report.seed} --path ${report.path ?? ""}${report.behaviours.length < BEHAVIOURS.length ? ` --only ${report.behaviours.join(",")}` : ""}${config.map((pair) => ` --config ${pair}`).join("")}`,
+    `replay: npm run check:lifecycle -- --seed=${report.seed} --path ${report.path ?? ""}${report.behaviours.length < BEHAVIOURS.length ? ` --only ${report.behaviours.join(",")}` : ""}${config.map((pair) => ` --config ${pair}`).join("")}`,
   ].join("\n");
 }
 
@@ -63,7 +63,8 @@ runTool("check:lifecycle", async () => {
   );
   const report = await explore({
     runs: count(values.runs, "runs", 1000),
-    ...(values.seed === undefined ? {} : { seed: count(values.seed, "seed", 0) }),
+    // fast-check's seeds may be negative, as reports print them.
+    ...(values.seed === undefined ? {} : { seed: count(values.seed, "seed", 0, true) }),
     ...(values.path === undefined ? {} : { path: values.path }),
     maxSteps: count(values.steps, "steps", 24),
     behaviours,

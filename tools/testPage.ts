@@ -129,11 +129,14 @@ if (require.main === module) {
     const routingKey =
       parameter === undefined
         ? (values["routing-key"] ?? process.env.PAGERDUTY_ROUTING_KEY)
-        : await createSsmReader(new SSMClient({}))(parameter).catch((error: unknown) => {
-            throw new UsageError(
-              `cannot read SSM parameter "${parameter}": ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`,
-            );
-          });
+        : await createSsmReader(new SSMClient({}))(parameter).then(
+            (read) => read.value,
+            (error: unknown) => {
+              throw new UsageError(
+                `cannot read SSM parameter "${parameter}": ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`,
+              );
+            },
+          );
     if (routingKey === undefined || routingKey.trim() === "") {
       throw new UsageError(
         `no routing key: set PAGERDUTY_ROUTING_KEY, or pass --routing-key or --from-ssm\n${USAGE}`,

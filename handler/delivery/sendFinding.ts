@@ -80,6 +80,7 @@ export async function sendFinding(
       format: finding.format,
       fingerprint: mapped.fingerprint,
       passed: routed.passed,
+      below: routed.below,
       manual: context.byHand,
       finding: identityOf(finding),
       triaged: (finding.workflow !== undefined && finding.workflow !== "NEW") || finding.noted,
@@ -97,7 +98,9 @@ export async function sendFinding(
       plan.skip === "unchanged"
         ? "SkippedUnchanged"
         : plan.skip === "nothingToResolve"
-          ? "NothingToResolve"
+          ? routed.below
+            ? "FilteredOut"
+            : "NothingToResolve"
           : "SkippedOther",
     );
     deps.log.info("finding skipped", { ...fields, alert: plan.skip, reason: plan.why });
@@ -105,17 +108,26 @@ export async function sendFinding(
     return { kind: "skipped" };
   }
   // The alert is leaving another route's service: it is resolved there first, so it is never open on both.
-  if (plan.movingFrom !== undefined) {
+  /** A resolve sent besides the finding's own event, on `route`'s service. */
+  const resolveOn = async (route: string, alert: string, reason: string): Promise<Delivery> => {
     const resolve = { event_action: "resolve" as const, dedup_key: mapped.dedupKey };
-    const left = await send(deps.channel(plan.movingFrom), resolve, deps, context.messageId, deadline);
+    const delivery = await send(deps.channel(route), resolve, deps, context.messageId, deadline);
     deps.log.info("finding outcome", {
       ...fields,
       action: "resolve",
-      alert: "moved",
-      route: plan.movingFrom,
-      outcome: left.outcome,
-      reason: "its route changed: resolved on the service it leaves",
+      alert,
+      route,
+      outcome: delivery.outcome,
+      reason,
     });
+    return delivery;
+  };
+  if (plan.movingFrom !== undefined) {
+    const left = await resolveOn(
+      plan.movingFrom,
+      "moved",
+      "its route changed: resolved on the service it leaves",
+    );
     if (left.outcome !== "accepted") return failed(left, plan, mapped.findingId);
   }
   // A resolve owed for a trigger that reached PagerDuty late is sent with whatever event of the finding comes.
@@ -162,7 +174,15 @@ export async function sendFinding(
     deps.meter.count(plan.action === "resolve" ? "ResolvesSent" : "AlertsUpdated");
   }
   if (plan.writeBack) deps.writeBack?.(routed, deps.channelService(plan.route));
-  await plan.confirm();
+  if (await plan.confirm(plan.action)) return { kind: "sent" };
+  // A responder resolved the alert while the trigger was in flight, which may have opened a new incident.
+  const held = await resolveOn(
+    plan.route,
+    "heldByResponder",
+    "a responder resolved the alert while its trigger was in flight",
+  );
+  if (held.outcome !== "accepted") return failed(held, plan, mapped.findingId);
+  await plan.confirm("resolve");
   return { kind: "sent" };
 }
 

@@ -24,7 +24,8 @@ export const ACCEPT_ALL: FindingFilter = {
 
 export type Decision =
   | { action: "trigger"; reason: string }
-  | { action: "resolve"; reason: string; passed: boolean }
+  /** `below`: the finding still fails, at a severity the stack does not page on. */
+  | { action: "resolve"; reason: string; passed: boolean; below?: true }
   | { action: "skip"; reason: string };
 
 export function decide(finding: Finding, filter: FindingFilter): Decision {
@@ -40,10 +41,14 @@ export function decide(finding: Finding, filter: FindingFilter): Decision {
   if (resolution !== undefined) return { action: "resolve", ...resolution };
 
   const { severity, workflow, recordState } = finding;
+  // Below the filter a failing finding no longer pages: an alert its earlier severity opened is resolved (the
+  // resolve rule admits it). It is not passed, so a responder's hold on it stays.
   if (!filter.severityLabels.includes(severity.label)) {
     return {
-      action: "skip",
+      action: "resolve",
       reason: `severity ${severity.label} is not one of ${filter.severityLabels.join(", ")}`,
+      passed: false,
+      below: true,
     };
   }
   if (filter.activeOnly && recordState !== undefined && recordState !== "ACTIVE") {

@@ -10,6 +10,8 @@ export type Routed =
       why: string;
       /** For a resolve: the finding itself is done, not only its workflow marked RESOLVED. */
       passed: boolean;
+      /** For a resolve: the finding still fails, below the stack's severity labels. */
+      below: boolean;
       /** Who paged by hand, when a person did. */
       byHand?: string;
       finding: Finding;
@@ -43,6 +45,7 @@ export function routeFinding(raw: unknown, filter: FindingFilter, options: Route
     action: decision.action,
     why: decision.reason,
     passed,
+    below: decision.action === "resolve" && decision.below === true,
     ...(options.byHand === undefined ? {} : { byHand: options.byHand }),
     finding,
     mapped: mapFinding(

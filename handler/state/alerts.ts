@@ -38,6 +38,8 @@ export interface AlertState {
   closedBy?: "finding" | "responder";
   /** Whether an alert was ever opened for the finding (false: only its resolution is remembered). */
   paged: boolean;
+  /** The open alert was paged by a person: the finding's severity falling below the filter does not close it. */
+  byHand?: true;
   /** Every write checks the version it read: two invocations on the same finding cannot both win. */
   version: number;
   /** The finding, so that a PagerDuty incident can be traced back to it and Security Hub updated. */
@@ -67,6 +69,8 @@ export interface AlertEvent {
   fingerprint: string;
   /** A resolve that shows the finding itself is done (passed, archived, suppressed), not only a workflow change. */
   passed: boolean;
+  /** A resolve of a finding that still fails, at a severity below the stack's filter. */
+  below?: boolean;
   /** Paged by a person (a Security Hub custom action): whatever the rules or a responder decided. */
   manual: boolean;
   finding: FindingIdentity;
@@ -148,12 +152,14 @@ function nextOf(state: AlertState | undefined, event: AlertEvent, changes: Parti
     ...(state?.incident === undefined ? {} : { incident: state.incident }),
     ...(state?.writeBack === undefined ? {} : { writeBack: state.writeBack }),
     ...(state?.openedAt === undefined ? {} : { openedAt: state.openedAt }),
+    ...(state?.byHand === undefined ? {} : { byHand: state.byHand }),
     ...routeOf(state, event),
     ...changes,
   };
   if (next.route === undefined) delete next.route;
   if (next.movingFrom === undefined) delete next.movingFrom;
   if (next.status === "open") delete next.closedBy;
+  else delete next.byHand;
   // A resolved alert has nothing left to announce.
   if (next.status === "resolved") delete next.writeBack;
   return next;
@@ -207,7 +213,9 @@ function decideOnRecord(
       delete next.incident;
       next.fingerprints = { [event.format]: event.fingerprint };
       next.openedAt = options.now;
+      delete next.byHand;
     }
+    if (event.manual && next.status === "open") next.byHand = true;
     return { kind: "send", change, why, next };
   };
   /** Nothing is sent; a newer UpdatedAt is still recorded (one write), so that older events stay stale. */
@@ -268,7 +276,8 @@ function decideOnRecord(
       return state.writeBack === "due" ? { ...decision, writeBackDue: true } : decision;
     }
     if (event.manual) return send(state.paged ? "regression" : "new", "paged by hand");
-    if (!newer && state.sentAt === undefined && state.paged)
+    // A resolve owed (its send not confirmed) is sent again, also for a newer failure a responder's hold keeps off.
+    if ((!newer || state.closedBy === "responder") && state.sentAt === undefined && state.paged)
       return {
         kind: "send",
         change: "retry",
@@ -306,10 +315,18 @@ function decideOnRecord(
   }
   if (state.status === "open") {
     if (older) return skip("stale", `older than the alert's last update (${time(state.updatedAt)})`);
+    if (event.below === true) {
+      // A severity change is the product's news: the echo of a write-back (same UpdatedAt) is none.
+      if (!newer) return skip("stale", "no newer than the alert's last update (its severity did not change)");
+      if (state.byHand === true)
+        return skip("unchanged", "paged by a person: it stays open until the finding passes or is resolved");
+    }
     return send("resolve", "the alert is open", { closedBy: "finding" });
   }
   if (state.sentAt === undefined && state.paged)
-    return send("retry", "the last event may not have reached PagerDuty", { closedBy: "finding" });
+    return send("retry", "the last event may not have reached PagerDuty", {
+      closedBy: event.passed ? "finding" : (state.closedBy ?? "finding"),
+    });
   if (state.closedBy === "responder" && event.passed && !older) {
     const passed = nextOf(state, event, { sentAt: state.sentAt ?? options.now, closedBy: "finding" });
     return skip(

@@ -48,8 +48,12 @@ export type Plan =
       route: string;
       /** The alert leaves this route's service: a resolve goes there first. */
       movingFrom?: string;
-      /** Records that PagerDuty accepted the event, and frees the finding for its next event. */
-      confirm(): Promise<void>;
+      /**
+       * Records that PagerDuty accepted `sent`, and frees the finding for its next event. Answers false, leaving the
+       * claim held, when a responder resolved the alert while this trigger was in flight: the trigger may have opened
+       * a new incident, so the caller sends the resolve and confirms that.
+       */
+      confirm(sent: "trigger" | "resolve"): Promise<boolean>;
       /**
        * PagerDuty did not take the event (the record is handed back): frees the finding for its next event, at once
        * when no request left (`attempted` false), else once a request abandoned on its timeout can have landed.
@@ -106,7 +110,7 @@ export function createAlertTracker(options: AlertTrackerOptions): AlertTracker {
     stateUnavailable: true,
     // Without state a page cannot be told from an update: writing back every one would repeat the note.
     writeBack: false,
-    confirm: () => Promise.resolve(),
+    confirm: () => Promise.resolve(true),
     release: () => Promise.resolve(),
   });
 
@@ -204,12 +208,19 @@ export function createAlertTracker(options: AlertTrackerOptions): AlertTracker {
           writeBack: claimed.writeBack === "due" && claimed.status === "open",
           route: claimed.route ?? DEFAULT_ROUTE,
           ...(claimed.movingFrom === undefined ? {} : { movingFrom: claimed.movingFrom }),
-          confirm: () =>
-            settle("confirmation", claimed, (current) => {
+          confirm: async (sent) => {
+            let undone = false;
+            await settle("confirmation", claimed, (current) => {
+              if (sent === "trigger" && current.status === "resolved" && current.closedBy === "responder") {
+                undone = true;
+                return current;
+              }
               // The move, if this event finished one, is done: both services were told.
               const { movingFrom: _moved, ...confirmed } = withoutClaim(current);
               return { ...confirmed, sentAt: clock.now() };
-            }),
+            });
+            return !undone;
+          },
           release: (attempted) =>
             settle("release", claimed, (current) =>
               attempted

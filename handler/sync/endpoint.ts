@@ -147,16 +147,16 @@ export function createWebhookHandler(
   };
 
   /**
-   * Whether the body is signed with the subscription's secret: the one known, the one it replaced within the grace
-   * period, else the one in SSM now (a rotation this container has not seen yet; re-read at most every few seconds).
+   * Whether the body is signed with the subscription's secret: the one known, else the one in SSM now (a rotation
+   * this container has not seen yet; re-read at most once a second), else the one that version replaced, within the
+   * grace period after the rotation (a delivery signed before it).
    */
   async function signedBy(body: Buffer, signature: string, deadline: number): Promise<boolean> {
     const current = await secret.get(deadline);
-    const previous = secret.previous();
-    if ([current, previous].some((value) => value !== undefined && signatureMatches(body, signature, value)))
-      return true;
+    if (signatureMatches(body, signature, current)) return true;
     const fresh = await secret.reread(deadline);
-    return fresh !== current && signatureMatches(body, signature, fresh);
+    if (fresh !== current && signatureMatches(body, signature, fresh)) return true;
+    return (await secret.previous()).some((value) => signatureMatches(body, signature, value));
   }
 
   return async function handler(request: FunctionUrlRequest): Promise<FunctionUrlResponse> {
@@ -249,6 +249,14 @@ export function createWebhookHandler(
       return "ignored";
     }
     // The alert state takes the effect even when Security Hub cannot be told (a responder's hold still holds).
+    // A hold is recorded before Security Hub is told: the echo of its RESOLVED must find the alert resolved by the
+    // responder, not close it as the finding's own resolution; a retry after a failed write tells Security Hub again.
+    const record = async () => {
+      if (effect.next !== undefined && !(await alertStore.put(effect.next, state.version, clock.now())))
+        throw new Error("the alert state changed meanwhile");
+    };
+    const holds = effect.next?.closedBy === "responder";
+    if (holds) await record();
     const ref = refOf(state.finding);
     if (ref === undefined) {
       log.info("Security Hub not updated", {
@@ -268,8 +276,7 @@ export function createWebhookHandler(
       // A finding Security Hub no longer holds is logged by the writer; only a passing failure is worth a retry.
       if (result.retryable) throw new Error("Security Hub did not take the update");
     }
-    if (effect.next !== undefined && !(await alertStore.put(effect.next, state.version, clock.now())))
-      throw new Error("the alert state changed meanwhile");
+    if (!holds) await record();
     if (state.incident?.id !== event.incident.id)
       await ledger.rememberIncident(event.incident.id, dedupKey, clock.now());
     log.info("webhook event applied", { ...fields, dedupKey, workflow: effect.workflow });

@@ -126,7 +126,11 @@ export function effectOf(event: WebhookEvent, state: AlertState): WebhookEffect 
   // other than the one recorded is adopted only by its own creation.
   if (!known && state.openedAt !== undefined && event.occurredAt < state.openedAt)
     return { kind: "ignore", reason: "the event is of an older alert of the finding" };
-  if (!known && state.incident !== undefined && event.type !== "incident.triggered")
+  // A person's resolution after the alert opened holds it, even when a trigger sent meanwhile split the alert into
+  // a new incident in PagerDuty (one the stack then resolves: see below).
+  const holdOfCurrentAlert =
+    event.type === "incident.resolved" && agent.person && state.openedAt !== undefined;
+  if (!known && state.incident !== undefined && event.type !== "incident.triggered" && !holdOfCurrentAlert)
     return { kind: "ignore", reason: `the alert's incident is ${state.incident.id}, not this one` };
   // A note's event names only the incident: its number and link come from what an earlier event recorded.
   const incident = { ...(known ? state.incident : {}), ...event.incident };
@@ -162,13 +166,30 @@ export function effectOf(event: WebhookEvent, state: AlertState): WebhookEffect 
     case "incident.resolved":
       if (!agent.person)
         return { kind: "ignore", reason: "resolved by the finding's own update, not by a person" };
-      if (state.status !== "open") return { kind: "ignore", reason: "the alert was already resolved" };
-      return {
-        kind: "apply",
-        note: resolvedNote(agent.name, incident),
-        workflow: "RESOLVED",
-        next: { ...withIncident, status: "resolved", closedBy: "responder", writeBack: undefined },
-      };
+      if (state.status !== "open") {
+        // This resolution's hold is recorded and Security Hub was not told yet (its write failed): tell it again.
+        if (known && state.closedBy === "responder")
+          return { kind: "apply", note: resolvedNote(agent.name, incident), workflow: "RESOLVED" };
+        return { kind: "ignore", reason: "the alert was already resolved" };
+      }
+      {
+        // A trigger PagerDuty accepted after the resolution (or of another incident) may have opened the alert
+        // again: the record is left unconfirmed, so that the finding's next event (Security Hub's echo of this
+        // RESOLVED) sends the resolve. A trigger still in flight is resolved by its sender.
+        const undone =
+          (state.incident !== undefined && !known) ||
+          (state.sentAt !== undefined && state.sentAt > event.occurredAt);
+        const held: AlertState = {
+          ...(state.incident === undefined || known
+            ? withIncident
+            : { ...state, version: state.version + 1 }),
+          status: "resolved",
+          closedBy: "responder",
+          writeBack: undefined,
+        };
+        if (undone) delete held.sentAt;
+        return { kind: "apply", note: resolvedNote(agent.name, incident), workflow: "RESOLVED", next: held };
+      }
     case "incident.reopened": {
       const reopen = state.status === "resolved" && state.closedBy === "responder";
       const next: AlertState | undefined = reopen

@@ -124,6 +124,8 @@ export interface WebhookDelivery {
 export interface ResponderHold {
   at: number;
   incidentId: string;
+  /** How many documents the finding had emitted then: what it emits next comes after, even at the same instant. */
+  emitted: number;
 }
 
 export interface Invocation {
@@ -183,7 +185,7 @@ export class LifecycleWorld {
 
   private readonly random: () => number;
   private readonly dynamodb: DynamoDbService;
-  private readonly ssm = createSsmService();
+  private readonly ssm;
   private readonly ledger: WebhookLedger = createMemoryWebhookLedger();
   private readonly idle = new Map<string, Container[]>();
   private readonly pagerdutyFaults: PagerDutyFault[] = [];
@@ -203,6 +205,7 @@ export class LifecycleWorld {
     private readonly subscribed = true,
   ) {
     this.time = createVirtualTime(START);
+    this.ssm = createSsmService("us-east-1", this.time.now);
     this.random = seededRandom(seed);
     this.pagerduty = createPagerDutyModel({ routingKeys: [ROUTING_KEY], now: this.time.now });
     this.securityHub = createSecurityHubService((event) =>
@@ -316,7 +319,7 @@ export class LifecycleWorld {
     this.pagerduty.respond(state.dedupKey, action, RESPONDER);
     this.log(`responder: ${action} ${state.subject.name} (incident ${target.incidentId})`);
     if (action === "resolve" && this.failingNow(state))
-      state.hold = { at: this.now(), incidentId: target.incidentId };
+      state.hold = { at: this.now(), incidentId: target.incidentId, emitted: state.emitted.length };
     if (action === "reopen") delete state.hold;
     const type =
       action === "acknowledge"
@@ -516,8 +519,7 @@ export class LifecycleWorld {
   heldNow(state: SubjectState): boolean {
     const hold = state.hold;
     if (hold === undefined) return false;
-    return !state.emitted.some(({ at, document }) => {
-      if (at <= hold.at) return false;
+    return !state.emitted.slice(hold.emitted).some(({ document }) => {
       const routed = routeFinding(document, this.stack.settings.filter);
       return routed.kind === "send" && routed.action === "resolve" && routed.passed;
     });
@@ -839,7 +841,7 @@ export class LifecycleWorld {
       clock,
       random: this.random,
       transport: this.transportOf(container),
-      readParameter: createSsmReader(this.serviceClient<SSMClient>(container, this.ssm.operations)),
+      readParameter: createSsmReader(this.serviceClient<SSMClient>(container, this.ssm.sdkOperations)),
       pacingStore: createDynamoPacingStore(dynamodb, TABLE),
       alertStore: createDynamoAlertStore(dynamodb, TABLE),
       deadLetter: createSqsDeadLetterSender(sqs, DEAD_LETTER_URL),
@@ -873,7 +875,7 @@ export class LifecycleWorld {
       {
         clock: this.clockOf(container),
         random: this.random,
-        readParameter: createSsmReader(this.serviceClient<SSMClient>(container, this.ssm.operations)),
+        readParameter: createSsmReader(this.serviceClient<SSMClient>(container, this.ssm.sdkOperations)),
         alertStore: createDynamoAlertStore(dynamodb, TABLE),
         // The ledger's conditions are richer than the in-process table evaluates: the in-memory ledger, which
         // keeps the same claim rules, behind the same scheduling points.

@@ -244,7 +244,7 @@ export class Deployment {
     };
     const transport: Transport = (request) =>
       container.alive ? this.options.transport(request) : new Promise(() => undefined);
-    const ssmClient = inProcessClient<SSMClient>(this.ssm.operations, {
+    const ssmClient = inProcessClient<SSMClient>(this.ssm.sdkOperations, {
       clock,
       latencyMs: AWS_LATENCY.ssmMs,
       ...(this.options.ssmFault === undefined ? {} : { fault: this.options.ssmFault }),

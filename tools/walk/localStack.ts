@@ -156,7 +156,7 @@ export async function startLocalStack(
     {
       clock,
       random: Math.random,
-      readParameter: (name) => Promise.resolve(keyOfParameter.get(name) ?? ROUTING_KEY),
+      readParameter: (name) => Promise.resolve({ value: keyOfParameter.get(name) ?? ROUTING_KEY }),
       ...(organizations === undefined
         ? {}
         : {
@@ -199,7 +199,7 @@ export async function startLocalStack(
           secretTtlSeconds: 300,
         },
         {
-          readParameter: () => Promise.resolve(WEBHOOK_SECRET),
+          readParameter: () => Promise.resolve({ value: WEBHOOK_SECRET }),
           clock,
           alertStore,
           pacingStore,

@@ -121,7 +121,13 @@ class Narrator {
   }
 
   /** What the function did with one finding, from its own log line. */
-  private outcome(line: LogLine | undefined, quiet: boolean, movedFrom?: unknown): string {
+  private outcome(
+    line: LogLine | undefined,
+    quiet: boolean,
+    movedFrom?: unknown,
+    /** Why the finding is below the stack's filter, when it fails there: it can only close an alert. */
+    below?: string,
+  ): string {
     const result = this.result;
     const alert = typeof line?.dedupKey === "string" ? this.alertOf(line.dedupKey) : undefined;
     const which = alert === undefined ? "" : ` #${this.number(alert)}`;
@@ -133,6 +139,10 @@ class Narrator {
           if (quiet) this.followUpsUnchanged += 1;
           return `UNCHANGED: alert${which} still open, nothing sent`;
         case "nothingToResolve":
+          if (below !== undefined) {
+            result.filteredOut += 1;
+            return `FILTERED OUT by the function: ${below}; no alert to resolve, nothing sent`;
+          }
           result.nothingToResolve += 1;
           return "NOTHING TO RESOLVE: it never paged, nothing sent";
         case undefined:
@@ -213,7 +223,9 @@ class Narrator {
       const movedFrom = outcomes.find(
         (entry) => entry.alert === "moved" && entry.action === "resolve",
       )?.route;
-      this.write(`      ${label}${this.outcome(outcomes.pop(), quiet, movedFrom)}`);
+      const decision = reading.ok ? decide(reading.finding, this.config.filter) : undefined;
+      const below = decision?.action === "resolve" && decision.below === true ? decision.reason : undefined;
+      this.write(`      ${label}${this.outcome(outcomes.pop(), quiet, movedFrom, below)}`);
     }
     for (const letter of this.stack.deadLetters.splice(0)) {
       this.result.deadLettered += 1;
