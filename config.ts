@@ -11,6 +11,7 @@ import {
 } from "./handler/finding/routes";
 import { FINDING_FORMATS, lanesOf, stackRules, type FindingFormats } from "./infra/eventPatterns";
 import { maximumConcurrencyFor, sendWindowSeconds } from "./infra/tuning";
+import { WEEKDAYS, type SupportHours } from "./handler/finding/urgency";
 
 // The typed stack configuration, read and validated once. Defaults live in Pulumi.yaml, where the CLI applies
 // them (and the offline plan applies them the same way); this module only checks what it is given.
@@ -39,7 +40,6 @@ export type PagerDutyConfig =
       escalation: EscalationConfig;
       /** Seconds; 0 turns the acknowledgement timeout off. */
       acknowledgementTimeoutSeconds: number;
-      alertGrouping: { type: "none" } | { type: "intelligent" } | { type: "time"; timeoutMinutes: number };
     }
   /** An integration is added to a service that already exists (one service, one key per account). */
   | { mode: "existingService"; token: pulumi.Output<string>; serviceId: string }
@@ -71,6 +71,15 @@ export interface CustomAction {
   name: string;
 }
 
+export interface UrgencyConfig {
+  /** Undefined ("always"): PagerDuty's severity-based urgency at every hour. */
+  supportHours: SupportHours | undefined;
+  /** Severities that are high urgency outside support hours too. */
+  urgentAtAnyHour: SeverityLabel[];
+  /** Hours after the first deploy during which alerts that open are the backlog, at low urgency (0: none). */
+  backlogBaselineHours: number;
+}
+
 export interface SyncConfig {
   /** Security Hub and PagerDuty in both directions: write-back, webhooks, the "Page on-call" custom action. */
   enabled: boolean;
@@ -90,6 +99,8 @@ export interface RouteConfig {
   parameterName: string;
   /** The PagerDuty service, as notes in Security Hub name it. */
   serviceName: string;
+  /** The route's support hours (its own, else the stack's); undefined: always. */
+  supportHours: SupportHours | undefined;
 }
 
 /** How the function reads account tags and parents from AWS Organizations. */
@@ -112,6 +123,7 @@ export interface StackConfig {
   pagerduty: PagerDutyConfig;
   delivery: DeliveryTuning;
   alertState: AlertStateConfig;
+  urgency: UrgencyConfig;
   sync: SyncConfig;
   alarms: { enabled: boolean; email: string | undefined; pageDelayMinutes: number };
   /** The routes before the default one (the stack's own PagerDuty keys), in order: the first match wins. */
@@ -221,11 +233,13 @@ export function readStackConfig(source: ConfigSource): StackConfig {
     return raw === "true";
   };
 
-  const severityLabels = list("severityLabels");
-  const badLabel = severityLabels.find((label) => !isSeverityLabel(label));
-  if (badLabel !== undefined || severityLabels.length === 0) {
-    fail("severityLabels", severityLabels, `expected one or more of ${SEVERITY_LABELS.join(", ")}`);
-  }
+  const labels = (name: string, atLeastOne: boolean): SeverityLabel[] => {
+    const values = list(name);
+    if (values.some((label) => !isSeverityLabel(label)) || (atLeastOne && values.length === 0))
+      fail(name, values, `expected ${atLeastOne ? "one or more" : "any"} of ${SEVERITY_LABELS.join(", ")}`);
+    return values as SeverityLabel[];
+  };
+  const severityLabels = labels("severityLabels", true);
   const allProducts = flag("allProducts");
   const products = list("products");
   if (allProducts && products.length > 0) {
@@ -317,7 +331,7 @@ export function readStackConfig(source: ConfigSource): StackConfig {
   const config: StackConfig = {
     stack: source.stack,
     filter: {
-      severityLabels: severityLabels as SeverityLabel[],
+      severityLabels,
       products,
       workflowStatuses,
       activeOnly: flag("activeOnly"),
@@ -340,6 +354,11 @@ export function readStackConfig(source: ConfigSource): StackConfig {
       logRetentionDays: retentionDays(integer("logRetentionDays", 1, 3653), fail),
     },
     alertState: { refreshHours: integer("alertRefreshHours", 0, 8760), resolveUntrackedUntil },
+    urgency: {
+      supportHours: readSupportHours(text("supportHours"), fail),
+      urgentAtAnyHour: labels("urgentAtAnyHour", false),
+      backlogBaselineHours: integer("backlogBaselineHours", 0, 720),
+    },
     sync: {
       enabled: flag("securityHubSync"),
       webhookEndpoint: flag("webhookEndpoint"),
@@ -390,6 +409,44 @@ function serviceNameOf(pagerduty: PagerDutyConfig): string {
   }
 }
 
+const SUPPORT_HOURS = /^([A-Za-z,-]+) (\d{2}):(\d{2})-(\d{2}):(\d{2}) (\S+)$/;
+const SUPPORT_HOURS_ALLOWED =
+  'expected "always" or days, hours and an IANA time zone such as "Mon-Fri 09:00-17:00 Europe/Berlin" (days as Mon-Fri or Mon,Wed,Fri; times 00:00 to 23:59, start before end)';
+
+/** "Mon-Fri 09:00-17:00 Europe/Berlin" as PagerDuty's support hours; "always" for none. */
+export function readSupportHours(raw: string | undefined, fail: Readers["fail"]): SupportHours | undefined {
+  if (raw === undefined) return fail("supportHours", null, SUPPORT_HOURS_ALLOWED);
+  if (raw === "always") return undefined;
+  const match = SUPPORT_HOURS.exec(raw);
+  if (match === null) return fail("supportHours", raw, SUPPORT_HOURS_ALLOWED);
+  const [, dayText = "", startHour, startMinute, endHour, endMinute, timeZone = ""] = match;
+  const dayOf = (name: string) => WEEKDAYS.indexOf(name as (typeof WEEKDAYS)[number]) + 1;
+  const days = new Set<number>();
+  for (const part of dayText.split(",")) {
+    const [from = "", to] = part.split("-");
+    const first = dayOf(from);
+    const last = to === undefined ? first : dayOf(to);
+    if (first === 0 || last === 0 || last < first) return fail("supportHours", raw, SUPPORT_HOURS_ALLOWED);
+    for (let day = first; day <= last; day += 1) days.add(day);
+  }
+  const start = Number(startHour) * 60 + Number(startMinute);
+  const end = Number(endHour) * 60 + Number(endMinute);
+  const outOfRange =
+    [startHour, endHour].some((hour) => Number(hour) > 23) ||
+    [startMinute, endMinute].some((minute) => Number(minute) > 59);
+  if (outOfRange || start >= end) return fail("supportHours", raw, SUPPORT_HOURS_ALLOWED);
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone });
+  } catch {
+    return fail(
+      "supportHours",
+      raw,
+      `${timeZone} is not an IANA time zone (e.g. Europe/Berlin, America/New_York, UTC)`,
+    );
+  }
+  return { timeZone, days: [...days].sort((a, b) => a - b), startMinute: start, endMinute: end };
+}
+
 // CloudWatch Logs accepts only these retention periods.
 const RETENTION_DAYS = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
@@ -412,7 +469,7 @@ interface Readers {
 
 function readPagerDuty(
   source: ConfigSource,
-  { key, fail, text, list, integer, oneOf }: Readers,
+  { key, fail, text, list, integer }: Readers,
   defaults: { serviceName: string; teamName?: string },
 ): PagerDutyConfig {
   const userEmails = list("escalationUserEmails");
@@ -466,7 +523,7 @@ function readPagerDuty(
       `config ${key("escalationUserEmails")} and ${key("escalationScheduleNames")} are both empty: the escalation policy needs at least one PagerDuty user (by email) or schedule (by name)`,
     );
   }
-  const grouping = oneOf("alertGrouping", ["none", "intelligent", "time"] as const);
+  refuseServiceGrouping(text("alertGrouping"), fail);
   return {
     mode: "create",
     token,
@@ -479,10 +536,6 @@ function readPagerDuty(
       loops: integer("escalationLoops", 0, 9),
     },
     acknowledgementTimeoutSeconds: integer("acknowledgementTimeoutSeconds", 0, 86400),
-    alertGrouping:
-      grouping === "time"
-        ? { type: "time", timeoutMinutes: integer("alertGroupingTimeoutMinutes", 1, 1440) }
-        : { type: grouping },
   };
 }
 
@@ -501,8 +554,10 @@ const ROUTE_KEYS = [
   "alertGroupingTimeoutMinutes",
   "existingServiceId",
   "existingRoutingKey",
+  "supportHours",
 ];
 const INHERITED_ROUTE_KEYS = [
+  "supportHours",
   "escalationDelayMinutes",
   "escalationLoops",
   "acknowledgementTimeoutSeconds",
@@ -558,7 +613,15 @@ function readRoutes(source: ConfigSource, readers: Readers, parameterName: strin
       );
     }
   });
-  const shipped = Buffer.byteLength(JSON.stringify(routes.map(({ name, match }) => ({ name, match }))));
+  // A route's own support hours ship with it; the stack's do not.
+  const stackHours = JSON.stringify(readSupportHours(text("supportHours"), fail) ?? null);
+  const shipped = Buffer.byteLength(
+    JSON.stringify(
+      routes.map(({ name, match, supportHours }) =>
+        JSON.stringify(supportHours ?? null) === stackHours ? { name, match } : { name, match, supportHours },
+      ),
+    ),
+  );
   if (shipped > ROUTES_ENVIRONMENT_MAX_BYTES) {
     fail(
       "routes",
@@ -633,6 +696,7 @@ function readRoute(
     pagerduty,
     parameterName: routeParameter,
     serviceName: serviceNameOf(pagerduty),
+    supportHours: readSupportHours(routeReaders.text("supportHours"), routeReaders.fail),
   };
 }
 
@@ -746,4 +810,18 @@ function readTags(raw: unknown, path: string, fail: Readers["fail"]): Record<str
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/**
+ * PagerDuty's own grouping is not set by this program: the service field it would go in
+ * (alert_grouping_parameters) is deprecated, and @pulumi/pagerduty 3.4.0 sends parameters PagerDuty's API has
+ * refused since 2024, so `pulumi up` could fail on it. Refused here, before `pulumi up`, naming what to do instead.
+ */
+function refuseServiceGrouping(value: string | undefined, fail: Readers["fail"]): void {
+  if (value === undefined || value === "none") return;
+  fail(
+    "alertGrouping",
+    value,
+    "expected none: this program no longer sets PagerDuty's grouping (the service field is deprecated and the provider installed here sends parameters PagerDuty refuses); set Alert Grouping Settings on the service in PagerDuty (content-based on class and group needs AIOps)",
+  );
 }

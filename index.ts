@@ -18,6 +18,7 @@ export = async () => {
     region: config.pagerDutyRegion,
     alarmIntegration: config.alarms.enabled,
     stack: config.stack,
+    supportHours: config.urgency.supportHours,
   });
   // One PagerDuty side per route, each made as the stack's own is.
   const routes = config.routes.map((route) => ({
@@ -27,6 +28,7 @@ export = async () => {
       region: config.pagerDutyRegion,
       alarmIntegration: false,
       stack: config.stack,
+      supportHours: route.supportHours,
     }),
   }));
   // Written to by both functions when the stack syncs with Security Hub.
@@ -42,6 +44,7 @@ export = async () => {
       pagerDutyRegion: config.pagerDutyRegion,
       filter: config.filter,
       alertState: config.alertState,
+      urgency: config.urgency,
       sync: config.sync,
       securityHubArns,
       rules,
@@ -54,6 +57,7 @@ export = async () => {
         parameterName: route.parameterName,
         routingKey: service.routingKey,
         serviceName: route.serviceName,
+        supportHours: route.supportHours,
       })),
       accountScope: config.accountScope,
       organizations: config.organizations,

@@ -2,7 +2,12 @@ import { OrganizationsClient } from "@aws-sdk/client-organizations";
 import { AWS_CLIENT_CONFIG } from "./awsClients";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
-import { createAccountFacts, organizationsReads, type AccountFactsReader } from "./accounts/organizations";
+import {
+  createAccountFacts,
+  organizationsReads,
+  type AccountFactsReader,
+  type OrganizationsReads,
+} from "./accounts/organizations";
 import type { Finding } from "./finding/model";
 import { DEFAULT_ROUTE, chooseRoute, needsAccountFacts, type RouteChoice } from "./finding/routes";
 import type { Channel } from "./delivery/sendFinding";
@@ -33,6 +38,7 @@ import { EVENTS_URLS, createPagerDutyClient, fetchTransport, type Transport } fr
 import type { AlertStore } from "./state/store";
 import { createAlertTracker } from "./state/tracker";
 import { describeRoutingKeyProblem } from "./finding/pagerdutyEvent";
+import { routeUrgency } from "./finding/urgency";
 import { createSecretParameter, type ParameterReader } from "./secretParameter";
 import { DEADLINE_MARGIN_MS, type HandlerSettings } from "./settings";
 import { createPageWriteBack } from "./sync/pageWriteBack";
@@ -60,6 +66,8 @@ export interface HandlerDependencies {
   writeMetrics: (line: string) => void;
   /** An account's tags and parents (AWS Organizations, cached), when a route needs them. */
   accountFacts: AccountFactsReader | undefined;
+  /** AWS Organizations' read calls behind the account facts (the SDK client by default). */
+  organizationsReads: OrganizationsReads;
 }
 
 export interface LambdaContext {
@@ -208,12 +216,17 @@ export function createHandler(settings: HandlerSettings, overrides: Partial<Hand
   const defaultChannel = {
     channel: channelOf(settings.parameterName, settings.pacingId),
     service: settings.serviceName,
+    urgency: settings.urgency,
   };
   const channels = new Map([
     [DEFAULT_ROUTE, defaultChannel],
     ...routes.map((route): [string, typeof defaultChannel] => [
       route.name,
-      { channel: channelOf(route.parameterName, route.parameterName), service: route.serviceName },
+      {
+        channel: channelOf(route.parameterName, route.parameterName),
+        service: route.serviceName,
+        urgency: routeUrgency(settings.urgency, route.supportHours),
+      },
     ]),
   ]);
   // An alert on a route since removed from the stack is resolved through the default route's key, in vain: its
@@ -224,7 +237,9 @@ export function createHandler(settings: HandlerSettings, overrides: Partial<Hand
     (settings.organizations === undefined || !routes.some((route) => needsAccountFacts(route.match))
       ? undefined
       : createAccountFacts({
-          reads: organizationsReads(organizationsClient(settings.organizations.roleArn)),
+          reads:
+            overrides.organizationsReads ??
+            organizationsReads(organizationsClient(settings.organizations.roleArn)),
           ttlMs: settings.organizations.cacheMinutes * 60_000,
           failureMemoryMs: ACCOUNT_FACTS_TUNING.failureMemoryMs,
           budgetMs: ACCOUNT_FACTS_TUNING.budgetMs,
@@ -268,6 +283,7 @@ export function createHandler(settings: HandlerSettings, overrides: Partial<Hand
     routeOf,
     channel: (route: string) => channelEntry(route).channel,
     channelService: (route: string) => channelEntry(route).service,
+    urgency: (route: string) => channelEntry(route).urgency,
     deadLetter,
     log,
     meter,

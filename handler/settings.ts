@@ -2,6 +2,7 @@ import { isSeverityLabel, type SeverityLabel } from "./finding/model";
 import type { FindingFilter } from "./finding/filter";
 import { EVENTS_URLS, type PagerDutyRegion } from "./delivery/pagerduty";
 import type { AccountScope, RouteMatch } from "./finding/routes";
+import type { SupportHours, UrgencyPolicy } from "./finding/urgency";
 
 /** A route as the function knows it: what it matches, where its routing key is, the service it pages. */
 export interface RouteSetting {
@@ -10,6 +11,8 @@ export interface RouteSetting {
   /** Its routing key's SSM parameter, which also names its send schedule. */
   parameterName: string;
   serviceName: string;
+  /** The route's own support hours (null: none, PagerDuty's severity-based rule); absent: the stack's. */
+  supportHours?: SupportHours | null;
 }
 
 /** Everything the deployed function needs to know, none of it secret: the key itself stays in SSM. */
@@ -46,6 +49,8 @@ export interface HandlerSettings {
   accountScope?: AccountScope;
   /** How account tags and parents are read from AWS Organizations; absent: they are never read. */
   organizations?: { roleArn?: string; cacheMinutes: number };
+  /** Who is woken and when; absent: PagerDuty's severity-based urgency at every hour, no backlog. */
+  urgency?: UrgencyPolicy;
 }
 
 /** Kept free at the end of an invocation to dead-letter or hand back what is left. */
@@ -85,6 +90,9 @@ const NAMES = {
   excludeAccounts: "EXCLUDE_ACCOUNTS",
   organizationsRoleArn: "ORGANIZATIONS_ROLE_ARN",
   accountFactsCacheMinutes: "ACCOUNT_FACTS_CACHE_MINUTES",
+  supportHours: "SUPPORT_HOURS",
+  urgentAtAnyHour: "URGENT_AT_ANY_HOUR",
+  backlogUntil: "BACKLOG_UNTIL",
 } as const;
 
 export function settingsToEnvironment(settings: HandlerSettings): Record<string, string> {
@@ -122,6 +130,14 @@ export function settingsToEnvironment(settings: HandlerSettings): Record<string,
     environment[NAMES.accountFactsCacheMinutes] = String(settings.organizations.cacheMinutes);
     if (settings.organizations.roleArn !== undefined)
       environment[NAMES.organizationsRoleArn] = settings.organizations.roleArn;
+  }
+  const urgency = settings.urgency;
+  if (urgency !== undefined) {
+    environment[NAMES.urgentAtAnyHour] = urgency.urgentAtAnyHour.join(",");
+    if (urgency.supportHours !== undefined)
+      environment[NAMES.supportHours] = JSON.stringify(urgency.supportHours);
+    if (urgency.backlogUntil !== undefined)
+      environment[NAMES.backlogUntil] = new Date(urgency.backlogUntil).toISOString();
   }
   return environment;
 }
@@ -168,13 +184,16 @@ export function settingsFromEnvironment(env: Record<string, string | undefined>)
   if (!(region in EVENTS_URLS)) {
     throw new Error(`environment variable ${NAMES.pagerDutyRegion} is "${region}": expected "us" or "eu"`);
   }
-  const labels = list(NAMES.severityLabels);
-  const badLabel = labels.find((label) => !isSeverityLabel(label));
-  if (badLabel !== undefined || labels.length === 0) {
-    throw new Error(
-      `environment variable ${NAMES.severityLabels} is "${read(NAMES.severityLabels) ?? ""}": expected a comma-separated list of INFORMATIONAL, LOW, MEDIUM, HIGH, CRITICAL`,
-    );
-  }
+  const severities = (name: string, atLeastOne: boolean): SeverityLabel[] => {
+    const values = list(name);
+    if (values.some((label) => !isSeverityLabel(label)) || (atLeastOne && values.length === 0)) {
+      throw new Error(
+        `environment variable ${name} is "${read(name) ?? ""}": expected a comma-separated list of INFORMATIONAL, LOW, MEDIUM, HIGH, CRITICAL`,
+      );
+    }
+    return values as SeverityLabel[];
+  };
+  const labels = severities(NAMES.severityLabels, true);
   const productsText = read(NAMES.products) ?? "[]";
   let products: unknown;
   try {
@@ -204,7 +223,7 @@ export function settingsFromEnvironment(env: Record<string, string | undefined>)
     pacingId: read(NAMES.pacingId) ?? parameterName,
     eventsPerMinute: positive(NAMES.eventsPerMinute, HANDLER_DEFAULTS.eventsPerMinute),
     filter: {
-      severityLabels: labels as SeverityLabel[],
+      severityLabels: labels,
       products: products as string[],
       workflowStatuses: list(NAMES.workflowStatuses),
       activeOnly: flag(NAMES.activeOnly),
@@ -224,6 +243,21 @@ export function settingsFromEnvironment(env: Record<string, string | undefined>)
     settings.organizations = {
       cacheMinutes: positive(NAMES.accountFactsCacheMinutes, 15),
       ...(roleArn === undefined ? {} : { roleArn }),
+    };
+  }
+  if (
+    [NAMES.urgentAtAnyHour, NAMES.supportHours, NAMES.backlogUntil].some((name) => read(name) !== undefined)
+  ) {
+    const backlogText = read(NAMES.backlogUntil);
+    const backlogUntil = backlogText === undefined ? undefined : Date.parse(backlogText);
+    if (backlogUntil !== undefined && Number.isNaN(backlogUntil))
+      throw new Error(
+        `environment variable ${NAMES.backlogUntil} is "${backlogText}": expected an ISO 8601 date`,
+      );
+    settings.urgency = {
+      supportHours: supportHoursOf(read(NAMES.supportHours)),
+      urgentAtAnyHour: severities(NAMES.urgentAtAnyHour, false),
+      backlogUntil,
     };
   }
   const eventsUrl = read(NAMES.eventsUrl);
@@ -260,4 +294,33 @@ function routeSettingsOf(text: string): RouteSetting[] {
     );
   }
   return value as RouteSetting[];
+}
+
+function supportHoursOf(text: string | undefined): SupportHours | undefined {
+  if (text === undefined) return undefined;
+  const fail = () =>
+    new Error(
+      `environment variable ${NAMES.supportHours} is "${text}": expected {"timeZone", "days", "startMinute", "endMinute"}`,
+    );
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw fail();
+  }
+  const hours = value as Partial<SupportHours>;
+  if (
+    typeof hours.timeZone !== "string" ||
+    !Array.isArray(hours.days) ||
+    !hours.days.every((day) => Number.isInteger(day) && day >= 1 && day <= 7) ||
+    typeof hours.startMinute !== "number" ||
+    typeof hours.endMinute !== "number"
+  )
+    throw fail();
+  return {
+    timeZone: hours.timeZone,
+    days: hours.days,
+    startMinute: hours.startMinute,
+    endMinute: hours.endMinute,
+  };
 }

@@ -1,7 +1,15 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { AlertStateConfig, OrganizationsConfig, PagerDutyRegion, SyncConfig } from "../config";
+import type {
+  AlertStateConfig,
+  OrganizationsConfig,
+  PagerDutyRegion,
+  SyncConfig,
+  UrgencyConfig,
+} from "../config";
 import type { AccountScope, RouteMatch } from "../handler/finding/routes";
+import type { SupportHours } from "../handler/finding/urgency";
+import { StackBaseline, backlogUntil } from "./baseline";
 import type { FindingFilter } from "../handler/finding/filter";
 import { createHandler, settingsFromEnvironment, settingsToEnvironment } from "../handler/index";
 import { lanesOf, type Lane, type RulePlan } from "./eventPatterns";
@@ -19,6 +27,7 @@ export interface FindingDeliveryArgs {
   filter: FindingFilter;
   alertState: AlertStateConfig;
   sync: SyncConfig;
+  urgency: UrgencyConfig;
   /** The account's Security Hub (both its hubs), which pages are written back to; undefined without the sync. */
   securityHubArns: pulumi.Output<string[]> | undefined;
   rules: RulePlan[];
@@ -40,6 +49,8 @@ export interface DeliveryRoute {
   parameterName: string;
   routingKey: pulumi.Input<string>;
   serviceName: string;
+  /** Undefined: always. */
+  supportHours: SupportHours | undefined;
 }
 
 /**
@@ -243,29 +254,33 @@ export class FindingDelivery extends pulumi.ComponentResource {
       child,
     );
 
-    const environment = pulumi.all([deadLetters.url, state.name]).apply(([deadLetterQueueUrl, stateTable]) =>
-      settingsToEnvironment(
-        functionSettings({
-          stack: args.stack,
-          parameterName: args.parameterName,
-          pagerDutyRegion: args.pagerDutyRegion,
-          filter: args.filter,
-          plan,
-          deadLetterQueueUrl,
-          stateTable,
-          alertState: args.alertState,
-          sync: args.sync,
-          routes: args.routes.map(({ name: routeName, match, parameterName, serviceName }) => ({
-            name: routeName,
-            match,
-            parameterName,
-            serviceName,
-          })),
-          accountScope: args.accountScope,
-          organizations: args.organizations,
-        }),
-      ),
-    );
+    const hours = args.urgency.backlogBaselineHours;
+    const deployedAt =
+      hours === 0
+        ? pulumi.output(undefined)
+        : new StackBaseline(`${name}-baseline`, { baselineHours: hours }, child).deployedAt;
+    const environment = pulumi
+      .all([deadLetters.url, state.name, deployedAt])
+      .apply(([deadLetterQueueUrl, stateTable, deployed]) =>
+        settingsToEnvironment(
+          functionSettings({
+            stack: args.stack,
+            parameterName: args.parameterName,
+            pagerDutyRegion: args.pagerDutyRegion,
+            filter: args.filter,
+            plan,
+            deadLetterQueueUrl,
+            stateTable,
+            alertState: args.alertState,
+            sync: args.sync,
+            urgency: args.urgency,
+            backlogUntil: deployed === undefined ? undefined : backlogUntil(deployed, hours),
+            routes: args.routes,
+            accountScope: args.accountScope,
+            organizations: args.organizations,
+          }),
+        ),
+      );
     const fn = new aws.lambda.CallbackFunction(
       `${name}-function`,
       {

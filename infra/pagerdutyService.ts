@@ -1,6 +1,7 @@
 import * as pagerduty from "@pulumi/pagerduty";
 import * as pulumi from "@pulumi/pulumi";
 import type { PagerDutyConfig, PagerDutyRegion } from "../config";
+import type { SupportHours } from "../handler/finding/urgency";
 
 export interface PagerDutyServiceArgs {
   config: PagerDutyConfig;
@@ -9,6 +10,8 @@ export interface PagerDutyServiceArgs {
   alarmIntegration: boolean;
   /** Names this stack's integrations, so that an organisation-wide service shows which account is which. */
   stack: string;
+  /** The service's support hours; the function decides urgency with the same hours. */
+  supportHours: SupportHours | undefined;
 }
 
 /**
@@ -47,7 +50,7 @@ export class PagerDutyService extends pulumi.ComponentResource {
     const serviceId =
       config.mode === "existingService"
         ? pulumi.output(config.serviceId)
-        : this.createService(name, config, child);
+        : this.createService(name, config, args.supportHours, child);
 
     const integration = new pagerduty.ServiceIntegration(
       `${name}-events-integration`,
@@ -85,6 +88,7 @@ export class PagerDutyService extends pulumi.ComponentResource {
   private createService(
     name: string,
     config: Extract<PagerDutyConfig, { mode: "create" }>,
+    supportHours: SupportHours | undefined,
     child: pulumi.CustomResourceOptions,
   ): pulumi.Output<string> {
     // Deleting a PagerDuty service deletes its incidents, the record of who was paged for what: pulumi destroy
@@ -118,7 +122,6 @@ export class PagerDutyService extends pulumi.ComponentResource {
       },
       retained,
     );
-    const grouping = config.alertGrouping;
     const service = new pagerduty.Service(
       `${name}-service`,
       {
@@ -132,18 +135,41 @@ export class PagerDutyService extends pulumi.ComponentResource {
         autoResolveTimeout: "null",
         acknowledgementTimeout:
           config.acknowledgementTimeoutSeconds === 0 ? "null" : String(config.acknowledgementTimeoutSeconds),
-        incidentUrgencyRule: { type: "constant", urgency: "severity_based" },
-        ...(grouping.type === "none"
-          ? {}
-          : {
-              alertGroupingParameters:
-                grouping.type === "time"
-                  ? { type: "time", config: { timeout: grouping.timeoutMinutes } }
-                  : { type: "intelligent" },
-            }),
+        ...serviceUrgency(supportHours),
       },
       retained,
     );
     return service.id;
   }
+}
+
+const SEVERITY_BASED = { type: "constant", urgency: "severity_based" };
+
+function time(minute: number): string {
+  return `${String(Math.floor(minute / 60)).padStart(2, "0")}:${String(minute % 60).padStart(2, "0")}:00`;
+}
+
+/**
+ * Pure: the service's urgency rule. Severity-based inside and outside the support hours: the function sends the
+ * severity that gives each alert its urgency (see handler/finding/urgency.ts), and the service carries the same
+ * hours so that responders and PagerDuty's analytics see them.
+ */
+export function serviceUrgency(
+  hours: SupportHours | undefined,
+): Pick<pagerduty.ServiceArgs, "incidentUrgencyRule" | "supportHours"> {
+  if (hours === undefined) return { incidentUrgencyRule: SEVERITY_BASED };
+  return {
+    incidentUrgencyRule: {
+      type: "use_support_hours",
+      duringSupportHours: SEVERITY_BASED,
+      outsideSupportHours: SEVERITY_BASED,
+    },
+    supportHours: {
+      type: "fixed_time_per_day",
+      timeZone: hours.timeZone,
+      daysOfWeeks: hours.days,
+      startTime: time(hours.startMinute),
+      endTime: time(hours.endMinute),
+    },
+  };
 }

@@ -1,6 +1,7 @@
-import type { AlertStateConfig, DeliveryTuning, PagerDutyRegion, SyncConfig } from "../config";
+import type { AlertStateConfig, DeliveryTuning, PagerDutyRegion, SyncConfig, UrgencyConfig } from "../config";
 import type { FindingFilter } from "../handler/finding/filter";
 import type { AccountScope } from "../handler/finding/routes";
+import type { SupportHours } from "../handler/finding/urgency";
 import {
   DEADLINE_MARGIN_MS,
   HANDLER_DEFAULTS,
@@ -86,8 +87,12 @@ export interface FunctionSettingsArgs {
   stateTable: string;
   alertState: AlertStateConfig;
   sync: SyncConfig;
+  /** Absent: the event's own severity decides urgency, as PagerDuty's severity-based rule does. */
+  urgency?: UrgencyConfig;
+  /** The end of the first deploy's backlog window (epoch ms), when there is one. */
+  backlogUntil?: number | undefined;
   /** Absent: the default route alone, every account, and Organizations never read. */
-  routes?: RouteSetting[];
+  routes?: (Omit<RouteSetting, "supportHours"> & { supportHours?: SupportHours | undefined })[];
   accountScope?: AccountScope;
   organizations?: { roleArn: string | undefined; cacheMinutes: number } | undefined;
 }
@@ -109,10 +114,21 @@ export function functionSettings(args: FunctionSettingsArgs): HandlerSettings {
     alertRefreshHours: args.alertState.refreshHours,
     securityHubSync: args.sync.enabled,
     serviceName: args.sync.serviceName,
+    ...(args.urgency === undefined
+      ? {}
+      : {
+          urgency: {
+            supportHours: args.urgency.supportHours,
+            urgentAtAnyHour: args.urgency.urgentAtAnyHour,
+            backlogUntil: args.backlogUntil,
+          },
+        }),
     ...(args.alertState.resolveUntrackedUntil === undefined
       ? {}
       : { resolveUntrackedUntil: args.alertState.resolveUntrackedUntil }),
-    ...(args.routes === undefined || args.routes.length === 0 ? {} : { routes: args.routes }),
+    ...(args.routes === undefined || args.routes.length === 0
+      ? {}
+      : { routes: args.routes.map((route) => routeSetting(route, args.urgency)) }),
     ...(args.accountScope === undefined ||
     (args.accountScope.include.length === 0 && args.accountScope.exclude.length === 0)
       ? {}
@@ -126,4 +142,21 @@ export function functionSettings(args: FunctionSettingsArgs): HandlerSettings {
           },
         }),
   };
+}
+
+/** What the function knows of a route; its support hours only when they are not the stack's (the environment is small). */
+function routeSetting(
+  {
+    name,
+    match,
+    parameterName,
+    serviceName,
+    supportHours,
+  }: NonNullable<FunctionSettingsArgs["routes"]>[number],
+  urgency: UrgencyConfig | undefined,
+): RouteSetting {
+  const own =
+    urgency !== undefined &&
+    JSON.stringify(supportHours ?? null) !== JSON.stringify(urgency.supportHours ?? null);
+  return { name, match, parameterName, serviceName, ...(own ? { supportHours: supportHours ?? null } : {}) };
 }

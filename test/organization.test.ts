@@ -8,7 +8,7 @@ import {
   ownerOf,
   type EstateEntry,
 } from "../tools/simulation/organization";
-import { runOrganization, teamReports } from "../tools/simulation/orgScenario";
+import { organizationRoutes, runOrganization, teamReports } from "../tools/simulation/orgScenario";
 
 // The organization benchmark's ground truth (who owns a finding, what should page) and its accounting (what it
 // calls lost or misrouted), on organizations small enough to check by hand.
@@ -139,6 +139,45 @@ describe("the organization benchmark's report (small run)", () => {
     assert.equal(report.scans.length, 3);
     assert.ok(report.monthlyCostUsd.total > 0);
     assert.equal(report.monthlyCostUsd.eventBridge, 0, "Security Hub's events are free");
+  });
+
+  it("with the org stack, deploys one route per team (owner tag, account list, account tag) and pages each team's findings on its own service, within each key's limit", async () => {
+    const shape = { ...SHAPE, accounts: 12, findingsPerAccount: 100 };
+    const routes = organizationRoutes(createOrganization(shape));
+    assert.deepEqual(
+      routes.map((route) => Object.keys(route.match as object)[0]),
+      ["resourceTags", "accountTags", "accounts", "accountTags"],
+      "the owner-tag team first, then one by its account list, the others by their accounts' team tag",
+    );
+    const report = await runOrganization({ ...shape, format: "asff", stack: "org", config: {} });
+    assert.equal(report.lost, 0);
+    assert.equal(report.wrongAlertsAtEnd, 0);
+    const paged = report.teams.filter((team) => team.alertsOpened > 0);
+    assert.ok(paged.length >= 4, "the teams and the default route each have alerts");
+    for (const team of report.teams) {
+      assert.equal(team.misrouted, 0, team.team);
+      assert.equal(team.openAlertsAtEnd, team.openAlertsExpected, team.team);
+      assert.ok(team.maxRequestsPerMinutePerKey <= 120);
+    }
+    // Routes that send two teams' accounts to each other's services: each of their alerts is misrouted.
+    const [ownerRoute, first, listed, second] = routes;
+    const swapped = [
+      ownerRoute,
+      { ...first, match: second?.match },
+      listed,
+      { ...second, match: first?.match },
+    ];
+    const wrong = await runOrganization({
+      ...shape,
+      format: "asff",
+      stack: "org",
+      config: { routes: JSON.stringify(swapped) },
+    });
+    for (const name of [first?.name, second?.name]) {
+      const team = wrong.teams.find((candidate) => candidate.team === name);
+      assert.ok((team?.alertsOpened ?? 0) > 0);
+      assert.equal(team?.misrouted, team?.alertsOpened, String(name));
+    }
   });
 
   it("counts a page that never reached PagerDuty as lost, and one on another team's service as misrouted", async () => {

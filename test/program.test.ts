@@ -8,7 +8,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, readStackConfig } from "../config";
 import { BASE_DIMENSIONS, COUNTS, IMPORT_TO_PAGE, PAGE_DIMENSIONS } from "../handler/telemetry/metrics";
 import type { PolicyDocument } from "../infra/iamPolicies";
+import { settingsFromEnvironment } from "../handler/settings";
 import {
+  MOCK_DEPLOYED_AT,
   isSecretValue,
   mockIntegrationKey,
   mockWebhookSecret,
@@ -155,6 +157,7 @@ const COMMON = [
   "pagerduty:index/serviceIntegration:ServiceIntegration pagerduty-events-integration",
   "pagerduty:index/team:Team pagerduty-team",
   "pulumi:providers:pagerduty pagerduty-provider",
+  "pulumi-nodejs:dynamic:Resource delivery-baseline",
 ];
 
 describe("the Pulumi program under the mock engine", () => {
@@ -205,7 +208,19 @@ describe("the Pulumi program under the mock engine", () => {
       assert.equal(service.autoResolveTimeout, "null");
       assert.equal(service.alertCreation, "create_alerts_and_incidents");
       assert.equal(service.acknowledgementTimeout, "1800");
-      assert.deepEqual(service.incidentUrgencyRule, { type: "constant", urgency: "severity_based" });
+      // Severity-based in and out of the support hours: the function sends the severity that gives the urgency.
+      assert.deepEqual(service.incidentUrgencyRule, {
+        type: "use_support_hours",
+        duringSupportHours: { type: "constant", urgency: "severity_based" },
+        outsideSupportHours: { type: "constant", urgency: "severity_based" },
+      });
+      assert.deepEqual(service.supportHours, {
+        type: "fixed_time_per_day",
+        timeZone: "UTC",
+        daysOfWeeks: [1, 2, 3, 4, 5],
+        startTime: "09:00:00",
+        endTime: "17:00:00",
+      });
       assert.equal(
         one(dev.resources, "pagerduty-events-integration").inputs.type,
         "events_api_v2_inbound_integration",
@@ -243,6 +258,7 @@ describe("the Pulumi program under the mock engine", () => {
       ).variables;
       assert.deepEqual(Object.keys(environment).sort(), [
         "ALERT_REFRESH_HOURS",
+        "BACKLOG_UNTIL",
         "DEAD_LETTER_QUEUE_URL",
         "PACING_ID",
         "PAGERDUTY_EVENTS_PER_MINUTE",
@@ -258,6 +274,8 @@ describe("the Pulumi program under the mock engine", () => {
         "SECURITY_HUB_SYNC",
         "STACK_NAME",
         "STATE_TABLE",
+        "SUPPORT_HOURS",
+        "URGENT_AT_ANY_HOUR",
       ]);
       assert.equal(environment.PAGE_SEVERITY_LABELS, "CRITICAL");
       const alarmSubscription = one(dev.resources, "operations-alarms-to-pagerduty").inputs;
@@ -613,6 +631,46 @@ describe("the Pulumi program under the mock engine", () => {
   });
 
   describe("options", () => {
+    it("puts the support hours on the service and in the function, which takes the first day after the first deploy as the backlog", async () => {
+      const { resources } = await run("prod", { supportHours: "Mon-Thu,Sat 08:30-18:00 Europe/Berlin" });
+      assert.deepEqual(one(resources, "pagerduty-service").inputs.supportHours, {
+        type: "fixed_time_per_day",
+        timeZone: "Europe/Berlin",
+        daysOfWeeks: [1, 2, 3, 4, 6],
+        startTime: "08:30:00",
+        endTime: "18:00:00",
+      });
+      const settings = settingsFromEnvironment(
+        (one(resources, "delivery-function").inputs.environment as { variables: Record<string, string> })
+          .variables,
+      );
+      assert.deepEqual(settings.urgency, {
+        supportHours: { timeZone: "Europe/Berlin", days: [1, 2, 3, 4, 6], startMinute: 510, endMinute: 1080 },
+        urgentAtAnyHour: ["CRITICAL"],
+        backlogUntil: Date.parse(MOCK_DEPLOYED_AT) + 24 * 3600_000,
+      });
+    });
+
+    it("with supportHours always and no baseline, keeps PagerDuty's severity-based urgency at every hour and no backlog", async () => {
+      const { resources } = await run("prod", { supportHours: "always", backlogBaselineHours: "0" });
+      const service = one(resources, "pagerduty-service").inputs;
+      assert.deepEqual(service.incidentUrgencyRule, { type: "constant", urgency: "severity_based" });
+      assert.equal(service.supportHours, undefined);
+      assert.equal(
+        resources.some((resource) => resource.name === "delivery-baseline"),
+        false,
+      );
+      const settings = settingsFromEnvironment(
+        (one(resources, "delivery-function").inputs.environment as { variables: Record<string, string> })
+          .variables,
+      );
+      assert.deepEqual(settings.urgency, {
+        supportHours: undefined,
+        urgentAtAnyHour: ["CRITICAL"],
+        backlogUntil: undefined,
+      });
+    });
+
     it("drops the resolve rule when resolveRule is false", async () => {
       const { resources } = await run("dev", { resolveRule: "false" });
       assert.deepEqual(
@@ -844,6 +902,18 @@ describe("the Pulumi program under the mock engine", () => {
       assert.equal(bySid.AssumeOrganizationsReader, undefined);
     });
 
+    it("puts the stack's support hours on every service it creates, a route's as the stack's own", () => {
+      const services = ofType(org.resources, "pagerduty:index/service:Service");
+      assert.equal(services.length, 3);
+      for (const service of services) {
+        assert.deepEqual(
+          service.inputs.supportHours,
+          one(org.resources, "pagerduty-service").inputs.supportHours,
+        );
+        assert.equal((service.inputs.incidentUrgencyRule as { type: string }).type, "use_support_hours");
+      }
+    });
+
     it("tells the function its routes, excluded account and cache, and no key", () => {
       const variables = (
         one(org.resources, "delivery-function").inputs.environment as { variables: Record<string, string> }
@@ -940,6 +1010,31 @@ describe("the Pulumi program under the mock engine", () => {
         "more concurrent invocations than the send schedule can serve",
         { maximumConcurrency: "1000" },
         /maximumConcurrency is 1000: expected at most \d+ with functionTimeoutSeconds 60, eventsPerMinute 115 and \d lane\(s\)/,
+      ],
+      [
+        "PagerDuty's time-based grouping, which the provider would send in a form PagerDuty refuses",
+        { alertGrouping: "time" },
+        /^config electriceye-pagerduty:alertGrouping is "time": expected none: this program no longer sets PagerDuty's grouping .* set Alert Grouping Settings on the service in PagerDuty/,
+      ],
+      [
+        "support hours without a time zone",
+        { supportHours: "Mon-Fri 09:00-17:00" },
+        /^config electriceye-pagerduty:supportHours is "Mon-Fri 09:00-17:00": expected "always" or days, hours and an IANA time zone such as "Mon-Fri 09:00-17:00 Europe\/Berlin"/,
+      ],
+      [
+        "support hours in an unknown time zone",
+        { supportHours: "Mon-Fri 09:00-17:00 Europe/Berlinn" },
+        /supportHours is "Mon-Fri 09:00-17:00 Europe\/Berlinn": Europe\/Berlinn is not an IANA time zone/,
+      ],
+      [
+        "support hours that end before they start",
+        { supportHours: "Mon-Fri 17:00-09:00 UTC" },
+        /supportHours is "Mon-Fri 17:00-09:00 UTC": expected "always"/,
+      ],
+      [
+        "an unknown severity among those urgent at any hour",
+        { urgentAtAnyHour: '["SEVERE"]' },
+        /urgentAtAnyHour is \["SEVERE"\]: expected any of INFORMATIONAL, LOW, MEDIUM, HIGH, CRITICAL$/,
       ],
       [
         "an unknown PagerDuty region",

@@ -53,6 +53,26 @@ describe("render", () => {
     assert.match(filtered.skipped[0]?.reason ?? "", /severity MEDIUM is not one of CRITICAL/);
   });
 
+  it("shows the group each finding's event belongs to with --alert-per control", () => {
+    const grouped = runRender([
+      join(FIXTURE_DIR, "securityhub-fsbp-multiple-resources-findings.json"),
+      "--alert-per",
+      "control",
+    ]);
+    assert.equal(grouped.status, 0, grouped.stderr);
+    const output = JSON.parse(grouped.stdout) as {
+      alerts: { alertKey: string; group?: { control: string; from: string; account?: string } }[];
+    };
+    assert.deepEqual(
+      output.alerts.map((alert) => alert.group),
+      [
+        { control: "EC2.2", from: "ProductFields.ControlId", account: "012345678912" },
+        { control: "S3.8", from: "ProductFields.ControlId", account: "001122334455" },
+      ],
+    );
+    assert.ok(output.alerts.every((alert) => alert.alertKey.startsWith("securityhub-group-")));
+  });
+
   it("fails with one line and no stack trace on unreadable input", () => {
     const cases: [string[], string | undefined, RegExp][] = [
       [["missing.json"], undefined, /^render: cannot read missing\.json: no such file\n$/],

@@ -4,6 +4,7 @@ import { join } from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, readStackConfig } from "../config";
 import { chooseRoute, outOfScope, type AccountLookup, type RouteRule } from "../handler/finding/routes";
+import { deliveryPlan, functionSettings } from "../infra/tuning";
 import { planSettings } from "../tools/plan";
 import { mapConfigSource } from "../tools/stackConfig";
 import { asFinding, findingOf } from "./support/fixtures";
@@ -148,6 +149,45 @@ describe("routes", () => {
       assert.deepEqual(config.accountScope, { include: [], exclude: ["999988887777"] });
       assert.deepEqual(config.organizations, { roleArn: undefined, cacheMinutes: 15 });
       assert.equal(config.pagerduty.mode, "create", "the default route is the stack's own PagerDuty side");
+    });
+
+    it("gives each route the stack's support hours, or its own, and ships only its own to the function", () => {
+      const config = configFor(
+        routes([
+          { ...payments, supportHours: "Mon-Fri 08:00-16:00 America/New_York" },
+          { name: "data", match: { resourceTags: { owner: "data" } }, existingServiceId: "PDATA01" },
+          {
+            name: "lab",
+            match: { accounts: ["444455556666"] },
+            existingServiceId: "PLAB001",
+            supportHours: "always",
+          },
+        ]),
+      );
+      assert.deepEqual(
+        config.routes.map((route) => route.supportHours),
+        [
+          { timeZone: "America/New_York", days: [1, 2, 3, 4, 5], startMinute: 480, endMinute: 960 },
+          config.urgency.supportHours,
+          undefined,
+        ],
+      );
+      const settings = functionSettings({
+        ...config,
+        parameterName: config.parameterName,
+        plan: deliveryPlan(config.delivery),
+        deadLetterQueueUrl: "https://sqs.us-east-1.amazonaws.com/111122223333/dead-letters",
+        stateTable: "state",
+        routes: config.routes,
+      });
+      assert.deepEqual(
+        settings.routes?.map((route) => route.supportHours),
+        [config.routes[0]?.supportHours, undefined, null],
+      );
+      assert.throws(
+        () => configFor(routes([{ ...payments, supportHours: "weekdays" }])),
+        /config electriceye-pagerduty:routes\[0\]\.supportHours is "weekdays": expected "always" or days/,
+      );
     });
 
     it("reads no routes for a stack without them, and does not read Organizations", () => {

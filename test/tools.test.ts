@@ -13,8 +13,8 @@ import { sampleFinding, sampleOcsfFinding } from "../tools/sampleFinding";
 import { readStackConfig } from "../config";
 import { planSettings } from "../tools/plan";
 import { mapConfigSource } from "../tools/stackConfig";
-import { stepsFromFile, walkThrough } from "../tools/walk/steps";
-import { walk } from "../tools/walk/walk";
+import { stepsFromFile } from "../tools/walk/steps";
+import { walk, walkBuiltIn } from "../tools/walk/walk";
 import { TEST_DEDUP_KEY, sendTestPage, type TestPageOptions } from "../tools/testPage";
 import { FIXTURE_DIR, asFinding } from "./support/fixtures";
 
@@ -25,7 +25,7 @@ const KEY = "e93facc04764012d7bfb002500d5d1a6";
 describe("npm start", () => {
   it("on dev: pages the CRITICAL finding once, sends nothing for its unchanged re-import or a check that never paged, resolves it, and filters HIGH and MEDIUM out", async () => {
     const lines: string[] = [];
-    const result = await walk(stackConfig("dev"), walkThrough(undefined), (line) => lines.push(line));
+    const result = await walkBuiltIn(stackConfig("dev"), (line) => lines.push(line));
     assert.deepEqual(result, {
       paged: 1,
       updated: 0,
@@ -52,11 +52,7 @@ describe("npm start", () => {
 
   it("on prod: pages HIGH too, and shows the two-way path: NOTIFIED and notes in Security Hub, acknowledged then resolved by on-call, a forged webhook refused, a MEDIUM finding paged by hand", async () => {
     const lines: string[] = [];
-    const result = await walk(
-      stackConfig("prod"),
-      walkThrough(stackConfig("prod").sync.customAction),
-      (line) => lines.push(line),
-    );
+    const result = await walkBuiltIn(stackConfig("prod"), (line) => lines.push(line));
     assert.deepEqual(
       {
         paged: result.paged,
@@ -64,9 +60,9 @@ describe("npm start", () => {
         openAlerts: result.openAlerts,
         requests: result.pagerdutyRequests,
       },
-      { paged: 3, resolved: 1, openAlerts: 1, requests: 4 },
+      { paged: 4, resolved: 1, openAlerts: 2, requests: 5 },
     );
-    assert.equal(result.securityHubUpdates, 5);
+    assert.equal(result.securityHubUpdates, 6);
     assert.equal(result.webhooksRejected, 1);
     const output = lines.join("\n");
     assert.equal(
@@ -80,7 +76,7 @@ describe("npm start", () => {
     assert.match(output, /PAGED: new alert #2, severity error, one alert for 3 resources/);
     assert.match(
       output,
-      /\[1\/11\][\s\S]*SECURITY HUB: Workflow → NOTIFIED; note "Paged on-call through PagerDuty service "Security Hub findings \(prod\)"[\s\S]*Security Hub's own follow-up event: UNCHANGED: alert #1 still open, nothing sent\n/,
+      /\[1\/12\][\s\S]*SECURITY HUB: Workflow → NOTIFIED; note "Paged on-call through PagerDuty service "Security Hub findings \(prod\)"[\s\S]*Security Hub's own follow-up event: UNCHANGED: alert #1 still open, nothing sent\n/,
     );
     assert.match(output, /SECURITY HUB: note "Acknowledged in PagerDuty by Jo Doe, PagerDuty incident #1: /);
     assert.match(
@@ -90,9 +86,21 @@ describe("npm start", () => {
     assert.match(output, /SECURITY HUB: Workflow → RESOLVED; note "Resolved in PagerDuty by Jo Doe/);
     assert.match(
       output,
-      /\[9\/11\][\s\S]*ALREADY RESOLVED: a responder resolved its alert in PagerDuty, nothing sent/,
+      /\[9\/12\][\s\S]*ALREADY RESOLVED: a responder resolved its alert in PagerDuty, nothing sent/,
     );
-    assert.match(output, /PAGED: new alert #3, severity error\n\s+"\[paged by hand\] MEDIUM: /);
+    assert.match(
+      output,
+      /PAGED: new alert #3, severity error; high urgency: paged by hand\n\s+"\[paged by hand\] MEDIUM: /,
+    );
+    // Inside support hours HIGH pages at high urgency; at night it opens a low-urgency incident.
+    assert.match(
+      output,
+      /alert #2, severity error, one alert for 3 resources; high urgency: inside support hours/,
+    );
+    assert.match(
+      output,
+      /\[12\/12\] at night, outside support hours[\s\S]*PAGED: new alert #4, severity warning; low urgency: outside support hours \(Mon-Fri 09:00-17:00 UTC\)/,
+    );
   });
 
   it("runs a user's findings file through the stack's rules", async () => {
@@ -159,7 +167,7 @@ describe("npm start", () => {
       "webhooksRejected",
     ])
       assert.equal(typeof counts[key], "number", key);
-    assert.equal(counts.pagerdutyRequests, 4);
+    assert.equal(counts.pagerdutyRequests, 5);
     assert.equal(counts.webhooksRejected, 1);
   });
 });

@@ -26,6 +26,8 @@ export interface ProgramRun {
 
 /** The account the mock engine resolves every ARN in. */
 export const ACCOUNT = "111122223333";
+/** The moment the mock engine's stacks were first deployed. */
+export const MOCK_DEPLOYED_AT = "2025-06-02T09:00:00.000Z";
 const SECRET_SIG = "4dabf18193072939515e22adb298388d";
 
 export function isSecretValue(value: unknown): value is { value: unknown } {
@@ -89,6 +91,9 @@ function computedState(
   // The webhook subscription's dynamic provider: PagerDuty reveals the signing secret when it creates one.
   if (type === "pulumi-nodejs:dynamic:Resource" && "serviceId" in inputs)
     state.secret = mockWebhookSecret(name);
+  // The baseline's dynamic provider records the moment of the first deploy.
+  if (type === "pulumi-nodejs:dynamic:Resource" && "baselineHours" in inputs)
+    state.deployedAt = MOCK_DEPLOYED_AT;
   return state;
 }
 

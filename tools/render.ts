@@ -4,9 +4,16 @@ import { ACCEPT_ALL, type FindingFilter } from "../handler/finding/filter";
 import type { PagerDutyRequest } from "../handler/finding/pagerdutyEvent";
 import { routeFinding } from "../handler/finding/route";
 import { UsageError, findingsIn, readJsonInput, runTool } from "./cli";
+import { ALERT_PER_FINDING, alertKeyOf, groupOf, type Grouping } from "../handler/finding/control";
 
 export interface Rendering {
   events: PagerDutyRequest[];
+  /** The alert each event's finding belongs to: its group's (control, account...) or its own. */
+  alerts: {
+    findingId: string;
+    alertKey: string;
+    group?: { control: string; from: string; account?: string };
+  }[];
   skipped: { findingId: string | null; origin: string; reason: string }[];
 }
 
@@ -50,17 +57,37 @@ export function renderNotes(document: unknown, source: string): string[] {
 }
 
 /** The Events API v2 bodies the handler would send for a document, with the routing key redacted. */
-export function render(document: unknown, filter: FindingFilter, source = "input"): Rendering {
+export function render(
+  document: unknown,
+  filter: FindingFilter,
+  source = "input",
+  grouping: Grouping = ALERT_PER_FINDING,
+): Rendering {
   const reading = findingsIn(document, source);
   const rendering: Rendering = {
     events: [],
+    alerts: [],
     skipped: reading.skipped.map(({ origin, reason }) => ({ findingId: null, origin, reason })),
   };
   for (const { finding, origin } of reading.findings) {
     const routed = routeFinding(finding, filter);
-    if (routed.kind === "send")
+    if (routed.kind === "send") {
       rendering.events.push({ routing_key: REDACTED_ROUTING_KEY, ...routed.mapped.event });
-    else rendering.skipped.push({ findingId: routed.findingId ?? null, origin, reason: routed.reason });
+      const group = groupOf(routed.finding, grouping);
+      rendering.alerts.push({
+        findingId: routed.finding.id,
+        alertKey: alertKeyOf(routed.finding, grouping),
+        ...(group === undefined
+          ? {}
+          : {
+              group: {
+                control: group.control.id,
+                from: group.control.from,
+                ...(group.account === undefined ? {} : { account: group.account }),
+              },
+            }),
+      });
+    } else rendering.skipped.push({ findingId: routed.findingId ?? null, origin, reason: routed.reason });
   }
   return rendering;
 }
@@ -84,7 +111,9 @@ const USAGE = `usage: npm run render -- FILE [--severity CRITICAL,HIGH] [--produ
   FILE  an EventBridge event, a list of events, a finding, a list of findings, or a {"Findings": [...]}
         batch (get-findings or get-findings-v2 output); findings in ASFF or OCSF; "-" reads standard input
   --severity  only these labels page (default: every label)
-  --product   only findings of this product (repeatable; default: every product)`;
+  --product   only findings of this product (repeatable; default: every product)
+  --alert-per finding (default) or control: with control, "alerts" names the group (control, account) each
+              finding's event belongs to`;
 
 if (require.main === module) {
   runTool("render", () => {
@@ -92,6 +121,7 @@ if (require.main === module) {
       options: {
         severity: { type: "string" },
         product: { type: "string", multiple: true },
+        "alert-per": { type: "string" },
         help: { type: "boolean" },
       },
       allowPositionals: true,
@@ -103,10 +133,17 @@ if (require.main === module) {
     const [file] = positionals;
     if (file === undefined || positionals.length > 1) throw new UsageError(`expected one FILE\n${USAGE}`);
     const filter = filterFromOptions(values.severity, values.product);
+    const per = values["alert-per"] ?? "finding";
+    if (per !== "finding" && per !== "control")
+      throw new UsageError(`--alert-per "${per}" is not finding or control`);
+    const grouping: Grouping =
+      per === "control" ? { per, fields: ["account"], criticalAlone: true } : ALERT_PER_FINDING;
     const source = file === "-" ? "standard input" : file;
     const document = readJsonInput(file);
-    const rendering = render(document, filter, source);
-    for (const note of renderNotes(document, source)) process.stderr.write(`render: ${note}\n`);
+    const rendering = render(document, filter, source, grouping);
+    for (const note of renderNotes(document, source))
+      process.stderr.write(`render: ${note}
+`);
     process.stdout.write(`${JSON.stringify(rendering, null, 2)}\n`);
   });
 }

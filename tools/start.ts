@@ -3,8 +3,8 @@ import { readStackConfig } from "../config";
 import { configPairs, runTool } from "./cli";
 import { planSettings } from "./plan";
 import { mapConfigSource } from "./stackConfig";
-import { orgWalkThrough, stepsFromFile, walkThrough } from "./walk/steps";
-import { walk } from "./walk/walk";
+import { stepsFromFile } from "./walk/steps";
+import { walk, walkBuiltIn } from "./walk/walk";
 
 // The whole path on this machine, on a stack's own settings: Security Hub events through the stack's
 // EventBridge rules, into its functions (the code that ships), out to local stand-ins of PagerDuty and Security
@@ -39,20 +39,13 @@ if (require.main === module) {
     }
     const stack = values.stack ?? "dev";
     const config = readStackConfig(mapConfigSource(planSettings(stack, configPairs(values.config)).settings));
-    // A stack with routes walks an organization's findings to its teams' services.
-    const org = values.file === undefined && config.routes.length > 0 ? orgWalkThrough() : undefined;
-    const steps =
-      org?.steps ??
-      (values.file === undefined
-        ? walkThrough(config.sync.enabled ? config.sync.customAction : undefined)
-        : stepsFromFile(values.file));
+    const file = values.file;
+    const run = (write: (line: string) => void, metrics: boolean) =>
+      file === undefined
+        ? walkBuiltIn(config, write, { metrics })
+        : walk(config, stepsFromFile(file), write, { metrics });
     if (values.json === true) {
-      const result = await walk(
-        config,
-        steps,
-        () => undefined,
-        org === undefined ? {} : { organization: org.organization },
-      );
+      const result = await run(() => undefined, false);
       process.stdout.write(`${JSON.stringify({ stack, ...result }, null, 2)}\n`);
       return;
     }
@@ -60,10 +53,7 @@ if (require.main === module) {
     write(
       "electriceye-pagerduty: Security Hub → EventBridge rules → SQS → the function → PagerDuty (→ Security Hub), run locally.",
     );
-    await walk(config, steps, write, {
-      metrics: values.metrics === true,
-      ...(org === undefined ? {} : { organization: org.organization }),
-    });
+    await run(write, values.metrics === true);
     if (values.file === undefined) {
       write("");
       write(

@@ -8,6 +8,7 @@ import { errorText, type Logger } from "../telemetry/log";
 import type { Meter } from "../telemetry/metrics";
 import { identityOf } from "../sync/securityHub";
 import type { Deliver, Delivery } from "./delivery";
+import { urgencyOf, withUrgency, type UrgencyPolicy } from "../finding/urgency";
 
 // One routed finding through the alert state and out to PagerDuty: plan (read, decide, claim), send, confirm,
 // and when the finding opened an alert, hand it to the Security Hub write-back.
@@ -31,6 +32,8 @@ export interface FindingDependencies {
   log: Logger;
   meter: Meter;
   clock: Clock;
+  /** Who is woken and when on a route's service; undefined: the event's own severity decides, as PagerDuty's severity-based rule. */
+  urgency: (route: string) => UrgencyPolicy | undefined;
 }
 
 /** How soon a finding waiting for another invocation's send of it is tried again. */
@@ -116,8 +119,21 @@ export async function sendFinding(
     if (left.outcome !== "accepted") return failed(left, plan, mapped.findingId);
   }
   // A resolve owed for a trigger that reached PagerDuty late is sent with whatever event of the finding comes.
-  const event: PagerDutyEvent =
+  const owed: PagerDutyEvent =
     plan.action === routed.action ? mapped.event : { event_action: plan.action, dedup_key: mapped.dedupKey };
+  const urgency = deps.urgency(plan.route);
+  const event =
+    urgency === undefined
+      ? owed
+      : withUrgency(
+          owed,
+          mapped.severityLabel,
+          urgencyOf(
+            { label: mapped.severityLabel, byHand: context.byHand, regression: plan.change === "regression" },
+            deps.clock.now(),
+            urgency,
+          ),
+        );
   const delivery = await send(deps.channel(plan.route), event, deps, context.messageId, deadline);
   deps.log.info("finding outcome", {
     ...fields,

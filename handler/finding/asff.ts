@@ -119,6 +119,7 @@ export function readAsff(raw: Record<string, unknown>): { finding: Finding } | {
     description: textAt(raw, "Description"),
     compliance: textAt(raw, "Compliance", "Status"),
     securityControlId: textAt(raw, "Compliance", "SecurityControlId"),
+    productControlId: textAt(raw, "ProductFields", "ControlId"),
     // WorkflowState is the deprecated predecessor of Workflow.Status; old findings carry only it.
     workflow: textAt(raw, "Workflow", "Status") ?? textAt(raw, "WorkflowState"),
     recordState: textAt(raw, "RecordState"),

@@ -43,6 +43,8 @@ export interface Finding {
   /** In ASFF's words: PASSED, FAILED, WARNING, NOT_AVAILABLE (or whatever else the product wrote). */
   compliance?: string;
   securityControlId?: string;
+  /** ASFF ProductFields.ControlId: Security Hub's control in one standard, before consolidated controls. */
+  productControlId?: string;
   relatedRequirements: string[];
   /** In ASFF's words: NEW, NOTIFIED, RESOLVED, SUPPRESSED. */
   workflow?: string;

@@ -1,6 +1,7 @@
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import type { SSMClient } from "@aws-sdk/client-ssm";
+import type { OrganizationsReads } from "../../handler/accounts/organizations";
 import type { Clock } from "../../handler/clock";
 import { createSqsDeadLetterSender } from "../../handler/delivery/deadLetters";
 import { createSqsReturnToQueue, queueUrlOf } from "../../handler/delivery/handBack";
@@ -33,6 +34,7 @@ export const AWS_LATENCY = {
   dynamodbMs: 6,
   sqsMs: 10,
   securityHubMs: 60,
+  organizationsMs: 40,
 } as const;
 
 export interface DeploymentOptions {
@@ -41,6 +43,10 @@ export interface DeploymentOptions {
   time: VirtualTime;
   random: () => number;
   routingKey: string;
+  /** Each route's routing key, in the parameter the function reads it from. */
+  routeKeys: { parameterName: string; routingKey: string }[];
+  /** AWS Organizations, read by the function when its routes match on account tags or OUs. */
+  organizations?: OrganizationsReads;
   /** The function's settings as the Pulumi program writes them. */
   settings: HandlerSettings;
   plan: DeliveryPlan;
@@ -130,6 +136,7 @@ export class Deployment {
     this.deadLetterUrl = settings.deadLetterQueueUrl ?? "";
     this.dynamodb = createDynamoDbService([settings.stateTable ?? ""]);
     this.ssm.putParameter(settings.parameterName, options.routingKey);
+    for (const route of options.routeKeys) this.ssm.putParameter(route.parameterName, route.routingKey);
   }
 
   /** Whether any record waits in a lane or is being processed. */
@@ -292,7 +299,23 @@ export class Deployment {
       },
       log,
       writeMetrics: this.countLogBytes,
+      ...(this.options.organizations === undefined
+        ? {}
+        : { organizationsReads: withLatency(this.options.organizations, clock) }),
     });
     return container;
   }
+}
+
+/** Organizations' calls answered after its latency, on the container's clock. */
+function withLatency(reads: OrganizationsReads, clock: Clock): OrganizationsReads {
+  const later = async <T>(answer: () => Promise<T>): Promise<T> => {
+    await clock.sleep(AWS_LATENCY.organizationsMs);
+    return answer();
+  };
+  return {
+    listTags: (id, token) => later(() => reads.listTags(id, token)),
+    listParents: (id, token) => later(() => reads.listParents(id, token)),
+    describeUnit: (id) => later(() => reads.describeUnit(id)),
+  };
 }

@@ -12,6 +12,7 @@ import {
   createHarness,
   percentiles,
   type Harness,
+  type HarnessOptions,
   type Percentiles,
 } from "./harness";
 import {
@@ -42,6 +43,9 @@ export interface EstateRunOptions {
   stack: string;
   config: Record<string, string>;
   seed: number;
+  /** The team whose service each route pages, and AWS Organizations as the routes read it. */
+  teamOfRoute?: HarnessOptions["teamOfRoute"];
+  organizations?: HarnessOptions["organizations"];
   /** Changes the estate before a rescan (fixes, regressions, severity changes, new findings). */
   churn(estate: EstateEntry[], scan: number, random: () => number, paged: SeverityLabel[]): void;
 }
@@ -105,6 +109,8 @@ export async function runEstate(options: EstateRunOptions): Promise<EstateRun> {
     config: formatConfig(format, options.config),
     keys: 1,
     seed: options.seed,
+    ...(options.teamOfRoute === undefined ? {} : { teamOfRoute: options.teamOfRoute }),
+    ...(options.organizations === undefined ? {} : { organizations: options.organizations }),
   });
   const { time, config } = harness;
   const deployment = harness.deployments[0];

@@ -1,5 +1,7 @@
 import { readStackConfig, type StackConfig } from "../../config";
+import type { OrganizationsReads } from "../../handler/accounts/organizations";
 import type { Transport } from "../../handler/delivery/pagerduty";
+import { DEFAULT_ROUTE } from "../../handler/finding/routes";
 import { lanesOf, stackRules, type Lane, type RulePlan } from "../../infra/eventPatterns";
 import { deliveryPlan, functionSettings, type DeliveryPlan } from "../../infra/tuning";
 import { AwsError } from "../../standins/awsJson";
@@ -29,6 +31,10 @@ export interface HarnessOptions {
   /** What PagerDuty does with a request arriving at `at` (virtual ms since the start). */
   pagerdutyFault?: (at: number, random: () => number) => PagerDutyFault;
   ssmThrottled?: (at: number) => boolean;
+  /** The team whose PagerDuty service a route pages (by route name, the default route included). */
+  teamOfRoute?: (route: string) => string;
+  /** AWS Organizations as the stack's routes read it: each account's tags and parents. */
+  organizations?: OrganizationsReads;
 }
 
 export interface SentEvent {
@@ -65,6 +71,11 @@ export function routingKeyFor(account: number): string {
   return `${accountId(account)}00000000000000000000`.slice(0, 32);
 }
 
+/** The routing key of an account's stack's route (its own integration, on its own service). */
+function routeKeyFor(account: number, route: number): string {
+  return `${accountId(account)}r${String(route).padStart(3, "0")}0000000000000000`.slice(0, 32);
+}
+
 export function createHarness(options: HarnessOptions): Harness {
   const config = readStackConfig(mapConfigSource(planSettings(options.stack, options.config).settings));
   const plan = deliveryPlan(config.delivery);
@@ -73,7 +84,18 @@ export function createHarness(options: HarnessOptions): Harness {
   const time = createVirtualTime(START);
   const random = seededRandom(options.seed);
   const keys = Array.from({ length: options.keys }, (_, account) => routingKeyFor(account));
-  const model = createPagerDutyModel({ routingKeys: keys, now: time.now });
+  const routeKeys = keys.map((_, account) => config.routes.map((__, route) => routeKeyFor(account, route)));
+  const model = createPagerDutyModel({ routingKeys: [...keys, ...routeKeys.flat()], now: time.now });
+  // With routes, every key pages one team's service; without, the stack's one service takes everyone's findings.
+  const serviceTeams = new Map<string, string>();
+  const teamOfRoute = options.teamOfRoute ?? ((route: string) => route);
+  if (config.routes.length > 0)
+    keys.forEach((key, account) => {
+      serviceTeams.set(key, teamOfRoute(DEFAULT_ROUTE));
+      config.routes.forEach((route, index) =>
+        serviceTeams.set(routeKeys[account]?.[index] ?? "", teamOfRoute(route.name)),
+      );
+    });
   const sent: SentEvent[] = [];
   const firstAccepted = new Map<string, number>();
   let requests = 0;
@@ -109,7 +131,10 @@ export function createHarness(options: HarnessOptions): Harness {
         time,
         random,
         routingKey,
-        // The function's settings in each account's stack, as the program deploys them.
+        routeKeys: config.routes.map((route, index) => ({
+          parameterName: route.parameterName,
+          routingKey: routeKeys[account]?.[index] ?? "",
+        })),
         settings: functionSettings({
           stack: config.stack,
           parameterName: config.parameterName,
@@ -120,11 +145,23 @@ export function createHarness(options: HarnessOptions): Harness {
           stateTable: "delivery-state",
           alertState: config.alertState,
           sync: config.sync,
-          // Every account of the benchmark pages its own stack's one service.
-          routes: [],
+          urgency: config.urgency,
+          // The stacks are deployed when the simulation starts.
+          backlogUntil:
+            config.urgency.backlogBaselineHours === 0
+              ? undefined
+              : START + config.urgency.backlogBaselineHours * 3600_000,
+          routes: config.routes.map(({ name, match, parameterName, serviceName, supportHours }) => ({
+            name,
+            match,
+            parameterName,
+            serviceName,
+            supportHours,
+          })),
           accountScope: config.accountScope,
-          organizations: undefined,
+          organizations: config.organizations,
         }),
+        ...(options.organizations === undefined ? {} : { organizations: options.organizations }),
         plan,
         memorySizeMb: config.delivery.memorySizeMb,
         lanes,
@@ -147,7 +184,7 @@ export function createHarness(options: HarnessOptions): Harness {
     deployments,
     sent,
     requests: () => requests,
-    serviceTeams: new Map(),
+    serviceTeams,
     firstAccepted,
     lanesFor: (event) => [
       ...new Set(rules.filter((rule) => matchesPattern(rule.pattern, event)).map((rule) => rule.lane)),

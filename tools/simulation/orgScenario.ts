@@ -1,3 +1,7 @@
+import { PROJECT } from "../../config";
+import type { OrganizationsReads } from "../../handler/accounts/organizations";
+import { DEFAULT_ROUTE } from "../../handler/finding/routes";
+import { loadStackSettings } from "../stackConfig";
 import type { Percentiles } from "./harness";
 import { START } from "./harness";
 import { pageTimes, runEstate, wrongAtEnd, type EstateRun, type ScanFigures } from "./estateRun";
@@ -86,13 +90,21 @@ export async function runOrganization(options: OrganizationOptions): Promise<Org
   const organization = createOrganization(shape);
   const estate = createEstate(organization, shape);
   const serials = new Map<number, number>();
+  // A stack with routes is deployed with the organization's own: its example routes name other accounts.
+  const routed =
+    options.config.routes === undefined &&
+    loadStackSettings(options.stack, options.config).values[`${PROJECT}:routes`] !== undefined;
   const run = await runEstate({
     organization,
     estate,
     format: options.format,
     stack: options.stack,
-    config: options.config,
+    config: routed
+      ? { ...options.config, routes: JSON.stringify(organizationRoutes(organization)) }
+      : options.config,
     seed: options.seed,
+    teamOfRoute: (route) => (route === DEFAULT_ROUTE ? UNOWNED : route),
+    organizations: organizationsOf(organization),
     churn: (entries, scan, random, paged) =>
       churn(entries, scan, random, paged, (draw) => {
         const account = Math.floor(draw() * organization.accounts.length);
@@ -125,6 +137,63 @@ export async function runOrganization(options: OrganizationOptions): Promise<Org
     wallSeconds: run.wallSeconds,
     peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
     monthlyCostUsd: monthlyCost(run.scans),
+  };
+}
+
+/**
+ * One route per team, as the organization's security engineer would write them: the team that owns resources
+ * across accounts by their `owner` tag (first, since a resource's owner wins over its account's team), one team
+ * by the list of its accounts, every other by its accounts' `team` tag; untagged accounts take the default route.
+ */
+export function organizationRoutes(organization: Organization): Record<string, unknown>[] {
+  const { teams, tagOwner } = organization;
+  const accountsOf = (team: string) =>
+    organization.accounts.filter((account) => account.team === team).map((account) => account.id);
+  const listed = teams.length >= 3 && accountsOf(teams[1] ?? "").length > 0 ? teams[1] : undefined;
+  const matchOf = (team: string): Record<string, unknown> =>
+    team === tagOwner
+      ? { resourceTags: { owner: team } }
+      : team === listed
+        ? { accounts: accountsOf(team) }
+        : { accountTags: { team } };
+  const ordered = tagOwner === undefined ? teams : [tagOwner, ...teams.filter((team) => team !== tagOwner)];
+  return ordered.map((team) => ({
+    name: team,
+    match: matchOf(team),
+    teamName: team,
+    escalationScheduleNames: [`${team} on-call`],
+  }));
+}
+
+/** The organization as AWS Organizations answers for it: each account's `team` tag and its OU under the root. */
+function organizationsOf(organization: Organization): OrganizationsReads {
+  const accounts = new Map(organization.accounts.map((account) => [account.id, account]));
+  const units = new Map(organization.accounts.map((account) => [account.ou.id, account.ou.name]));
+  const notFound = () =>
+    Object.assign(
+      new Error("We can't find a root, OU, account, or policy with the TargetId that you specified."),
+      {
+        name: "TargetNotFoundException",
+      },
+    );
+  return {
+    listTags(id) {
+      const account = accounts.get(id);
+      if (account === undefined) return Promise.reject(notFound());
+      const tags: Record<string, string> = account.team === undefined ? {} : { team: account.team };
+      return Promise.resolve({ tags });
+    },
+    listParents(id) {
+      const account = accounts.get(id);
+      if (account !== undefined)
+        return Promise.resolve({ parents: [{ id: account.ou.id, type: "ORGANIZATIONAL_UNIT" }] });
+      if (units.has(id)) return Promise.resolve({ parents: [{ id: "r-org1", type: "ROOT" }] });
+      return Promise.reject(notFound());
+    },
+    describeUnit(id) {
+      const name = units.get(id);
+      return Promise.resolve(name === undefined ? {} : { name });
+    },
   };
 }
 

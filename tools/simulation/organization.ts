@@ -57,6 +57,11 @@ export interface Organization {
   teams: string[];
   accounts: Account[];
   controls: Control[];
+  /**
+   * The team that owns resources in other teams' accounts by their `owner` tag (as a data team owns the
+   * databases of every account) and holds no account of its own; undefined with a single team.
+   */
+  tagOwner?: string;
 }
 
 export interface OrganizationOptions {
@@ -249,15 +254,16 @@ export function createOrganization(options: OrganizationOptions): Organization {
     { length: options.teams },
     (_, index) => TEAM_NAMES[index] ?? `team-${String(index + 1).padStart(2, "0")}`,
   );
-  // Teams differ in size: the first owns several times the accounts of the last.
-  const teamWeights = teams.map((_, index) => 1 / Math.sqrt(index + 1));
+  const tagOwner = teams.length > 1 ? teams[teams.length - 1] : undefined;
+  // Teams differ in size: the first owns several times the accounts of the last. The tag owner holds none.
+  const teamWeights = teams.map((team, index) => (team === tagOwner ? 0 : 1 / Math.sqrt(index + 1)));
   const teamTotal = teamWeights.reduce((sum, weight) => sum + weight, 0);
   const accounts: Account[] = Array.from({ length: options.accounts }, (_, index) => {
     let draw = random() * teamTotal;
-    let team = teams.length - 1;
+    let team = tagOwner === undefined ? teams.length - 1 : teams.length - 2;
     for (let candidate = 0; candidate < teams.length; candidate += 1) {
       draw -= teamWeights[candidate] ?? 0;
-      if (draw <= 0) {
+      if (draw <= 0 && (teamWeights[candidate] ?? 0) > 0) {
         team = candidate;
         break;
       }
@@ -284,7 +290,9 @@ export function createOrganization(options: OrganizationOptions): Organization {
     if (tagged) account.team = teamName;
     return account;
   });
-  return { teams, accounts, controls: catalogue(random) };
+  const organization: Organization = { teams, accounts, controls: catalogue(random) };
+  if (tagOwner !== undefined) organization.tagOwner = tagOwner;
+  return organization;
 }
 
 /** About 90% passed, 8% LOW or MEDIUM failures, 2% HIGH of which a few CRITICAL, over the organization's accounts. */
@@ -292,7 +300,7 @@ export function createEstate(organization: Organization, options: OrganizationOp
   const random = seededRandom(options.seed * 104729 + 7);
   const { cumulative, failRate } = controlOdds(organization.controls);
   const estate: EstateEntry[] = [];
-  organization.accounts.forEach((account, accountIndex) => {
+  organization.accounts.forEach((_, accountIndex) => {
     for (let resource = 0; resource < options.findingsPerAccount; resource += 1) {
       const control = pickIndex(cumulative, random());
       const spec = organization.controls[control] as Control;
@@ -305,12 +313,8 @@ export function createEstate(organization: Organization, options: OrganizationOp
         failing,
         severity: failing ? spec.severity : "INFORMATIONAL",
       };
-      // One resource in fifty carries an owner tag naming another team than its account's.
-      if (random() < 0.02) {
-        const others = organization.teams.filter((team) => team !== account.team);
-        const owner = others[Math.floor(random() * others.length)];
-        if (owner !== undefined) entry.owner = owner;
-      }
+      // One resource in fifty carries the owner tag of the team that owns resources across accounts.
+      if (random() < 0.02 && organization.tagOwner !== undefined) entry.owner = organization.tagOwner;
       estate.push(entry);
     }
   });

@@ -4,7 +4,8 @@ import { createHash } from "crypto";
 import { createAccountFacts, organizationsReads } from "../../handler/accounts/organizations";
 import { DEFAULT_ROUTE } from "../../handler/finding/routes";
 import type { StackConfig } from "../../config";
-import { systemClock } from "../../handler/clock";
+import { systemClock, type Clock } from "../../handler/clock";
+import { insideSupportHours, type SupportHours } from "../../handler/finding/urgency";
 import type { DeadLetter } from "../../handler/delivery/deadLetters";
 import { createMemoryPacingStore } from "../../handler/delivery/pacing";
 import { ACCOUNT_FACTS_TUNING, createHandler } from "../../handler/index";
@@ -34,6 +35,8 @@ const CREDENTIALS = { accessKeyId: "AKIDLOCALSTANDIN", secretAccessKey: "local-s
 export type LogLine = Record<string, unknown>;
 
 export interface LocalStack {
+  /** The moment the functions and PagerDuty see. */
+  clock: WalkClock;
   pagerduty: PagerDutyStandIn;
   securityHub: SecurityHubStandIn;
   delivery: (event: unknown) => Promise<unknown>;
@@ -57,8 +60,48 @@ function localKey(route: string): string {
     : createHash("sha256").update(route).digest("hex").slice(0, 32);
 }
 
+/**
+ * When the walk-through takes place: the first half hour from `now` on that lies an hour inside the support hours,
+ * so that what it shows does not depend on the hour it is run at. Without support hours, `now`.
+ */
+export function walkStart(hours: SupportHours | undefined, now: number): number {
+  if (hours === undefined) return now;
+  const step = 30 * 60_000;
+  let at = Math.ceil(now / step) * step;
+  while (!(insideSupportHours(hours, at) && insideSupportHours(hours, at + 2 * step))) at += step;
+  return at;
+}
+
+/** The middle of the first stretch outside the support hours after `from`: the night. */
+export function nightAfter(hours: SupportHours, from: number): number {
+  const step = 30 * 60_000;
+  let out = Math.ceil(from / step) * step;
+  while (insideSupportHours(hours, out)) out += step;
+  let back = out;
+  while (!insideSupportHours(hours, back)) back += step;
+  return out + Math.floor((back - out) / 2 / step) * step;
+}
+
+export interface WalkClock extends Clock {
+  /** Moves the walk to a later moment (the night, the next morning). */
+  moveTo(at: number): void;
+}
+
+/** Real time moved to `startAt`: sleeps are real, the moments the functions see are the walk's. */
+export function movedClock(startAt: number): WalkClock {
+  let offset = startAt - Date.now();
+  return {
+    now: () => Date.now() + offset,
+    sleep: systemClock.sleep,
+    moveTo: (at) => {
+      offset = at - Date.now();
+    },
+  };
+}
+
 export async function startLocalStack(
   config: StackConfig,
+  clock: WalkClock = movedClock(Date.now()),
   organizationsTree?: OrganizationsTree,
 ): Promise<LocalStack> {
   // The functions run on Node.js 22 in Lambda; the SDK's notice about this machine's Node.js is not the user's concern.
@@ -70,7 +113,10 @@ export async function startLocalStack(
     [config.parameterName, ROUTING_KEY],
     ...config.routes.map((route): [string, string] => [route.parameterName, localKey(route.name)]),
   ]);
-  const pagerduty = await startPagerDutyStandIn({ routingKeys: [...routingKeys.values()] });
+  const pagerduty = await startPagerDutyStandIn({
+    routingKeys: [...routingKeys.values()],
+    now: () => clock.now(),
+  });
   const organizations =
     config.organizations === undefined || organizationsTree === undefined
       ? undefined
@@ -99,19 +145,16 @@ export async function startLocalStack(
         stateTable: "local",
         alertState: config.alertState,
         sync: config.sync,
-        routes: config.routes.map(({ name, match, parameterName, serviceName }) => ({
-          name,
-          match,
-          parameterName,
-          serviceName,
-        })),
+        routes: config.routes,
         accountScope: config.accountScope,
         organizations: config.organizations,
+        urgency: config.urgency,
+        backlogUntil: undefined,
       }),
       eventsUrl: pagerduty.url,
     },
     {
-      clock: systemClock,
+      clock,
       random: Math.random,
       readParameter: (name) => Promise.resolve(keyOfParameter.get(name) ?? ROUTING_KEY),
       ...(organizations === undefined
@@ -130,7 +173,7 @@ export async function startLocalStack(
               failureMemoryMs: ACCOUNT_FACTS_TUNING.failureMemoryMs,
               budgetMs: ACCOUNT_FACTS_TUNING.budgetMs,
               unitNames: true,
-              clock: systemClock,
+              clock,
               log,
             }),
           }),
@@ -157,6 +200,7 @@ export async function startLocalStack(
         },
         {
           readParameter: () => Promise.resolve(WEBHOOK_SECRET),
+          clock,
           alertStore,
           pacingStore,
           ledger: createMemoryWebhookLedger(),
@@ -171,6 +215,7 @@ export async function startLocalStack(
     pagerduty,
     securityHub,
     delivery,
+    clock,
     webhookUrl: endpoint?.url,
     logs,
     metrics,

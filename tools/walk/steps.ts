@@ -6,10 +6,12 @@ import type { CustomAction } from "../../config";
 // What the walk-through replays: Security Hub events, and (with the two-way sync) what responders do in PagerDuty.
 
 export type Step =
+  /** An event imported into Security Hub; `at` moves the walk to that moment first. */
   | {
       kind: "event";
       label: string;
       event: Record<string, unknown>;
+      at?: number;
       /** AWS Organizations refuses every call while this event is processed. */
       organizationsDenied?: boolean;
     }
@@ -25,7 +27,7 @@ export const RESPONDER = { id: "PJDOE01", name: "Jo Doe" };
  * The built-in walk-through: what a security engineer sees in a first ElectricEye scan and its follow-ups, and,
  * with the two-way sync, what on-call does in PagerDuty and what comes back to Security Hub.
  */
-export function walkThrough(customAction: CustomAction | undefined): Step[] {
+export function walkThrough(customAction: CustomAction | undefined, start: number, night?: number): Step[] {
   const critical = electricEyeFinding("s3-public-policy-critical", "payroll-exports", ACCOUNT);
   const several = electricEyeFinding("s3-encryption-high", "billing-archive", ACCOUNT);
   several.Resources = ["billing-archive", "billing-archive-replica", "billing-archive-logs"].map(
@@ -48,8 +50,7 @@ export function walkThrough(customAction: CustomAction | undefined): Step[] {
     UpdatedAt: time,
     LastObservedAt: time,
   });
-  // Imported from now on: the import-to-page time the functions measure is then a real one.
-  const start = Date.now();
+  // Imported from the walk's start on: the import-to-page time the functions measure is then a real one.
   const at = (minutes: number) => new Date(start + minutes * 60_000);
   const event = (label: string, finding: Record<string, unknown>, minutes: number): Step => ({
     kind: "event",
@@ -91,6 +92,20 @@ export function walkThrough(customAction: CustomAction | undefined): Step[] {
       },
     },
   };
+  const atNight: Step[] =
+    night === undefined
+      ? []
+      : [
+          {
+            kind: "event",
+            label: "at night, outside support hours: a new HIGH finding on another bucket",
+            event: importedEvent(
+              [electricEyeFinding("s3-encryption-high", "night-uploads", ACCOUNT)],
+              new Date(night),
+            ),
+            at: night,
+          },
+        ];
   return [
     ...scan,
     {
@@ -117,6 +132,7 @@ export function walkThrough(customAction: CustomAction | undefined): Step[] {
     ),
     byHand,
     fixed,
+    ...atNight,
   ];
 }
 
@@ -152,7 +168,7 @@ const TEAM_ACCOUNTS = {
  * three services, a finding whose route changes when its bucket is tagged, a lookup AWS Organizations refuses, and
  * an account with a stack of its own.
  */
-export function orgWalkThrough(): { steps: Step[]; organization: OrganizationsTree } {
+export function orgWalkThrough(start: number): { steps: Step[]; organization: OrganizationsTree } {
   const organization: OrganizationsTree = {
     rootId: "r-ab12",
     units: { "ou-ab12-workload01": { name: "Workloads", parent: "r-ab12" } },
@@ -164,7 +180,6 @@ export function orgWalkThrough(): { steps: Step[]; organization: OrganizationsTr
       [TEAM_ACCOUNTS.ownStack]: { tags: {}, parent: "r-ab12" },
     },
   };
-  const start = Date.now();
   const event = (
     label: string,
     finding: Record<string, unknown>,

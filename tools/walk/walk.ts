@@ -10,8 +10,16 @@ import type { OrganizationsTree } from "../../standins/organizations";
 import { DEFAULT_ROUTE } from "../../handler/finding/routes";
 import { deliverWebhook, webhookPayload } from "../../standins/pagerdutyWebhooks";
 import { matchesPattern } from "../patternMatcher";
-import { WEBHOOK_SECRET, startLocalStack, type LocalStack, type LogLine } from "./localStack";
-import { RESPONDER, type Step } from "./steps";
+import {
+  WEBHOOK_SECRET,
+  movedClock,
+  nightAfter,
+  startLocalStack,
+  walkStart,
+  type LocalStack,
+  type LogLine,
+} from "./localStack";
+import { RESPONDER, orgWalkThrough, walkThrough, type Step } from "./steps";
 
 // The walk-through: each step through the stack's EventBridge rules (matched as EventBridge matches them) into the
 // functions (the code that ships), told as a person watching PagerDuty and Security Hub would tell it.
@@ -144,10 +152,13 @@ class Narrator {
       case "new":
       case "regression": {
         result.paged += 1;
-        const details = (alert?.event.payload as { custom_details?: { resources?: unknown[] } } | undefined)
-          ?.custom_details;
+        const details = (
+          alert?.event.payload as { custom_details?: { resources?: unknown[]; urgency?: string } } | undefined
+        )?.custom_details;
         const resources = details?.resources?.length ?? 0;
-        return `PAGED${on}: new alert${which}, severity ${alert?.severity ?? "?"}${resources > 1 ? `, one alert for ${resources} resources` : ""}\n        "${alert?.summary ?? ""}"`;
+        const urgency =
+          details?.urgency === undefined ? "" : `; ${details.urgency.replace(": ", " urgency: ")}`;
+        return `PAGED${on}: new alert${which}, severity ${alert?.severity ?? "?"}${resources > 1 ? `, one alert for ${resources} resources` : ""}${urgency}\n        "${alert?.summary ?? ""}"`;
       }
       case "resolve":
       case "untracked":
@@ -267,7 +278,9 @@ class Narrator {
     }
     if (step.kind === "forged") {
       const body = JSON.stringify(
-        webhookPayload(this.stack.pagerduty.model, alert, "incident.resolved", RESPONDER),
+        webhookPayload(this.stack.pagerduty.model, alert, "incident.resolved", RESPONDER, {
+          occurredAt: new Date(this.stack.clock.now()),
+        }),
       );
       const answer = await deliverWebhook(url, body, WEBHOOK_SECRET, "wrong");
       this.result.webhooksRejected += 1;
@@ -278,7 +291,11 @@ class Narrator {
     }
     this.stack.pagerduty.model.respond(alert.dedupKey, step.action, RESPONDER);
     const type = step.action === "acknowledge" ? "incident.acknowledged" : "incident.resolved";
-    const body = JSON.stringify(webhookPayload(this.stack.pagerduty.model, alert, type, RESPONDER));
+    const body = JSON.stringify(
+      webhookPayload(this.stack.pagerduty.model, alert, type, RESPONDER, {
+        occurredAt: new Date(this.stack.clock.now()),
+      }),
+    );
     const answer = await deliverWebhook(url, body, WEBHOOK_SECRET);
     this.write(
       `      PagerDuty: alert #${this.number(alert)} ${step.action === "acknowledge" ? "acknowledged" : "resolved"} by ${RESPONDER.name}; signed webhook → endpoint: HTTP ${answer.status}`,
@@ -297,9 +314,13 @@ export async function walk(
   config: StackConfig,
   steps: Step[],
   write: (line: string) => void,
-  options: { metrics?: boolean; organization?: OrganizationsTree } = {},
+  options: { metrics?: boolean; organization?: OrganizationsTree; startAt?: number } = {},
 ): Promise<WalkResult> {
-  const stack = await startLocalStack(config, options.organization);
+  const stack = await startLocalStack(
+    config,
+    movedClock(options.startAt ?? Date.now()),
+    options.organization,
+  );
   const narrator = new Narrator(config, stack, write);
   const labels = config.filter.severityLabels.join(" and ");
   const products = config.filter.products.length === 0 ? "any product" : config.filter.products.join(", ");
@@ -313,6 +334,10 @@ export async function walk(
   try {
     for (const [index, step] of steps.entries()) {
       write(`[${index + 1}/${steps.length}] ${step.label}`);
+      if (step.kind === "event" && step.at !== undefined) {
+        stack.clock.moveTo(step.at);
+        write(`      (it is now ${new Date(step.at).toISOString()})`);
+      }
       if (step.kind === "event") await narrator.event(step);
       else await narrator.webhook(step);
       write("");
@@ -336,4 +361,25 @@ export async function walk(
     `Summary: ${result.paged} paged, ${result.updated} updated, ${result.unchanged} unchanged${followUps > 0 ? ` (${followUps} of them Security Hub's follow-up events to a write-back)` : ""}, ${result.resolved} resolved, ${result.nothingToResolve} with nothing to resolve, ${result.filteredOut} filtered out; ${result.pagerdutyRequests} PagerDuty request(s); ${result.openAlerts} alert(s) left open; ${result.securityHubUpdates} Security Hub update(s); ${result.webhooksRejected} webhook(s) refused.`,
   );
   return result;
+}
+
+/**
+ * The built-in walk-through (an organization's findings on a stack with routes); it takes place inside the stack's
+ * support hours, whatever the hour it is run at.
+ */
+export function walkBuiltIn(
+  config: StackConfig,
+  write: (line: string) => void,
+  options: { metrics?: boolean } = {},
+): Promise<WalkResult> {
+  const startAt = walkStart(config.urgency.supportHours, Date.now());
+  if (config.routes.length > 0) {
+    const org = orgWalkThrough(startAt);
+    return walk(config, org.steps, write, { ...options, organization: org.organization, startAt });
+  }
+  const customAction = config.sync.enabled ? config.sync.customAction : undefined;
+  // The night scene: a HIGH finding outside support hours, after the day's steps (the last is a day later).
+  const hours = config.urgency.supportHours;
+  const night = hours === undefined ? undefined : nightAfter(hours, startAt + 25 * 3600_000);
+  return walk(config, walkThrough(customAction, startAt, night), write, { ...options, startAt });
 }
