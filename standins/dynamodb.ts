@@ -42,14 +42,17 @@ export function createDynamoDbService(tables: string[]): DynamoDbService {
         if (item === undefined || typeof id !== "string") {
           throw new AwsError("ValidationException", "One of the required keys was not given a value");
         }
-        const current = parse(table.get(id));
         const condition = input.ConditionExpression;
+        // Only a condition on an attribute needs the current item read back from its text.
+        const text = table.get(id);
+        const current =
+          condition === undefined || condition === "attribute_not_exists(id)" ? undefined : parse(text);
         const values = (input.ExpressionAttributeValues ?? {}) as Item;
         const names = (input.ExpressionAttributeNames ?? {}) as Record<string, string>;
         const equality = typeof condition === "string" ? /^(#?\w+) = (:\w+)$/.exec(condition) : null;
         let holds: boolean;
         if (condition === undefined) holds = true;
-        else if (condition === "attribute_not_exists(id)") holds = current === undefined;
+        else if (condition === "attribute_not_exists(id)") holds = text === undefined;
         else if (equality !== null && values[equality[2] ?? ""]?.N !== undefined) {
           const [, reference = "", placeholder = ""] = equality;
           const attribute = reference.startsWith("#") ? names[reference] : reference;
@@ -64,12 +67,13 @@ export function createDynamoDbService(tables: string[]): DynamoDbService {
           throw new AwsError("ValidationException", `Unsupported ConditionExpression: ${String(condition)}`);
         }
         if (!holds) {
-          const old = input.ReturnValuesOnConditionCheckFailure === "ALL_OLD" && current !== undefined;
+          const old =
+            input.ReturnValuesOnConditionCheckFailure === "ALL_OLD" ? (current ?? parse(text)) : undefined;
           throw new AwsError(
             "ConditionalCheckFailedException",
             "The conditional request failed",
             400,
-            old ? { Item: current } : {},
+            old === undefined ? {} : { Item: old },
           );
         }
         table.set(id, JSON.stringify(item));

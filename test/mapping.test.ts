@@ -211,6 +211,11 @@ describe("mapping a finding to a PagerDuty event", () => {
       assert.equal(isoTimestamp("1977-06-02T122:29:47.694473+00:00"), undefined);
       assert.equal(isoTimestamp("2024-02-30T10:00:00Z"), undefined);
       assert.equal(isoTimestamp("2024-05-01T12:00:00.000000+02:00"), "2024-05-01T10:00:00.000Z");
+      // Read from its parts as Date would read the normalised text: offsets, short forms, years before 100.
+      assert.equal(isoTimestamp("2024-12-31T23:30-0130"), "2025-01-01T01:00:00.000Z");
+      assert.equal(isoTimestamp("0050-03-01T00:00:00.9999Z"), "0050-03-01T00:00:00.999Z");
+      assert.equal(isoTimestamp("2024-05-01T12:00:00+24:00"), undefined);
+      assert.equal(isoTimestamp("2024-02-29T00:00:00Z"), "2024-02-29T00:00:00.000Z");
       const finding = findingOf("electriceye-docs-stdout-ebs-volume.json");
       finding.UpdatedAt = finding.FirstObservedAt;
       assert.equal(trigger(finding).payload?.timestamp, undefined);

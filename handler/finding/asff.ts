@@ -8,7 +8,7 @@ import {
   type Severity,
 } from "./model";
 import { UPDATED_BY } from "../sync/notes";
-import { CONSOLE_HOSTS, isoTimestamp } from "./text";
+import { CONSOLE_HOSTS, isoMillis } from "./text";
 import { tagsByKey } from "./routes";
 
 // The AWS Security Finding Format (ASFF) of Security Hub CSPM, read into the project's finding.
@@ -86,10 +86,6 @@ function consoleUrlOf(
   return `https://${host}/securityhub/home?region=${at}#/findings?search=Id%3D%255Coperator%255C%253AEQUALS%255C%253A${id}`;
 }
 
-function millisOf(iso: string | undefined): number | undefined {
-  return iso === undefined ? undefined : Date.parse(iso);
-}
-
 /** An ASFF finding as the project's finding; undefined with a reason when it has no Id. */
 export function readAsff(raw: Record<string, unknown>): { finding: Finding } | { reason: string } {
   const id = textAt(raw, "Id");
@@ -132,7 +128,7 @@ export function readAsff(raw: Record<string, unknown>): { finding: Finding } | {
     firstObservedAt: textAt(raw, "FirstObservedAt"),
     lastObservedAt: textAt(raw, "LastObservedAt"),
     updatedAt: textAt(raw, "UpdatedAt"),
-    updatedAtMs: millisOf(isoTimestamp(textAt(raw, "UpdatedAt"))),
+    updatedAtMs: isoMillis(textAt(raw, "UpdatedAt")),
     sourceUrl: textAt(raw, "SourceUrl"),
     consoleUrl: consoleUrlOf(productArn, id, resources, region),
   };

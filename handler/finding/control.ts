@@ -1,4 +1,4 @@
-import { createHash } from "crypto";
+import { hash } from "crypto";
 import { dedupKeyOf, fitEvent, EVENT_MAX_BYTES, SUMMARY_MAX_CHARS } from "./mapping";
 import { SEVERITY_LABELS, type Finding, type Resource, type SeverityLabel } from "./model";
 import type { PagerDutyEvent } from "./pagerdutyEvent";
@@ -78,9 +78,7 @@ export function groupOf(finding: Finding, grouping: Grouping): GroupIdentity | u
     resourceType: finding.resources[0]?.type,
   };
   const fields: GroupField[] = ["control", ...grouping.fields.filter((field) => field !== "control")];
-  const digest = createHash("sha256")
-    .update(JSON.stringify(fields.map((field) => [field, values[field] ?? ""])))
-    .digest("hex");
+  const digest = hash("sha256", JSON.stringify(fields.map((field) => [field, values[field] ?? ""])), "hex");
   const identity: GroupIdentity = { dedupKey: `securityhub-group-${digest}`, control };
   for (const field of fields) {
     const value = values[field];

@@ -1,4 +1,4 @@
-import { createHash } from "crypto";
+import { hash } from "crypto";
 import { isObject, type JsonObject } from "./json";
 import type { Finding, SeverityLabel } from "./model";
 import type { PagerDutyEvent, PagerDutySeverity } from "./pagerdutyEvent";
@@ -49,10 +49,8 @@ export function canonicalProductArn(productArn: string | undefined): string | un
  * the same pair and therefore the same key, and so do the ASFF and OCSF copies of one finding.
  */
 export function dedupKeyOf(productArn: string | undefined, findingId: string): string {
-  const digest = createHash("sha256")
-    .update(`${canonicalProductArn(productArn) ?? ""}\n${findingId}`)
-    .digest("hex");
-  return `securityhub-${digest}`;
+  // The one-shot hash: a fraction of createHash's cost, paid twice for every record.
+  return `securityhub-${hash("sha256", `${canonicalProductArn(productArn) ?? ""}\n${findingId}`, "hex")}`;
 }
 
 /**
@@ -62,7 +60,7 @@ export function dedupKeyOf(productArn: string | undefined, findingId: string): s
 export function fingerprintOf(finding: Finding): string {
   const resources = finding.resources.map((resource) => `${resource.type} ${resource.id}`).sort();
   const shown = [finding.severity.label, finding.title ?? "", resources, finding.compliance ?? ""];
-  return createHash("sha256").update(JSON.stringify(shown)).digest("hex").slice(0, 16);
+  return hash("sha256", JSON.stringify(shown), "hex").slice(0, 16);
 }
 
 export interface MapOptions {

@@ -141,10 +141,9 @@ export class Deployment {
 
   /** Whether any record waits in a lane or is being processed. */
   busy(): boolean {
-    return (
-      [...this.queues.values()].some((queue) => queue.size > 0) ||
-      [...this.inFlight.values()].some((count) => count > 0)
-    );
+    for (const queue of this.queues.values()) if (queue.size > 0) return true;
+    for (const count of this.inFlight.values()) if (count > 0) return true;
+    return false;
   }
 
   /** EventBridge puts an event into a lane's queue. */

@@ -172,12 +172,12 @@ export async function runEstate(options: EstateRunOptions): Promise<EstateRun> {
     return lanes;
   };
   const eventOf = (entry: EstateEntry, state: ImportState, feed: "asff" | "ocsf") => {
-    const finding = factory.materialize(entry, state)[feed];
+    const { finding, productArn } = factory.feedFinding(entry, state, feed);
     const account = organization.accounts[entry.account]?.id ?? "";
     const resources =
       feed === "ocsf"
-        ? [String((finding?.metadata as { uid?: string } | undefined)?.uid ?? "")]
-        : [factory.identity(entry).productArn];
+        ? [String((finding.metadata as { uid?: string } | undefined)?.uid ?? "")]
+        : [productArn];
     return securityHubEvent(
       feed === "ocsf" ? IMPORTED_V2 : IMPORTED,
       { account, region: entry.region, resources },

@@ -21,9 +21,15 @@ export function inProcessClient<T>(
     copies?: boolean;
   },
 ): T {
+  // The operation each command class names, worked out once per class: clients send millions of commands.
+  const operationOf = new Map<unknown, string>();
   const client = {
     async send(command: Command): Promise<unknown> {
-      const operation = command.constructor.name.replace(/Command$/, "");
+      let operation = operationOf.get(command.constructor);
+      if (operation === undefined) {
+        operation = command.constructor.name.replace(/Command$/, "");
+        operationOf.set(command.constructor, operation);
+      }
       const run = operations[operation];
       if (run === undefined) throw new Error(`the in-process client has no operation ${operation}`);
       options.onCall?.(operation);

@@ -1,4 +1,4 @@
-import { createHash } from "crypto";
+import { hash } from "crypto";
 import type { SeverityLabel } from "../../handler/finding/model";
 import { electricEyeFinding, securityHubControlFinding, withOcsfSeverity } from "./findings";
 import { seededRandom } from "./virtualTime";
@@ -443,10 +443,25 @@ export class FindingFactory {
   }
 
   materialize(entry: EstateEntry, state: ImportState): Materialized {
+    if (this.format === "asff") return { asff: this.feedFinding(entry, state, "asff").finding };
+    const ocsf = this.feedFinding(entry, state, "ocsf").finding;
+    return this.format === "both" ? { ocsf, asff: this.feedFinding(entry, state, "asff").finding } : { ocsf };
+  }
+
+  /** The finding of one feed an entry arrives in, with its product ARN: what one import's event carries. */
+  feedFinding(
+    entry: EstateEntry,
+    state: ImportState,
+    feed: "asff" | "ocsf",
+  ): { finding: Record<string, unknown>; productArn: string } {
     const names = this.names(entry);
-    if (this.format === "asff") return { asff: this.electricEye(entry, names, state) };
-    const ocsf = this.controlFinding(entry, names, state);
-    return this.format === "both" ? { ocsf, asff: this.controlFindingAsff(entry, names, state) } : { ocsf };
+    const finding =
+      this.format === "asff"
+        ? this.electricEye(entry, names, state)
+        : feed === "ocsf"
+          ? this.controlFinding(entry, names, state)
+          : this.controlFindingAsff(entry, names, state);
+    return { finding, productArn: names.productArn };
   }
 
   private names(entry: EstateEntry): Names {
@@ -570,7 +585,7 @@ export class FindingFactory {
           uid: `arn:aws:securityhub:${entry.region}::productv2/aws/securityhub`,
         },
         profiles: metadata.profiles,
-        uid: createHash("sha256").update(names.id).digest("hex").slice(0, 56),
+        uid: hash("sha256", names.id, "hex").slice(0, 56),
         version: metadata.version,
       },
       remediation: template.remediation,
@@ -630,7 +645,7 @@ function asffResource(entry: EstateEntry, names: Names): Record<string, unknown>
 }
 
 function uuidOf(seed: string): string {
-  const digest = createHash("sha256").update(seed).digest("hex");
+  const digest = hash("sha256", seed, "hex");
   return [
     digest.slice(0, 8),
     digest.slice(8, 12),

@@ -48,6 +48,15 @@ class Message implements SimMessage {
     if (typeof this.content !== "string") this.content = this.content();
     return this.content;
   }
+
+  /**
+   * A deleted message's text is let go at once: stale copies of the message wait in the visibility heap for up to
+   * its timeout, and each text kept that long outlives the young generation and fills the old one.
+   */
+  forget(): void {
+    this.deleted = true;
+    this.content = "";
+  }
 }
 
 interface Hidden {
@@ -230,7 +239,7 @@ export class SimQueue {
   }
 
   private forget(message: Message): void {
-    message.deleted = true;
+    message.forget();
     this.live -= 1;
     if (message.receiptHandle !== undefined) this.inFlight.delete(message.receiptHandle);
   }
