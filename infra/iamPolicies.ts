@@ -81,7 +81,7 @@ export function functionPolicy(inputs: FunctionPolicyInputs): PolicyDocument {
     {
       Sid: "DeliveryState",
       Effect: "Allow",
-      Action: ["dynamodb:GetItem", "dynamodb:PutItem"],
+      Action: ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem"],
       Resource: inputs.stateTableArn,
     },
   ];

@@ -864,6 +864,32 @@ describe("the Pulumi program under the mock engine", () => {
       );
     });
 
+    it("takes the standard and resolve lanes in batches of 1,000 gathered over a second, the critical lane in tens at once, and reads a batch's state with BatchGetItem on the table alone", () => {
+      const batches = Object.fromEntries(
+        ofType(org.resources, "aws:lambda/eventSourceMapping:EventSourceMapping").map((mapping) => [
+          mapping.name,
+          [mapping.inputs.batchSize, mapping.inputs.maximumBatchingWindowInSeconds],
+        ]),
+      );
+      assert.deepEqual(batches, {
+        "delivery-critical-mapping": [10, 0],
+        "delivery-resolve-mapping": [1000, 1],
+        "delivery-standard-mapping": [1000, 1],
+      });
+      assert.equal(
+        one(org.resources, "delivery-resolve-queue").inputs.visibilityTimeoutSeconds,
+        361,
+        "six times the function timeout, plus the batching window",
+      );
+      const state = policyOf(org.resources).DeliveryState;
+      assert.deepEqual(state?.Action, ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem"]);
+      assert.equal(typeof state?.Resource, "string");
+      const variables = (
+        one(org.resources, "delivery-function").inputs.environment as { variables: Record<string, string> }
+      ).variables;
+      assert.equal(variables.RECORD_CONCURRENCY, "50");
+    });
+
     it("through a role in the management account, may assume that role and read nothing of Organizations itself", async () => {
       const roleArn = "arn:aws:iam::123456789012:role/electriceye-pagerduty-organizations-reader";
       const { resources } = await run("org", { organizationsRoleArn: roleArn });
@@ -940,6 +966,26 @@ describe("the Pulumi program under the mock engine", () => {
         "more concurrent invocations than the send schedule can serve",
         { maximumConcurrency: "1000" },
         /maximumConcurrency is 1000: expected at most \d+ with functionTimeoutSeconds 60, eventsPerMinute 115 and \d lane\(s\)/,
+      ],
+      [
+        "a batch above ten records without a batching window",
+        { batchSize: "100" },
+        /maximumBatchingWindowSeconds is 0: expected 1 to 300 with batchSize 100: Lambda takes more than 10 records a batch only with a batching window$/,
+      ],
+      [
+        "a batch an invocation's 6 MB cannot carry",
+        { batchSize: "5000", maximumBatchingWindowSeconds: "1" },
+        /batchSize is 5000: expected at most 1536: an invocation carries at most 6 MB/,
+      ],
+      [
+        "a batch the function cannot read in its time",
+        {
+          batchSize: "1500",
+          maximumBatchingWindowSeconds: "1",
+          recordConcurrency: "1",
+          functionTimeoutSeconds: "10",
+        },
+        /batchSize is 1500: expected at most 100 with recordConcurrency 1 and functionTimeoutSeconds 10: reading a batch/,
       ],
       [
         "an unknown PagerDuty region",
