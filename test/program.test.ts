@@ -890,6 +890,54 @@ describe("the Pulumi program under the mock engine", () => {
       assert.equal(variables.RECORD_CONCURRENCY, "50");
     });
 
+    it("subscribes every route's service to the one webhook endpoint, each with its own signing secret the endpoint may read", () => {
+      const services = Object.fromEntries(
+        [
+          "webhook-subscription",
+          "payments-webhook-subscription",
+          "platform-webhook-subscription",
+          "data-webhook-subscription",
+        ].map((name) => [name, one(org.resources, `sync-${name}`).inputs.serviceId]),
+      );
+      assert.equal(services["platform-webhook-subscription"], "PPLAT01");
+      assert.equal(new Set(Object.values(services)).size, 4, "one subscription per service");
+      const secrets = ["", "-payments", "-platform", "-data"].map(
+        (route) => `electriceye-pagerduty-org${route}-webhook-secret`,
+      );
+      for (const name of secrets)
+        assert.equal(org.resources.filter((resource) => resource.inputs.name === name).length, 1, name);
+      const variables = (
+        one(org.resources, "sync-webhook-function").inputs.environment as {
+          variables: Record<string, string>;
+        }
+      ).variables;
+      const routes = JSON.parse(String(variables.WEBHOOK_ROUTES)) as {
+        serviceId: string;
+        secretParameterName: string;
+      }[];
+      assert.deepEqual(
+        routes.map((route) => route.secretParameterName),
+        secrets.slice(1),
+      );
+      assert.equal(routes[1]?.serviceId, "PPLAT01");
+      const read = (
+        JSON.parse(String(one(org.resources, "sync-webhook-role-policy").inputs.policy)) as PolicyDocument
+      ).Statement.find((statement) => statement.Sid === "ReadSigningSecret");
+      assert.equal((read?.Resource as string[]).length, 4);
+    });
+
+    it("alarms when findings keep taking the default route because AWS Organizations cannot be read", async () => {
+      const alarm = one(org.resources, "operations-account-facts-alarm").inputs;
+      assert.equal(alarm.metricName, "AccountFactsUnavailable");
+      assert.equal(alarm.evaluationPeriods, 3);
+      assert.equal(alarm.threshold, 0);
+      const prod = await run("prod");
+      assert.ok(
+        !prod.resources.some((resource) => resource.name === "operations-account-facts-alarm"),
+        "a stack that never reads Organizations has no such alarm",
+      );
+    });
+
     it("through a role in the management account, may assume that role and read nothing of Organizations itself", async () => {
       const roleArn = "arn:aws:iam::123456789012:role/electriceye-pagerduty-organizations-reader";
       const { resources } = await run("org", { organizationsRoleArn: roleArn });
