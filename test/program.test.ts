@@ -253,6 +253,7 @@ describe("the Pulumi program under the mock engine", () => {
         "PAGE_PRODUCTS",
         "PAGE_SEVERITY_LABELS",
         "PAGE_WORKFLOW_STATUSES",
+        "RECORD_CONCURRENCY",
         "ROUTING_KEY_PARAMETER",
         "ROUTING_KEY_TTL_SECONDS",
         "SECURITY_HUB_SYNC",
@@ -317,7 +318,11 @@ describe("the Pulumi program under the mock engine", () => {
         "WriteOwnLogs",
       ]);
       assert.deepEqual(bySid.ReadRoutingKey?.Action, "ssm:GetParameter");
-      assert.deepEqual(bySid.DeliveryState?.Action, ["dynamodb:GetItem", "dynamodb:PutItem"]);
+      assert.deepEqual(bySid.DeliveryState?.Action, [
+        "dynamodb:GetItem",
+        "dynamodb:BatchGetItem",
+        "dynamodb:PutItem",
+      ]);
       assert.match(String(bySid.DeliveryState?.Resource), /:table\/delivery-state/);
       assert.deepEqual(one(dev.resources, "delivery-state").inputs.ttl, {
         attributeName: "expiresAt",

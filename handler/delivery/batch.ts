@@ -55,7 +55,7 @@ interface Work {
  * Processes a batch until the deadline. A record is delivered when all its findings are sent or skipped;
  * dead-lettered (with the reason) when it or one of its findings can never be sent; handed back to its queue when
  * delivery must wait (429, PagerDuty or SSM unavailable, no time left). One record's fate never changes another's,
- * except that after a 429 or a missed deadline nothing more is sent in this invocation.
+ * except that after a 429 or a missed deadline nothing more is sent with that route's key in this invocation.
  */
 export async function processRecords(
   records: InboundRecord[],
@@ -76,18 +76,14 @@ export async function processRecords(
       });
     }
   }
-  let stopped: RecordResult | undefined;
   const permits = createPermits(Math.max(1, deps.recordConcurrency));
-  const sendOneAtATime = serialChannels(deps.channel, () => stopped);
+  const sendOneAtATime = serialChannels(deps.channel);
   const results = await Promise.all(
     work.map(async (item): Promise<RecordResult> => {
       const release = await permits.acquire();
       try {
-        if (stopped !== undefined) return { ...stopped, messageId: item.record.messageId };
         // A record waiting for its turn to send gives its permit to the next record's reads.
-        const result = await processRecord(item, { ...deps, channel: sendOneAtATime(release) }, deadline);
-        if (result.stop) stopped ??= result.result;
-        return result.result;
+        return await processRecord(item, { ...deps, channel: sendOneAtATime(release) }, deadline);
       } finally {
         release();
       }
@@ -133,28 +129,16 @@ function createPermits(count: number): { acquire(): Promise<() => void> } {
 }
 
 /**
- * Each channel's sends of the invocation, one after another in the order asked. Once a send could not be made (a
- * 429, no slot before the deadline: the invocation stops) or the invocation stopped otherwise, a send still waiting
- * is not made: its finding is handed back for the same reason.
+ * Each channel's sends of the invocation, one after another in the order asked. Once a send of a channel could not
+ * be made (a 429, no slot of its key's schedule before the deadline), the channel's sends still waiting are not
+ * made: their findings are handed back for the same reason. Other routes' keys go on sending: PagerDuty's limit, and
+ * each key's schedule, are per key.
  */
 function serialChannels(
   channelOf: (route: string) => Channel,
-  stopped: () => RecordResult | undefined,
 ): (onWait: () => void) => (route: string) => Channel {
   const tails = new Map<Channel, Promise<unknown>>();
-  let halted: Extract<Delivery, { outcome: "handBack" }> | undefined;
-  const haltedBy = (): Delivery | undefined => {
-    if (halted !== undefined) return { ...halted, attempts: 0 };
-    const stop = stopped();
-    if (stop === undefined) return undefined;
-    return {
-      outcome: "handBack",
-      reason: stop.reason ?? "the invocation stopped sending",
-      rateLimited: false,
-      attempts: 0,
-      ...(stop.retryAt === undefined ? {} : { retryAt: stop.retryAt }),
-    };
-  };
+  const halted = new Map<Channel, Extract<Delivery, { outcome: "handBack" }>>();
   return (onWait) => (name) => {
     const channel = channelOf(name);
     return {
@@ -162,10 +146,10 @@ function serialChannels(
       deliver: (request, deadline) => {
         onWait();
         const turn = (tails.get(channel) ?? Promise.resolve()).then(async (): Promise<Delivery> => {
-          const refused = haltedBy();
-          if (refused !== undefined) return refused;
+          const refused = halted.get(channel);
+          if (refused !== undefined) return { ...refused, attempts: 0 };
           const delivery = await channel.deliver(request, deadline);
-          if (delivery.outcome === "handBack") halted ??= delivery;
+          if (delivery.outcome === "handBack") halted.set(channel, delivery);
           return delivery;
         });
         tails.set(
@@ -201,13 +185,13 @@ async function processRecord(
   { record, byHand, findings }: Work,
   deps: BatchDependencies,
   deadline: number,
-): Promise<{ result: RecordResult; stop?: boolean }> {
+): Promise<RecordResult> {
   const { messageId, reading } = record;
   if (reading.kind === "skip") {
     deps.log.info("event skipped", { messageId, reason: reading.reason });
-    return { result: { messageId, outcome: "skipped", reason: reading.reason } };
+    return { messageId, outcome: "skipped", reason: reading.reason };
   }
-  if (reading.kind === "malformed") return { result: await deadLetter(record, reading.reason, deps) };
+  if (reading.kind === "malformed") return deadLetter(record, reading.reason, deps);
 
   const problems: string[] = [];
   let sent = 0;
@@ -238,15 +222,15 @@ async function processRecord(
     if (result.kind === "stop" || result.kind === "wait") {
       const handedBack: RecordResult = { messageId, outcome: "handedBack", reason: result.reason };
       if (result.retryAt !== undefined) handedBack.retryAt = result.retryAt;
-      return { result: handedBack, stop: result.kind === "stop" };
+      return handedBack;
     }
     if (result.kind === "rejected") problems.push(result.reason);
     if (result.kind === "sent") sent += 1;
   }
-  if (problems.length > 0) return { result: await deadLetter(record, problems.join(" | "), deps) };
+  if (problems.length > 0) return deadLetter(record, problems.join(" | "), deps);
   return sent > 0
-    ? { result: { messageId, outcome: "delivered" } }
-    : { result: { messageId, outcome: "skipped", reason: "nothing needed sending" } };
+    ? { messageId, outcome: "delivered" }
+    : { messageId, outcome: "skipped", reason: "nothing needed sending" };
 }
 
 async function deadLetter(
