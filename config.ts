@@ -10,7 +10,15 @@ import {
   type RouteMatch,
 } from "./handler/finding/routes";
 import { FINDING_FORMATS, lanesOf, stackRules, type FindingFormats } from "./infra/eventPatterns";
-import { maximumConcurrencyFor, sendWindowSeconds } from "./infra/tuning";
+import {
+  INVOCATION_PAYLOAD_BYTES,
+  MAX_RECORD_CONCURRENCY,
+  RECORD_BYTES,
+  RECORD_WORK_MS,
+  maximumConcurrencyFor,
+  readingBudgetMs,
+  sendWindowSeconds,
+} from "./infra/tuning";
 import { WEEKDAYS, type SupportHours } from "./handler/finding/urgency";
 import { GROUP_FIELDS, type GroupField, type Grouping } from "./handler/finding/control";
 
@@ -48,7 +56,12 @@ export type PagerDutyConfig =
   | { mode: "existingKey"; routingKey: pulumi.Output<string> };
 
 export interface DeliveryTuning {
+  /** Records per invocation in the standard and resolve lanes (the critical lane takes at most ten). */
   batchSize: number;
+  /** Seconds the event source mapping gathers records before invoking (at least 1 above ten records). */
+  maximumBatchingWindowSeconds: number;
+  /** Records of a batch the function works on at once. */
+  recordConcurrency: number;
   maximumConcurrency: number;
   functionTimeoutSeconds: number;
   maxReceiveCount: number;
@@ -347,7 +360,9 @@ export function readStackConfig(source: ConfigSource): StackConfig {
     pagerDutyRegion: oneOf("pagerdutyRegion", ["us", "eu"] as const),
     pagerduty,
     delivery: {
-      batchSize: integer("batchSize", 1, 10),
+      batchSize: integer("batchSize", 1, 10_000),
+      maximumBatchingWindowSeconds: integer("maximumBatchingWindowSeconds", 0, 300),
+      recordConcurrency: integer("recordConcurrency", 1, MAX_RECORD_CONCURRENCY),
       maximumConcurrency: integer("maximumConcurrency", 2, 1000),
       functionTimeoutSeconds: integer("functionTimeoutSeconds", 10, 900),
       maxReceiveCount: integer("maxReceiveCount", 3, 1000),
@@ -383,6 +398,7 @@ export function readStackConfig(source: ConfigSource): StackConfig {
     protectState: flag("protectState"),
   };
   const { delivery } = config;
+  checkBatches(delivery, fail);
   const lanes = lanesOf(stackRules(config)).length;
   const most = maximumConcurrencyFor(delivery, lanes);
   if (delivery.maximumConcurrency > most)
@@ -392,6 +408,32 @@ export function readStackConfig(source: ConfigSource): StackConfig {
       `expected at most ${most} with functionTimeoutSeconds ${delivery.functionTimeoutSeconds}, eventsPerMinute ${delivery.eventsPerMinute} and ${lanes} lane(s): the send schedule gives each invocation a slot within its ${sendWindowSeconds(delivery.functionTimeoutSeconds)} s send window only that far; more would wait, hand records back and hold a CRITICAL behind them`,
     );
   return config;
+}
+
+/** A batch the event source mapping can gather, and the function can read through, within one invocation. */
+function checkBatches(delivery: DeliveryTuning, fail: Readers["fail"]): void {
+  const { batchSize, maximumBatchingWindowSeconds: window, recordConcurrency } = delivery;
+  if (batchSize > 10 && window < 1)
+    fail(
+      "maximumBatchingWindowSeconds",
+      window,
+      `expected 1 to 300 with batchSize ${batchSize}: Lambda takes more than 10 records a batch only with a batching window`,
+    );
+  const fits = Math.floor(INVOCATION_PAYLOAD_BYTES / RECORD_BYTES);
+  if (batchSize > fits)
+    fail(
+      "batchSize",
+      batchSize,
+      `expected at most ${fits}: an invocation carries at most ${INVOCATION_PAYLOAD_BYTES / 1024 / 1024} MB and a record of one finding's Imported event is about ${RECORD_BYTES / 1024} KB, so a larger batch is never filled`,
+    );
+  const budget = readingBudgetMs(delivery.functionTimeoutSeconds);
+  const rounds = Math.floor(budget / RECORD_WORK_MS);
+  if (Math.ceil(batchSize / recordConcurrency) > rounds)
+    fail(
+      "batchSize",
+      batchSize,
+      `expected at most ${rounds * recordConcurrency} with recordConcurrency ${recordConcurrency} and functionTimeoutSeconds ${delivery.functionTimeoutSeconds}: reading a batch (${RECORD_WORK_MS} ms a record, ${recordConcurrency} at once) must take at most half the ${sendWindowSeconds(delivery.functionTimeoutSeconds)} s send window`,
+    );
 }
 
 /** PageOnCall and the stack's name when that fits Security Hub's 20 letters and digits, else a hash of it. */

@@ -86,6 +86,17 @@ export = async () => {
                     token: config.pagerduty.token,
                     serviceId: pagerduty.serviceId as pulumi.Output<string>,
                     region: config.pagerDutyRegion,
+                    routes: routes.flatMap(({ route, pagerduty: service }) =>
+                      route.pagerduty.mode === "existingKey"
+                        ? []
+                        : [
+                            {
+                              name: route.name,
+                              parameterName: route.parameterName,
+                              serviceId: service.serviceId as pulumi.Output<string>,
+                            },
+                          ],
+                    ),
                   },
           },
           tagged,
@@ -101,6 +112,7 @@ export = async () => {
       functionName: delivery.functionName,
       webhookFunctionName: sync?.webhookFunctionName ?? pulumi.output(undefined),
       sync: sync !== undefined,
+      accountFacts: config.organizations !== undefined,
       eventsPerMinute: config.delivery.eventsPerMinute,
       pageDelayAlarmMinutes: config.alarms.pageDelayMinutes,
       alarms: {

@@ -35,12 +35,12 @@ import { createJsonLogger, type Logger } from "./telemetry/log";
 import { createMeter } from "./telemetry/metrics";
 import { createPacer, type PacingStore } from "./delivery/pacing";
 import { EVENTS_URLS, createPagerDutyClient, fetchTransport, type Transport } from "./delivery/pagerduty";
-import type { AlertStore } from "./state/store";
+import { prefetchingStore, type AlertStore } from "./state/store";
 import { createAlertTracker } from "./state/tracker";
 import { describeRoutingKeyProblem } from "./finding/pagerdutyEvent";
 import { routeUrgency } from "./finding/urgency";
 import { createSecretParameter, type ParameterReader } from "./secretParameter";
-import { DEADLINE_MARGIN_MS, type HandlerSettings } from "./settings";
+import { DEADLINE_MARGIN_MS, HANDLER_DEFAULTS, type HandlerSettings } from "./settings";
 import { createPageWriteBack } from "./sync/pageWriteBack";
 import { createSecurityHubUpdater, type FindingUpdater } from "./sync/securityHub";
 import { createSecurityHubWriter } from "./sync/writeBack";
@@ -269,15 +269,6 @@ export function createHandler(settings: HandlerSettings, overrides: Partial<Hand
       })
     : undefined;
   const common = {
-    alerts: createAlertTracker({
-      store: alertStore,
-      clock,
-      log,
-      refreshMs: settings.alertRefreshHours * 3600_000,
-      resolveUntrackedUntil: settings.resolveUntrackedUntil ?? 0,
-      writeBack: settings.securityHubSync,
-      meter,
-    }),
     filter: settings.filter,
     accountScope: settings.accountScope ?? { include: [], exclude: [] },
     routeOf,
@@ -289,16 +280,39 @@ export function createHandler(settings: HandlerSettings, overrides: Partial<Hand
     meter,
     clock,
   };
-  // Write-backs are gathered per invocation and sent after its pages.
-  const dependenciesFor = (): BatchDependencies => {
+  // The alert state a batch reads ahead and the write-backs it gathers are the invocation's own.
+  const dependenciesFor = () => {
+    const reads = prefetchingStore(alertStore, clock.now);
+    const perInvocation = {
+      ...common,
+      alerts: createAlertTracker({
+        store: reads.store,
+        clock,
+        log,
+        refreshMs: settings.alertRefreshHours * 3600_000,
+        resolveUntrackedUntil: settings.resolveUntrackedUntil ?? 0,
+        writeBack: settings.securityHubSync,
+        meter,
+      }),
+      prefetch: reads.prefetch,
+      recordConcurrency: settings.recordConcurrency ?? HANDLER_DEFAULTS.recordConcurrency,
+    };
     if (writeToSecurityHub === undefined)
-      return { ...common, writeBack: undefined, flushWriteBack: undefined };
+      return {
+        ...perInvocation,
+        writeBack: undefined,
+        flushWriteBack: undefined,
+      } satisfies BatchDependencies;
     const pages = createPageWriteBack({
       write: writeToSecurityHub,
       clock,
       log,
     });
-    return { ...common, writeBack: pages.add, flushWriteBack: pages.flush };
+    return {
+      ...perInvocation,
+      writeBack: pages.add,
+      flushWriteBack: pages.flush,
+    } satisfies BatchDependencies;
   };
 
   return async function handler(

@@ -31,6 +31,8 @@ export interface HandlerSettings {
   /** Names the routing key's schedule; every sender with the same key must use the same id. */
   pacingId: string;
   eventsPerMinute: number;
+  /** Records of a batch worked on at once (their state reads and writes overlap; sends keep each key's schedule). */
+  recordConcurrency?: number;
   filter: FindingFilter;
   /** An unchanged open alert is sent again after this many hours, healing drift (0: never). */
   alertRefreshHours: number;
@@ -63,6 +65,7 @@ export const HANDLER_DEFAULTS = {
   // Below PagerDuty's ~120 a minute so that network jitter cannot put 121 events in one rolling minute.
   eventsPerMinute: 115,
   alertRefreshHours: 24,
+  recordConcurrency: 10,
 } as const;
 
 // The environment variable of each setting, the one place that knows the names.
@@ -77,6 +80,7 @@ const NAMES = {
   stateTable: "STATE_TABLE",
   pacingId: "PACING_ID",
   eventsPerMinute: "PAGERDUTY_EVENTS_PER_MINUTE",
+  recordConcurrency: "RECORD_CONCURRENCY",
   severityLabels: "PAGE_SEVERITY_LABELS",
   products: "PAGE_PRODUCTS",
   workflowStatuses: "PAGE_WORKFLOW_STATUSES",
@@ -112,6 +116,8 @@ export function settingsToEnvironment(settings: HandlerSettings): Record<string,
     [NAMES.securityHubSync]: String(settings.securityHubSync),
     [NAMES.serviceName]: settings.serviceName,
   };
+  if (settings.recordConcurrency !== undefined)
+    environment[NAMES.recordConcurrency] = String(settings.recordConcurrency);
   if (settings.eventsUrl !== undefined) environment[NAMES.eventsUrl] = settings.eventsUrl;
   if (settings.deadLetterQueueUrl !== undefined)
     environment[NAMES.deadLetterQueueUrl] = settings.deadLetterQueueUrl;
@@ -222,6 +228,7 @@ export function settingsFromEnvironment(env: Record<string, string | undefined>)
     requestTimeoutSeconds: positive(NAMES.requestTimeoutSeconds, HANDLER_DEFAULTS.requestTimeoutSeconds),
     pacingId: read(NAMES.pacingId) ?? parameterName,
     eventsPerMinute: positive(NAMES.eventsPerMinute, HANDLER_DEFAULTS.eventsPerMinute),
+    recordConcurrency: Math.floor(positive(NAMES.recordConcurrency, HANDLER_DEFAULTS.recordConcurrency)),
     filter: {
       severityLabels: labels,
       products: products as string[],

@@ -15,7 +15,7 @@ import { createHandler, settingsFromEnvironment, settingsToEnvironment } from ".
 import { lanesOf, type Lane, type RulePlan } from "./eventPatterns";
 import { functionPolicy, queuePolicy } from "./iamPolicies";
 import { functionLogsAndRole, functionRuntime, lambdaFunctionName } from "./lambda";
-import { functionSettings, type DeliveryPlan } from "./tuning";
+import { functionSettings, mappingOf, type DeliveryPlan } from "./tuning";
 
 export interface FindingDeliveryArgs {
   stack: string;
@@ -302,8 +302,8 @@ export class FindingDelivery extends pulumi.ComponentResource {
         {
           eventSourceArn: laneQueue(lane).arn,
           functionName: fn.arn,
-          batchSize: plan.batchSize,
-          maximumBatchingWindowInSeconds: plan.maximumBatchingWindowSeconds,
+          batchSize: mappingOf(plan, lane).batchSize,
+          maximumBatchingWindowInSeconds: mappingOf(plan, lane).maximumBatchingWindowSeconds,
           scalingConfig: { maximumConcurrency: plan.maximumConcurrency },
           functionResponseTypes: ["ReportBatchItemFailures"],
         },

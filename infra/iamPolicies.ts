@@ -81,7 +81,7 @@ export function functionPolicy(inputs: FunctionPolicyInputs): PolicyDocument {
     {
       Sid: "DeliveryState",
       Effect: "Allow",
-      Action: ["dynamodb:GetItem", "dynamodb:PutItem"],
+      Action: ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem"],
       Resource: inputs.stateTableArn,
     },
   ];
@@ -130,7 +130,8 @@ function decryptViaSsm(sid: string, kmsKeyArn: string, region: string): PolicySt
 export interface WebhookPolicyInputs {
   region: string;
   logGroupArn: string;
-  secretParameterArn: string;
+  /** The signing secret of each service's subscription (the stack's own first). */
+  secretParameterArns: string[];
   kmsKeyArn: string | undefined;
   stateTableArn: string;
   securityHubArns: string[];
@@ -149,7 +150,8 @@ export function webhookFunctionPolicy(inputs: WebhookPolicyInputs): PolicyDocume
       Sid: "ReadSigningSecret",
       Effect: "Allow",
       Action: "ssm:GetParameter",
-      Resource: inputs.secretParameterArn,
+      Resource:
+        inputs.secretParameterArns.length === 1 ? inputs.secretParameterArns[0] : inputs.secretParameterArns,
     },
     {
       Sid: "AlertState",

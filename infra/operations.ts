@@ -21,6 +21,8 @@ export interface OperationsArgs {
   webhookFunctionName: pulumi.Output<string | undefined>;
   /** The stack syncs with Security Hub (write-back, webhooks): the sync's alarms are made too. */
   sync: boolean;
+  /** Routes read account facts from AWS Organizations: findings that take the default route without them alarm. */
+  accountFacts: boolean;
   eventsPerMinute: number;
   /** A page later than this after its import (p99), or a finding waiting this long in the standard lane, alarms. */
   pageDelayAlarmMinutes: number;
@@ -205,6 +207,19 @@ export class Operations extends pulumi.ComponentResource {
         seconds,
       );
     }
+    if (args.accountFacts)
+      alarm(
+        "account-facts-alarm",
+        "Findings took the default route for 15 minutes because AWS Organizations could not be read (denied, throttled, unreachable): they page the default service instead of their team's",
+        {
+          namespace: METRICS_NAMESPACE,
+          metricName: "AccountFactsUnavailable" satisfies CountName,
+          dimensions: { service: METRICS_SERVICE, Stack: args.stack },
+          statistic: "Sum",
+        },
+        0,
+        { seconds: 300, evaluated: 3 },
+      );
     if (args.sync) this.createSyncAlarms(alarm, args);
     return topic.arn;
   }

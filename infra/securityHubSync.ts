@@ -39,7 +39,14 @@ export interface SecurityHubSyncArgs {
    * (no API token), or leaves the endpoint out.
    */
   pagerduty:
-    { token: pulumi.Output<string>; serviceId: pulumi.Output<string>; region: PagerDutyRegion } | undefined;
+    | {
+        token: pulumi.Output<string>;
+        serviceId: pulumi.Output<string>;
+        region: PagerDutyRegion;
+        /** Each route's own service (routes with only a routing key have none to subscribe to). */
+        routes: { name: string; parameterName: string; serviceId: pulumi.Output<string> }[];
+      }
+    | undefined;
 }
 
 // Concurrent deliveries PagerDuty may make; more would only contend for the same state items.
@@ -76,6 +83,11 @@ export class SecurityHubSync extends pulumi.ComponentResource {
     const region = aws.getRegionOutput({}, child).region;
     const functionName = lambdaFunctionName(`electriceye-pagerduty-webhook-${args.stack}`);
     const secretParameterName = `${args.parameterName}-webhook-secret`;
+    // Every route's service is subscribed to the same endpoint, each subscription with its own signing secret.
+    const routes = args.pagerduty.routes.map((route) => ({
+      ...route,
+      secretParameterName: `${route.parameterName}-webhook-secret`,
+    }));
     const { logGroup, role } = functionLogsAndRole(
       `${name}-webhook`,
       {
@@ -99,14 +111,22 @@ export class SecurityHubSync extends pulumi.ComponentResource {
         reservedConcurrentExecutions: WEBHOOK_CONCURRENCY,
         environment: {
           variables: pulumi
-            .all([args.pagerduty.serviceId, args.stateTableName])
-            .apply(([serviceId, stateTable]) =>
+            .all([
+              args.pagerduty.serviceId,
+              args.stateTableName,
+              pulumi.all(args.pagerduty.routes.map((route) => route.serviceId)),
+            ])
+            .apply(([serviceId, stateTable, routeServiceIds]) =>
               webhookSettingsToEnvironment({
                 stack: args.stack,
                 secretParameterName,
                 serviceId,
                 stateTable,
                 secretTtlSeconds: 300,
+                routes: routes.map((route, index) => ({
+                  serviceId: routeServiceIds[index] ?? "",
+                  secretParameterName: route.secretParameterName,
+                })),
               }),
             ),
         },
@@ -130,41 +150,64 @@ export class SecurityHubSync extends pulumi.ComponentResource {
       { function: fn.name, action: "lambda:InvokeFunction", principal: "*", invokedViaFunctionUrl: true },
       child,
     );
-    const subscription = new PagerDutyWebhookSubscription(
-      `${name}-webhook-subscription`,
-      {
-        token: args.pagerduty.token,
-        apiUrl: PAGERDUTY_API_URLS[args.pagerduty.region],
-        serviceId: args.pagerduty.serviceId,
-        url: url.functionUrl,
-        events: [...WEBHOOK_EVENT_TYPES],
-        description: `electriceye-pagerduty (${args.stack}): responders' actions back to Security Hub`,
-      },
-      child,
-    );
-    const secret = new aws.ssm.Parameter(
-      `${name}-webhook-secret`,
-      {
-        name: secretParameterName,
-        description: "Signing secret of the PagerDuty webhook subscription (electriceye-pagerduty)",
-        type: "SecureString",
-        value: subscription.secret,
-        ...(args.kmsKeyArn === undefined ? {} : { keyId: args.kmsKeyArn }),
-      },
-      child,
+    const pagerduty = args.pagerduty;
+    const subscribe = (
+      resourceName: string,
+      serviceId: pulumi.Output<string>,
+      parameterName: string,
+      what: string,
+    ) => {
+      const subscription = new PagerDutyWebhookSubscription(
+        `${name}-${resourceName}`,
+        {
+          token: pagerduty.token,
+          apiUrl: PAGERDUTY_API_URLS[pagerduty.region],
+          serviceId,
+          url: url.functionUrl,
+          events: [...WEBHOOK_EVENT_TYPES],
+          description: `electriceye-pagerduty (${args.stack}${what}): responders' actions back to Security Hub`,
+        },
+        child,
+      );
+      return new aws.ssm.Parameter(
+        `${name}-${resourceName.replace("subscription", "secret")}`,
+        {
+          name: parameterName,
+          description: `Signing secret of the PagerDuty webhook subscription${what} (electriceye-pagerduty)`,
+          type: "SecureString",
+          value: subscription.secret,
+          ...(args.kmsKeyArn === undefined ? {} : { keyId: args.kmsKeyArn }),
+        },
+        child,
+      );
+    };
+    const secret = subscribe("webhook-subscription", pagerduty.serviceId, secretParameterName, "");
+    const routeSecrets = routes.map((route) =>
+      subscribe(
+        `${route.name}-webhook-subscription`,
+        route.serviceId,
+        route.secretParameterName,
+        `, route ${route.name}`,
+      ),
     );
     new aws.iam.RolePolicy(
       `${name}-webhook-role-policy`,
       {
         role: role.id,
         policy: pulumi
-          .all([region, logGroup.arn, secret.arn, args.stateTableArn, args.securityHubArns])
-          .apply(([regionName, logGroupArn, secretParameterArn, stateTableArn, securityHubArns]) =>
+          .all([
+            region,
+            logGroup.arn,
+            pulumi.all([secret.arn, ...routeSecrets.map((parameter) => parameter.arn)]),
+            args.stateTableArn,
+            args.securityHubArns,
+          ])
+          .apply(([regionName, logGroupArn, secretParameterArns, stateTableArn, securityHubArns]) =>
             JSON.stringify(
               webhookFunctionPolicy({
                 region: regionName,
                 logGroupArn,
-                secretParameterArn,
+                secretParameterArns,
                 kmsKeyArn: args.kmsKeyArn,
                 stateTableArn,
                 securityHubArns,

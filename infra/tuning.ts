@@ -2,6 +2,7 @@ import type { AlertStateConfig, DeliveryTuning, PagerDutyRegion, SyncConfig, Urg
 import type { FindingFilter } from "../handler/finding/filter";
 import type { AccountScope } from "../handler/finding/routes";
 import type { SupportHours } from "../handler/finding/urgency";
+import type { Lane } from "./eventPatterns";
 import {
   DEADLINE_MARGIN_MS,
   HANDLER_DEFAULTS,
@@ -14,12 +15,14 @@ import {
  * simulates exactly these, from the same stack configuration.
  */
 export interface DeliveryPlan {
+  /** Records per invocation in the standard and resolve lanes. */
   batchSize: number;
   maximumConcurrency: number;
-  /** The event source mapping invokes as soon as records are there. */
+  /** How long those lanes' event source mappings gather records (0: they invoke as soon as records are there). */
   maximumBatchingWindowSeconds: number;
+  recordConcurrency: number;
   functionTimeoutSeconds: number;
-  /** AWS's advice for a queue behind a function: at least six times the function timeout. */
+  /** AWS's advice for a queue behind a function: at least six times the function timeout, plus the batching window. */
   visibilityTimeoutSeconds: number;
   maxReceiveCount: number;
   laneRetentionSeconds: number;
@@ -60,13 +63,44 @@ export function maximumConcurrencyFor(
   return Math.max(2, Math.floor(slots / Math.max(1, lanes)));
 }
 
+/** Lambda's limit on an invocation's payload: the event source mapping stops adding records there. */
+export const INVOCATION_PAYLOAD_BYTES = 6 * 1024 * 1024;
+/**
+ * A record of one finding's Imported event as the function receives it: the event (ElectricEye's and Security Hub's
+ * findings are 2 to 6 KB of JSON, test/fixtures/asff) and SQS's record around it (ids, receipt handle, attributes).
+ */
+export const RECORD_BYTES = 4 * 1024;
+/** The state work of one record, a conditional write and its share of a read, with room for DynamoDB's latency. */
+export const RECORD_WORK_MS = 25;
+/** The AWS SDK's HTTP agent keeps 50 sockets: more records at once would only queue for them. */
+export const MAX_RECORD_CONCURRENCY = 50;
+
+/** The part of an invocation a batch's reads and writes may take: half its send window, the rest kept for sending. */
+export function readingBudgetMs(functionTimeoutSeconds: number): number {
+  return sendWindowSeconds(functionTimeoutSeconds) * 500;
+}
+
+/**
+ * A lane's event source mapping. The critical lane takes at most ten records and never waits for a window: a
+ * CRITICAL is never held back to fill a batch.
+ */
+export function mappingOf(
+  plan: DeliveryPlan,
+  lane: Lane,
+): { batchSize: number; maximumBatchingWindowSeconds: number } {
+  return lane === "critical"
+    ? { batchSize: Math.min(plan.batchSize, 10), maximumBatchingWindowSeconds: 0 }
+    : { batchSize: plan.batchSize, maximumBatchingWindowSeconds: plan.maximumBatchingWindowSeconds };
+}
+
 export function deliveryPlan(tuning: DeliveryTuning): DeliveryPlan {
   return {
     batchSize: tuning.batchSize,
     maximumConcurrency: tuning.maximumConcurrency,
-    maximumBatchingWindowSeconds: 0,
+    maximumBatchingWindowSeconds: tuning.maximumBatchingWindowSeconds,
+    recordConcurrency: tuning.recordConcurrency,
     functionTimeoutSeconds: tuning.functionTimeoutSeconds,
-    visibilityTimeoutSeconds: tuning.functionTimeoutSeconds * 6,
+    visibilityTimeoutSeconds: tuning.functionTimeoutSeconds * 6 + tuning.maximumBatchingWindowSeconds,
     maxReceiveCount: tuning.maxReceiveCount,
     laneRetentionSeconds: 4 * 24 * 3600,
     deadLetterRetentionSeconds: 14 * 24 * 3600,
@@ -110,6 +144,7 @@ export function functionSettings(args: FunctionSettingsArgs): HandlerSettings {
     // Every queue of the stack sends with the one key in this parameter, so they share its schedule.
     pacingId: args.parameterName,
     eventsPerMinute: args.plan.eventsPerMinute,
+    recordConcurrency: args.plan.recordConcurrency,
     filter: args.filter,
     alertRefreshHours: args.alertState.refreshHours,
     securityHubSync: args.sync.enabled,

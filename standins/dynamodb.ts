@@ -9,14 +9,20 @@ export interface DynamoDbService {
 }
 
 /**
- * DynamoDB's GetItem and PutItem on tables keyed by a string "id", in process and fast, for the benchmark. It
+ * DynamoDB's GetItem, BatchGetItem and PutItem on tables keyed by a string "id", in process and fast, for the benchmark. It
  * evaluates the two condition forms the project's stores write, attribute_not_exists(id) and an equality of one
  * attribute (by name or #alias) with a number; any other expression is refused rather than guessed at. The
  * stores themselves are proven against dynalite, a full implementation of DynamoDB's API, in the tests.
  * Items are kept as their JSON text: a copy nobody can alter by reference, and compact enough for the millions of
  * items an organization's estate leaves in the table.
  */
-export function createDynamoDbService(tables: string[]): DynamoDbService {
+export function createDynamoDbService(
+  tables: string[],
+  options: {
+    /** Leaves a key of a BatchGetItem unprocessed, as DynamoDB does when throttled or past 16 MB. */
+    unprocessed?: (id: string) => boolean;
+  } = {},
+): DynamoDbService {
   const data = new Map(tables.map((table) => [table, new Map<string, string>()]));
   const parse = (text: string | undefined): Item | undefined =>
     text === undefined ? undefined : (JSON.parse(text) as Item);
@@ -34,6 +40,44 @@ export function createDynamoDbService(tables: string[]): DynamoDbService {
           throw new AwsError("ValidationException", "The provided key element does not match the schema");
         const item = parse(table.get(id));
         return item === undefined ? {} : { Item: item };
+      },
+      // Up to 100 distinct keys, ConsistentRead per table; found items in no particular order, missing keys absent.
+      BatchGetItem(input) {
+        const requests = input.RequestItems as Record<string, { Keys?: Item[] }> | undefined;
+        if (requests === undefined || Object.keys(requests).length === 0)
+          throw new AwsError(
+            "ValidationException",
+            "The requestItems parameter is required for BatchGetItem",
+          );
+        const all = Object.values(requests).flatMap((request) => request.Keys ?? []);
+        if (all.length === 0 || all.length > 100)
+          throw new AwsError(
+            "ValidationException",
+            all.length === 0
+              ? "1 validation error detected: Value at 'requestItems' failed to satisfy constraint"
+              : "Too many items requested for the BatchGetItem call",
+          );
+        const responses: Record<string, Item[]> = {};
+        const unprocessed: Record<string, { Keys: Item[]; ConsistentRead?: boolean }> = {};
+        for (const [name, request] of Object.entries(requests)) {
+          const table = tableOf({ TableName: name });
+          const ids = (request.Keys ?? []).map((key) => key.id?.S);
+          if (!ids.every((id): id is string => typeof id === "string"))
+            throw new AwsError("ValidationException", "The provided key element does not match the schema");
+          if (new Set(ids).size !== ids.length)
+            throw new AwsError("ValidationException", "Provided list of item keys contains duplicates");
+          responses[name] = [];
+          for (const id of ids) {
+            if (options.unprocessed?.(id) === true) {
+              const left = (unprocessed[name] ??= { ...request, Keys: [] });
+              left.Keys.push({ id: { S: id } });
+              continue;
+            }
+            const item = parse(table.get(id));
+            if (item !== undefined) responses[name].push(item);
+          }
+        }
+        return { Responses: responses, UnprocessedKeys: unprocessed };
       },
       PutItem(input) {
         const table = tableOf(input);

@@ -386,6 +386,17 @@ describe("the stores' conditional writes, on dynalite and on the benchmark's in-
       assert.equal((await store.get(key))?.sentAt, undefined);
     });
 
+    it(`${name}: reads many alerts at once, 100 keys a call, a key asked twice once, missing ones absent`, async () => {
+      const store = createDynamoAlertStore(client(), STATE_TABLE);
+      const keys = Array.from({ length: 230 }, (_, index) => `many-${name}-${index}`);
+      for (const key of keys.filter((_, index) => index % 2 === 0))
+        assert.equal(await store.put(state({ dedupKey: key, version: 1 }), undefined, T0), true);
+      const found = await store.getMany([...keys, keys[0] ?? ""]);
+      assert.equal(found.size, 115);
+      assert.deepEqual(found.get(keys[228] ?? ""), state({ dedupKey: keys[228] ?? "", version: 1 }));
+      assert.equal(found.has(keys[1] ?? ""), false);
+    });
+
     it(`${name}: the send schedule swaps only over the state it read`, async () => {
       const store = createDynamoPacingStore(client(), STATE_TABLE);
       const id = `schedule-${name}`;
@@ -395,6 +406,35 @@ describe("the stores' conditional writes, on dynalite and on the benchmark's in-
       assert.deepEqual(await store.swap(id, { tat: 10 }, { tat: 30 }), { ok: false, current: { tat: 20 } });
     });
   }
+
+  it("in-process: BatchGetItem refuses what DynamoDB refuses, and the store asks again for unprocessed keys", async () => {
+    const leftOnce = new Set(["alert#left-1", "alert#left-2"]);
+    const stubborn = new Set<string>();
+    const service = createDynamoDbService([STATE_TABLE], {
+      unprocessed: (id) => leftOnce.delete(id) || stubborn.has(id),
+    });
+    const client = inProcessClient<DynamoDBClient>(service.operations, { clock: systemClock, latencyMs: 0 });
+    const batchGet = (keys: string[]) =>
+      service.operations.BatchGetItem?.({
+        RequestItems: { [STATE_TABLE]: { Keys: keys.map((id) => ({ id: { S: id } })) } },
+      });
+    assert.throws(() => batchGet(["a", "a"]), /duplicates/);
+    assert.throws(() => batchGet(Array.from({ length: 101 }, (_, index) => `k${index}`)), /Too many items/);
+    const store = createDynamoAlertStore(client, STATE_TABLE, () => Promise.resolve());
+    for (const key of ["left-1", "left-2", "done"])
+      await store.put(state({ dedupKey: key, version: 1 }), undefined, T0);
+    assert.deepEqual([...(await store.getMany(["left-1", "left-2", "done"])).keys()].sort(), [
+      "done",
+      "left-1",
+      "left-2",
+    ]);
+    stubborn.add("alert#done");
+    assert.deepEqual(
+      [...(await store.getMany(["left-1", "done"])).keys()],
+      ["left-1"],
+      "what stays unprocessed is left unread, for GetItem",
+    );
+  });
 
   it("keeps open alerts forever and lets resolved ones expire (TTL attribute)", async () => {
     const store = createDynamoAlertStore(clients[0]?.[1]() as DynamoDBClient, STATE_TABLE);

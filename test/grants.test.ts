@@ -449,6 +449,7 @@ describe("every grant proven: each function's role policy from the plan, against
         for (const expected of [
           "ssm:GetParameter",
           "dynamodb:GetItem",
+          "dynamodb:BatchGetItem",
           "dynamodb:PutItem",
           "sqs:SendMessage",
         ])

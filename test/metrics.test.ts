@@ -1,6 +1,12 @@
 import assert from "assert/strict";
 import { SEVERITY_LABELS } from "../handler/finding/model";
-import { BASE_DIMENSIONS, COUNTS, IMPORT_TO_PAGE, PAGE_DIMENSIONS } from "../handler/telemetry/metrics";
+import {
+  BASE_DIMENSIONS,
+  COUNTS,
+  IMPORT_TO_PAGE,
+  PAGE_DIMENSIONS,
+  createMeter,
+} from "../handler/telemetry/metrics";
 import { AwsError } from "../standins/awsJson";
 import { deliverWebhook, webhookPayload } from "../standins/pagerdutyWebhooks";
 import { electricEyeFinding, importedEvent, passedReimport } from "../tools/simulation/findings";
@@ -88,6 +94,27 @@ function totals(lines: Record<string, unknown>[]): Map<string, number> {
   }
   return sums;
 }
+
+describe("the meter", () => {
+  it("writes a batch of thousands of counts through its writer, one value a name, and durations 99 a line", () => {
+    const lines: Record<string, unknown>[] = [];
+    const meter = createMeter("org", (line) => lines.push(JSON.parse(line) as Record<string, unknown>));
+    for (let index = 0; index < 1500; index += 1) meter.count("SkippedUnchanged");
+    for (let index = 0; index < 250; index += 1) meter.importToPage(index);
+    meter.page("HIGH");
+    meter.page("HIGH");
+    meter.flush();
+    for (const line of lines) assert.deepEqual(emfProblems(line), [], JSON.stringify(line));
+    assert.equal(lines[0]?.SkippedUnchanged, 1500);
+    assert.deepEqual(
+      lines.map((line) => (Array.isArray(line[IMPORT_TO_PAGE]) ? line[IMPORT_TO_PAGE].length : 0)),
+      [99, 99, 52, 0],
+    );
+    assert.equal(lines[3]?.PagesSent, 2);
+    meter.flush();
+    assert.equal(lines.length, 4, "nothing left to write");
+  });
+});
 
 describe("the functions' metrics (embedded metric format), over real HTTP", () => {
   let world: World;

@@ -271,6 +271,7 @@ describe("the Pulumi program under the mock engine", () => {
         "PAGE_PRODUCTS",
         "PAGE_SEVERITY_LABELS",
         "PAGE_WORKFLOW_STATUSES",
+        "RECORD_CONCURRENCY",
         "ROUTING_KEY_PARAMETER",
         "ROUTING_KEY_TTL_SECONDS",
         "SECURITY_HUB_SYNC",
@@ -337,7 +338,11 @@ describe("the Pulumi program under the mock engine", () => {
         "WriteOwnLogs",
       ]);
       assert.deepEqual(bySid.ReadRoutingKey?.Action, "ssm:GetParameter");
-      assert.deepEqual(bySid.DeliveryState?.Action, ["dynamodb:GetItem", "dynamodb:PutItem"]);
+      assert.deepEqual(bySid.DeliveryState?.Action, [
+        "dynamodb:GetItem",
+        "dynamodb:BatchGetItem",
+        "dynamodb:PutItem",
+      ]);
       assert.match(String(bySid.DeliveryState?.Resource), /:table\/delivery-state/);
       assert.deepEqual(one(dev.resources, "delivery-state").inputs.ttl, {
         attributeName: "expiresAt",
@@ -939,6 +944,80 @@ describe("the Pulumi program under the mock engine", () => {
       );
     });
 
+    it("takes the standard and resolve lanes in batches of 1,000 gathered over a second, the critical lane in tens at once, and reads a batch's state with BatchGetItem on the table alone", () => {
+      const batches = Object.fromEntries(
+        ofType(org.resources, "aws:lambda/eventSourceMapping:EventSourceMapping").map((mapping) => [
+          mapping.name,
+          [mapping.inputs.batchSize, mapping.inputs.maximumBatchingWindowInSeconds],
+        ]),
+      );
+      assert.deepEqual(batches, {
+        "delivery-critical-mapping": [10, 0],
+        "delivery-resolve-mapping": [1000, 1],
+        "delivery-standard-mapping": [1000, 1],
+      });
+      assert.equal(
+        one(org.resources, "delivery-resolve-queue").inputs.visibilityTimeoutSeconds,
+        361,
+        "six times the function timeout, plus the batching window",
+      );
+      const state = policyOf(org.resources).DeliveryState;
+      assert.deepEqual(state?.Action, ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem"]);
+      assert.equal(typeof state?.Resource, "string");
+      const variables = (
+        one(org.resources, "delivery-function").inputs.environment as { variables: Record<string, string> }
+      ).variables;
+      assert.equal(variables.RECORD_CONCURRENCY, "50");
+    });
+
+    it("subscribes every route's service to the one webhook endpoint, each with its own signing secret the endpoint may read", () => {
+      const services = Object.fromEntries(
+        [
+          "webhook-subscription",
+          "payments-webhook-subscription",
+          "platform-webhook-subscription",
+          "data-webhook-subscription",
+        ].map((name) => [name, one(org.resources, `sync-${name}`).inputs.serviceId]),
+      );
+      assert.equal(services["platform-webhook-subscription"], "PPLAT01");
+      assert.equal(new Set(Object.values(services)).size, 4, "one subscription per service");
+      const secrets = ["", "-payments", "-platform", "-data"].map(
+        (route) => `electriceye-pagerduty-org${route}-webhook-secret`,
+      );
+      for (const name of secrets)
+        assert.equal(org.resources.filter((resource) => resource.inputs.name === name).length, 1, name);
+      const variables = (
+        one(org.resources, "sync-webhook-function").inputs.environment as {
+          variables: Record<string, string>;
+        }
+      ).variables;
+      const routes = JSON.parse(String(variables.WEBHOOK_ROUTES)) as {
+        serviceId: string;
+        secretParameterName: string;
+      }[];
+      assert.deepEqual(
+        routes.map((route) => route.secretParameterName),
+        secrets.slice(1),
+      );
+      assert.equal(routes[1]?.serviceId, "PPLAT01");
+      const read = (
+        JSON.parse(String(one(org.resources, "sync-webhook-role-policy").inputs.policy)) as PolicyDocument
+      ).Statement.find((statement) => statement.Sid === "ReadSigningSecret");
+      assert.equal((read?.Resource as string[]).length, 4);
+    });
+
+    it("alarms when findings keep taking the default route because AWS Organizations cannot be read", async () => {
+      const alarm = one(org.resources, "operations-account-facts-alarm").inputs;
+      assert.equal(alarm.metricName, "AccountFactsUnavailable");
+      assert.equal(alarm.evaluationPeriods, 3);
+      assert.equal(alarm.threshold, 0);
+      const prod = await run("prod");
+      assert.ok(
+        !prod.resources.some((resource) => resource.name === "operations-account-facts-alarm"),
+        "a stack that never reads Organizations has no such alarm",
+      );
+    });
+
     it("through a role in the management account, may assume that role and read nothing of Organizations itself", async () => {
       const roleArn = "arn:aws:iam::123456789012:role/electriceye-pagerduty-organizations-reader";
       const { resources } = await run("org", { organizationsRoleArn: roleArn });
@@ -1055,6 +1134,26 @@ describe("the Pulumi program under the mock engine", () => {
         "an unknown severity among those urgent at any hour",
         { urgentAtAnyHour: '["SEVERE"]' },
         /urgentAtAnyHour is \["SEVERE"\]: expected any of INFORMATIONAL, LOW, MEDIUM, HIGH, CRITICAL$/,
+      ],
+      [
+        "a batch above ten records without a batching window",
+        { batchSize: "100" },
+        /maximumBatchingWindowSeconds is 0: expected 1 to 300 with batchSize 100: Lambda takes more than 10 records a batch only with a batching window$/,
+      ],
+      [
+        "a batch an invocation's 6 MB cannot carry",
+        { batchSize: "5000", maximumBatchingWindowSeconds: "1" },
+        /batchSize is 5000: expected at most 1536: an invocation carries at most 6 MB/,
+      ],
+      [
+        "a batch the function cannot read in its time",
+        {
+          batchSize: "1500",
+          maximumBatchingWindowSeconds: "1",
+          recordConcurrency: "1",
+          functionTimeoutSeconds: "10",
+        },
+        /batchSize is 1500: expected at most 100 with recordConcurrency 1 and functionTimeoutSeconds 10: reading a batch/,
       ],
       [
         "an unknown PagerDuty region",

@@ -264,6 +264,7 @@ describe("Security Hub and PagerDuty in both directions, over real HTTP", () => 
         },
         alertStore: {
           get: (dedupKey) => store.get(dedupKey),
+          getMany: (dedupKeys) => store.getMany(dedupKeys),
           put: (next, expected, now) => {
             attempts += 1;
             if (attempts === 1)
@@ -372,6 +373,50 @@ describe("Security Hub and PagerDuty in both directions, over real HTTP", () => 
       // The same event, properly signed, still applies: the refusals changed nothing.
       assert.equal((await deliverWebhook(url, body, WEBHOOK_SECRET)).status, 200);
       assert.equal(held(finding).Workflow?.Status, "RESOLVED");
+    });
+
+    it("accepts each route's service's webhooks signed with that service's own subscription secret, and no other service's", async () => {
+      const finding = await paged();
+      const routeSecret = "route-signing-secret-0123456789";
+      world.ssm.putParameter("electriceye-pagerduty-payments-webhook-secret", routeSecret);
+      const url = await world.webhookEndpoint(
+        {},
+        {
+          routes: [
+            { serviceId: "PPAY001", secretParameterName: "electriceye-pagerduty-payments-webhook-secret" },
+          ],
+        },
+      );
+      const alert = world.pagerduty.model.alerts()[0];
+      assert.ok(alert !== undefined);
+      const onService = (serviceId: string, id: string) => {
+        const payload = webhookPayload(world.pagerduty.model, alert, "incident.resolved", ADA, { id });
+        const event = payload.event as { data: Record<string, unknown> };
+        return JSON.stringify({ event: { ...event, data: { ...event.data, service: { id: serviceId } } } });
+      };
+      assert.equal(
+        (await deliverWebhook(url, onService("PPAY001", "signed-by-default"), WEBHOOK_SECRET)).status,
+        403,
+        "the stack's own subscription does not speak for the route's service",
+      );
+      assert.equal(
+        (
+          await deliverWebhook(
+            url,
+            onService(world.pagerduty.model.serviceId, "signed-by-route"),
+            routeSecret,
+          )
+        ).status,
+        403,
+        "nor the route's for the stack's",
+      );
+      assert.equal(held(finding).Workflow?.Status, "NOTIFIED");
+      assert.equal((await deliverWebhook(url, onService("PPAY001", "route-event"), routeSecret)).status, 200);
+      assert.equal(
+        held(finding).Workflow?.Status,
+        "RESOLVED",
+        "the route's responder's resolution is written back",
+      );
     });
 
     it("answers 503 when Security Hub stays throttled, so that PagerDuty delivers it again, and applies it then", async () => {

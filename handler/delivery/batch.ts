@@ -1,10 +1,12 @@
 import { CUSTOM_ACTION, type EventReading } from "../finding/events";
 import type { FindingFilter } from "../finding/filter";
-import { routeFinding } from "../finding/route";
+import type { Finding } from "../finding/model";
+import { routeFinding, type Routed } from "../finding/route";
 import { outOfScope, type AccountScope } from "../finding/routes";
 import { errorText } from "../telemetry/log";
 import type { DeadLetterSender } from "./deadLetters";
-import { sendFinding, type FindingDependencies } from "./sendFinding";
+import type { Delivery } from "./delivery";
+import { sendFinding, type Channel, type FindingDependencies } from "./sendFinding";
 
 /** One unit of work: an SQS record, or the event of a direct invocation. */
 export interface InboundRecord {
@@ -32,30 +34,61 @@ export interface BatchDependencies extends FindingDependencies {
   deadLetter: DeadLetterSender | undefined;
   /** Sends what the findings of the batch asked to write back to Security Hub. */
   flushWriteBack: ((deadline: number) => Promise<void>) | undefined;
+  /** Reads the alert state of the batch's findings at once (BatchGetItem), before any of them is worked on. */
+  prefetch: ((dedupKeys: string[]) => Promise<void>) | undefined;
+  /**
+   * Records worked on at once. Their reads and writes of the state table overlap; their sends do not: each route's
+   * channel sends one event of the invocation at a time, so the invocation holds at most one slot of each key's
+   * schedule, as when its records were worked on one by one.
+   */
+  recordConcurrency: number;
+}
+
+/** A record's findings as the pure core routes them, before anything is read or sent. */
+interface Work {
+  record: InboundRecord;
+  byHand: string | undefined;
+  findings: (Routed | { kind: "outOfScope"; finding: Finding; reason: string })[];
 }
 
 /**
- * Processes records in order until the deadline. A record is delivered when all its findings are sent or
- * skipped; dead-lettered (with the reason) when it or one of its findings can never be sent; handed back to its
- * queue when delivery must wait (429, PagerDuty or SSM unavailable, no time left). One record's fate never
- * changes another's, except that after a 429 or a missed deadline nothing more is sent in this invocation.
+ * Processes a batch until the deadline. A record is delivered when all its findings are sent or skipped;
+ * dead-lettered (with the reason) when it or one of its findings can never be sent; handed back to its queue when
+ * delivery must wait (429, PagerDuty or SSM unavailable, no time left). One record's fate never changes another's,
+ * except that after a 429 or a missed deadline nothing more is sent with that route's key in this invocation.
  */
 export async function processRecords(
   records: InboundRecord[],
   deps: BatchDependencies,
   deadline: number,
 ): Promise<RecordResult[]> {
-  const results: RecordResult[] = [];
-  let stopped: RecordResult | undefined;
-  for (const record of records) {
-    if (stopped !== undefined) {
-      results.push({ ...stopped, messageId: record.messageId });
-      continue;
+  const work = records.map((record) => route(record, deps));
+  const keys = work.flatMap((item) =>
+    item.findings.flatMap((finding) => (finding.kind === "send" ? [finding.mapped.dedupKey] : [])),
+  );
+  if (keys.length > 1 && deps.prefetch !== undefined) {
+    try {
+      await deps.prefetch(keys);
+    } catch (error) {
+      deps.log.warn("alert state read ahead failed; each finding is read on its own", {
+        findings: keys.length,
+        error: errorText(error),
+      });
     }
-    const result = await processRecord(record, deps, deadline);
-    if (result.stop) stopped = result.result;
-    results.push(result.result);
   }
+  const permits = createPermits(Math.max(1, deps.recordConcurrency));
+  const sendOneAtATime = serialChannels(deps.channel);
+  const results = await Promise.all(
+    work.map(async (item): Promise<RecordResult> => {
+      const release = await permits.acquire();
+      try {
+        // A record waiting for its turn to send gives its permit to the next record's reads.
+        return await processRecord(item, { ...deps, channel: sendOneAtATime(release) }, deadline);
+      } finally {
+        release();
+      }
+    }),
+  );
   // After the pages: Security Hub is told once for the whole batch, and its failures never change a record's fate.
   await deps.flushWriteBack?.(deadline);
   for (const result of results) {
@@ -70,44 +103,109 @@ export async function processRecords(
   return results;
 }
 
-async function processRecord(
-  record: InboundRecord,
-  deps: BatchDependencies,
-  deadline: number,
-): Promise<{ result: RecordResult; stop?: boolean }> {
-  const { messageId, reading } = record;
-  if (reading.kind === "skip") {
-    deps.log.info("event skipped", { messageId, reason: reading.reason });
-    return { result: { messageId, outcome: "skipped", reason: reading.reason } };
-  }
-  if (reading.kind === "malformed") return { result: await deadLetter(record, reading.reason, deps) };
+/** At most `count` holders at once, served in the order they asked; a holder's release may be called again. */
+function createPermits(count: number): { acquire(): Promise<() => void> } {
+  let free = count;
+  const waiting: (() => void)[] = [];
+  const releaser = () => {
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const next = waiting.shift();
+      if (next === undefined) free += 1;
+      else next();
+    };
+  };
+  return {
+    acquire() {
+      if (free > 0) {
+        free -= 1;
+        return Promise.resolve(releaser());
+      }
+      return new Promise((resolve) => waiting.push(() => resolve(releaser())));
+    },
+  };
+}
 
-  const problems: string[] = [];
-  let sent = 0;
+/**
+ * Each channel's sends of the invocation, one after another in the order asked. Once a send of a channel could not
+ * be made (a 429, no slot of its key's schedule before the deadline), the channel's sends still waiting are not
+ * made: their findings are handed back for the same reason. Other routes' keys go on sending: PagerDuty's limit, and
+ * each key's schedule, are per key.
+ */
+function serialChannels(
+  channelOf: (route: string) => Channel,
+): (onWait: () => void) => (route: string) => Channel {
+  const tails = new Map<Channel, Promise<unknown>>();
+  const halted = new Map<Channel, Extract<Delivery, { outcome: "handBack" }>>();
+  return (onWait) => (name) => {
+    const channel = channelOf(name);
+    return {
+      routingKey: channel.routingKey,
+      deliver: (request, deadline) => {
+        onWait();
+        const turn = (tails.get(channel) ?? Promise.resolve()).then(async (): Promise<Delivery> => {
+          const refused = halted.get(channel);
+          if (refused !== undefined) return { ...refused, attempts: 0 };
+          const delivery = await channel.deliver(request, deadline);
+          if (delivery.outcome === "handBack") halted.set(channel, delivery);
+          return delivery;
+        });
+        tails.set(
+          channel,
+          turn.catch(() => undefined),
+        );
+        return turn;
+      },
+    };
+  };
+}
+
+/** Pure: what the stack's filter and account scope make of each finding of a record. */
+function route(record: InboundRecord, deps: BatchDependencies): Work {
+  const { reading } = record;
+  if (reading.kind !== "findings") return { record, byHand: undefined, findings: [] };
   // A person chose the stack's custom action in Security Hub: every selected finding pages.
   const byHand =
     reading.detailType === CUSTOM_ACTION
       ? `a person, through the Security Hub custom action "${reading.actionName ?? "Page on-call"}"`
       : undefined;
-  for (const [index, finding] of reading.findings.entries()) {
+  const findings = reading.findings.map((finding): Work["findings"][number] => {
     const routed = routeFinding(finding, deps.filter, byHand === undefined ? {} : { byHand });
+    if (routed.kind !== "send" || byHand !== undefined) return routed;
+    // A person's page is taken whatever the account: they chose the finding in this stack's Security Hub.
+    const reason = outOfScope(routed.finding, deps.accountScope);
+    return reason === undefined ? routed : { kind: "outOfScope", finding: routed.finding, reason };
+  });
+  return { record, byHand, findings };
+}
+
+async function processRecord(
+  { record, byHand, findings }: Work,
+  deps: BatchDependencies,
+  deadline: number,
+): Promise<RecordResult> {
+  const { messageId, reading } = record;
+  if (reading.kind === "skip") {
+    deps.log.info("event skipped", { messageId, reason: reading.reason });
+    return { messageId, outcome: "skipped", reason: reading.reason };
+  }
+  if (reading.kind === "malformed") return deadLetter(record, reading.reason, deps);
+
+  const problems: string[] = [];
+  let sent = 0;
+  for (const [index, routed] of findings.entries()) {
     if (routed.kind === "invalid") {
       problems.push(
         `finding ${index + 1}${routed.findingId === undefined ? "" : ` (${routed.findingId})`}: ${routed.reason}`,
       );
       continue;
     }
-    // A person's page is taken whatever the account: they chose the finding in this stack's Security Hub.
-    const skip =
-      routed.kind === "skip"
-        ? routed.reason
-        : byHand === undefined
-          ? outOfScope(routed.finding, deps.accountScope)
-          : undefined;
-    if (routed.kind === "skip" || skip !== undefined) {
+    if (routed.kind === "skip" || routed.kind === "outOfScope") {
       deps.meter.count("FilteredOut");
       const findingId = routed.kind === "skip" ? routed.findingId : routed.finding.id;
-      deps.log.info("finding skipped", { messageId, findingId, reason: skip });
+      deps.log.info("finding skipped", { messageId, findingId, reason: routed.reason });
       continue;
     }
     const result = await sendFinding(
@@ -124,15 +222,15 @@ async function processRecord(
     if (result.kind === "stop" || result.kind === "wait") {
       const handedBack: RecordResult = { messageId, outcome: "handedBack", reason: result.reason };
       if (result.retryAt !== undefined) handedBack.retryAt = result.retryAt;
-      return { result: handedBack, stop: result.kind === "stop" };
+      return handedBack;
     }
     if (result.kind === "rejected") problems.push(result.reason);
     if (result.kind === "sent") sent += 1;
   }
-  if (problems.length > 0) return { result: await deadLetter(record, problems.join(" | "), deps) };
+  if (problems.length > 0) return deadLetter(record, problems.join(" | "), deps);
   return sent > 0
-    ? { result: { messageId, outcome: "delivered" } }
-    : { result: { messageId, outcome: "skipped", reason: "nothing needed sending" } };
+    ? { messageId, outcome: "delivered" }
+    : { messageId, outcome: "skipped", reason: "nothing needed sending" };
 }
 
 async function deadLetter(

@@ -1,5 +1,6 @@
 import { AWS_CLIENT_CONFIG } from "../awsClients";
 import {
+  BatchGetItemCommand,
   DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
@@ -163,9 +164,55 @@ function fromItem(dedupKey: string, item: Record<string, AttributeValue>): Alert
   return state;
 }
 
+/** BatchGetItem takes at most 100 keys a call. */
+const BATCH_GET_KEYS = 100;
+/** Calls of one getMany in flight at once. */
+const BATCH_GET_PARALLEL = 8;
+/** Rounds of UnprocessedKeys retried, with a doubling wait, before the rest is left to GetItem. */
+const UNPROCESSED_ROUNDS = 4;
+const UNPROCESSED_WAIT_MS = 50;
+
 /** Alert state as one item per dedup key, each write conditional on the version it replaces. */
-export function createDynamoAlertStore(client: DynamoDBClient, tableName: string): AlertStore {
+export function createDynamoAlertStore(
+  client: DynamoDBClient,
+  tableName: string,
+  sleep: (ms: number) => Promise<void> = (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+): AlertStore {
+  // One call of up to 100 keys, its UnprocessedKeys (throttling, 16 MB) asked again; what stays unread is absent,
+  // and the caller's own read of it goes to GetItem.
+  const batch = async (keys: string[], found: Map<string, AlertState>) => {
+    let pending: Record<string, AttributeValue>[] = keys.map((key) => ({
+      id: { S: `${ALERT_PREFIX}${key}` },
+    }));
+    for (let round = 0; pending.length > 0 && round <= UNPROCESSED_ROUNDS; round += 1) {
+      if (round > 0) await sleep(UNPROCESSED_WAIT_MS * 2 ** (round - 1));
+      const output = await client.send(
+        new BatchGetItemCommand({
+          RequestItems: { [tableName]: { Keys: pending, ConsistentRead: true } },
+        }),
+      );
+      for (const item of output.Responses?.[tableName] ?? []) {
+        const id = item.id?.S;
+        if (id !== undefined)
+          found.set(id.slice(ALERT_PREFIX.length), fromItem(id.slice(ALERT_PREFIX.length), item));
+      }
+      pending = output.UnprocessedKeys?.[tableName]?.Keys ?? [];
+    }
+  };
   return {
+    async getMany(dedupKeys) {
+      const found = new Map<string, AlertState>();
+      // DynamoDB refuses a call that names a key twice.
+      const distinct = [...new Set(dedupKeys)];
+      const chunks: string[][] = [];
+      for (let start = 0; start < distinct.length; start += BATCH_GET_KEYS)
+        chunks.push(distinct.slice(start, start + BATCH_GET_KEYS));
+      for (let start = 0; start < chunks.length; start += BATCH_GET_PARALLEL)
+        await Promise.all(
+          chunks.slice(start, start + BATCH_GET_PARALLEL).map((chunk) => batch(chunk, found)),
+        );
+      return found;
+    },
     async get(dedupKey) {
       const output = await client.send(
         new GetItemCommand({

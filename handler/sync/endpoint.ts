@@ -26,6 +26,8 @@ export interface WebhookSettings {
   secretParameterName: string;
   /** The PagerDuty service whose incidents this stack pages with; events of any other are refused. */
   serviceId: string;
+  /** Each route's service, with the signing secret of its own subscription; events of these are accepted too. */
+  routes?: { serviceId: string; secretParameterName: string }[];
   stateTable?: string;
   secretTtlSeconds: number;
 }
@@ -36,6 +38,7 @@ const NAMES = {
   serviceId: "PAGERDUTY_SERVICE_ID",
   stateTable: "STATE_TABLE",
   secretTtlSeconds: "WEBHOOK_SECRET_TTL_SECONDS",
+  routes: "WEBHOOK_ROUTES",
 } as const;
 
 export function webhookSettingsToEnvironment(settings: WebhookSettings): Record<string, string> {
@@ -45,6 +48,9 @@ export function webhookSettingsToEnvironment(settings: WebhookSettings): Record<
     [NAMES.serviceId]: settings.serviceId,
     [NAMES.secretTtlSeconds]: String(settings.secretTtlSeconds),
     ...(settings.stateTable === undefined ? {} : { [NAMES.stateTable]: settings.stateTable }),
+    ...(settings.routes === undefined || settings.routes.length === 0
+      ? {}
+      : { [NAMES.routes]: JSON.stringify(settings.routes) }),
   };
 }
 
@@ -60,7 +66,25 @@ export function webhookSettingsFromEnvironment(env: Record<string, string | unde
       `environment variable ${NAMES.secretTtlSeconds} is "${env[NAMES.secretTtlSeconds]}": expected a positive number`,
     );
   const stateTable = env[NAMES.stateTable]?.trim();
+  const routesText = env[NAMES.routes]?.trim();
+  let routes: unknown;
+  try {
+    routes = routesText === undefined || routesText === "" ? [] : JSON.parse(routesText);
+  } catch {
+    routes = undefined;
+  }
+  if (
+    !Array.isArray(routes) ||
+    !routes.every(
+      (route: Record<string, unknown>) =>
+        typeof route?.serviceId === "string" && typeof route.secretParameterName === "string",
+    )
+  )
+    throw new Error(
+      `environment variable ${NAMES.routes} is "${routesText ?? ""}": expected a JSON list of {serviceId, secretParameterName}`,
+    );
   return {
+    ...(routes.length === 0 ? {} : { routes: routes as NonNullable<WebhookSettings["routes"]> }),
     stack: env[NAMES.stack]?.trim() || "unknown",
     secretParameterName: required(NAMES.secretParameterName),
     serviceId: required(NAMES.serviceId),
@@ -111,18 +135,26 @@ export function createWebhookHandler(
   const stores = stateTableStores(settings.stateTable);
   const alertStore = overrides.alertStore ?? stores.alerts();
   const ledger = overrides.ledger ?? stores.ledger();
-  const secret = createSecretParameter({
-    parameterName: settings.secretParameterName,
-    what: "webhook signing secret",
-    expected: "a PagerDuty webhook signing secret",
-    problemOf: (value) =>
-      value.length < 16 ? `it has ${value.length} characters, too few for a signing secret` : undefined,
-    read: overrides.readParameter ?? createSsmReader(new SSMClient(AWS_CLIENT_CONFIG)),
-    ttlMs: settings.secretTtlSeconds * 1000,
-    graceMs: ROTATION_GRACE_MS,
-    clock,
-    log,
-  });
+  const readParameter = overrides.readParameter ?? createSsmReader(new SSMClient(AWS_CLIENT_CONFIG));
+  // Each service has its own subscription, signed with its own secret.
+  const services = [
+    { serviceId: settings.serviceId, secretParameterName: settings.secretParameterName },
+    ...(settings.routes ?? []),
+  ].map(({ serviceId, secretParameterName }) => ({
+    serviceId,
+    secret: createSecretParameter({
+      parameterName: secretParameterName,
+      what: "webhook signing secret",
+      expected: "a PagerDuty webhook signing secret",
+      problemOf: (value) =>
+        value.length < 16 ? `it has ${value.length} characters, too few for a signing secret` : undefined,
+      read: readParameter,
+      ttlMs: settings.secretTtlSeconds * 1000,
+      graceMs: ROTATION_GRACE_MS,
+      clock,
+      log,
+    }),
+  }));
   const write = createSecurityHubWriter({
     updater: overrides.findingUpdater ?? createSecurityHubUpdater(new SecurityHubClient(AWS_CLIENT_CONFIG)),
     pacingStore: overrides.pacingStore ?? stores.pacing(),
@@ -147,16 +179,28 @@ export function createWebhookHandler(
   };
 
   /**
-   * Whether the body is signed with the subscription's secret: the one known, else the one in SSM now (a rotation
+   * Whether the body is signed with a subscription's secret: the one known, else the one in SSM now (a rotation
    * this container has not seen yet; re-read at most once a second), else the one that version replaced, within the
    * grace period after the rotation (a delivery signed before it).
    */
-  async function signedBy(body: Buffer, signature: string, deadline: number): Promise<boolean> {
+  async function signedBy(
+    body: Buffer,
+    signature: string,
+    deadline: number,
+    secret: (typeof services)[number]["secret"],
+  ): Promise<boolean> {
     const current = await secret.get(deadline);
     if (signatureMatches(body, signature, current)) return true;
     const fresh = await secret.reread(deadline);
     if (fresh !== current && signatureMatches(body, signature, fresh)) return true;
     return (await secret.previous()).some((value) => signatureMatches(body, signature, value));
+  }
+
+  /** The service whose subscription signed the body, if one did. */
+  async function signer(body: Buffer, signature: string, deadline: number): Promise<string | undefined> {
+    for (const service of services)
+      if (await signedBy(body, signature, deadline, service.secret)) return service.serviceId;
+    return undefined;
   }
 
   return async function handler(request: FunctionUrlRequest): Promise<FunctionUrlResponse> {
@@ -179,23 +223,24 @@ export function createWebhookHandler(
     if (body.length > MAX_BODY_BYTES) return answer(413, "refused", `body over ${MAX_BODY_BYTES} bytes`);
     const signature = request.headers?.["x-pagerduty-signature"];
     if (signature === undefined) return answer(401, "refused", "unsigned");
-    let signed: boolean;
+    let signedFor: string | undefined;
     try {
-      signed = await signedBy(body, signature, deadline);
+      signedFor = await signer(body, signature, deadline);
     } catch (error) {
       log.error("webhook signing secret unavailable", { error: errorText(error) });
       return answer(503, "unavailable", "the signing secret cannot be read");
     }
-    if (!signed) return answer(401, "refused", "signature does not match");
+    if (signedFor === undefined) return answer(401, "refused", "signature does not match");
     const reading = readWebhook(body.toString("utf8"));
     if (reading.kind === "invalid") return answer(400, "refused", reading.reason);
     if (reading.kind === "ignored") return answer(200, "ignored", reading.reason);
     const { event } = reading;
-    if (event.incident.serviceId !== undefined && event.incident.serviceId !== settings.serviceId)
+    // A subscription speaks for its own service only.
+    if (event.incident.serviceId !== undefined && event.incident.serviceId !== signedFor)
       return answer(
         403,
         "refused",
-        `the incident belongs to service ${event.incident.serviceId}, not this stack's`,
+        `the incident belongs to service ${event.incident.serviceId}, not the one whose subscription signed it`,
       );
     // Signed by PagerDuty: a 4xx would make PagerDuty drop it and count against the subscription.
     if (clock.now() - event.occurredAt > MAX_EVENT_AGE_MS) {

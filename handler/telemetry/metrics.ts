@@ -65,27 +65,49 @@ export function createMeter(
     });
   const base = make({});
   const bySeverity = new Map<SeverityLabel, Metrics>();
+  // Counted here and written at flush, one value a name: Powertools writes a metric of 100 values to standard output
+  // by itself, past `write`, and a batch of thousands of records counts far more than that.
+  const counts = new Map<string, number>();
+  const pages = new Map<SeverityLabel, number>();
+  let durations: number[] = [];
+  const emit = (metrics: Metrics) => {
+    if (!metrics.hasStoredMetrics()) return;
+    write(JSON.stringify(metrics.serializeMetrics()));
+    metrics.clearMetrics();
+  };
   return {
     count(name, value = 1) {
-      base.addMetric(name, MetricUnit.Count, value);
+      counts.set(name, (counts.get(name) ?? 0) + value);
     },
     page(severity) {
-      const metrics = bySeverity.get(severity) ?? make({ Severity: severity });
-      bySeverity.set(severity, metrics);
-      metrics.addMetric("PagesSent", MetricUnit.Count, 1);
+      pages.set(severity, (pages.get(severity) ?? 0) + 1);
     },
     importToPage(milliseconds) {
-      base.addMetric(IMPORT_TO_PAGE, MetricUnit.Milliseconds, Math.max(0, Math.round(milliseconds)));
+      durations.push(Math.max(0, Math.round(milliseconds)));
     },
     flush() {
-      for (const metrics of [base, ...bySeverity.values()]) {
-        if (!metrics.hasStoredMetrics()) continue;
-        write(JSON.stringify(metrics.serializeMetrics()));
-        metrics.clearMetrics();
+      for (const [name, value] of counts) base.addMetric(name, MetricUnit.Count, value);
+      counts.clear();
+      // The durations go out in lines of at most MAX_VALUES_A_LINE values.
+      do {
+        for (const milliseconds of durations.slice(0, MAX_VALUES_A_LINE))
+          base.addMetric(IMPORT_TO_PAGE, MetricUnit.Milliseconds, milliseconds);
+        durations = durations.slice(MAX_VALUES_A_LINE);
+        emit(base);
+      } while (durations.length > 0);
+      for (const [severity, value] of pages) {
+        const metrics = bySeverity.get(severity) ?? make({ Severity: severity });
+        bySeverity.set(severity, metrics);
+        metrics.addMetric("PagesSent", MetricUnit.Count, value);
+        emit(metrics);
       }
+      pages.clear();
     },
   };
 }
+
+// Powertools writes a metric by itself when it reaches 100 values: a line holds at most 99 of them.
+const MAX_VALUES_A_LINE = 99;
 
 /** Counts nothing: for local runs whose output tells the story itself. */
 export const silentMeter: Meter = {

@@ -16,7 +16,7 @@ export function inProcessClient<T>(
     latencyMs: number;
     fault?: (operation: string) => AwsError | undefined;
     /** Told of every call, to count them. */
-    onCall?: (operation: string) => void;
+    onCall?: (operation: string, input: Record<string, unknown>) => void;
     /** The stand-in copies what it keeps and what it answers, so the client need not. */
     copies?: boolean;
   },
@@ -32,7 +32,7 @@ export function inProcessClient<T>(
       }
       const run = operations[operation];
       if (run === undefined) throw new Error(`the in-process client has no operation ${operation}`);
-      options.onCall?.(operation);
+      options.onCall?.(operation, command.input as Record<string, unknown>);
       await options.clock.sleep(options.latencyMs);
       try {
         const fault = options.fault?.(operation);

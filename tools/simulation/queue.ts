@@ -198,6 +198,12 @@ export class SimQueue {
     return this.head < this.visible.length;
   }
 
+  /** About how many messages are visible (deleted ones not yet passed over included), as SQS approximates it. */
+  visibleCount(now: number): number {
+    this.reveal(now);
+    return this.visible.length - this.head;
+  }
+
   /** When the next invisible message becomes visible, if any. */
   nextVisibleAt(now: number): number | undefined {
     this.reveal(now);
