@@ -287,6 +287,32 @@ describe("alert state decisions (pure)", () => {
     }
   });
 
+  it("after a responder's reopen, Security Hub's echo of a note the stack wrote while RESOLVED does not close the alert; a person's change does", () => {
+    const webhook = (type: "incident.resolved" | "incident.reopened", alert: AlertState) =>
+      effectOf(
+        {
+          id: type,
+          type,
+          occurredAt: T0 + 120_000,
+          agent: { person: true, name: "Ada" },
+          incident: { id: "Q1" },
+        },
+        alert,
+      );
+    const held = webhook("incident.resolved", state({ incident: { id: "Q1" }, openedAt: T0 }));
+    assert.ok(held.kind === "apply" && held.next?.closedBy === "responder");
+    const reopened = webhook("incident.reopened", held.next);
+    assert.ok(reopened.kind === "apply" && reopened.next?.status === "open");
+    // The echo keeps the finding's UpdatedAt and shows the stack's note with the workflow of before the reopen.
+    const echo = event({ action: "resolve", triaged: true, stackNoted: true });
+    assert.equal(outcome(decide(reopened.next, echo, OPTIONS)), "skip stale");
+    const person = event({ action: "resolve", triaged: true, stackNoted: false });
+    assert.equal(outcome(decide(reopened.next, person, OPTIONS)), "send resolve");
+    // Without a reopen, the echo of a write is still the finding's own resolution (it passed, or a person's earlier change).
+    assert.equal(outcome(decide(state(), echo, OPTIONS)), "send resolve");
+    assert.equal(outcome(decide(reopened.next, { ...echo, updatedAt: T0 + HOUR }, OPTIONS)), "send resolve");
+  });
+
   it("a person's page is sent even when the state holds the alert open (PagerDuty deduplicates)", () => {
     assert.equal(
       outcome(decide(state(), event({ manual: true, updatedAt: T0 + HOUR }), OPTIONS)),

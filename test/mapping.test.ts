@@ -31,12 +31,14 @@ function details(event: PagerDutyEvent): Record<string, unknown> {
 }
 
 describe("reading who noted a finding", () => {
-  it("takes a person's note or comment for triage, never the stack's own", () => {
-    const noted = (raw: unknown) => {
+  it("takes a person's note or comment for triage, never the stack's own, and tells the stack's own apart", () => {
+    const notes = (raw: unknown) => {
       const reading = readFinding(raw);
       assert.ok(reading.ok);
-      return reading.finding.noted;
+      return reading.finding;
     };
+    const noted = (raw: unknown) => notes(raw).noted;
+    const stackNoted = (raw: unknown) => notes(raw).stackNoted;
     const asff = findingOf("electriceye-s3-encryption.json");
     const ocsf = JSON.parse(
       readFileSync(
@@ -50,6 +52,11 @@ describe("reading who noted a finding", () => {
     assert.equal(noted({ ...ocsf, comment: `[${UPDATED_BY}] PagerDuty incident #3 triggered` }), false);
     assert.equal(noted({ ...ocsf, comment: "looking into it" }), true);
     assert.equal(noted(ocsf), false);
+    assert.equal(stackNoted({ ...asff, Note: stackNote }), true);
+    assert.equal(stackNoted({ ...asff, Note: { ...stackNote, UpdatedBy: "ada" } }), false);
+    assert.equal(stackNoted({ ...ocsf, comment: `[${UPDATED_BY}] PagerDuty incident #3 triggered` }), true);
+    assert.equal(stackNoted({ ...ocsf, comment: "looking into it" }), false);
+    assert.equal(stackNoted(asff), false);
   });
 });
 

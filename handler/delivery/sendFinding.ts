@@ -84,6 +84,7 @@ export async function sendFinding(
       manual: context.byHand,
       finding: identityOf(finding),
       triaged: (finding.workflow !== undefined && finding.workflow !== "NEW") || finding.noted,
+      stackNoted: finding.stackNoted,
       ...(choice.route === DEFAULT_ROUTE ? {} : { route: choice.route }),
     },
     deadline,

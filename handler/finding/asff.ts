@@ -99,6 +99,8 @@ export function readAsff(raw: Record<string, unknown>): { finding: Finding } | {
     (productArnParts?.region || undefined) ??
     resources.find((resource) => resource.region !== undefined)?.region;
   const url = textAt(raw, "Remediation", "Recommendation", "Url");
+  const hasNote = textAt(raw, "Note", "Text") !== undefined;
+  const notedByStack = textAt(raw, "Note", "UpdatedBy") === UPDATED_BY;
   const finding: Finding = {
     format: "asff",
     id,
@@ -108,7 +110,8 @@ export function readAsff(raw: Record<string, unknown>): { finding: Finding } | {
     relatedRequirements: textsAt(raw, "Compliance", "RelatedRequirements"),
     resources,
     resourceTags: resourceTagsOf(raw),
-    noted: textAt(raw, "Note", "Text") !== undefined && textAt(raw, "Note", "UpdatedBy") !== UPDATED_BY,
+    noted: hasNote && !notedByStack,
+    stackNoted: hasNote && notedByStack,
   };
   const optional: Partial<Finding> = {
     productArn,

@@ -69,6 +69,8 @@ export interface Finding {
    * notes (the page's, a webhook's) are not: a webhook's note landing first must not pass for the page's write-back.
    */
   noted: boolean;
+  /** The finding's note or comment is one the stack wrote (a page's, a webhook's). */
+  stackNoted: boolean;
   /** What the new Security Hub's write API needs to name an OCSF finding. */
   ocsf?: { accountUid: string; productUid: string };
 }

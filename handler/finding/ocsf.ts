@@ -177,6 +177,8 @@ export function readOcsf(raw: Record<string, unknown>): { finding: Finding } | {
   if (id === undefined) return { reason: "OCSF finding has no finding_info.uid" };
   const region = textAt(raw, "cloud", "region");
   const resources = resourcesOf(raw);
+  const comment = textAt(raw, "comment");
+  const stackNoted = comment?.startsWith(`[${UPDATED_BY}]`) === true;
   // A Region of an isolated, China or GovCloud partition says so itself (ElectricEye writes "aws" on resources
   // whatever their partition).
   const fromRegion = partitionOf(region);
@@ -209,7 +211,8 @@ export function readOcsf(raw: Record<string, unknown>): { finding: Finding } | {
     ],
     resources,
     resourceTags: resourceTagsOf(raw),
-    noted: !(textAt(raw, "comment") ?? `[${UPDATED_BY}]`).startsWith(`[${UPDATED_BY}]`),
+    noted: comment !== undefined && !stackNoted,
+    stackNoted,
   };
   const optional: Partial<Finding> = {
     productArn,

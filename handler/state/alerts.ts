@@ -57,6 +57,8 @@ export interface AlertState {
    * belongs to an older alert of the finding.
    */
   openedAt?: number;
+  /** A responder reopened the alert in PagerDuty (after resolving it), and no one closed it since. */
+  reopened?: true;
 }
 
 /** An incoming event of a finding, as the state sees it. */
@@ -81,6 +83,8 @@ export interface AlertEvent {
   triaged: boolean;
   /** The route the finding takes now; absent: the default route. */
   route?: string;
+  /** The finding's last note (ASFF Note, OCSF comment) is one the stack wrote: the event may be its echo. */
+  stackNoted?: boolean;
 }
 
 export interface DecisionOptions {
@@ -153,13 +157,17 @@ function nextOf(state: AlertState | undefined, event: AlertEvent, changes: Parti
     ...(state?.writeBack === undefined ? {} : { writeBack: state.writeBack }),
     ...(state?.openedAt === undefined ? {} : { openedAt: state.openedAt }),
     ...(state?.byHand === undefined ? {} : { byHand: state.byHand }),
+    ...(state?.reopened === undefined ? {} : { reopened: state.reopened }),
     ...routeOf(state, event),
     ...changes,
   };
   if (next.route === undefined) delete next.route;
   if (next.movingFrom === undefined) delete next.movingFrom;
   if (next.status === "open") delete next.closedBy;
-  else delete next.byHand;
+  else {
+    delete next.byHand;
+    delete next.reopened;
+  }
   // A resolved alert has nothing left to announce.
   if (next.status === "resolved") delete next.writeBack;
   return next;
@@ -214,6 +222,7 @@ function decideOnRecord(
       next.fingerprints = { [event.format]: event.fingerprint };
       next.openedAt = options.now;
       delete next.byHand;
+      delete next.reopened;
     }
     if (event.manual && next.status === "open") next.byHand = true;
     return { kind: "send", change, why, next };
@@ -315,6 +324,12 @@ function decideOnRecord(
   }
   if (state.status === "open") {
     if (older) return skip("stale", `older than the alert's last update (${time(state.updatedAt)})`);
+    // Security Hub's echo of a note the stack wrote while the workflow was RESOLVED (or of the responder's
+    // resolution itself, whose write can land after the reopen's NOTIFIED) shows the workflow of before the reopen.
+    // A person's change in the console writes a note of its own: one with no note passes for an echo here, and the
+    // alert stays open until it is resolved in PagerDuty or the finding passes.
+    if (state.reopened === true && event.stackNoted === true && !newer)
+      return skip("stale", "the echo of a write-back of the stack's: a responder reopened the alert since");
     if (event.below === true) {
       // A severity change is the product's news: the echo of a write-back (same UpdatedAt) is none.
       if (!newer) return skip("stale", "no newer than the alert's last update (its severity did not change)");

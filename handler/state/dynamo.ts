@@ -102,6 +102,7 @@ function toItem(state: AlertState, now: number): Record<string, AttributeValue> 
   if (state.route !== undefined) item.route = { S: state.route };
   if (state.movingFrom !== undefined) item.movingFrom = { S: state.movingFrom };
   if (state.openedAt !== undefined) item.openedAt = { N: String(state.openedAt) };
+  if (state.reopened === true) item.reopened = { BOOL: true };
   if (state.claim !== undefined) {
     item.claimVersion = { N: String(state.claim.version) };
     item.claimUntil = { N: String(state.claim.until) };
@@ -147,6 +148,7 @@ function fromItem(dedupKey: string, item: Record<string, AttributeValue>): Alert
   if (movingFrom !== undefined) state.movingFrom = movingFrom;
   const openedAt = number("openedAt");
   if (openedAt !== undefined) state.openedAt = openedAt;
+  if (item.reopened?.BOOL === true) state.reopened = true;
   const claimVersion = number("claimVersion");
   const claimUntil = number("claimUntil");
   if (claimVersion !== undefined && claimUntil !== undefined)

@@ -193,7 +193,7 @@ export function effectOf(event: WebhookEvent, state: AlertState): WebhookEffect 
     case "incident.reopened": {
       const reopen = state.status === "resolved" && state.closedBy === "responder";
       const next: AlertState | undefined = reopen
-        ? { ...withIncident, status: "open", closedBy: undefined }
+        ? { ...withIncident, status: "open", closedBy: undefined, reopened: true }
         : remember;
       return {
         kind: "apply",
