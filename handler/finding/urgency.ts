@@ -79,15 +79,27 @@ export function describeSupportHours(hours: SupportHours): string {
   return `${dayText} ${clock(hours.startMinute)}-${clock(hours.endMinute)} ${hours.timeZone}`;
 }
 
+// Making a formatter costs far more than using one: one per time zone, for every page a container sends.
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+function formatterOf(timeZone: string): Intl.DateTimeFormat {
+  let formatter = formatters.get(timeZone);
+  if (formatter === undefined) {
+    formatter = new Intl.DateTimeFormat("en-US", {
+      timeZone,
+      weekday: "short",
+      hour: "2-digit",
+      minute: "2-digit",
+      hourCycle: "h23",
+    });
+    formatters.set(timeZone, formatter);
+  }
+  return formatter;
+}
+
 /** Whether a moment lies inside the support hours, in their time zone. */
 export function insideSupportHours(hours: SupportHours, at: number): boolean {
-  const parts = new Intl.DateTimeFormat("en-US", {
-    timeZone: hours.timeZone,
-    weekday: "short",
-    hour: "2-digit",
-    minute: "2-digit",
-    hourCycle: "h23",
-  }).formatToParts(new Date(at));
+  const parts = formatterOf(hours.timeZone).formatToParts(new Date(at));
   const part = (type: string) => parts.find((candidate) => candidate.type === type)?.value ?? "";
   const day = WEEKDAYS.indexOf(part("weekday") as (typeof WEEKDAYS)[number]) + 1;
   const minute = Number(part("hour")) * 60 + Number(part("minute"));
