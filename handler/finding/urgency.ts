@@ -79,22 +79,18 @@ export function describeSupportHours(hours: SupportHours): string {
   return `${dayText} ${clock(hours.startMinute)}-${clock(hours.endMinute)} ${hours.timeZone}`;
 }
 
-// Making a formatter costs far more than using one: one per time zone, for every page a container sends.
-const formatters = new Map<string, Intl.DateTimeFormat>();
+// Making a formatter costs far more than using one: one per time zone, for every page a container sends. A plain
+// object, not a Map: the function's code is serialized with what it captures, and a Map does not survive that.
+const formatters: Record<string, Intl.DateTimeFormat> = {};
 
 function formatterOf(timeZone: string): Intl.DateTimeFormat {
-  let formatter = formatters.get(timeZone);
-  if (formatter === undefined) {
-    formatter = new Intl.DateTimeFormat("en-US", {
-      timeZone,
-      weekday: "short",
-      hour: "2-digit",
-      minute: "2-digit",
-      hourCycle: "h23",
-    });
-    formatters.set(timeZone, formatter);
-  }
-  return formatter;
+  return (formatters[timeZone] ??= new Intl.DateTimeFormat("en-US", {
+    timeZone,
+    weekday: "short",
+    hour: "2-digit",
+    minute: "2-digit",
+    hourCycle: "h23",
+  }));
 }
 
 /** Whether a moment lies inside the support hours, in their time zone. */
