@@ -60,9 +60,9 @@ describe("npm start", () => {
         openAlerts: result.openAlerts,
         requests: result.pagerdutyRequests,
       },
-      { paged: 4, resolved: 1, openAlerts: 2, requests: 5 },
+      { paged: 5, resolved: 1, openAlerts: 3, requests: 6 },
     );
-    assert.equal(result.securityHubUpdates, 6);
+    assert.equal(result.securityHubUpdates, 7);
     assert.equal(result.webhooksRejected, 1);
     const output = lines.join("\n");
     assert.equal(
@@ -73,12 +73,17 @@ describe("npm start", () => {
     assert.match(output, /\(compliance FAILED, record ACTIVE, workflow NEW\)/);
     assert.ok(!output.includes('"_aws"'), "metric lines only with --metrics");
     assert.match(output, /The functions wrote \d+ metric line\(s\); --metrics shows them\./);
-    assert.match(output, /PAGED: new alert #2, severity error, one alert for 3 resources/);
+    // The first deploy's backlog: what the first scan imported inside the window opens at low urgency.
     assert.match(
       output,
-      /\[1\/12\][\s\S]*SECURITY HUB: Workflow → NOTIFIED; note "Paged on-call through PagerDuty service "Security Hub findings \(prod\)"[\s\S]*Security Hub's own follow-up event: UNCHANGED: alert #1 still open, nothing sent\n/,
+      /\[1\/13\] the first deploy's backlog[\s\S]*PAGED: new alert #1, severity warning; low urgency: backlog: imported before /,
     );
-    assert.match(output, /SECURITY HUB: note "Acknowledged in PagerDuty by Jo Doe, PagerDuty incident #1: /);
+    assert.match(output, /PAGED: new alert #3, severity error, one alert for 3 resources/);
+    assert.match(
+      output,
+      /\[2\/13\][\s\S]*SECURITY HUB: Workflow → NOTIFIED; note "Paged on-call through PagerDuty service "Security Hub findings \(prod\)"[\s\S]*Security Hub's own follow-up event: UNCHANGED: alert #2 still open, nothing sent\n/,
+    );
+    assert.match(output, /SECURITY HUB: note "Acknowledged in PagerDuty by Jo Doe, PagerDuty incident #2: /);
     assert.match(
       output,
       /REFUSED by the webhook endpoint \(HTTP 401\): signature does not match; nothing changed/,
@@ -86,20 +91,20 @@ describe("npm start", () => {
     assert.match(output, /SECURITY HUB: Workflow → RESOLVED; note "Resolved in PagerDuty by Jo Doe/);
     assert.match(
       output,
-      /\[9\/12\][\s\S]*ALREADY RESOLVED: a responder resolved its alert in PagerDuty, nothing sent/,
+      /\[10\/13\][\s\S]*ALREADY RESOLVED: a responder resolved its alert in PagerDuty, nothing sent/,
     );
     assert.match(
       output,
-      /PAGED: new alert #3, severity error; high urgency: paged by hand\n\s+"\[paged by hand\] MEDIUM: /,
+      /PAGED: new alert #4, severity error; high urgency: paged by hand\n\s+"\[paged by hand\] MEDIUM: /,
     );
     // Inside support hours HIGH pages at high urgency; at night it opens a low-urgency incident.
     assert.match(
       output,
-      /alert #2, severity error, one alert for 3 resources; high urgency: inside support hours/,
+      /alert #3, severity error, one alert for 3 resources; high urgency: inside support hours/,
     );
     assert.match(
       output,
-      /\[12\/12\] at night, outside support hours[\s\S]*PAGED: new alert #4, severity warning; low urgency: outside support hours \(Mon-Fri 09:00-17:00 UTC\)/,
+      /\[13\/13\] at night, outside support hours[\s\S]*PAGED: new alert #5, severity warning; low urgency: outside support hours \(Mon-Fri 09:00-17:00 UTC\)/,
     );
   });
 
@@ -167,7 +172,7 @@ describe("npm start", () => {
       "webhooksRejected",
     ])
       assert.equal(typeof counts[key], "number", key);
-    assert.equal(counts.pagerdutyRequests, 5);
+    assert.equal(counts.pagerdutyRequests, 6);
     assert.equal(counts.webhooksRejected, 1);
   });
 });

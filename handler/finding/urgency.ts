@@ -79,6 +79,8 @@ export function describeSupportHours(hours: SupportHours): string {
   return `${dayText} ${clock(hours.startMinute)}-${clock(hours.endMinute)} ${hours.timeZone}`;
 }
 
+// A formatter per call (about 0.4 ms): a cache kept in this module would be captured, with its formatters, when
+// Pulumi serializes the function's code.
 /** Whether a moment lies inside the support hours, in their time zone. */
 export function insideSupportHours(hours: SupportHours, at: number): boolean {
   const parts = new Intl.DateTimeFormat("en-US", {

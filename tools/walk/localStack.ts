@@ -103,6 +103,8 @@ export async function startLocalStack(
   config: StackConfig,
   clock: WalkClock = movedClock(Date.now()),
   organizationsTree?: OrganizationsTree,
+  /** The end of the first deploy's backlog window, when the walk shows one. */
+  backlogUntil?: number,
 ): Promise<LocalStack> {
   // The functions run on Node.js 22 in Lambda; the SDK's notice about this machine's Node.js is not the user's concern.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
@@ -149,7 +151,7 @@ export async function startLocalStack(
         accountScope: config.accountScope,
         organizations: config.organizations,
         urgency: config.urgency,
-        backlogUntil: undefined,
+        backlogUntil,
       }),
       eventsUrl: pagerduty.url,
     },

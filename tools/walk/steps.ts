@@ -106,7 +106,14 @@ export function walkThrough(customAction: CustomAction | undefined, start: numbe
             at: night,
           },
         ];
+  // Imported a minute before the walk, when the first deploy's backlog window closes.
+  const backlog = event(
+    "the first deploy's backlog: a HIGH finding the first scan imported before the window closed",
+    electricEyeFinding("s3-encryption-high", "legacy-exports", ACCOUNT),
+    -1,
+  );
   return [
+    backlog,
     ...scan,
     {
       kind: "responder",

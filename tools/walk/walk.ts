@@ -326,12 +326,18 @@ export async function walk(
   config: StackConfig,
   steps: Step[],
   write: (line: string) => void,
-  options: { metrics?: boolean; organization?: OrganizationsTree; startAt?: number } = {},
+  options: {
+    metrics?: boolean;
+    organization?: OrganizationsTree;
+    startAt?: number;
+    backlogUntil?: number;
+  } = {},
 ): Promise<WalkResult> {
   const stack = await startLocalStack(
     config,
     movedClock(options.startAt ?? Date.now()),
     options.organization,
+    options.backlogUntil,
   );
   const narrator = new Narrator(config, stack, write);
   const labels = config.filter.severityLabels.join(" and ");
@@ -393,5 +399,7 @@ export function walkBuiltIn(
   // The night scene: a HIGH finding outside support hours, after the day's steps (the last is a day later).
   const hours = config.urgency.supportHours;
   const night = hours === undefined ? undefined : nightAfter(hours, startAt + 25 * 3600_000);
-  return walk(config, walkThrough(customAction, startAt, night), write, { ...options, startAt });
+  // The stack was first deployed backlogBaselineHours before the walk: its backlog window closes as the walk begins.
+  const backlog = config.urgency.backlogBaselineHours > 0 ? { backlogUntil: startAt } : {};
+  return walk(config, walkThrough(customAction, startAt, night), write, { ...options, startAt, ...backlog });
 }
