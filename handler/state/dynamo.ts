@@ -55,15 +55,24 @@ export function createDynamoPacingStore(client: DynamoDBClient, tableName: strin
   };
 }
 
+/** One item by its id, read consistently: every record of the table is decided on what was last written. */
+export async function readItem(
+  client: DynamoDBClient,
+  tableName: string,
+  id: string,
+): Promise<Record<string, AttributeValue> | undefined> {
+  const output = await client.send(
+    new GetItemCommand({ TableName: tableName, Key: { id: { S: id } }, ConsistentRead: true }),
+  );
+  return output.Item;
+}
+
 async function readTat(
   client: DynamoDBClient,
   tableName: string,
   id: string,
 ): Promise<PacingState | undefined> {
-  const output = await client.send(
-    new GetItemCommand({ TableName: tableName, Key: { id: { S: id } }, ConsistentRead: true }),
-  );
-  const tat = output.Item?.tat?.N;
+  const tat = (await readItem(client, tableName, id))?.tat?.N;
   return tat === undefined ? undefined : { tat: Number(tat) };
 }
 
@@ -216,14 +225,8 @@ export function createDynamoAlertStore(
       return found;
     },
     async get(dedupKey) {
-      const output = await client.send(
-        new GetItemCommand({
-          TableName: tableName,
-          Key: { id: { S: `${ALERT_PREFIX}${dedupKey}` } },
-          ConsistentRead: true,
-        }),
-      );
-      return output.Item === undefined ? undefined : fromItem(dedupKey, output.Item);
+      const item = await readItem(client, tableName, `${ALERT_PREFIX}${dedupKey}`);
+      return item === undefined ? undefined : fromItem(dedupKey, item);
     },
     put: (next, expected, now) => putOverVersion(client, tableName, toItem(next, now), expected),
   };
@@ -293,15 +296,7 @@ export function createDynamoWebhookLedger(client: DynamoDBClient, tableName: str
         // DynamoDB returns the item that failed the condition; implementations that do not are read again.
         const item =
           (error as { Item?: Record<string, AttributeValue> }).Item ??
-          (
-            await client.send(
-              new GetItemCommand({
-                TableName: tableName,
-                Key: { id: { S: `webhook#${eventId}` } },
-                ConsistentRead: true,
-              }),
-            )
-          ).Item;
+          (await readItem(client, tableName, `webhook#${eventId}`));
         const taken = claimOf(item?.state?.S, Number(item?.at?.N ?? "0"), now);
         // The item changed between the write and the read: another invocation has it.
         return taken === "claimed" ? "inProgress" : taken;
@@ -316,14 +311,7 @@ export function createDynamoWebhookLedger(client: DynamoDBClient, tableName: str
       );
     },
     async dedupKeyOfIncident(incidentId) {
-      const output = await client.send(
-        new GetItemCommand({
-          TableName: tableName,
-          Key: { id: { S: `incident#${incidentId}` } },
-          ConsistentRead: true,
-        }),
-      );
-      return output.Item?.dedupKey?.S;
+      return (await readItem(client, tableName, `incident#${incidentId}`))?.dedupKey?.S;
     },
     async rememberIncident(incidentId, dedupKey, now) {
       await client.send(

@@ -1,5 +1,5 @@
-import { GetItemCommand, type AttributeValue, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { putOverVersion } from "./dynamo";
+import type { AttributeValue, DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { putOverVersion, readItem } from "./dynamo";
 import { decideGroup, type GroupDecision, type GroupState, type MemberEvent } from "./groups";
 
 // A group's record (one alert per failing control) in the stack's state table, beside the findings' own alert
@@ -37,14 +37,8 @@ export function createMemoryGroupStore(): GroupStore {
 export function createDynamoGroupStore(client: DynamoDBClient, tableName: string): GroupStore {
   return {
     async get(dedupKey) {
-      const output = await client.send(
-        new GetItemCommand({
-          TableName: tableName,
-          Key: { id: { S: `${GROUP_PREFIX}${dedupKey}` } },
-          ConsistentRead: true,
-        }),
-      );
-      return output.Item === undefined ? undefined : fromItem(output.Item);
+      const item = await readItem(client, tableName, `${GROUP_PREFIX}${dedupKey}`);
+      return item === undefined ? undefined : fromItem(item);
     },
     put: (next, expected) => putOverVersion(client, tableName, toItem(next), expected),
   };
