@@ -30,7 +30,7 @@ import { createSsmService } from "../../standins/ssm";
 import { matchesPattern } from "../patternMatcher";
 import { planSettings } from "../plan";
 import { inProcessClient } from "../simulation/inProcessAws";
-import { SimQueue } from "../simulation/queue";
+import { SimQueue, sqsEventOf } from "../simulation/queue";
 import { createVirtualTime, seededRandom, type VirtualTime } from "../simulation/virtualTime";
 import { mapConfigSource } from "../stackConfig";
 import { importedEvent } from "../simulation/findings";
@@ -412,15 +412,7 @@ export class LifecycleWorld {
         return (detail?.findings ?? []).map(dedupKeyOfDocument);
       }),
     );
-    const event = {
-      Records: batch.map((message) => ({
-        messageId: message.id,
-        receiptHandle: message.receiptHandle,
-        body: message.body,
-        attributes: { ApproximateReceiveCount: String(message.receiveCount) },
-        eventSourceARN: queueArnOf(lane),
-      })),
-    };
+    const event = sqsEventOf(batch, queueArnOf(lane));
     void (container.handler as (event: unknown, context: unknown) => Promise<SqsBatchResponse>)(event, {
       getRemainingTimeInMillis: () => deadline - this.now(),
     }).then((response) => {

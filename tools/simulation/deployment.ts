@@ -19,7 +19,7 @@ import { createDynamoDbService } from "../../standins/dynamodb";
 import { createSqsOperations } from "../../standins/sqs";
 import { createSsmService } from "../../standins/ssm";
 import { inProcessClient } from "./inProcessAws";
-import { SimQueue, type MessageBody, type SimMessage } from "./queue";
+import { SimQueue, sqsEventOf, type MessageBody, type SimMessage } from "./queue";
 import type { VirtualTime } from "./virtualTime";
 
 // A reason given to abort() spares the DOMException it would otherwise build for each of millions of timers.
@@ -206,16 +206,7 @@ export class Deployment {
     }
     await time.clock.sleep(AWS_LATENCY.invokeMs);
     const deadline = time.now() + plan.functionTimeoutSeconds * 1000;
-    const event = {
-      Records: batch.map((message) => ({
-        messageId: message.id,
-        receiptHandle: message.receiptHandle,
-        body: message.body,
-        attributes: { ApproximateReceiveCount: String(message.receiveCount) },
-        eventSource: "aws:sqs",
-        eventSourceARN: `arn:aws:sqs:us-east-1:111122223333:${queue.name}`,
-      })),
-    };
+    const event = sqsEventOf(batch, `arn:aws:sqs:us-east-1:111122223333:${queue.name}`);
     const timeout = new AbortController();
     const outcome = await Promise.race([
       container.handler(event, { getRemainingTimeInMillis: () => deadline - time.now() }),

@@ -257,3 +257,17 @@ export class SimQueue {
     }
   }
 }
+
+/** Received messages as Lambda's event source mapping hands them to the function. */
+export function sqsEventOf(batch: SimMessage[], queueArn: string) {
+  return {
+    Records: batch.map((message) => ({
+      messageId: message.id,
+      receiptHandle: message.receiptHandle,
+      body: message.body,
+      attributes: { ApproximateReceiveCount: String(message.receiveCount) },
+      eventSource: "aws:sqs",
+      eventSourceARN: queueArn,
+    })),
+  };
+}
