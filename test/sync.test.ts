@@ -419,6 +419,38 @@ describe("Security Hub and PagerDuty in both directions, over real HTTP", () => 
       );
     });
 
+    it("accepts a route's signed webhook while another route's secret cannot be read", async () => {
+      await paged();
+      const routeSecret = "route-signing-secret-0123456789";
+      world.ssm.putParameter("electriceye-pagerduty-payments-webhook-secret", routeSecret);
+      const reader = createSsmReader(new SSMClient(AWS_CLIENT_CONFIG));
+      const readParameter = (name: string) =>
+        name === "electriceye-pagerduty-broken-webhook-secret"
+          ? Promise.reject(new AwsError("ParameterNotFound", "missing", 400))
+          : reader(name);
+      const url = await world.webhookEndpoint(
+        { readParameter },
+        {
+          routes: [
+            { serviceId: "PBRK001", secretParameterName: "electriceye-pagerduty-broken-webhook-secret" },
+            { serviceId: "PPAY001", secretParameterName: "electriceye-pagerduty-payments-webhook-secret" },
+          ],
+        },
+      );
+      const alert = world.pagerduty.model.alerts()[0];
+      assert.ok(alert !== undefined);
+      const payload = webhookPayload(world.pagerduty.model, alert, "incident.resolved", ADA, {
+        id: "route-event",
+      });
+      const event = payload.event as { data: Record<string, unknown> };
+      const body = JSON.stringify({
+        event: { ...event, data: { ...event.data, service: { id: "PPAY001" } } },
+      });
+      const answers = [];
+      for (let i = 0; i < 3; i += 1) answers.push((await deliverWebhook(url, body, routeSecret)).status);
+      assert.deepEqual(answers, [200, 200, 200]);
+    });
+
     it("answers 503 when Security Hub stays throttled, so that PagerDuty delivers it again, and applies it then", async () => {
       const finding = await paged();
       const url = await world.webhookEndpoint();

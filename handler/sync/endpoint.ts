@@ -196,10 +196,20 @@ export function createWebhookHandler(
     return (await secret.previous()).some((value) => signatureMatches(body, signature, value));
   }
 
-  /** The service whose subscription signed the body, if one did. */
+  /**
+   * The service whose subscription signed the body, if one did. A secret that cannot be read only fails the
+   * request when no other service's secret signed it: one route's broken parameter must not refuse another's.
+   */
   async function signer(body: Buffer, signature: string, deadline: number): Promise<string | undefined> {
-    for (const service of services)
-      if (await signedBy(body, signature, deadline, service.secret)) return service.serviceId;
+    let unreadable: unknown;
+    for (const service of services) {
+      try {
+        if (await signedBy(body, signature, deadline, service.secret)) return service.serviceId;
+      } catch (error) {
+        unreadable ??= error;
+      }
+    }
+    if (unreadable !== undefined) throw unreadable;
     return undefined;
   }
 
