@@ -16,6 +16,8 @@ export interface VirtualTime {
   now(): number;
   /** Runs `task` at virtual time `at`. */
   at(at: number, task: () => void): void;
+  /** Runs `task` at `at` unless the returned function is called first (no AbortSignal: millions are made). */
+  cancellable(at: number, task: () => void): () => void;
   /** Advances time until no timer is left or `done()` holds. */
   run(done?: () => boolean): Promise<void>;
 }
@@ -87,6 +89,12 @@ export function createVirtualTime(start = 0): VirtualTime {
     now: () => now,
     at: (at, task) => {
       schedule(at, task);
+    },
+    cancellable: (at, task) => {
+      const timer = schedule(at, task);
+      return () => {
+        timer.cancelled = true;
+      };
     },
     async run(done = () => false) {
       for (;;) {
