@@ -16,6 +16,8 @@ export interface VirtualTime {
   now(): number;
   /** Runs `task` at virtual time `at`. */
   at(at: number, task: () => void): void;
+  /** Runs `task` at `at` unless the returned function is called first (no AbortSignal: millions are made). */
+  cancellable(at: number, task: () => void): () => void;
   /** Advances time until no timer is left or `done()` holds. */
   run(done?: () => boolean): Promise<void>;
   /**
@@ -95,6 +97,12 @@ export function createVirtualTime(start = 0): VirtualTime {
     },
     tick(ms) {
       now += ms;
+    },
+    cancellable: (at, task) => {
+      const timer = schedule(at, task);
+      return () => {
+        timer.cancelled = true;
+      };
     },
     async run(done = () => false) {
       for (;;) {
