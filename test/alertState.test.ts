@@ -338,12 +338,22 @@ describe("alert state decisions (pure)", () => {
     it("a responder's resolution that crossed a console RESOLVED (the finding still failing) holds the finding; one that came before its pass does not", () => {
       const open = state({ incident: { id: "Q1" }, openedAt: T0 });
       const console = decide(open, event({ action: "resolve", triaged: true }), OPTIONS);
-      assert.ok(console.kind === "send" && console.next.stillFailing === true);
+      assert.ok(console.kind === "send" && console.next.stillFailing === 0, "when it happened is not known");
       const crossed = webhook("incident.resolved", { ...console.next, sentAt: T0 + 2_000 }, T0 + 1_000);
       assert.ok(crossed.kind === "apply" && crossed.next?.closedBy === "responder");
       assert.equal(crossed.workflow, "RESOLVED");
       const failingAgain = event({ updatedAt: T0 + HOUR });
       assert.equal(outcome(decide(crossed.next, failingAgain, OPTIONS)), "skip heldByResponder");
+
+      // A console change Security Hub emitted at +0.5 s came before the resolution at +1 s: the finding was not
+      // failing in Security Hub when the responder resolved, and its next failure pages.
+      const earlier = decide(open, event({ action: "resolve", triaged: true, at: T0 + 500 }), OPTIONS);
+      assert.ok(earlier.kind === "send" && earlier.next.stillFailing === T0 + 500);
+      const after = webhook("incident.resolved", { ...earlier.next, sentAt: T0 + 2_000 }, T0 + 1_000);
+      assert.ok(after.kind === "apply" && after.next?.closedBy === "finding");
+      assert.equal(outcome(decide(after.next, failingAgain, OPTIONS)), "send regression");
+      const before = webhook("incident.resolved", { ...earlier.next, sentAt: T0 + 2_000 }, T0 + 400);
+      assert.ok(before.kind === "apply" && before.next?.closedBy === "responder");
 
       const passed = decide(open, event({ action: "resolve", passed: true, updatedAt: T0 + 1_500 }), OPTIONS);
       assert.ok(passed.kind === "send" && passed.next.stillFailing === undefined);
@@ -437,6 +447,36 @@ describe("alert state decisions (pure)", () => {
         webhook("incident.resolved", { ...reopened, openedFrom: T0 + 3_000 }, T0 + 2_000, "Q0").kind,
         "ignore",
       );
+    });
+
+    it("a resolution that came after a pass the function saw late, or after a console RESOLVED it saw late, holds nothing", () => {
+      // Failing at T0 (paged) and +3 s, passed at +1 s (arriving last), the resolution at +2 s: the finding was
+      // passing when the responder resolved.
+      const open = state({ incident: { id: "Q1" }, openedAt: T0, openedFrom: T0, updatedAt: T0 + 3_000 });
+      const late = decide(open, event({ action: "resolve", passed: true, updatedAt: T0 + 1_000 }), OPTIONS);
+      assert.ok(late.kind === "skip" && late.record?.passedAt === T0 + 1_000);
+      const resolution = webhook("incident.resolved", late.record, T0 + 2_000);
+      assert.ok(resolution.kind === "apply" && resolution.next?.status === "open");
+      assert.equal(resolution.next.sentAt, undefined, "the trigger is owed");
+      // A pass older than the failure that opened the alert says nothing about the alert.
+      const before = decide(open, event({ action: "resolve", passed: true, updatedAt: T0 - 1_000 }), OPTIONS);
+      assert.ok(before.kind === "skip" && before.record === undefined);
+
+      // A console RESOLVED Security Hub emitted at +1 s, seen after the responder's resolution at +2 s was applied.
+      const held: AlertState = {
+        ...state({ incident: { id: "Q1" }, openedAt: T0 }),
+        status: "resolved",
+        closedBy: "responder",
+        responderAt: T0 + 2_000,
+      };
+      const console = decide(held, event({ action: "resolve", triaged: true, at: T0 + 1_000 }), OPTIONS);
+      assert.ok(console.kind === "skip" && console.record?.closedBy === "finding");
+      assert.equal(
+        outcome(decide(console.record, event({ updatedAt: T0 + HOUR }), OPTIONS)),
+        "send regression",
+      );
+      const after = decide(held, event({ action: "resolve", triaged: true, at: T0 + 3_000 }), OPTIONS);
+      assert.ok(after.kind === "skip" && after.record === undefined, "after the resolution: the hold stays");
     });
 
     it("an incident opened after a responder's resolution of the alert's incident leaves its resolve owed", () => {

@@ -88,6 +88,7 @@ export async function sendFinding(
       finding: identityOf(finding),
       triaged: (finding.workflow !== undefined && finding.workflow !== "NEW") || finding.noted,
       stackNoted: finding.stackNoted,
+      ...(context.importedAt === undefined ? {} : { at: context.importedAt }),
       ...(choice.route === DEFAULT_ROUTE ? {} : { route: choice.route }),
     },
     deadline,

@@ -61,9 +61,10 @@ export interface AlertState {
   reopened?: true;
   /**
    * The alert was closed while its finding still failed (a workflow RESOLVED set in the console, a severity below
-   * the filter): a responder's resolution in PagerDuty that crossed this close still holds the finding.
+   * the filter), at this time (Security Hub's event; 0 when unknown): a responder's resolution in PagerDuty that
+   * came before it still holds the finding.
    */
-  stillFailing?: true;
+  stillFailing?: number;
   /**
    * When the latest responder's resolution or reopening of the current incident that was applied occurred:
    * PagerDuty retries a failed delivery later, so an older one arriving after it is superseded.
@@ -107,6 +108,8 @@ export interface AlertEvent {
   route?: string;
   /** The finding's last note (ASFF Note, OCSF comment) is one the stack wrote: the event may be its echo. */
   stackNoted?: boolean;
+  /** When Security Hub emitted the event (epoch ms): a workflow change keeps UpdatedAt, this says when it happened. */
+  at?: number;
 }
 
 export interface DecisionOptions {
@@ -272,7 +275,7 @@ function decideOnRecord(
         ? { ...state, updatedAt: event.updatedAt ?? known, version: state.version + 1 }
         : undefined);
     // The finding passed since its alert closed: a responder's resolution that crossed the close holds nothing.
-    if (event.passed && !older && state?.stillFailing === true) {
+    if (event.passed && !older && state?.stillFailing !== undefined) {
       const passed = { ...(seen ?? { ...state, version: state.version + 1 }) };
       delete passed.stillFailing;
       seen = passed;
@@ -379,7 +382,8 @@ function decideOnRecord(
     if (older) {
       const why = `older than the alert's last update (${time(state.updatedAt)})`;
       const passedAt = event.passed ? (event.updatedAt ?? 0) : 0;
-      if (passedAt <= (state.passedAt ?? 0)) return skip("stale", why);
+      // Only a pass after the failure that opened the alert says the finding passed while it was open.
+      if (passedAt <= Math.max(state.passedAt ?? 0, state.openedFrom ?? 0)) return skip("stale", why);
       return skip("stale", why, { ...state, passedAt, version: state.version + 1 });
     }
     // Security Hub's echo of a note the stack wrote while the workflow was RESOLVED (or of the responder's
@@ -396,13 +400,30 @@ function decideOnRecord(
     }
     return send("resolve", "the alert is open", {
       closedBy: "finding",
-      ...(event.passed ? {} : { stillFailing: true as const }),
+      ...(event.passed ? {} : { stillFailing: event.at ?? 0 }),
     });
   }
   if (state.sentAt === undefined && state.paged)
     return send("retry", "the last event may not have reached PagerDuty", {
       closedBy: event.passed ? "finding" : (state.closedBy ?? "finding"),
     });
+  // A workflow change in the console (a RESOLVED) that happened before the responder's resolution, with no failing
+  // import after it: Security Hub did not show the finding failing when the responder resolved, so that
+  // resolution holds nothing, and the finding's next failure pages.
+  if (
+    state.closedBy === "responder" &&
+    !event.passed &&
+    event.at !== undefined &&
+    state.responderAt !== undefined &&
+    event.at < state.responderAt &&
+    state.updatedAt < event.at
+  ) {
+    const unheld = nextOf(state, event, { sentAt: state.sentAt ?? options.now, closedBy: "finding" });
+    return skip("alreadyResolved", "closed in Security Hub before a responder resolved it", {
+      ...unheld,
+      stillFailing: event.at,
+    });
+  }
   if (state.closedBy === "responder" && event.passed && !older) {
     const passed = nextOf(state, event, { sentAt: state.sentAt ?? options.now, closedBy: "finding" });
     return skip(

@@ -112,7 +112,7 @@ function toItem(state: AlertState, now: number): Record<string, AttributeValue> 
   if (state.movingFrom !== undefined) item.movingFrom = { S: state.movingFrom };
   if (state.openedAt !== undefined) item.openedAt = { N: String(state.openedAt) };
   if (state.reopened === true) item.reopened = { BOOL: true };
-  if (state.stillFailing === true) item.stillFailing = { BOOL: true };
+  if (state.stillFailing !== undefined) item.stillFailing = { N: String(state.stillFailing) };
   if (state.responderAt !== undefined) item.responderAt = { N: String(state.responderAt) };
   if (state.openedFrom !== undefined) item.openedFrom = { N: String(state.openedFrom) };
   if (state.passedAt !== undefined) item.passedAt = { N: String(state.passedAt) };
@@ -163,7 +163,8 @@ function fromItem(dedupKey: string, item: Record<string, AttributeValue>): Alert
   const openedAt = number("openedAt");
   if (openedAt !== undefined) state.openedAt = openedAt;
   if (item.reopened?.BOOL === true) state.reopened = true;
-  if (item.stillFailing?.BOOL === true) state.stillFailing = true;
+  const stillFailing = number("stillFailing");
+  if (stillFailing !== undefined) state.stillFailing = stillFailing;
   const responderAt = number("responderAt");
   if (responderAt !== undefined) state.responderAt = responderAt;
   for (const key of ["openedFrom", "passedAt", "heldBefore"] as const) {

@@ -199,14 +199,18 @@ export function effectOf(event: WebhookEvent, state: AlertState): WebhookEffect 
         // This resolution's hold is recorded and Security Hub was not told yet (its write failed): tell it again.
         if (known && state.closedBy === "responder")
           return { kind: "apply", note: resolvedNote(agent.name, incident), workflow: "RESOLVED" };
-        // The responder resolved the incident before the finding's own close (of a finding that still fails)
-        // reached PagerDuty: PagerDuty holds the responder's resolution, and so does the state.
+        // The responder resolved the incident before the finding's own close (a workflow change or a severity below
+        // the filter, of a finding that still fails) happened: PagerDuty holds the responder's resolution, and so
+        // does the state.
         const ofThisAlert =
           known ||
           (state.incident === undefined &&
             state.openedAt !== undefined &&
             event.occurredAt >= state.openedAt);
-        if (ofThisAlert && state.stillFailing === true) {
+        const crossedClose =
+          state.stillFailing !== undefined &&
+          (state.stillFailing === 0 || event.occurredAt < state.stillFailing);
+        if (ofThisAlert && crossedClose) {
           const held: AlertState = { ...withIncident, closedBy: "responder", responderAt: event.occurredAt };
           delete held.stillFailing;
           return {
@@ -227,11 +231,12 @@ export function effectOf(event: WebhookEvent, state: AlertState): WebhookEffect 
           };
         return { kind: "ignore", reason: "the alert was already resolved" };
       }
-      if (state.passedAt !== undefined && state.passedAt > event.occurredAt) {
-        // The finding passed after this resolution and fails again (its events came out of order): a regression,
-        // which PagerDuty, holding the incident resolved, must be told of. The record is left unconfirmed, so that
+      if (state.passedAt !== undefined && state.updatedAt > event.occurredAt) {
+        // The finding passed (after this resolution, or last before it) and fails again since (its events came out
+        // of order): the resolution holds nothing, and PagerDuty, holding the incident resolved, must be told of
+        // the failure. The record is left unconfirmed, so that
         // the finding's next event (Security Hub's echo of this note) sends the trigger again.
-        const regressed: AlertState = { ...withIncident, responderAt: event.occurredAt };
+        const regressed: AlertState = { ...withIncident, responderAt: event.occurredAt, writeBack: "due" };
         delete regressed.sentAt;
         return { kind: "apply", note: resolvedNote(agent.name, incident), next: regressed };
       }
