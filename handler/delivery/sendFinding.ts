@@ -9,6 +9,8 @@ import type { Meter } from "../telemetry/metrics";
 import { identityOf } from "../sync/securityHub";
 import type { Deliver, Delivery } from "./delivery";
 import { urgencyOf, withUrgency, type UrgencyPolicy } from "../finding/urgency";
+import { groupOf } from "../finding/control";
+import type { GroupDependencies, RecordGroups } from "./groupSend";
 
 // One routed finding through the alert state and out to PagerDuty: plan (read, decide, claim), send, confirm,
 // and when the finding opened an alert, hand it to the Security Hub write-back.
@@ -19,7 +21,7 @@ export interface Channel {
   deliver: Deliver;
 }
 
-export interface FindingDependencies {
+export interface FindingDependencies extends GroupDependencies {
   /** The route a finding takes (the account's facts read first when a route needs them). */
   routeOf: (finding: Finding) => Promise<RouteChoice>;
   /** Each route's channel, by route name; an unknown name (a route since removed) is the default route's. */
@@ -51,7 +53,14 @@ export type FindingResult =
 
 export async function sendFinding(
   routed: Extract<Routed, { kind: "send" }>,
-  context: { messageId: string; receiveCount?: number; byHand: boolean; importedAt?: number },
+  context: {
+    messageId: string;
+    receiveCount?: number;
+    byHand: boolean;
+    importedAt?: number;
+    /** The record's groups, which a member's join or leave goes to (alertPer: control). */
+    groups?: RecordGroups;
+  },
   deps: FindingDependencies,
   deadline: number,
 ): Promise<FindingResult> {
@@ -72,6 +81,8 @@ export async function sendFinding(
       error: choice.fallback,
     });
   }
+  // A page by hand is the finding's own, whatever the grouping.
+  const group = context.byHand ? undefined : groupOf(finding, deps.grouping)?.dedupKey;
   const plan = await deps.alerts.plan(
     {
       dedupKey: mapped.dedupKey,
@@ -86,6 +97,7 @@ export async function sendFinding(
       triaged: (finding.workflow !== undefined && finding.workflow !== "NEW") || finding.noted,
       stackNoted: finding.stackNoted,
       ...(choice.route === DEFAULT_ROUTE ? {} : { route: choice.route }),
+      ...(group === undefined ? {} : { group }),
     },
     deadline,
   );
@@ -123,6 +135,14 @@ export async function sendFinding(
     });
     return delivery;
   };
+  if (plan.group !== undefined && !context.byHand && !plan.stateUnavailable && context.groups !== undefined) {
+    // A member paged by hand had an alert of its own besides its group's: it closes with the finding.
+    if (plan.action === "resolve" && plan.state?.byHand === true) {
+      const own = await resolveOn(plan.route, "byHand", "its page by hand closes with the finding");
+      if (own.outcome !== "accepted") return failed(own, plan, mapped.findingId);
+    }
+    return context.groups.join(routed, { ...plan, group: plan.group }, deadline);
+  }
   if (plan.movingFrom !== undefined) {
     const left = await resolveOn(
       plan.movingFrom,

@@ -162,6 +162,21 @@ export function liveListUrlOf(member: Finding, group: GroupIdentity): string | u
   return `${base}#/findings?search=${filters.join("%26")}`;
 }
 
+/** What a member tells of its group's page: everything but the members. */
+export function pageBasisOf(
+  member: Finding,
+  group: GroupIdentity,
+): Omit<GroupPage, "failing" | "resources" | "highest"> {
+  const liveListUrl = liveListUrlOf(member, group);
+  return {
+    group,
+    ...(member.title === undefined ? {} : { title: member.title }),
+    ...(member.remediationText === undefined ? {} : { remediationText: member.remediationText }),
+    ...(member.remediationUrl === undefined ? {} : { remediationUrl: member.remediationUrl }),
+    ...(liveListUrl === undefined ? {} : { liveListUrl }),
+  };
+}
+
 /** The group's page as a PagerDuty event: what is wrong, where, on how many resources now, and how to fix it. */
 export function groupEvent(page: GroupPage): PagerDutyEvent {
   const { group } = page;

@@ -59,6 +59,11 @@ export interface AlertState {
   openedAt?: number;
   /** A responder reopened the alert in PagerDuty (after resolving it), and no one closed it since. */
   reopened?: true;
+  /**
+   * The group (its alert key) the finding's alert is a member of, with alertPer: control: its events go to the
+   * group's record and page; absent: the finding's alert is its own.
+   */
+  group?: string;
 }
 
 /** An incoming event of a finding, as the state sees it. */
@@ -85,6 +90,8 @@ export interface AlertEvent {
   route?: string;
   /** The finding's last note (ASFF Note, OCSF comment) is one the stack wrote: the event may be its echo. */
   stackNoted?: boolean;
+  /** The group a trigger of the finding joins (alertPer: control); absent: a trigger opens an alert of its own. */
+  group?: string;
 }
 
 export interface DecisionOptions {
@@ -158,6 +165,7 @@ function nextOf(state: AlertState | undefined, event: AlertEvent, changes: Parti
     ...(state?.openedAt === undefined ? {} : { openedAt: state.openedAt }),
     ...(state?.byHand === undefined ? {} : { byHand: state.byHand }),
     ...(state?.reopened === undefined ? {} : { reopened: state.reopened }),
+    ...(state?.group === undefined ? {} : { group: state.group }),
     ...routeOf(state, event),
     ...changes,
   };
@@ -223,6 +231,9 @@ function decideOnRecord(
       next.openedAt = options.now;
       delete next.byHand;
       delete next.reopened;
+      // An alert that opens is its group's, or its own: an open one stays what it was until it closes.
+      if (event.group === undefined) delete next.group;
+      else next.group = event.group;
     }
     if (event.manual && next.status === "open") next.byHand = true;
     return { kind: "send", change, why, next };

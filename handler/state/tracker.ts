@@ -48,6 +48,8 @@ export type Plan =
       route: string;
       /** The alert leaves this route's service: a resolve goes there first. */
       movingFrom?: string;
+      /** The finding's alert is a member of this group (alertPer: control): the group's record decides what is sent. */
+      group?: string;
       /**
        * Records that PagerDuty accepted `sent`, and frees the finding for its next event. Answers false, leaving the
        * claim held, when a responder resolved the alert while this trigger was in flight: the trigger may have opened
@@ -208,6 +210,7 @@ export function createAlertTracker(options: AlertTrackerOptions): AlertTracker {
           writeBack: claimed.writeBack === "due" && claimed.status === "open",
           route: claimed.route ?? DEFAULT_ROUTE,
           ...(claimed.movingFrom === undefined ? {} : { movingFrom: claimed.movingFrom }),
+          ...(claimed.group === undefined ? {} : { group: claimed.group }),
           confirm: async (sent) => {
             let undone = false;
             await settle("confirmation", claimed, (current) => {
