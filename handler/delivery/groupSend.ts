@@ -63,7 +63,7 @@ export function createRecordGroups(
   return {
     async join(routed, plan, deadline) {
       const { finding, mapped } = routed;
-      const identity = groupOf(finding, deps.grouping);
+      const identity = groupOf(finding, deps.grouping, plan.route === DEFAULT_ROUTE ? undefined : plan.route);
       const ownGroup = identity?.dedupKey === plan.group ? identity : undefined;
       let decision: GroupSend;
       try {

@@ -82,7 +82,9 @@ export async function sendFinding(
     });
   }
   // A page by hand is the finding's own, whatever the grouping.
-  const group = context.byHand ? undefined : groupOf(finding, deps.grouping)?.dedupKey;
+  const group = context.byHand
+    ? undefined
+    : groupOf(finding, deps.grouping, choice.route === DEFAULT_ROUTE ? undefined : choice.route)?.dedupKey;
   const plan = await deps.alerts.plan(
     {
       dedupKey: mapped.dedupKey,

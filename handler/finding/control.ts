@@ -65,8 +65,11 @@ export interface GroupIdentity {
   resourceType?: string;
 }
 
-/** The group a finding belongs to under the stack's grouping, or undefined when it pages alone. */
-export function groupOf(finding: Finding, grouping: Grouping): GroupIdentity | undefined {
+/**
+ * The group a finding belongs to under the stack's grouping, or undefined when it pages alone. A finding on a route
+ * other than the default one (`route`) is grouped within its route: one team's page never counts another's resources.
+ */
+export function groupOf(finding: Finding, grouping: Grouping, route?: string): GroupIdentity | undefined {
   if (grouping.per === "finding") return undefined;
   if (grouping.criticalAlone && finding.severity.label === "CRITICAL") return undefined;
   const control = controlOf(finding);
@@ -78,7 +81,12 @@ export function groupOf(finding: Finding, grouping: Grouping): GroupIdentity | u
     resourceType: finding.resources[0]?.type,
   };
   const fields: GroupField[] = ["control", ...grouping.fields.filter((field) => field !== "control")];
-  const digest = hash("sha256", JSON.stringify(fields.map((field) => [field, values[field] ?? ""])), "hex");
+  const named = fields.map((field) => [field, values[field] ?? ""]);
+  const digest = hash(
+    "sha256",
+    JSON.stringify(route === undefined ? named : [...named, ["route", route]]),
+    "hex",
+  );
   const identity: GroupIdentity = { dedupKey: `securityhub-group-${digest}`, control };
   for (const field of fields) {
     const value = values[field];

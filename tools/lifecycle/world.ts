@@ -13,7 +13,11 @@ import { routeFinding } from "../../handler/finding/route";
 import { createHandler, type SqsBatchResponse } from "../../handler/index";
 import { settingsFromEnvironment, settingsToEnvironment, type HandlerSettings } from "../../handler/settings";
 import { createSsmReader } from "../../handler/ssm";
-import { createDynamoAlertStore, createDynamoPacingStore } from "../../handler/state/dynamo";
+import {
+  createDynamoAlertStore,
+  createDynamoGroupStore,
+  createDynamoPacingStore,
+} from "../../handler/state/dynamo";
 import { createWebhookHandler, type FunctionUrlResponse } from "../../handler/sync/endpoint";
 import { createMemoryWebhookLedger, type WebhookLedger } from "../../handler/sync/ledger";
 import { createSecurityHubUpdater, identityOf, refOf } from "../../handler/sync/securityHub";
@@ -836,6 +840,7 @@ export class LifecycleWorld {
       readParameter: createSsmReader(this.serviceClient<SSMClient>(container, this.ssm.sdkOperations)),
       pacingStore: createDynamoPacingStore(dynamodb, TABLE),
       alertStore: createDynamoAlertStore(dynamodb, TABLE),
+      groupStore: createDynamoGroupStore(dynamodb, TABLE),
       deadLetter: createSqsDeadLetterSender(sqs, DEAD_LETTER_URL),
       returnToQueue: createSqsReturnToQueue(() => sqs, silentLogger),
       findingUpdater: createSecurityHubUpdater(this.securityHubClient(container)),
