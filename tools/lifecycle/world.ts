@@ -874,6 +874,7 @@ export class LifecycleWorld {
         random: this.random,
         readParameter: createSsmReader(this.serviceClient<SSMClient>(container, this.ssm.sdkOperations)),
         alertStore: createDynamoAlertStore(dynamodb, TABLE),
+        groupStore: createDynamoGroupStore(dynamodb, TABLE),
         // The ledger's conditions are richer than the in-process table evaluates: the in-memory ledger, which
         // keeps the same claim rules, behind the same scheduling points.
         ledger: {

@@ -208,6 +208,7 @@ export async function startLocalStack(
           readParameter: () => Promise.resolve({ value: WEBHOOK_SECRET }),
           clock,
           alertStore,
+          groupStore,
           pacingStore,
           ledger: createMemoryWebhookLedger(),
           findingUpdater,
