@@ -35,6 +35,15 @@ export interface RecordGroups {
   flush(deadline: number): Promise<FindingResult[]>;
 }
 
+/** A group's change in the words of a finding's alert, as logs and the walk-through read them. */
+const ALERT_CHANGES: Record<Claimed["change"], string> = {
+  open: "new",
+  reopen: "regression",
+  escalate: "update",
+  close: "resolve",
+  retry: "retry",
+};
+
 interface Member {
   routed: Routing;
   plan: SendPlan;
@@ -44,16 +53,15 @@ export function createRecordGroups(
   deps: FindingDependencies & GroupDependencies,
   context: { messageId: string; importedAt?: number },
 ): RecordGroups {
-  /** Per group: the latest record this record's members wrote, the claim to send, and the members waiting on it. */
-  const touched = new Map<string, { claimed?: Claimed; members: Member[] }>();
+  /** Per group: the latest record this record's members wrote, the claim to send and its member, and the members waiting on it. */
+  const touched = new Map<string, { claimed?: Claimed; claimant?: Member; members: Member[] }>();
 
-  const log = (routed: Routing, fields: Record<string, unknown>) =>
-    deps.log.info("finding outcome", {
-      messageId: context.messageId,
-      findingId: routed.mapped.findingId,
-      dedupKey: routed.mapped.dedupKey,
-      ...fields,
-    });
+  const fieldsOf = (routed: Routing) => ({
+    messageId: context.messageId,
+    findingId: routed.mapped.findingId,
+    action: routed.action,
+    severity: routed.mapped.severityLabel,
+  });
 
   const confirmMember = async ({ routed, plan }: Member): Promise<void> => {
     if (plan.writeBack) deps.writeBack?.(routed, deps.channelService(plan.route));
@@ -106,7 +114,13 @@ export function createRecordGroups(
       const entry = touched.get(plan.group) ?? { members: [] };
       touched.set(plan.group, entry);
       if (decision.send === "nothing") {
-        log(routed, { action: plan.action, group: plan.group, alert: "member", reason: decision.why });
+        deps.log.info("finding skipped", {
+          ...fieldsOf(routed),
+          dedupKey: mapped.dedupKey,
+          group: plan.group,
+          alert: "groupMember",
+          reason: decision.why,
+        });
         // Its group's event, if one is owed for this record, carries its change too: confirmed with it.
         if (entry.claimed !== undefined) {
           if (decision.next !== undefined) entry.claimed = { ...entry.claimed, next: decision.next };
@@ -115,16 +129,17 @@ export function createRecordGroups(
         return { kind: "skipped" };
       }
       entry.claimed = decision;
-      entry.members.push({ routed, plan });
+      entry.claimant = { routed, plan };
+      entry.members.push(entry.claimant);
       return { kind: "skipped" };
     },
 
     async flush(deadline) {
       const results: FindingResult[] = [];
-      for (const [key, { claimed, members }] of touched) {
+      for (const [key, { claimed, claimant, members }] of touched) {
         touched.delete(key);
-        if (claimed === undefined) continue;
-        results.push(...(await sendGroup(key, claimed, members, deadline)));
+        if (claimed === undefined || claimant === undefined) continue;
+        results.push(...(await sendGroup(key, claimed, claimant, members, deadline)));
       }
       return results;
     },
@@ -133,6 +148,7 @@ export function createRecordGroups(
   async function sendGroup(
     key: string,
     claimed: Claimed,
+    claimant: Member,
     members: Member[],
     deadline: number,
   ): Promise<FindingResult[]> {
@@ -147,15 +163,19 @@ export function createRecordGroups(
     } catch (error) {
       delivery = { outcome: "handBack", reason: errorText(error), rateLimited: false, attempts: 0 };
     }
-    deps.log.info("group outcome", {
-      messageId: context.messageId,
+    // The member whose change sent the group's event logs its outcome, under the group's dedup key.
+    deps.log.info("finding outcome", {
+      ...fieldsOf(claimant.routed),
+      dedupKey: key,
       group: key,
       action: event.event_action,
-      alert: claimed.change,
+      alert: ALERT_CHANGES[claimed.change],
       members: members.length,
       failing: failingOf(next),
       ...(route === DEFAULT_ROUTE ? {} : { route }),
       outcome: delivery.outcome,
+      ...("status" in delivery ? { pagerdutyStatus: delivery.status } : {}),
+      attempts: delivery.attempts,
       ...(delivery.outcome === "rejected" ? { errors: delivery.errors } : {}),
       ...(delivery.outcome === "handBack" ? { reason: delivery.reason } : {}),
     });
