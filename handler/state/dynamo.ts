@@ -116,6 +116,8 @@ function toItem(state: AlertState, now: number): Record<string, AttributeValue> 
   if (state.reopened === true) item.reopened = { BOOL: true };
   if (state.group !== undefined) item.group = { S: state.group };
   if (state.byHand === true) item.byHand = { BOOL: true };
+  if (state.stillFailing === true) item.stillFailing = { BOOL: true };
+  if (state.responderAt !== undefined) item.responderAt = { N: String(state.responderAt) };
   if (state.claim !== undefined) {
     item.claimVersion = { N: String(state.claim.version) };
     item.claimUntil = { N: String(state.claim.until) };
@@ -165,6 +167,9 @@ function fromItem(dedupKey: string, item: Record<string, AttributeValue>): Alert
   if (item.byHand?.BOOL === true) state.byHand = true;
   const group = text("group");
   if (group !== undefined) state.group = group;
+  if (item.stillFailing?.BOOL === true) state.stillFailing = true;
+  const responderAt = number("responderAt");
+  if (responderAt !== undefined) state.responderAt = responderAt;
   const claimVersion = number("claimVersion");
   const claimUntil = number("claimUntil");
   if (claimVersion !== undefined && claimUntil !== undefined)
