@@ -78,6 +78,22 @@ describe("one alert per failing control, in the function (DynamoDB in dynalite)"
     assert.deepEqual(world.pagerduty.model.openAlerts(), []);
   });
 
+  it("moves a member that turns CRITICAL out of its group, to an alert of its own, and back when it falls to HIGH", async () => {
+    const run = handler();
+    await run(sqsEvent([body([bucket("billing-archive", 10)])]));
+    const critical = { ...bucket("billing-archive", 11), Severity: { Label: "CRITICAL" } };
+    await run(sqsEvent([body([critical])]));
+    // The group it leaves closes (it was its only member), its own alert opens at CRITICAL.
+    assert.deepEqual(accepted(), ["trigger", "resolve", "trigger"]);
+    const [own] = world.pagerduty.model.openAlerts();
+    assert.equal((own?.event.payload as { severity: string }).severity, "critical");
+    assert.doesNotMatch(String(own?.dedupKey), /group/);
+    await run(sqsEvent([body([bucket("billing-archive", 12)])]));
+    assert.deepEqual(accepted(), ["trigger", "resolve", "trigger", "resolve", "trigger"]);
+    assert.match(String(world.pagerduty.model.openAlerts()[0]?.dedupKey), /^securityhub-group-/);
+    assert.equal(world.pagerduty.model.openAlerts().length, 1);
+  });
+
   it("keeps a CRITICAL finding's alert its own, and a page by hand pages that finding alone", async () => {
     const critical = { ...bucket("billing-archive", 10), Severity: { Label: "CRITICAL" } };
     await handler()(sqsEvent([body([critical, bucket("billing-logs", 10)])]));

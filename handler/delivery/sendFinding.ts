@@ -137,6 +137,28 @@ export async function sendFinding(
     });
     return delivery;
   };
+  // The finding's alert changed (its own, a group's): the one it leaves is told first, and nothing else until it is.
+  if (plan.leaving === mapped.dedupKey) {
+    const left = await resolveOn(
+      plan.movingFrom ?? plan.route,
+      "moved",
+      "its alert is now its group's: its own is resolved",
+    );
+    if (left.outcome !== "accepted") return failed(left, plan, mapped.findingId);
+  } else if (plan.leaving !== undefined && context.groups !== undefined) {
+    // Confirmed with the finding's own event below; the group's event its leave decides goes out first.
+    const leave = { ...plan, action: "resolve" as const, group: plan.leaving, writeBack: false };
+    const joined = await context.groups.join(
+      routed,
+      { ...leave, confirm: () => Promise.resolve(true) },
+      deadline,
+    );
+    if (joined.kind !== "skipped") return joined;
+    const stopped = (await context.groups.flush(deadline)).find(
+      (result) => result.kind !== "sent" && result.kind !== "skipped",
+    );
+    if (stopped !== undefined) return stopped;
+  }
   if (plan.group !== undefined && !context.byHand && !plan.stateUnavailable && context.groups !== undefined) {
     // A member paged by hand had an alert of its own besides its group's: it closes with the finding.
     if (plan.action === "resolve" && plan.state?.byHand === true) {
@@ -145,7 +167,7 @@ export async function sendFinding(
     }
     return context.groups.join(routed, { ...plan, group: plan.group }, deadline);
   }
-  if (plan.movingFrom !== undefined) {
+  if (plan.movingFrom !== undefined && plan.leaving === undefined) {
     const left = await resolveOn(
       plan.movingFrom,
       "moved",

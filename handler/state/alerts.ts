@@ -65,6 +65,11 @@ export interface AlertState {
    */
   group?: string;
   /**
+   * The alert the finding's alert is leaving (its own dedup key, or its former group's) because its group changed
+   * (its severity crossed criticalAlone, alertPer changed): that alert is told first, until the move is confirmed.
+   */
+  leaving?: string;
+  /**
    * The alert was closed while its finding still failed (a workflow RESOLVED set in the console, a severity below
    * the filter): a responder's resolution in PagerDuty that crossed this close still holds the finding.
    */
@@ -158,6 +163,11 @@ function routeOf(state: AlertState | undefined, event: AlertEvent): Pick<AlertSt
   return { route, movingFrom: state?.sentAt === undefined ? state?.movingFrom : undefined };
 }
 
+/** A move between alerts not yet confirmed stays recorded, as a route's move does. */
+function leavingOf(state: AlertState | undefined): Pick<AlertState, "leaving"> {
+  return state?.sentAt === undefined && state?.leaving !== undefined ? { leaving: state.leaving } : {};
+}
+
 function nextOf(state: AlertState | undefined, event: AlertEvent, changes: Partial<AlertState>): AlertState {
   const next: AlertState = {
     dedupKey: event.dedupKey,
@@ -179,6 +189,7 @@ function nextOf(state: AlertState | undefined, event: AlertEvent, changes: Parti
     ...(state?.responderAt === undefined ? {} : { responderAt: state.responderAt }),
     ...(state?.stillFailing === undefined ? {} : { stillFailing: state.stillFailing }),
     ...routeOf(state, event),
+    ...leavingOf(state),
     ...changes,
   };
   if (next.route === undefined) delete next.route;
@@ -279,12 +290,23 @@ function decideOnRecord(
     if (state.status === "open") {
       if (older && !event.manual)
         return skip("stale", `older than the alert's last update (${time(state.updatedAt)})`);
+      // Its group changed (a HIGH member turned CRITICAL with criticalAlone, a route change, alertPer changed):
+      // the alert it had is left, and the one it belongs to now is opened or joined. A page by hand stays its own.
+      const regrouped = !event.manual && state.byHand !== true && state.group !== event.group;
+      const leaving = regrouped ? { leaving: state.group ?? state.dedupKey } : {};
       if (state.route !== event.route) {
         const from = state.route ?? DEFAULT_ROUTE;
         return send("moved", `its route changed from ${from} to ${event.route ?? DEFAULT_ROUTE}`, {
           movingFrom: from,
+          ...leaving,
         });
       }
+      if (regrouped)
+        return send(
+          "moved",
+          `its alert is now ${event.group === undefined ? "its own" : `its group's (${event.group})`}`,
+          leaving,
+        );
       if (state.sentAt === undefined) return send("retry", "the last event may not have reached PagerDuty");
       // A person asked: PagerDuty may hold the alert resolved (a webhook that never came), and a repeated trigger
       // of an open alert only updates it.

@@ -115,6 +115,7 @@ function toItem(state: AlertState, now: number): Record<string, AttributeValue> 
   if (state.openedAt !== undefined) item.openedAt = { N: String(state.openedAt) };
   if (state.reopened === true) item.reopened = { BOOL: true };
   if (state.group !== undefined) item.group = { S: state.group };
+  if (state.leaving !== undefined) item.leaving = { S: state.leaving };
   if (state.byHand === true) item.byHand = { BOOL: true };
   if (state.stillFailing === true) item.stillFailing = { BOOL: true };
   if (state.responderAt !== undefined) item.responderAt = { N: String(state.responderAt) };
@@ -167,6 +168,8 @@ function fromItem(dedupKey: string, item: Record<string, AttributeValue>): Alert
   if (item.byHand?.BOOL === true) state.byHand = true;
   const group = text("group");
   if (group !== undefined) state.group = group;
+  const leaving = text("leaving");
+  if (leaving !== undefined) state.leaving = leaving;
   if (item.stillFailing?.BOOL === true) state.stillFailing = true;
   const responderAt = number("responderAt");
   if (responderAt !== undefined) state.responderAt = responderAt;

@@ -48,6 +48,8 @@ export type Plan =
       route: string;
       /** The alert leaves this route's service: a resolve goes there first. */
       movingFrom?: string;
+      /** The alert the finding's alert leaves first (its own dedup key, or a group's): see AlertState.leaving. */
+      leaving?: string;
       /** The finding's alert is a member of this group (alertPer: control): the group's record decides what is sent. */
       group?: string;
       /**
@@ -233,6 +235,7 @@ export function createAlertTracker(options: AlertTrackerOptions): AlertTracker {
           route: claimed.route ?? DEFAULT_ROUTE,
           ...(claimed.movingFrom === undefined ? {} : { movingFrom: claimed.movingFrom }),
           ...(claimed.group === undefined ? {} : { group: claimed.group }),
+          ...(claimed.leaving === undefined ? {} : { leaving: claimed.leaving }),
           confirm: async (sent) => {
             let undone = false;
             await settle("confirmation", claimed, (current) => {
@@ -241,7 +244,7 @@ export function createAlertTracker(options: AlertTrackerOptions): AlertTracker {
                 return current;
               }
               // The move, if this event finished one, is done: both services were told.
-              const { movingFrom: _moved, ...confirmed } = withoutClaim(current);
+              const { movingFrom: _moved, leaving: _left, ...confirmed } = withoutClaim(current);
               return { ...confirmed, sentAt: clock.now() };
             });
             return !undone;

@@ -40,6 +40,8 @@ import { mapConfigSource } from "../stackConfig";
 import { importedEvent } from "../simulation/findings";
 import type { Member, Observation } from "./invariants";
 import { dedupKeyOfDocument, subjects, type Condition, type Subject } from "./findings";
+import { ALERT_PER_FINDING, groupOf, type Grouping } from "../../handler/finding/control";
+import type { Finding } from "../../handler/finding/model";
 
 // One stack, deployed in memory, running the real delivery handler and webhook function against the benchmark's
 // stand-ins (the in-process DynamoDB table behind the real stores, the strict PagerDuty model, the Security Hub
@@ -93,8 +95,15 @@ export function explorerStack(overrides: Record<string, string> = {}): Stack {
     stateTable: TABLE,
     alertState: config.alertState,
     sync: config.sync,
+    grouping: config.grouping,
   });
   return { config, plan, rules, lanes: lanesOf(rules), settings };
+}
+
+/** With alertPer: control, the group a member's alert is (its held documents name one control and account). */
+function alertKeyOfFindings(findings: Finding[], grouping: Grouping | undefined): { alertKey?: string } {
+  const group = findings.flatMap((finding) => groupOf(finding, grouping ?? ALERT_PER_FINDING) ?? [])[0];
+  return group === undefined ? {} : { alertKey: group.dedupKey };
 }
 
 export type PagerDutyFault = "429" | "500" | "timeout" | "lostAnswer";
@@ -535,6 +544,7 @@ export class LifecycleWorld {
         failing: this.failingNow(state),
         held: this.heldNow(state),
         findingIds: findings.map((finding) => finding.id),
+        ...alertKeyOfFindings(findings, this.stack.settings.grouping),
         writable: findings.some((finding) => refOf(identityOf(finding)) !== undefined),
       };
     });

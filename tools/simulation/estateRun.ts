@@ -223,7 +223,6 @@ export async function runEstate(options: EstateRunOptions): Promise<EstateRun> {
   const openings: EstateRun["openings"] = [];
   const policy = deployment.settings.urgency;
   let open = new Map<string, SeverityLabel>();
-  const alertOf = new Map<EstateEntry, string>();
   // Alerts open at the end of an earlier scan: opening again is a regression, never backlog.
   const openedBefore = new Set<string>();
   const scans: ScanFigures[] = [];
@@ -234,15 +233,10 @@ export async function runEstate(options: EstateRunOptions): Promise<EstateRun> {
     // What PagerDuty should hear in this scan, from the estate itself: each alert that opens, changes or closes.
     const nowOpen = new Map<string, SeverityLabel>();
     for (const entry of estate) {
-      if (!pages(entry)) {
-        alertOf.delete(entry);
-        continue;
-      }
+      if (!pages(entry)) continue;
       paged.set(keyOf(entry), entry);
       if (entry.severity === "CRITICAL") everCritical.add(keyOf(entry));
-      // A finding's alert is the one it opened until it closes: a member turning CRITICAL escalates its group.
-      const key = alertOf.get(entry) ?? alertKeyOf(entry);
-      alertOf.set(entry, key);
+      const key = alertKeyOf(entry);
       alerts.set(key, entry);
       // A finding's own alert follows its severity; a group's only rises while it is open (its page's highest).
       const before = nowOpen.get(key) ?? open.get(key);
@@ -289,7 +283,7 @@ export async function runEstate(options: EstateRunOptions): Promise<EstateRun> {
           // Only a finding that paged can have been written back.
           notified: keys.has(entry) && deployment.notified.has(factory.identity(entry).id),
         };
-        const key = pages(entry) ? alertOf.get(entry) : undefined;
+        const key = pages(entry) ? alertKeyOf(entry) : undefined;
         if (key !== undefined && !wasOpen.has(key) && !openedNow.has(key)) {
           openedNow.add(key);
           const regression = openedBefore.has(key);
