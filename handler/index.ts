@@ -340,6 +340,9 @@ export function createHandler(settings: HandlerSettings, overrides: Partial<Hand
     const budget = context?.getRemainingTimeInMillis() ?? DELIVERY_TUNING.contextlessBudgetMs;
     const deadline = clock.now() + budget - DELIVERY_TUNING.deadlineMarginMs;
     if (isSqsEvent(event)) {
+      // A record queued behind its key's schedule comes back half a send window before its slot: the invocation
+      // that receives it holds it when the slot comes, and the key's schedule is not left idle in between.
+      const queuedLeadMs = Math.max(0, deadline - clock.now() - requestTimeoutMs) / 2;
       const records: InboundRecord[] = event.Records.map((record) => ({
         messageId: record.messageId,
         body: record.body,
@@ -357,10 +360,13 @@ export function createHandler(settings: HandlerSettings, overrides: Partial<Hand
           queueArn: record.eventSourceARN,
           receiptHandle: record.receiptHandle,
           visibilitySeconds: visibilitySecondsFor(
-            result.retryAt,
+            result.queued === true && result.retryAt !== undefined
+              ? result.retryAt - queuedLeadMs
+              : result.retryAt,
             now,
             DELIVERY_TUNING.handBackRetryMs,
             records[index]?.receiveCount ?? 1,
+            result.queued === true,
           ),
         });
       }

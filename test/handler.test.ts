@@ -206,6 +206,31 @@ describe("the handler against the stand-ins, over real HTTP", () => {
       }
     });
 
+    it("with the key's schedule full, the record received most often is sent first and the others come back each at its own slot, half a send window early", async () => {
+      await enqueue(
+        ...["slot-a", "slot-b", "slot-c", "slot-d", "slot-e"].map((resource) =>
+          importedEvent([electricEyeFinding("s3-public-policy-critical", resource, "111122223333")]),
+        ),
+      );
+      const batch = world.sqs.receive(LANE_QUEUE);
+      // The last record was handed back three times before: it has waited longest.
+      const oldest = batch.Records[4] as { messageId: string; attributes: Record<string, string> };
+      oldest.attributes.ApproximateReceiveCount = "4";
+      // One event every 10 s, and a send window of 1.8 s: one slot in this invocation.
+      const handler = world.handler({}, { eventsPerMinute: 6, requestTimeoutSeconds: 0.2 });
+      const handedBack = failures(await handler(batch, remaining(5000)));
+      const ids = batch.Records.map((record) => String(record.messageId));
+      assert.deepEqual(handedBack, ids.slice(0, 4));
+      assert.equal(world.pagerduty.model.counts().accepted, 1);
+      assert.ok(!handedBack.includes(oldest.messageId));
+      // Slots at 10, 20, 30 and 40 s after the one taken, each received about 0.9 s before it.
+      handedBack.forEach((messageId, index) => {
+        const seconds = world.sqs.invisibleFor(messageId);
+        const slot = 10 * (index + 1);
+        assert.ok(seconds > slot - 2.5 && seconds <= slot, `${messageId} visible again in ${seconds} s`);
+      });
+    });
+
     it("spends the queue's receives over hours in a long outage: prompt for three receives, then doubling to 12 h", () => {
       const now = 1_000_000;
       assert.equal(visibilitySecondsFor(now + 20_000, now, 20_000, 1), 20);
@@ -213,6 +238,8 @@ describe("the handler against the stand-ins, over real HTTP", () => {
       assert.equal(visibilitySecondsFor(undefined, now, 20_000, 2), 20);
       assert.equal(visibilitySecondsFor(now + 1_500, now, 20_000, 5), 240);
       assert.equal(visibilitySecondsFor(now, now, 20_000, 30), 43_200);
+      // Waiting for a slot of the key's schedule is no outage: the record comes back at its slot.
+      assert.equal(visibilitySecondsFor(now + 1_500, now, 20_000, 5, true), 2);
       const tenReceives = Array.from({ length: 10 }, (_, index) =>
         visibilitySecondsFor(undefined, now, 20_000, index + 1),
       );

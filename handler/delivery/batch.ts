@@ -26,6 +26,8 @@ export interface RecordResult {
   reason?: string;
   /** A handed-back record: when (epoch ms) trying it again can succeed, when known. */
   retryAt?: number;
+  /** Handed back to wait its turn in a key's send schedule, not because a send failed. */
+  queued?: boolean;
 }
 
 export interface BatchDependencies extends FindingDependencies {
@@ -79,12 +81,20 @@ export async function processRecords(
   }
   const permits = createPermits(Math.max(1, deps.recordConcurrency));
   const sendOneAtATime = serialChannels(deps.channel);
-  const results = await Promise.all(
-    work.map(async (item): Promise<RecordResult> => {
+  // Records received most often go first: they have waited longest for their key's schedule, and each receive
+  // counts toward the queue's maxReceiveCount. The records received with them for the first time take the slots
+  // after theirs.
+  const turns = [...work.keys()].sort(
+    (a, b) => (work[b]?.record.receiveCount ?? 1) - (work[a]?.record.receiveCount ?? 1),
+  );
+  const results: RecordResult[] = new Array<RecordResult>(work.length);
+  await Promise.all(
+    turns.map(async (index) => {
+      const item = work[index] as Work;
       const release = await permits.acquire();
       try {
         // A record waiting for its turn to send gives its permit to the next record's reads.
-        return await processRecord(item, { ...deps, channel: sendOneAtATime(release) }, deadline);
+        results[index] = await processRecord(item, { ...deps, channel: sendOneAtATime(release) }, deadline);
       } finally {
         release();
       }
@@ -133,13 +143,15 @@ function createPermits(count: number): { acquire(): Promise<() => void> } {
  * Each channel's sends of the invocation, one after another in the order asked. Once a send of a channel could not
  * be made (a 429, no slot of its key's schedule before the deadline), the channel's sends still waiting are not
  * made: their findings are handed back for the same reason. Other routes' keys go on sending: PagerDuty's limit, and
- * each key's schedule, are per key.
+ * each key's schedule, are per key. Sends refused for want of a slot come back in the order they waited, each at
+ * the slot it can have at the earliest: received again when they can be sent, not all at once (each receive counts
+ * toward the queue's maxReceiveCount) and not after a fixed wait that leaves the key's schedule idle.
  */
 function serialChannels(
   channelOf: (route: string) => Channel,
 ): (onWait: () => void) => (route: string) => Channel {
   const tails = new Map<Channel, Promise<unknown>>();
-  const halted = new Map<Channel, Extract<Delivery, { outcome: "handBack" }>>();
+  const halted = new Map<Channel, { delivery: Extract<Delivery, { outcome: "handBack" }>; behind: number }>();
   return (onWait) => (name) => {
     const channel = channelOf(name);
     return {
@@ -148,9 +160,19 @@ function serialChannels(
         onWait();
         const turn = (tails.get(channel) ?? Promise.resolve()).then(async (): Promise<Delivery> => {
           const refused = halted.get(channel);
-          if (refused !== undefined) return { ...refused, attempts: 0 };
+          if (refused !== undefined) {
+            refused.behind += 1;
+            const { delivery } = refused;
+            return delivery.queued === undefined || delivery.retryAt === undefined
+              ? { ...delivery, attempts: 0 }
+              : {
+                  ...delivery,
+                  attempts: 0,
+                  retryAt: delivery.retryAt + refused.behind * delivery.queued.spacingMs,
+                };
+          }
           const delivery = await channel.deliver(request, deadline);
-          if (delivery.outcome === "handBack") halted.set(channel, delivery);
+          if (delivery.outcome === "handBack") halted.set(channel, { delivery, behind: 0 });
           return delivery;
         });
         tails.set(
@@ -208,6 +230,7 @@ async function processRecord(
         outcome: "handedBack",
         reason: result.reason,
         ...(result.retryAt === undefined ? {} : { retryAt: result.retryAt }),
+        ...(result.kind === "stop" && result.queued === true ? { queued: true } : {}),
       };
     }
     if (result.kind === "rejected") problems.push(result.reason);

@@ -15,6 +15,11 @@ export type Delivery =
       status?: number;
       attempts: number;
       retryAt?: number;
+      /**
+       * The key's schedule had no slot left before the deadline: the event waits its turn (PagerDuty is not
+       * failing), `retryAt` is the schedule's next slot, and each event behind it on the key one `spacingMs` later.
+       */
+      queued?: { spacingMs: number };
     };
 
 export interface DeliveryOptions {
@@ -48,11 +53,19 @@ export function createDelivery(options: DeliveryOptions): Deliver {
     for (;;) {
       const sendAt = await options.pacer.acquire(latestStart);
       if (sendAt === undefined) {
-        const reason =
-          attempts === 0
-            ? "no send slot before the invocation's deadline"
-            : `still failing after ${attempts} attempts (${lastFailure})`;
-        return withStatus({ outcome: "handBack", reason, rateLimited: false, attempts }, lastStatus);
+        if (attempts > 0) {
+          const reason = `still failing after ${attempts} attempts (${lastFailure})`;
+          return withStatus({ outcome: "handBack", reason, rateLimited: false, attempts }, lastStatus);
+        }
+        const { nextSlot, intervalMs } = options.pacer.queueAhead();
+        return {
+          outcome: "handBack",
+          reason: "no send slot before the invocation's deadline",
+          rateLimited: false,
+          attempts,
+          retryAt: nextSlot,
+          queued: { spacingMs: intervalMs },
+        };
       }
       await clock.sleep(sendAt - clock.now());
       attempts += 1;

@@ -192,6 +192,7 @@ export function createRecordGroups(
         kind: "stop",
         reason: delivery.reason,
         ...(delivery.retryAt === undefined ? {} : { retryAt: delivery.retryAt }),
+        ...(delivery.queued === undefined ? {} : { queued: true }),
       };
       return members.map(() => stop);
     }

@@ -39,16 +39,21 @@ const BACKOFF_BASE_SECONDS = 60;
  * Pure: the visibility a record handed back at `now` on its `receiveCount`th receive gets, to come back at `retryAt`
  * (or after `fallbackMs`). Each receive counts toward the queue's maxReceiveCount: from the fourth on, the wait
  * doubles from 2 minutes (to 12 h at most), so that a long PagerDuty outage spends the receives over hours, not minutes.
+ * A record `queued` behind its key's send schedule comes back at its slot whatever its receives: nothing is failing,
+ * and a backoff would leave the schedule idle while the record waits out minutes it does not need to.
  */
 export function visibilitySecondsFor(
   retryAt: number | undefined,
   now: number,
   fallbackMs: number,
   receiveCount: number,
+  queued = false,
 ): number {
   const asked = Math.ceil((retryAt === undefined ? fallbackMs : retryAt - now) / 1000);
   const backoff =
-    receiveCount <= PROMPT_RECEIVES ? 0 : BACKOFF_BASE_SECONDS * 2 ** (receiveCount - PROMPT_RECEIVES);
+    queued || receiveCount <= PROMPT_RECEIVES
+      ? 0
+      : BACKOFF_BASE_SECONDS * 2 ** (receiveCount - PROMPT_RECEIVES);
   return Math.min(MAX_VISIBILITY_SECONDS, Math.max(0, asked, backoff));
 }
 

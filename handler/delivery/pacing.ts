@@ -36,6 +36,11 @@ export interface Pacer {
   acquire(latest: number): Promise<number | undefined>;
   /** PagerDuty said 429: nobody sends with this key before `until`. */
   holdOff(until: number): Promise<void>;
+  /**
+   * When the schedule could give its next slot, and each one after it, as this container last saw the schedule
+   * (others may have taken slots since: it is the earliest those sends can be made).
+   */
+  queueAhead(): { nextSlot: number; intervalMs: number };
 }
 
 export interface PacerOptions {
@@ -91,6 +96,9 @@ export function createPacer(options: PacerOptions): Pacer {
     },
     async holdOff(until) {
       await update((state) => ((state?.tat ?? 0) >= until ? undefined : { next: { tat: until } }));
+    },
+    queueAhead() {
+      return { nextSlot: nextSlot(known, options.clock.now(), intervalMs).sendAt, intervalMs };
     },
   };
 }

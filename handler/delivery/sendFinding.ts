@@ -48,8 +48,11 @@ export type FindingResult =
   | { kind: "rejected"; reason: string }
   /** This finding must wait (another invocation is sending one of its events): its record is handed back. */
   | { kind: "wait"; reason: string; retryAt: number }
-  /** Nothing more can be sent in this invocation; `retryAt`, when known, is when sending may succeed again. */
-  | { kind: "stop"; reason: string; retryAt?: number };
+  /**
+   * Nothing more can be sent in this invocation; `retryAt`, when known, is when sending may succeed again; `queued`:
+   * the finding waits its turn in its key's send schedule.
+   */
+  | { kind: "stop"; reason: string; retryAt?: number; queued?: boolean };
 
 export async function sendFinding(
   routed: Extract<Routed, { kind: "send" }>,
@@ -262,6 +265,7 @@ async function failed(
       kind: "stop",
       reason: delivery.reason,
       ...(delivery.retryAt === undefined ? {} : { retryAt: delivery.retryAt }),
+      ...(delivery.queued === undefined ? {} : { queued: true }),
     };
   }
   await plan.release(true);

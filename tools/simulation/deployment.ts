@@ -26,9 +26,6 @@ import { inProcessClient } from "./inProcessAws";
 import { SimQueue, sqsEventOf, type MessageBody, type SimMessage } from "./queue";
 import type { VirtualTime } from "./virtualTime";
 
-// A reason given to abort() spares the DOMException it would otherwise build for each of millions of timers.
-const TIMER_STOPPED = "timer stopped";
-
 /** Latencies of the simulated AWS side, in virtual milliseconds. */
 export const AWS_LATENCY = {
   receiveMs: 20,
@@ -211,12 +208,15 @@ export class Deployment {
     await time.clock.sleep(AWS_LATENCY.invokeMs);
     const deadline = time.now() + plan.functionTimeoutSeconds * 1000;
     const event = sqsEventOf(batch, `arn:aws:sqs:us-east-1:111122223333:${queue.name}`);
-    const timeout = new AbortController();
+    let stopTimer: () => void = () => undefined;
+    const timedOut = new Promise<"timeout">((resolve) => {
+      stopTimer = time.cancellable(time.now() + plan.functionTimeoutSeconds * 1000, () => resolve("timeout"));
+    });
     const outcome = await Promise.race([
       container.handler(event, { getRemainingTimeInMillis: () => deadline - time.now() }),
-      time.clock.sleep(plan.functionTimeoutSeconds * 1000, timeout.signal).then(() => "timeout" as const),
+      timedOut,
     ]);
-    timeout.abort(TIMER_STOPPED);
+    stopTimer();
     this.stats.gbSeconds += ((time.now() - startedAt) / 1000) * (this.options.memorySizeMb / 1024);
     if (outcome === "timeout") {
       // Lambda stops a function at its timeout: the container is gone, its records come back after visibility.

@@ -7,7 +7,7 @@ import { readFinding } from "../../handler/finding/read";
 import { urgencyOf, type UrgencyPolicy } from "../../handler/finding/urgency";
 import type { Lane } from "../../infra/eventPatterns";
 import type { Alert } from "../../standins/pagerdutyModel";
-import { securityHubEvent } from "./findings";
+import { securityHubEventText } from "./findings";
 import {
   START,
   VIRTUAL_HORIZON_MS,
@@ -201,17 +201,14 @@ export async function runEstate(options: EstateRunOptions): Promise<EstateRun> {
     }
     return lanes;
   };
-  const eventOf = (entry: EstateEntry, state: ImportState, feed: "asff" | "ocsf") => {
-    const { finding, productArn } = factory.feedFinding(entry, state, feed);
+  // The event's text as EventBridge delivers it; the rules match on it parsed (once per combination, above).
+  const eventText = (entry: EstateEntry, state: ImportState, feed: "asff" | "ocsf"): string => {
+    const { text, resource } = factory.feedText(entry, state, feed);
     const account = organization.accounts[entry.account]?.id ?? "";
-    const resources =
-      feed === "ocsf"
-        ? [String((finding.metadata as { uid?: string } | undefined)?.uid ?? "")]
-        : [productArn];
-    return securityHubEvent(
+    return securityHubEventText(
       feed === "ocsf" ? IMPORTED_V2 : IMPORTED,
-      { account, region: entry.region, resources },
-      [finding],
+      { account, region: entry.region, resources: [resource] },
+      [text],
       new Date(state.at),
     );
   };
@@ -304,10 +301,13 @@ export async function runEstate(options: EstateRunOptions): Promise<EstateRun> {
         }
         let lanesTaken = 0;
         for (const feed of feeds) {
-          const lanes = lanesOf(feed, state, () => eventOf(entry, state, feed));
+          const lanes = lanesOf(
+            feed,
+            state,
+            () => JSON.parse(eventText(entry, state, feed)) as Record<string, unknown>,
+          );
           lanesTaken += lanes.length;
-          for (const lane of lanes)
-            deployment.deliver(lane, () => JSON.stringify(eventOf(entry, state, feed)));
+          for (const lane of lanes) deployment.deliver(lane, () => eventText(entry, state, feed));
         }
         if (lanesTaken > 0) admitted += 1;
       }

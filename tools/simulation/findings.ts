@@ -111,17 +111,33 @@ export function securityHubEvent(
   findings: unknown[],
   time: Date,
 ): Record<string, unknown> {
-  return {
-    version: "0",
-    id: randomUUID(),
-    "detail-type": detailType,
-    source: "aws.securityhub",
-    account: envelope.account,
-    time: time.toISOString().replace(/\.\d{3}Z$/, "Z"),
-    region: envelope.region,
-    resources: envelope.resources,
-    detail: { findings },
-  };
+  return JSON.parse(
+    securityHubEventText(
+      detailType,
+      envelope,
+      findings.map((finding) => JSON.stringify(finding)),
+      time,
+    ),
+  ) as Record<string, unknown>;
+}
+
+/**
+ * The same event as the JSON text EventBridge delivers, around findings already written as JSON text: an
+ * organization's millions of imports are written out once each, without an object to serialize.
+ */
+export function securityHubEventText(
+  detailType: typeof IMPORTED | typeof IMPORTED_V2,
+  envelope: { account: string; region: string; resources: string[] },
+  findings: string[],
+  time: Date,
+): string {
+  const json = JSON.stringify;
+  return (
+    `{"version":"0","id":"${randomUUID()}","detail-type":${json(detailType)},"source":"aws.securityhub",` +
+    `"account":${json(envelope.account)},"time":${json(time.toISOString().replace(/\.\d{3}Z$/, "Z"))},` +
+    `"region":${json(envelope.region)},"resources":${json(envelope.resources)},` +
+    `"detail":{"findings":[${findings.join(",")}]}}`
+  );
 }
 
 /**

@@ -443,25 +443,28 @@ export class FindingFactory {
   }
 
   materialize(entry: EstateEntry, state: ImportState): Materialized {
-    if (this.format === "asff") return { asff: this.feedFinding(entry, state, "asff").finding };
-    const ocsf = this.feedFinding(entry, state, "ocsf").finding;
-    return this.format === "both" ? { ocsf, asff: this.feedFinding(entry, state, "asff").finding } : { ocsf };
+    const finding = (feed: "asff" | "ocsf") =>
+      JSON.parse(this.feedText(entry, state, feed).text) as Record<string, unknown>;
+    if (this.format === "asff") return { asff: finding("asff") };
+    const ocsf = finding("ocsf");
+    return this.format === "both" ? { ocsf, asff: finding("asff") } : { ocsf };
   }
 
-  /** The finding of one feed an entry arrives in, with its product ARN: what one import's event carries. */
-  feedFinding(
+  /**
+   * The finding of one feed an entry arrives in, as JSON text, and what its event's `resources` name (the product
+   * ARN in ASFF, the finding's metadata.uid in OCSF): what one import's event carries.
+   */
+  feedText(
     entry: EstateEntry,
     state: ImportState,
     feed: "asff" | "ocsf",
-  ): { finding: Record<string, unknown>; productArn: string } {
+  ): { text: string; resource: string } {
     const names = this.names(entry);
-    const finding =
-      this.format === "asff"
-        ? this.electricEye(entry, names, state)
-        : feed === "ocsf"
-          ? this.controlFinding(entry, names, state)
-          : this.controlFindingAsff(entry, names, state);
-    return { finding, productArn: names.productArn };
+    if (this.format === "asff")
+      return { text: this.electricEye(entry, names, state), resource: names.productArn };
+    if (feed === "ocsf")
+      return { text: JSON.stringify(this.controlFinding(entry, names, state)), resource: ocsfUid(names) };
+    return { text: JSON.stringify(this.controlFindingAsff(entry, names, state)), resource: names.productArn };
   }
 
   private names(entry: EstateEntry): Names {
@@ -489,49 +492,58 @@ export class FindingFactory {
     };
   }
 
-  private electricEye(entry: EstateEntry, names: Names, state: ImportState): Record<string, unknown> {
-    const { account, control, resourceArn } = names;
+  /** The template's fields that every ElectricEye finding shares, as JSON text. */
+  private readonly asffShared = (() => {
     const template = this.asffTemplate;
-    const time = new Date(state.at).toISOString();
-    const passed = !state.failing;
     const productFields = template.ProductFields as Record<string, string>;
     const compliance = template.Compliance as { RelatedRequirements: string[] };
-    return {
-      SchemaVersion: template.SchemaVersion,
-      Id: names.id,
-      ProductArn: names.productArn,
-      GeneratorId: resourceArn,
-      AwsAccountId: account.id,
-      Types: template.Types,
-      // ElectricEye stamps every import with the time of its run.
-      FirstObservedAt: time,
-      CreatedAt: time,
-      UpdatedAt: time,
-      Severity: { Label: passed ? "INFORMATIONAL" : state.severity },
-      Confidence: template.Confidence,
-      Title: `[${control.id}] ${control.title}`,
-      Description: `${control.service} resource ${names.resourceName} fails ${control.id}: ${control.title}.`,
-      Remediation: template.Remediation,
-      ProductFields: {
-        ProductName: productFields.ProductName,
-        Provider: productFields.Provider,
-        ProviderType: productFields.ProviderType,
-        ProviderAccountId: account.id,
-        AssetRegion: entry.region,
-        AssetClass: productFields.AssetClass,
-        AssetService: control.service,
-        AssetComponent: control.asffType.slice(3),
-      },
-      Resources: [asffResource(entry, names)],
-      Compliance: {
-        Status: passed ? "PASSED" : "FAILED",
-        RelatedRequirements: compliance.RelatedRequirements,
-      },
-      Workflow: { Status: passed ? "RESOLVED" : state.notified ? "NOTIFIED" : "NEW" },
-      RecordState: passed ? "ARCHIVED" : "ACTIVE",
-      Region: entry.region,
-      LastObservedAt: time,
+    const json = (value: unknown) => {
+      if (value === undefined)
+        throw new Error("the ElectricEye template lacks a field every finding carries");
+      return JSON.stringify(value);
     };
+    return {
+      schemaVersion: json(template.SchemaVersion),
+      types: json(template.Types),
+      confidence: json(template.Confidence),
+      remediation: json(template.Remediation),
+      productName: json(productFields.ProductName),
+      provider: json(productFields.Provider),
+      providerType: json(productFields.ProviderType),
+      assetClass: json(productFields.AssetClass),
+      relatedRequirements: json(compliance.RelatedRequirements),
+    };
+  })();
+
+  /**
+   * ElectricEye's finding as the JSON text of its import, field by field in the template's order: the shared fields
+   * written once, the entry's own written as JSON strings. Each scan writes every finding of the estate once.
+   */
+  private electricEye(entry: EstateEntry, names: Names, state: ImportState): string {
+    const { account, control, resourceArn } = names;
+    const shared = this.asffShared;
+    const json = JSON.stringify;
+    // ElectricEye stamps every import with the time of its run.
+    const time = json(new Date(state.at).toISOString());
+    const passed = !state.failing;
+    const accountId = json(account.id);
+    const region = json(entry.region);
+    const workflow = passed ? "RESOLVED" : state.notified ? "NOTIFIED" : "NEW";
+    return (
+      `{"SchemaVersion":${shared.schemaVersion},"Id":${json(names.id)},"ProductArn":${json(names.productArn)},` +
+      `"GeneratorId":${json(resourceArn)},"AwsAccountId":${accountId},"Types":${shared.types},` +
+      `"FirstObservedAt":${time},"CreatedAt":${time},"UpdatedAt":${time},` +
+      `"Severity":{"Label":${json(passed ? "INFORMATIONAL" : state.severity)}},"Confidence":${shared.confidence},` +
+      `"Title":${json(`[${control.id}] ${control.title}`)},` +
+      `"Description":${json(`${control.service} resource ${names.resourceName} fails ${control.id}: ${control.title}.`)},` +
+      `"Remediation":${shared.remediation},"ProductFields":{"ProductName":${shared.productName},` +
+      `"Provider":${shared.provider},"ProviderType":${shared.providerType},"ProviderAccountId":${accountId},` +
+      `"AssetRegion":${region},"AssetClass":${shared.assetClass},"AssetService":${json(control.service)},` +
+      `"AssetComponent":${json(control.asffType.slice(3))}},"Resources":[${json(asffResource(entry, names))}],` +
+      `"Compliance":{"Status":"${passed ? "PASSED" : "FAILED"}","RelatedRequirements":${shared.relatedRequirements}},` +
+      `"Workflow":{"Status":"${workflow}"},"RecordState":"${passed ? "ARCHIVED" : "ACTIVE"}",` +
+      `"Region":${region},"LastObservedAt":${time}}`
+    );
   }
 
   private controlFinding(entry: EstateEntry, names: Names, state: ImportState): Record<string, unknown> {
@@ -585,7 +597,7 @@ export class FindingFactory {
           uid: `arn:aws:securityhub:${entry.region}::productv2/aws/securityhub`,
         },
         profiles: metadata.profiles,
-        uid: hash("sha256", names.id, "hex").slice(0, 56),
+        uid: ocsfUid(names),
         version: metadata.version,
       },
       remediation: template.remediation,
@@ -642,6 +654,11 @@ function asffResource(entry: EstateEntry, names: Names): Record<string, unknown>
   };
   if (entry.owner !== undefined) resource.Tags = { owner: entry.owner };
   return resource;
+}
+
+/** The new Security Hub's metadata.uid of a control finding, which its event's resources name. */
+function ocsfUid(names: Names): string {
+  return hash("sha256", names.id, "hex").slice(0, 56);
 }
 
 function uuidOf(seed: string): string {
