@@ -455,11 +455,7 @@ function serviceNameOf(pagerduty: PagerDutyConfig): string {
   }
 }
 
-/**
- * alertPer and the group's fields. One alert per failing control is refused until the function pages by group: its
- * pure core (handler/finding/control.ts, handler/state/groups.ts) is not yet wired to a state record, the
- * write-back and the webhook, and a stack must not believe it groups when it does not.
- */
+/** alertPer and the group's fields: control first (a group is one failing control), then where. */
 function readGrouping({ fail, list, oneOf }: Readers, flag: (name: string) => boolean): Grouping {
   const per = oneOf("alertPer", ["finding", "control"] as const);
   const fields = list("alertGroupFields");
@@ -472,12 +468,6 @@ function readGrouping({ fail, list, oneOf }: Readers, flag: (name: string) => bo
       `expected control first, then any of ${GROUP_FIELDS.slice(1).join(", ")}, each once (a group is one failing control, and where)`,
     );
   const criticalAlone = flag("criticalAlone");
-  if (per === "control")
-    fail(
-      "alertPer",
-      per,
-      "expected finding: one alert per failing control is not deployed yet (the function does not page by group); npm run render -- FILE --alert-per control shows the groups a file's findings would form",
-    );
   return { per, fields: fields.slice(1) as GroupField[], criticalAlone };
 }
 

@@ -45,6 +45,7 @@ export = async () => {
       filter: config.filter,
       alertState: config.alertState,
       urgency: config.urgency,
+      grouping: config.grouping,
       sync: config.sync,
       securityHubArns,
       rules,

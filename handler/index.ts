@@ -36,6 +36,8 @@ import { createMeter } from "./telemetry/metrics";
 import { createPacer, type PacingStore } from "./delivery/pacing";
 import { EVENTS_URLS, createPagerDutyClient, fetchTransport, type Transport } from "./delivery/pagerduty";
 import { prefetchingStore, type AlertStore } from "./state/store";
+import type { GroupStore } from "./state/groupStore";
+import { ALERT_PER_FINDING } from "./finding/control";
 import { createAlertTracker } from "./state/tracker";
 import { describeRoutingKeyProblem } from "./finding/pagerdutyEvent";
 import { routeUrgency } from "./finding/urgency";
@@ -56,6 +58,8 @@ export interface HandlerDependencies {
   readParameter: ParameterReader;
   pacingStore: PacingStore;
   alertStore: AlertStore;
+  /** The group records (alertPer: control), in the same table. */
+  groupStore: GroupStore;
   deadLetter: DeadLetterSender | undefined;
   /** Tells SQS when each handed-back record should come back (ChangeMessageVisibility). */
   returnToQueue: ReturnToQueue;
@@ -160,6 +164,7 @@ export function createHandler(settings: HandlerSettings, overrides: Partial<Hand
   const stores = stateTableStores(settings.stateTable);
   const pacingStore = overrides.pacingStore ?? stores.pacing();
   const alertStore = overrides.alertStore ?? stores.alerts();
+  const groupStore = overrides.groupStore ?? stores.groups();
   // Queue URLs name the queue; the client sends to its Region's endpoint.
   let sqs: SQSClient | undefined;
   const sqsClient = () => (sqs ??= new SQSClient({ ...AWS_CLIENT_CONFIG, useQueueUrlAsEndpoint: false }));
@@ -275,6 +280,8 @@ export function createHandler(settings: HandlerSettings, overrides: Partial<Hand
     channel: (route: string) => channelEntry(route).channel,
     channelService: (route: string) => channelEntry(route).service,
     urgency: (route: string) => channelEntry(route).urgency,
+    groups: groupStore,
+    grouping: settings.grouping ?? ALERT_PER_FINDING,
     deadLetter,
     log,
     meter,

@@ -3,6 +3,7 @@ import type { FindingFilter } from "./finding/filter";
 import { EVENTS_URLS, type PagerDutyRegion } from "./delivery/pagerduty";
 import type { AccountScope, RouteMatch } from "./finding/routes";
 import type { SupportHours, UrgencyPolicy } from "./finding/urgency";
+import { GROUP_FIELDS, type GroupField, type Grouping } from "./finding/control";
 
 /** A route as the function knows it: what it matches, where its routing key is, the service it pages. */
 export interface RouteSetting {
@@ -53,6 +54,8 @@ export interface HandlerSettings {
   organizations?: { roleArn?: string; cacheMinutes: number };
   /** Who is woken and when; absent: PagerDuty's severity-based urgency at every hour, no backlog. */
   urgency?: UrgencyPolicy;
+  /** One alert per finding, or per failing control (and the group's other fields); absent: per finding. */
+  grouping?: Grouping;
 }
 
 /** Kept free at the end of an invocation to dead-letter or hand back what is left. */
@@ -97,6 +100,9 @@ const NAMES = {
   supportHours: "SUPPORT_HOURS",
   urgentAtAnyHour: "URGENT_AT_ANY_HOUR",
   backlogUntil: "BACKLOG_UNTIL",
+  alertPer: "ALERT_PER",
+  alertGroupFields: "ALERT_GROUP_FIELDS",
+  criticalAlone: "CRITICAL_ALONE",
 } as const;
 
 export function settingsToEnvironment(settings: HandlerSettings): Record<string, string> {
@@ -144,6 +150,11 @@ export function settingsToEnvironment(settings: HandlerSettings): Record<string,
       environment[NAMES.supportHours] = JSON.stringify(urgency.supportHours);
     if (urgency.backlogUntil !== undefined)
       environment[NAMES.backlogUntil] = new Date(urgency.backlogUntil).toISOString();
+  }
+  if (settings.grouping !== undefined && settings.grouping.per === "control") {
+    environment[NAMES.alertPer] = "control";
+    environment[NAMES.alertGroupFields] = settings.grouping.fields.join(",");
+    environment[NAMES.criticalAlone] = String(settings.grouping.criticalAlone);
   }
   return environment;
 }
@@ -265,6 +276,21 @@ export function settingsFromEnvironment(env: Record<string, string | undefined>)
       supportHours: supportHoursOf(read(NAMES.supportHours)),
       urgentAtAnyHour: severities(NAMES.urgentAtAnyHour, false),
       backlogUntil,
+    };
+  }
+  const alertPer = read(NAMES.alertPer);
+  if (alertPer !== undefined) {
+    if (alertPer !== "control" && alertPer !== "finding")
+      throw new Error(`environment variable ${NAMES.alertPer} is "${alertPer}": expected finding or control`);
+    const fields = list(NAMES.alertGroupFields);
+    if (fields.some((field) => !(GROUP_FIELDS as readonly string[]).includes(field)))
+      throw new Error(
+        `environment variable ${NAMES.alertGroupFields} is "${fields.join(",")}": expected any of ${GROUP_FIELDS.join(", ")}`,
+      );
+    settings.grouping = {
+      per: alertPer,
+      fields: fields as GroupField[],
+      criticalAlone: read(NAMES.criticalAlone) !== "false",
     };
   }
   const eventsUrl = read(NAMES.eventsUrl);

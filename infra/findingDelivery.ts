@@ -9,6 +9,7 @@ import type {
 } from "../config";
 import type { AccountScope, RouteMatch } from "../handler/finding/routes";
 import type { SupportHours } from "../handler/finding/urgency";
+import type { Grouping } from "../handler/finding/control";
 import { StackBaseline, backlogUntil } from "./baseline";
 import type { FindingFilter } from "../handler/finding/filter";
 import { createHandler, settingsFromEnvironment, settingsToEnvironment } from "../handler/index";
@@ -28,6 +29,8 @@ export interface FindingDeliveryArgs {
   alertState: AlertStateConfig;
   sync: SyncConfig;
   urgency: UrgencyConfig;
+  /** One alert per finding, or per failing control. */
+  grouping: Grouping;
   /** The account's Security Hub (both its hubs), which pages are written back to; undefined without the sync. */
   securityHubArns: pulumi.Output<string[]> | undefined;
   rules: RulePlan[];
@@ -274,6 +277,7 @@ export class FindingDelivery extends pulumi.ComponentResource {
             alertState: args.alertState,
             sync: args.sync,
             urgency: args.urgency,
+            grouping: args.grouping,
             backlogUntil: deployed === undefined ? undefined : backlogUntil(deployed, hours),
             routes: args.routes,
             accountScope: args.accountScope,

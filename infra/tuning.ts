@@ -2,6 +2,7 @@ import type { AlertStateConfig, DeliveryTuning, PagerDutyRegion, SyncConfig, Urg
 import type { FindingFilter } from "../handler/finding/filter";
 import type { AccountScope } from "../handler/finding/routes";
 import type { SupportHours } from "../handler/finding/urgency";
+import type { Grouping } from "../handler/finding/control";
 import type { Lane } from "./eventPatterns";
 import {
   DEADLINE_MARGIN_MS,
@@ -125,6 +126,8 @@ export interface FunctionSettingsArgs {
   urgency?: UrgencyConfig;
   /** The end of the first deploy's backlog window (epoch ms), when there is one. */
   backlogUntil?: number | undefined;
+  /** Absent: one alert per finding. */
+  grouping?: Grouping;
   /** Absent: the default route alone, every account, and Organizations never read. */
   routes?: (Omit<RouteSetting, "supportHours"> & { supportHours?: SupportHours | undefined })[];
   accountScope?: AccountScope;
@@ -158,6 +161,7 @@ export function functionSettings(args: FunctionSettingsArgs): HandlerSettings {
             backlogUntil: args.backlogUntil,
           },
         }),
+    ...(args.grouping === undefined || args.grouping.per === "finding" ? {} : { grouping: args.grouping }),
     ...(args.alertState.resolveUntrackedUntil === undefined
       ? {}
       : { resolveUntrackedUntil: args.alertState.resolveUntrackedUntil }),

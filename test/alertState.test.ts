@@ -345,11 +345,12 @@ describe("alert state decisions (pure)", () => {
       const failingAgain = event({ updatedAt: T0 + HOUR });
       assert.equal(outcome(decide(crossed.next, failingAgain, OPTIONS)), "skip heldByResponder");
 
-      // A console change Security Hub emitted at +0.5 s came before the resolution at +1 s: the finding was not
-      // failing in Security Hub when the responder resolved, and its next failure pages.
+      // A console change Security Hub emitted at +0.5 s came before the resolution at +2 s: the finding was not
+      // failing in Security Hub when the responder resolved, and its next failure pages. (EventBridge's time is in
+      // whole seconds: within the second, the resolution may have come first, and holds.)
       const earlier = decide(open, event({ action: "resolve", triaged: true, at: T0 + 500 }), OPTIONS);
       assert.ok(earlier.kind === "send" && earlier.next.stillFailing === T0 + 500);
-      const after = webhook("incident.resolved", { ...earlier.next, sentAt: T0 + 2_000 }, T0 + 1_000);
+      const after = webhook("incident.resolved", { ...earlier.next, sentAt: T0 + 2_000 }, T0 + 2_000);
       assert.ok(after.kind === "apply" && after.next?.closedBy === "finding");
       assert.equal(outcome(decide(after.next, failingAgain, OPTIONS)), "send regression");
       const before = webhook("incident.resolved", { ...earlier.next, sentAt: T0 + 2_000 }, T0 + 400);

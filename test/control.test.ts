@@ -37,6 +37,19 @@ describe("the control of a finding, for every format and product", () => {
       { id: "s3-bucket-encryption-check", from: "the check named in Id after GeneratorId" },
       { id: "prowler-accessanalyzer_enabled", from: "GeneratorId" },
     ]);
+    // A consolidated control finding's ASFF copy without Compliance.SecurityControlId: the control of its OCSF copy.
+    const { SecurityControlId: _id, ...compliance } = findingsOf("aws-docs-sample-fsbp-finding.json")[0]
+      ?.Compliance as Record<string, unknown>;
+    const copy = {
+      ...findingsOf("aws-docs-sample-fsbp-finding.json")[0],
+      GeneratorId: "security-control/CloudTrail.2",
+      ProductFields: {},
+      Compliance: compliance,
+    };
+    assert.deepEqual(controlOf(asFinding(copy)), {
+      id: "CloudTrail.2",
+      from: "GeneratorId (security-control/)",
+    });
   });
 
   it("reads OCSF's compliance.control, from the new Security Hub and from ElectricEye", () => {

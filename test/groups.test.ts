@@ -1,7 +1,15 @@
 import assert from "assert/strict";
 import { alertKeyOf, type Grouping } from "../handler/finding/control";
 import { dedupKeyOf } from "../handler/finding/mapping";
-import { decideGroup, resolvedByResponder, type GroupState, type MemberEvent } from "../handler/state/groups";
+import {
+  GROUP_BOUNDS,
+  decideGroup,
+  failingOf,
+  memberDigest,
+  resolvedByResponder,
+  type GroupState,
+  type MemberEvent,
+} from "../handler/state/groups";
 import { electricEyeFinding, passedReimport } from "../tools/simulation/findings";
 import { asFinding } from "./support/fixtures";
 
@@ -82,5 +90,56 @@ describe("a group's lifecycle", () => {
     assert.deepEqual(run([member("a"), member("b")], held).sent, []);
     const regressed = run([member("a", true), member("a")], held);
     assert.deepEqual(regressed.sent, ["trigger:open"]);
+  });
+});
+
+describe("a group's record size", () => {
+  it("lists members up to a bound, counts the next ones exactly by digest, and records none past both", () => {
+    const bounds = { listed: 2, counted: 2 };
+    let state: GroupState | undefined;
+    const sent: string[] = [];
+    const apply = (event: MemberEvent & { group: string }) => {
+      const decision = decideGroup(state, event, event.group, bounds);
+      if (decision.send !== "nothing") sent.push(decision.send);
+      if (decision.next !== undefined) state = decision.next;
+    };
+    const names = ["a", "b", "c", "d", "e"];
+    for (const name of names) apply(member(name));
+    assert.equal(Object.keys(state?.members ?? {}).length, 2);
+    assert.equal(state?.unlisted?.length, 2);
+    assert.equal(state === undefined ? 0 : failingOf(state), 4, "the fifth is not recorded");
+    // A counted member's repeated pass counts it out once.
+    apply(member("c", true));
+    apply(member("c", true));
+    assert.equal(state === undefined ? 0 : failingOf(state), 3);
+    for (const name of ["a", "b", "d"]) apply(member(name, true));
+    assert.deepEqual(sent, ["trigger", "resolve"]);
+  });
+
+  it("stays below DynamoDB's 400 KB item at its bounds, with real finding identities", () => {
+    const members: GroupState["members"] = {};
+    const findings: NonNullable<GroupState["findings"]> = {};
+    for (let index = 0; index < GROUP_BOUNDS.listed; index += 1) {
+      const event = member(`billing-archive-with-a-long-bucket-name-${index}`);
+      members[event.member] = event.severity;
+      findings[event.member] = {
+        id: `arn:aws:s3:::billing-archive-with-a-long-bucket-name-${index}/s3-bucket-encryption-check`,
+        format: "asff",
+        productArn: `arn:aws:securityhub:us-east-1:111122223333:product/111122223333/default`,
+      };
+    }
+    const unlisted = Array.from({ length: GROUP_BOUNDS.counted }, (_, index) =>
+      memberDigest(`member-${index}`),
+    );
+    const record: GroupState = {
+      dedupKey: "securityhub-group-x",
+      status: "open",
+      members,
+      findings,
+      unlisted,
+      version: 1,
+    };
+    const bytes = Buffer.byteLength(JSON.stringify(record));
+    assert.ok(bytes < 350_000, `${bytes} bytes`);
   });
 });

@@ -198,6 +198,26 @@ describe("the organization benchmark's report (small run)", () => {
     }
   });
 
+  it("with alertPer: control on the org stack, opens at most one incident per failing control and account (and CRITICAL finding) of each team, and counts its expected alerts in groups", async () => {
+    const shape = { ...SHAPE, accounts: 12, findingsPerAccount: 100 };
+    const report = await runOrganization({
+      ...shape,
+      format: "asff",
+      stack: "org",
+      config: { alertPer: "control" },
+    });
+    assert.deepEqual([report.lost, report.wrongAlertsAtEnd], [0, 0]);
+    const failing = report.teams.reduce((sum, team) => sum + team.failingFindings, 0);
+    const incidents = report.teams.reduce((sum, team) => sum + team.incidentsOpened, 0);
+    assert.ok(incidents < failing, `${incidents} incidents for ${failing} failing findings`);
+    for (const team of report.teams) {
+      assert.ok(team.incidentsOpened <= team.failingControlAccountPairs + team.criticalFindings, team.team);
+      assert.equal(team.openAlertsAtEnd, team.openAlertsExpected, team.team);
+      assert.equal(team.misrouted, 0, team.team);
+    }
+    for (const scan of report.scans.slice(1)) assert.ok(scan.pagerdutyRequests <= scan.stateChanges);
+  });
+
   it("counts a page that never reached PagerDuty as lost, and one on another team's service as misrouted", async () => {
     const shape = { ...SHAPE, accounts: 6, findingsPerAccount: 120 };
     const organization = createOrganization(shape);

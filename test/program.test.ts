@@ -641,8 +641,12 @@ describe("the Pulumi program under the mock engine", () => {
   });
 
   describe("options", () => {
-    it("puts the support hours on the service and in the function, which takes the first day after the first deploy as the backlog", async () => {
-      const { resources } = await run("prod", { supportHours: "Mon-Thu,Sat 08:30-18:00 Europe/Berlin" });
+    it("puts the support hours on the service and in the function, which takes the first day after the first deploy as the backlog, and pages by control", async () => {
+      const { resources } = await run("prod", {
+        supportHours: "Mon-Thu,Sat 08:30-18:00 Europe/Berlin",
+        alertPer: "control",
+        alertGroupFields: "control,account,region",
+      });
       assert.deepEqual(one(resources, "pagerduty-service").inputs.supportHours, {
         type: "fixed_time_per_day",
         timeZone: "Europe/Berlin",
@@ -658,6 +662,11 @@ describe("the Pulumi program under the mock engine", () => {
         supportHours: { timeZone: "Europe/Berlin", days: [1, 2, 3, 4, 6], startMinute: 510, endMinute: 1080 },
         urgentAtAnyHour: ["CRITICAL"],
         backlogUntil: Date.parse(MOCK_DEPLOYED_AT) + 24 * 3600_000,
+      });
+      assert.deepEqual(settings.grouping, {
+        per: "control",
+        fields: ["account", "region"],
+        criticalAlone: true,
       });
     });
 
@@ -1099,11 +1108,6 @@ describe("the Pulumi program under the mock engine", () => {
         "PagerDuty's time-based grouping, which the provider would send in a form PagerDuty refuses",
         { alertGrouping: "time" },
         /^config electriceye-pagerduty:alertGrouping is "time": expected none: this program no longer sets PagerDuty's grouping .* set Alert Grouping Settings on the service in PagerDuty/,
-      ],
-      [
-        "one alert per failing control, which the function does not page by yet",
-        { alertPer: "control" },
-        /^config electriceye-pagerduty:alertPer is "control": expected finding: one alert per failing control is not deployed yet/,
       ],
       [
         "a group field that is none of the four",

@@ -10,7 +10,7 @@ import { createDynamoAlertStore, createDynamoWebhookLedger } from "../handler/st
 import { createSecurityHubUpdater } from "../handler/sync/securityHub";
 import type { Responder } from "../standins/pagerdutyModel";
 import { deliverWebhook, webhookPayload, type Agent, type WebhookType } from "../standins/pagerdutyWebhooks";
-import { importedEvent, passedReimport } from "../tools/simulation/findings";
+import { electricEyeFinding, importedEvent, passedReimport } from "../tools/simulation/findings";
 import { findingOf, loadFixture, sqsEvent } from "./support/fixtures";
 import {
   STATE_TABLE,
@@ -468,6 +468,64 @@ describe("Security Hub and PagerDuty in both directions, over real HTTP", () => 
       assert.equal((await deliverWebhook(url, body, WEBHOOK_SECRET)).status, 200);
       assert.match(String(held(finding).Note?.Text), /^Acknowledged in PagerDuty by Ada Lovelace/);
     });
+    it("with alertPer: control, writes back every member, tells each of the group's incident, and a responder's resolution holds them until one regresses", async () => {
+      const grouped = () =>
+        world.handler(
+          {},
+          { securityHubSync: true, grouping: { per: "control", fields: ["account"], criticalAlone: true } },
+        );
+      const lane = grouped();
+      const buckets = (hour: number, changes: Record<string, unknown> = {}) =>
+        world.securityHub.importFindings(
+          ["billing-archive", "billing-logs", "billing-replica"].map((name) => ({
+            ...electricEyeFinding("s3-encryption-high", name, "111122223333"),
+            UpdatedAt: T(hour),
+            ...changes,
+          })),
+        ) as Record<string, unknown>[];
+      const members = buckets(10);
+      await lane(sqsEvent([JSON.stringify(importedEvent(members))]));
+      world.securityHub.drainEvents();
+      assert.equal(requests(), 1);
+      for (const member of members) {
+        assert.equal(held(member).Workflow?.Status, "NOTIFIED");
+        assert.match(String(held(member).Note?.Text), /^Paged on-call through PagerDuty service/);
+      }
+      const url = await world.webhookEndpoint();
+      assert.equal((await send(url, "incident.triggered", "events-api")).status, 200);
+      for (const member of members)
+        assert.equal(
+          held(member).Note?.Text,
+          "PagerDuty incident #1: https://acme.pagerduty.com/incidents/Q000001 opened (one incident for control s3-bucket-encryption-check in this account, 3 failing now).",
+        );
+      world.pagerduty.model.respond(dedupKeyOfAlert(), "resolve", ADA);
+      assert.equal((await send(url, "incident.resolved", ADA)).status, 200);
+      for (const member of members) {
+        assert.equal(held(member).Workflow?.Status, "RESOLVED");
+        assert.match(
+          String(held(member).Note?.Text),
+          /^Resolved in PagerDuty by Ada Lovelace, PagerDuty incident #1/,
+        );
+      }
+      // Security Hub's follow-ups, then the scanner's re-import of the still-failing buckets: nothing pages.
+      for (const event of world.securityHub.drainEvents()) await lane(sqsEvent([JSON.stringify(event)]));
+      await lane(sqsEvent([JSON.stringify(importedEvent(buckets(11)))]));
+      assert.equal(requests(), 1, "held while they keep failing");
+      // One passes and fails again (Workflow NEW): the group opens again, a new incident.
+      const [first] = buckets(12);
+      await lane(
+        sqsEvent([JSON.stringify(importedEvent([passedReimport(first as Record<string, unknown>)]))]),
+      );
+      const [again] = world.securityHub.importFindings([
+        { ...electricEyeFinding("s3-encryption-high", "billing-archive", "111122223333"), UpdatedAt: T(13) },
+      ]) as Record<string, unknown>[];
+      await lane(sqsEvent([JSON.stringify(importedEvent([{ ...again, Workflow: { Status: "NEW" } }]))]));
+      assert.deepEqual(
+        world.pagerduty.model.openAlerts().map((alert) => alert.incident),
+        [2],
+      );
+    });
+
     describe("no genuine delivery is lost or dropped", () => {
       /** The endpoint's clock, `offsetMs` ahead of this machine's. */
       const ahead = (offsetMs: () => number) => ({

@@ -50,6 +50,27 @@ describe("npm start", () => {
     assert.match(output, /RESOLVED alert #1: the page closes itself/);
   });
 
+  it("with alertPer: control: a control failing on three buckets opens one incident, two fixed send nothing, the last fixed resolves it", async () => {
+    const lines: string[] = [];
+    const config = readStackConfig(mapConfigSource(planSettings("prod", { alertPer: "control" }).settings));
+    const result = await walkBuiltIn(config, (line) => lines.push(line));
+    assert.deepEqual(
+      [result.paged, result.resolved, result.pagerdutyRequests, result.openAlerts],
+      [1, 1, 2, 0],
+    );
+    const output = lines.join("\n");
+    assert.match(
+      output,
+      /PAGED: new alert #1.*\n\s+"HIGH: \[S3\.1\] .* fails on 3 buckets \(account 111122223333/,
+    );
+    const [, fixedTwo = "", fixedLast = ""] = output.split(/\[[23]\/3\]/);
+    assert.match(
+      fixedTwo,
+      /IN ITS GROUP: 2 member\(s\) still fail, nothing sent\n\s+IN ITS GROUP: 1 member\(s\) still fail/,
+    );
+    assert.match(fixedLast, /RESOLVED alert #1/);
+  });
+
   it("on prod: pages HIGH too, and shows the two-way path: NOTIFIED and notes in Security Hub, acknowledged then resolved by on-call, a forged webhook refused, a MEDIUM finding paged by hand", async () => {
     const lines: string[] = [];
     const result = await walkBuiltIn(stackConfig("prod"), (line) => lines.push(line));

@@ -5,6 +5,7 @@ import { createHandler } from "../handler/index";
 import { silentLogger } from "../handler/telemetry/log";
 import { createMemoryPacingStore } from "../handler/delivery/pacing";
 import { createMemoryAlertStore } from "../handler/state/store";
+import { createMemoryGroupStore } from "../handler/state/groupStore";
 import type { HandlerSettings } from "../handler/settings";
 import type { Transport } from "../handler/delivery/pagerduty";
 import type { Lane } from "../infra/eventPatterns";
@@ -245,6 +246,7 @@ async function handlerCpuPerFinding(arrivals: Arrival[], settings: HandlerSettin
       readParameter: () => Promise.resolve({ value: key }),
       pacingStore: createMemoryPacingStore(),
       alertStore: createMemoryAlertStore(),
+      groupStore: createMemoryGroupStore(),
       deadLetter: undefined,
       log: silentLogger,
       writeMetrics: () => undefined,

@@ -6,7 +6,8 @@ import { outOfScope, type AccountScope } from "../finding/routes";
 import { errorText } from "../telemetry/log";
 import type { DeadLetterSender } from "./deadLetters";
 import type { Delivery } from "./delivery";
-import { sendFinding, type Channel, type FindingDependencies } from "./sendFinding";
+import { createRecordGroups } from "./groupSend";
+import { sendFinding, type Channel, type FindingDependencies, type FindingResult } from "./sendFinding";
 
 /** One unit of work: an SQS record, or the event of a direct invocation. */
 export interface InboundRecord {
@@ -217,6 +218,24 @@ async function processRecord(
 
   const problems: string[] = [];
   let sent = 0;
+  let handedBack: RecordResult | undefined;
+  const groups = createRecordGroups(deps, {
+    messageId,
+    ...(reading.time === undefined ? {} : { importedAt: reading.time }),
+  });
+  const count = (result: FindingResult) => {
+    if (result.kind === "stop" || result.kind === "wait") {
+      handedBack ??= {
+        messageId,
+        outcome: "handedBack",
+        reason: result.reason,
+        ...(result.retryAt === undefined ? {} : { retryAt: result.retryAt }),
+        ...(result.kind === "stop" && result.queued === true ? { queued: true } : {}),
+      };
+    }
+    if (result.kind === "rejected") problems.push(result.reason);
+    if (result.kind === "sent") sent += 1;
+  };
   for (const [index, routed] of findings.entries()) {
     if (routed.kind === "invalid") {
       problems.push(
@@ -230,26 +249,25 @@ async function processRecord(
       deps.log.info("finding skipped", { messageId, findingId, reason: routed.reason });
       continue;
     }
-    const result = await sendFinding(
-      routed,
-      {
-        messageId,
-        receiveCount: record.receiveCount,
-        byHand: byHand !== undefined,
-        ...(reading.time === undefined ? {} : { importedAt: reading.time }),
-      },
-      deps,
-      deadline,
+    count(
+      await sendFinding(
+        routed,
+        {
+          messageId,
+          receiveCount: record.receiveCount,
+          byHand: byHand !== undefined,
+          ...(reading.time === undefined ? {} : { importedAt: reading.time }),
+          groups,
+        },
+        deps,
+        deadline,
+      ),
     );
-    if (result.kind === "stop" || result.kind === "wait") {
-      const handedBack: RecordResult = { messageId, outcome: "handedBack", reason: result.reason };
-      if (result.retryAt !== undefined) handedBack.retryAt = result.retryAt;
-      if (result.kind === "stop" && result.queued === true) handedBack.queued = true;
-      return handedBack;
-    }
-    if (result.kind === "rejected") problems.push(result.reason);
-    if (result.kind === "sent") sent += 1;
+    if (handedBack !== undefined) break;
   }
+  // The groups' events the record's members decided go out even when the record is handed back: they are claimed.
+  for (const result of await groups.flush(deadline)) count(result);
+  if (handedBack !== undefined) return handedBack;
   if (problems.length > 0) return deadLetter(record, problems.join(" | "), deps);
   return sent > 0
     ? { messageId, outcome: "delivered" }

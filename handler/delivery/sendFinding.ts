@@ -9,6 +9,8 @@ import type { Meter } from "../telemetry/metrics";
 import { identityOf } from "../sync/securityHub";
 import type { Deliver, Delivery } from "./delivery";
 import { urgencyOf, withUrgency, type UrgencyPolicy } from "../finding/urgency";
+import { groupOf } from "../finding/control";
+import type { GroupDependencies, RecordGroups } from "./groupSend";
 
 // One routed finding through the alert state and out to PagerDuty: plan (read, decide, claim), send, confirm,
 // and when the finding opened an alert, hand it to the Security Hub write-back.
@@ -19,7 +21,7 @@ export interface Channel {
   deliver: Deliver;
 }
 
-export interface FindingDependencies {
+export interface FindingDependencies extends GroupDependencies {
   /** The route a finding takes (the account's facts read first when a route needs them). */
   routeOf: (finding: Finding) => Promise<RouteChoice>;
   /** Each route's channel, by route name; an unknown name (a route since removed) is the default route's. */
@@ -54,7 +56,14 @@ export type FindingResult =
 
 export async function sendFinding(
   routed: Extract<Routed, { kind: "send" }>,
-  context: { messageId: string; receiveCount?: number; byHand: boolean; importedAt?: number },
+  context: {
+    messageId: string;
+    receiveCount?: number;
+    byHand: boolean;
+    importedAt?: number;
+    /** The record's groups, which a member's join or leave goes to (alertPer: control). */
+    groups?: RecordGroups;
+  },
   deps: FindingDependencies,
   deadline: number,
 ): Promise<FindingResult> {
@@ -75,6 +84,10 @@ export async function sendFinding(
       error: choice.fallback,
     });
   }
+  // A page by hand is the finding's own, whatever the grouping.
+  const group = context.byHand
+    ? undefined
+    : groupOf(finding, deps.grouping, choice.route === DEFAULT_ROUTE ? undefined : choice.route)?.dedupKey;
   const plan = await deps.alerts.plan(
     {
       dedupKey: mapped.dedupKey,
@@ -90,6 +103,7 @@ export async function sendFinding(
       stackNoted: finding.stackNoted,
       ...(context.importedAt === undefined ? {} : { at: context.importedAt }),
       ...(choice.route === DEFAULT_ROUTE ? {} : { route: choice.route }),
+      ...(group === undefined ? {} : { group }),
     },
     deadline,
   );
@@ -127,7 +141,37 @@ export async function sendFinding(
     });
     return delivery;
   };
-  if (plan.movingFrom !== undefined) {
+  // The finding's alert changed (its own, a group's): the one it leaves is told first, and nothing else until it is.
+  if (plan.leaving === mapped.dedupKey) {
+    const left = await resolveOn(
+      plan.movingFrom ?? plan.route,
+      "moved",
+      "its alert is now its group's: its own is resolved",
+    );
+    if (left.outcome !== "accepted") return failed(left, plan, mapped.findingId);
+  } else if (plan.leaving !== undefined && context.groups !== undefined) {
+    // Confirmed with the finding's own event below; the group's event its leave decides goes out first.
+    const leave = { ...plan, action: "resolve" as const, group: plan.leaving, writeBack: false };
+    const joined = await context.groups.join(
+      routed,
+      { ...leave, confirm: () => Promise.resolve(true) },
+      deadline,
+    );
+    if (joined.kind !== "skipped") return joined;
+    const stopped = (await context.groups.flush(deadline)).find(
+      (result) => result.kind !== "sent" && result.kind !== "skipped",
+    );
+    if (stopped !== undefined) return stopped;
+  }
+  if (plan.group !== undefined && !context.byHand && !plan.stateUnavailable && context.groups !== undefined) {
+    // A member paged by hand had an alert of its own besides its group's: it closes with the finding.
+    if (plan.action === "resolve" && plan.state?.byHand === true) {
+      const own = await resolveOn(plan.route, "byHand", "its page by hand closes with the finding");
+      if (own.outcome !== "accepted") return failed(own, plan, mapped.findingId);
+    }
+    return context.groups.join(routed, { ...plan, group: plan.group }, deadline);
+  }
+  if (plan.movingFrom !== undefined && plan.leaving === undefined) {
     const left = await resolveOn(
       plan.movingFrom,
       "moved",

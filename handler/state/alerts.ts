@@ -60,6 +60,16 @@ export interface AlertState {
   /** A responder reopened the alert in PagerDuty (after resolving it), and no one closed it since. */
   reopened?: true;
   /**
+   * The group (its alert key) the finding's alert is a member of, with alertPer: control: its events go to the
+   * group's record and page; absent: the finding's alert is its own.
+   */
+  group?: string;
+  /**
+   * The alert the finding's alert is leaving (its own dedup key, or its former group's) because its group changed
+   * (its severity crossed criticalAlone, alertPer changed): that alert is told first, until the move is confirmed.
+   */
+  leaving?: string;
+  /**
    * The alert was closed while its finding still failed (a workflow RESOLVED set in the console, a severity below
    * the filter), at this time (Security Hub's event; 0 when unknown): a responder's resolution in PagerDuty that
    * came before it still holds the finding.
@@ -108,6 +118,8 @@ export interface AlertEvent {
   route?: string;
   /** The finding's last note (ASFF Note, OCSF comment) is one the stack wrote: the event may be its echo. */
   stackNoted?: boolean;
+  /** The group a trigger of the finding joins (alertPer: control); absent: a trigger opens an alert of its own. */
+  group?: string;
   /** When Security Hub emitted the event (epoch ms): a workflow change keeps UpdatedAt, this says when it happened. */
   at?: number;
 }
@@ -166,6 +178,11 @@ function routeOf(state: AlertState | undefined, event: AlertEvent): Pick<AlertSt
   return { route, movingFrom: state?.sentAt === undefined ? state?.movingFrom : undefined };
 }
 
+/** A move between alerts not yet confirmed stays recorded, as a route's move does. */
+function leavingOf(state: AlertState | undefined): Pick<AlertState, "leaving"> {
+  return state?.sentAt === undefined && state?.leaving !== undefined ? { leaving: state.leaving } : {};
+}
+
 function nextOf(state: AlertState | undefined, event: AlertEvent, changes: Partial<AlertState>): AlertState {
   const next: AlertState = {
     dedupKey: event.dedupKey,
@@ -183,12 +200,14 @@ function nextOf(state: AlertState | undefined, event: AlertEvent, changes: Parti
     ...(state?.openedAt === undefined ? {} : { openedAt: state.openedAt }),
     ...(state?.byHand === undefined ? {} : { byHand: state.byHand }),
     ...(state?.reopened === undefined ? {} : { reopened: state.reopened }),
+    ...(state?.group === undefined ? {} : { group: state.group }),
     ...(state?.responderAt === undefined ? {} : { responderAt: state.responderAt }),
     ...(state?.stillFailing === undefined ? {} : { stillFailing: state.stillFailing }),
     ...(state?.openedFrom === undefined ? {} : { openedFrom: state.openedFrom }),
     ...(state?.passedAt === undefined ? {} : { passedAt: state.passedAt }),
     ...(state?.heldBefore === undefined ? {} : { heldBefore: state.heldBefore }),
     ...routeOf(state, event),
+    ...leavingOf(state),
     ...changes,
   };
   if (next.route === undefined) delete next.route;
@@ -254,6 +273,9 @@ function decideOnRecord(
       next.openedAt = options.now;
       delete next.byHand;
       delete next.reopened;
+      // An alert that opens is its group's, or its own: an open one stays what it was until it closes.
+      if (event.group === undefined) delete next.group;
+      else next.group = event.group;
       delete next.responderAt;
       delete next.passedAt;
       delete next.heldBefore;
@@ -290,12 +312,23 @@ function decideOnRecord(
     if (state.status === "open") {
       if (older && !event.manual)
         return skip("stale", `older than the alert's last update (${time(state.updatedAt)})`);
+      // Its group changed (a HIGH member turned CRITICAL with criticalAlone, a route change, alertPer changed):
+      // the alert it had is left, and the one it belongs to now is opened or joined. A page by hand stays its own.
+      const regrouped = !event.manual && state.byHand !== true && state.group !== event.group;
+      const leaving = regrouped ? { leaving: state.group ?? state.dedupKey } : {};
       if (state.route !== event.route) {
         const from = state.route ?? DEFAULT_ROUTE;
         return send("moved", `its route changed from ${from} to ${event.route ?? DEFAULT_ROUTE}`, {
           movingFrom: from,
+          ...leaving,
         });
       }
+      if (regrouped)
+        return send(
+          "moved",
+          `its alert is now ${event.group === undefined ? "its own" : `its group's (${event.group})`}`,
+          leaving,
+        );
       if (state.sentAt === undefined) return send("retry", "the last event may not have reached PagerDuty");
       // A person asked: PagerDuty may hold the alert resolved (a webhook that never came), and a repeated trigger
       // of an open alert only updates it.
@@ -415,7 +448,7 @@ function decideOnRecord(
     !event.passed &&
     event.at !== undefined &&
     state.responderAt !== undefined &&
-    event.at < state.responderAt &&
+    event.at + EVENT_TIME_RESOLUTION_MS <= state.responderAt &&
     state.updatedAt < event.at
   ) {
     const unheld = nextOf(state, event, { sentAt: state.sentAt ?? options.now, closedBy: "finding" });
@@ -440,6 +473,9 @@ function decideOnRecord(
       : "its alert is resolved already",
   );
 }
+
+/** EventBridge gives an event's `time` in whole seconds: within one, which came first is not known. */
+export const EVENT_TIME_RESOLUTION_MS = 1_000;
 
 /** How long a resolved item is kept: longer than a record can wait in its queue (four days). */
 export const RESOLVED_MEMORY_MS = 7 * DAY_MS;

@@ -17,6 +17,8 @@ import {
   type WebhookLedger,
 } from "../sync/ledger";
 import { createMemoryAlertStore, type AlertStore } from "./store";
+import { createMemoryGroupStore, type GroupStore } from "./groupStore";
+import type { GroupState } from "./groups";
 
 // The state shared by every container of a stack, in one DynamoDB table keyed by "id": the routing key's send
 // schedule (one item), the alert state of each finding (one item each; resolved ones expire by the table's TTL,
@@ -112,6 +114,9 @@ function toItem(state: AlertState, now: number): Record<string, AttributeValue> 
   if (state.movingFrom !== undefined) item.movingFrom = { S: state.movingFrom };
   if (state.openedAt !== undefined) item.openedAt = { N: String(state.openedAt) };
   if (state.reopened === true) item.reopened = { BOOL: true };
+  if (state.group !== undefined) item.group = { S: state.group };
+  if (state.leaving !== undefined) item.leaving = { S: state.leaving };
+  if (state.byHand === true) item.byHand = { BOOL: true };
   if (state.stillFailing !== undefined) item.stillFailing = { N: String(state.stillFailing) };
   if (state.responderAt !== undefined) item.responderAt = { N: String(state.responderAt) };
   if (state.openedFrom !== undefined) item.openedFrom = { N: String(state.openedFrom) };
@@ -163,6 +168,11 @@ function fromItem(dedupKey: string, item: Record<string, AttributeValue>): Alert
   const openedAt = number("openedAt");
   if (openedAt !== undefined) state.openedAt = openedAt;
   if (item.reopened?.BOOL === true) state.reopened = true;
+  if (item.byHand?.BOOL === true) state.byHand = true;
+  const group = text("group");
+  if (group !== undefined) state.group = group;
+  const leaving = text("leaving");
+  if (leaving !== undefined) state.leaving = leaving;
   const stillFailing = number("stillFailing");
   if (stillFailing !== undefined) state.stillFailing = stillFailing;
   const responderAt = number("responderAt");
@@ -341,6 +351,33 @@ export function createDynamoWebhookLedger(client: DynamoDBClient, tableName: str
   };
 }
 
+const GROUP_PREFIX = "group#";
+
+/** A group as one item: its version as a number (the condition reads it), the rest as one JSON attribute. */
+export function createDynamoGroupStore(client: DynamoDBClient, tableName: string): GroupStore {
+  return {
+    async get(dedupKey) {
+      const item = await readItem(client, tableName, `${GROUP_PREFIX}${dedupKey}`);
+      return item === undefined ? undefined : groupOfItem(item);
+    },
+    put: (next, expected) => putOverVersion(client, tableName, groupItem(next), expected),
+  };
+}
+
+function groupItem(state: GroupState): Record<string, AttributeValue> {
+  const { version, ...record } = state;
+  return {
+    id: { S: `${GROUP_PREFIX}${state.dedupKey}` },
+    version: { N: String(version) },
+    record: { S: JSON.stringify(record) },
+  };
+}
+
+function groupOfItem(item: Record<string, AttributeValue>): GroupState {
+  const record = JSON.parse(item.record?.S ?? "{}") as Omit<GroupState, "version">;
+  return { ...record, version: Number(item.version?.N ?? "0") };
+}
+
 /**
  * The stores a function keeps in the stack's state table, over one client made when a store first needs it; in
  * memory when the function has no table (local runs).
@@ -353,6 +390,8 @@ export function stateTableStores(tableName: string | undefined) {
       tableName === undefined ? createMemoryPacingStore() : createDynamoPacingStore(table(), tableName),
     alerts: (): AlertStore =>
       tableName === undefined ? createMemoryAlertStore() : createDynamoAlertStore(table(), tableName),
+    groups: (): GroupStore =>
+      tableName === undefined ? createMemoryGroupStore() : createDynamoGroupStore(table(), tableName),
     ledger: (): WebhookLedger =>
       tableName === undefined ? createMemoryWebhookLedger() : createDynamoWebhookLedger(table(), tableName),
   };

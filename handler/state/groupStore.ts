@@ -1,13 +1,18 @@
-import type { AttributeValue, DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { putOverVersion, readItem } from "./dynamo";
-import { decideGroup, type GroupDecision, type GroupState, type MemberEvent } from "./groups";
+import {
+  confirmedGroup,
+  decideGroupSend,
+  type GroupSend,
+  type GroupState,
+  type MemberContext,
+  type MemberEvent,
+} from "./groups";
+import { CLAIM_MARGIN_MS } from "./tracker";
 
 // A group's record (one alert per failing control) in the stack's state table, beside the findings' own alert
 // state: one item per group, each write conditional on the version it replaces, as for findings. What one
 // member's event does is decided by the pure decideGroup; when another invocation wrote first, the event is
 // decided again on what it wrote, so two members passing at once in two lanes leave the group closed.
 
-const GROUP_PREFIX = "group#";
 /** Two lanes rarely race more than once over one group; a record still moving after this many is handed back. */
 const GROUP_WRITE_ATTEMPTS = 5;
 
@@ -33,48 +38,59 @@ export function createMemoryGroupStore(): GroupStore {
   };
 }
 
-/** A group as one item: its version as a number (the condition reads it), the rest as one JSON attribute. */
-export function createDynamoGroupStore(client: DynamoDBClient, tableName: string): GroupStore {
-  return {
-    async get(dedupKey) {
-      const item = await readItem(client, tableName, `${GROUP_PREFIX}${dedupKey}`);
-      return item === undefined ? undefined : fromItem(item);
-    },
-    put: (next, expected) => putOverVersion(client, tableName, toItem(next), expected),
-  };
-}
-
-function toItem(state: GroupState): Record<string, AttributeValue> {
-  const { version, ...record } = state;
-  return {
-    id: { S: `${GROUP_PREFIX}${state.dedupKey}` },
-    version: { N: String(version) },
-    record: { S: JSON.stringify(record) },
-  };
-}
-
-function fromItem(item: Record<string, AttributeValue>): GroupState {
-  const record = JSON.parse(item.record?.S ?? "{}") as Omit<GroupState, "version">;
-  return { ...record, version: Number(item.version?.N ?? "0") };
-}
-
 /**
  * One member's event applied to its group's record: read, decide, write only over the version read, and decide
  * again on the newer record when another write came first. Answers the decision that was written (or that wrote
  * nothing); throws when the record keeps moving or the store cannot be reached, for the record to be tried again.
+ * A decision that sends holds the group's claim until it is settled.
  */
 export async function applyMemberEvent(
   store: GroupStore,
   event: MemberEvent,
   dedupKey: string,
-): Promise<GroupDecision> {
+  context: MemberContext,
+): Promise<GroupSend> {
   for (let attempt = 1; attempt <= GROUP_WRITE_ATTEMPTS; attempt += 1) {
     const state = await store.get(dedupKey);
-    const decision = decideGroup(state, event, dedupKey);
-    if (decision.next === undefined || decision.next === state) return decision;
+    const decision = decideGroupSend(state, event, dedupKey, context);
+    if (decision.send === "wait" || decision.next === undefined || decision.next === state) return decision;
     if (await store.put(decision.next, state?.version)) return decision;
   }
   throw new Error(
     `group ${dedupKey} changed ${GROUP_WRITE_ATTEMPTS} times while one member's event was decided`,
+  );
+}
+
+/**
+ * After the group's event was sent (`sent`) or handed back: frees the claim that `claimed` holds. A confirmed send
+ * is owed no more; one not taken stays owed, sendable by any member's event at once when no request left
+ * (`attempted` false), else once a request abandoned on its timeout can have landed. Another invocation's claim
+ * since (this one expired) is left alone.
+ */
+export async function settleGroup(
+  store: GroupStore,
+  claimed: GroupState,
+  outcome: { sent: true } | { sent: false; attempted: boolean },
+  now: number,
+): Promise<void> {
+  const version = claimed.claim?.version;
+  let current: GroupState | undefined = claimed;
+  for (let attempt = 1; attempt <= GROUP_WRITE_ATTEMPTS; attempt += 1) {
+    if (current?.claim === undefined || current.claim.version !== version) return;
+    const next: GroupState = outcome.sent
+      ? confirmedGroup(current)
+      : {
+          ...current,
+          claim: {
+            ...current.claim,
+            until: outcome.attempted ? Math.min(current.claim.until, now + CLAIM_MARGIN_MS) : now,
+          },
+          version: current.version + 1,
+        };
+    if (await store.put(next, current.version)) return;
+    current = await store.get(claimed.dedupKey);
+  }
+  throw new Error(
+    `group ${claimed.dedupKey} changed ${GROUP_WRITE_ATTEMPTS} times while its send was settled`,
   );
 }

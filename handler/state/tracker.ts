@@ -48,6 +48,10 @@ export type Plan =
       route: string;
       /** The alert leaves this route's service: a resolve goes there first. */
       movingFrom?: string;
+      /** The alert the finding's alert leaves first (its own dedup key, or a group's): see AlertState.leaving. */
+      leaving?: string;
+      /** The finding's alert is a member of this group (alertPer: control): the group's record decides what is sent. */
+      group?: string;
       /**
        * Records that PagerDuty accepted `sent`, and frees the finding for its next event. Answers false, leaving the
        * claim held, when a responder resolved the alert while this trigger was in flight: the trigger may have opened
@@ -230,6 +234,8 @@ export function createAlertTracker(options: AlertTrackerOptions): AlertTracker {
           writeBack: claimed.writeBack === "due" && claimed.status === "open",
           route: claimed.route ?? DEFAULT_ROUTE,
           ...(claimed.movingFrom === undefined ? {} : { movingFrom: claimed.movingFrom }),
+          ...(claimed.group === undefined ? {} : { group: claimed.group }),
+          ...(claimed.leaving === undefined ? {} : { leaving: claimed.leaving }),
           confirm: async (sent) => {
             let undone = false;
             await settle("confirmation", claimed, (current) => {
@@ -238,7 +244,7 @@ export function createAlertTracker(options: AlertTrackerOptions): AlertTracker {
                 return current;
               }
               // The move, if this event finished one, is done: both services were told.
-              const { movingFrom: _moved, ...confirmed } = withoutClaim(current);
+              const { movingFrom: _moved, leaving: _left, ...confirmed } = withoutClaim(current);
               return { ...confirmed, sentAt: clock.now() };
             });
             return !undone;

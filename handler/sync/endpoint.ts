@@ -11,7 +11,16 @@ import { createJsonLogger, errorText, type Logger } from "../telemetry/log";
 import { createMeter } from "../telemetry/metrics";
 import type { WebhookLedger } from "./ledger";
 import { createSecurityHubUpdater, refOf, type FindingUpdater } from "./securityHub";
-import { MAX_BODY_BYTES, MAX_EVENT_AGE_MS, effectOf, readWebhook, signatureMatches } from "./webhook";
+import {
+  MAX_BODY_BYTES,
+  MAX_EVENT_AGE_MS,
+  effectOf,
+  groupEffectOf,
+  readWebhook,
+  signatureMatches,
+} from "./webhook";
+import type { GroupStore } from "../state/groupStore";
+import type { GroupState } from "../state/groups";
 import { createSecurityHubWriter } from "./writeBack";
 
 // The HTTPS endpoint PagerDuty's webhook subscription delivers to (a Lambda function URL). It verifies the
@@ -98,6 +107,8 @@ export interface WebhookDependencies {
   random: () => number;
   readParameter: ParameterReader;
   alertStore: AlertStore;
+  /** The group records (alertPer: control), in the same table. */
+  groupStore: GroupStore;
   ledger: WebhookLedger;
   pacingStore: PacingStore;
   findingUpdater: FindingUpdater;
@@ -134,6 +145,7 @@ export function createWebhookHandler(
   const meter = createMeter(settings.stack, overrides.writeMetrics);
   const stores = stateTableStores(settings.stateTable);
   const alertStore = overrides.alertStore ?? stores.alerts();
+  const groupStore = overrides.groupStore ?? stores.groups();
   const ledger = overrides.ledger ?? stores.ledger();
   const readParameter = overrides.readParameter ?? createSsmReader(new SSMClient(AWS_CLIENT_CONFIG));
   // Each service has its own subscription, signed with its own secret.
@@ -294,6 +306,8 @@ export function createWebhookHandler(
   ): Promise<string> {
     const dedupKey = event.incident.incidentKey ?? (await ledger.dedupKeyOfIncident(event.incident.id));
     const state = dedupKey === undefined ? undefined : await alertStore.get(dedupKey);
+    const group = dedupKey !== undefined && state === undefined ? await groupStore.get(dedupKey) : undefined;
+    if (dedupKey !== undefined && group !== undefined) return applyToGroup(event, group, deadline, fields);
     if (dedupKey === undefined || state === undefined) {
       log.info("webhook event for no finding of this stack", fields);
       return "ignored";
@@ -335,6 +349,47 @@ export function createWebhookHandler(
     if (state.incident?.id !== event.incident.id)
       await ledger.rememberIncident(event.incident.id, dedupKey, clock.now());
     log.info("webhook event applied", { ...fields, dedupKey, workflow: effect.workflow });
+    return "applied";
+  }
+
+  /**
+   * An event of a group's incident: the group's record takes it first (a responder's hold holds even when Security
+   * Hub cannot be told), then every listed member is told, in calls of up to 100 on Security Hub's schedule.
+   */
+  async function applyToGroup(
+    event: Extract<ReturnType<typeof readWebhook>, { kind: "event" }>["event"],
+    group: GroupState,
+    deadline: number,
+    fields: Record<string, unknown>,
+  ): Promise<string> {
+    const effect = groupEffectOf(event, group);
+    const dedupKey = group.dedupKey;
+    if (effect.kind === "ignore") {
+      log.info("webhook event changes nothing", { ...fields, dedupKey, reason: effect.reason });
+      return "ignored";
+    }
+    if (effect.next !== undefined && !(await groupStore.put(effect.next, group.version)))
+      throw new Error("the group's record changed meanwhile");
+    const refs = Object.values(group.findings ?? {}).flatMap((finding) => refOf(finding) ?? []);
+    if (refs.length > 0) {
+      const result = await write(
+        {
+          findings: refs,
+          note: effect.note,
+          ...(effect.workflow === undefined ? {} : { workflow: effect.workflow }),
+        },
+        deadline,
+      );
+      if (result.retryable) throw new Error("Security Hub did not take the update");
+    }
+    if (group.incident?.id !== event.incident.id)
+      await ledger.rememberIncident(event.incident.id, dedupKey, clock.now());
+    log.info("webhook event applied", {
+      ...fields,
+      dedupKey,
+      members: refs.length,
+      workflow: effect.workflow,
+    });
     return "applied";
   }
 }

@@ -31,6 +31,13 @@ export function triggeredNote(incident: Incident): string {
   return note(`${incidentText(incident)} opened for this finding.`);
 }
 
+/** A note of a group's incident (alertPer: control), as each member reads it. */
+export function groupNote(text: string, control: string, failing: number): string {
+  const tail = ` (one incident for control ${control} in this account, ${failing} failing now).`;
+  const words = text.replace(/( for this finding)?\.$/, "");
+  return note(`${cut(words, NOTE_MAX_CHARS - tail.length)}${tail}`);
+}
+
 export function acknowledgedNote(who: string, incident: Incident): string {
   return note(`Acknowledged in PagerDuty by ${who}, ${incidentText(incident)}.`);
 }

@@ -1,7 +1,9 @@
 import { createHmac, timingSafeEqual } from "crypto";
 import { isObject, parseJson, textAt, valueAt } from "../finding/json";
-import type { AlertState } from "../state/alerts";
+import { EVENT_TIME_RESOLUTION_MS, type AlertState } from "../state/alerts";
+import { failingOf, resolvedByResponder, type GroupState } from "../state/groups";
 import {
+  groupNote,
   acknowledgedNote,
   annotatedNote,
   reopenedNote,
@@ -118,6 +120,26 @@ export type WebhookEffect =
       next?: AlertState;
     };
 
+/**
+ * The record (a finding's alert state or a group's) with the event's incident in it. A note's event names only the
+ * incident: its number and link come from what an earlier event recorded.
+ */
+function withIncidentOf<
+  T extends { incident?: { id: string; number?: number; url?: string }; version: number },
+>(state: T, event: WebhookEvent, known: boolean): { incident: WebhookEvent["incident"]; next: T } {
+  const incident = { ...(known ? state.incident : {}), ...event.incident };
+  const next: T = {
+    ...state,
+    incident: {
+      id: incident.id,
+      ...(incident.number === undefined ? {} : { number: incident.number }),
+      ...(incident.url === undefined ? {} : { url: incident.url }),
+    },
+    version: state.version + 1,
+  };
+  return { incident, next };
+}
+
 /** What an event of the incident means for its finding, given the finding's alert state. */
 export function effectOf(event: WebhookEvent, state: AlertState): WebhookEffect {
   const { agent } = event;
@@ -144,17 +166,7 @@ export function effectOf(event: WebhookEvent, state: AlertState): WebhookEffect 
     event.type === "incident.resolved" && agent.person && state.openedAt !== undefined;
   if (!known && state.incident !== undefined && event.type !== "incident.triggered" && !holdOfCurrentAlert)
     return { kind: "ignore", reason: `the alert's incident is ${state.incident.id}, not this one` };
-  // A note's event names only the incident: its number and link come from what an earlier event recorded.
-  const incident = { ...(known ? state.incident : {}), ...event.incident };
-  const withIncident: AlertState = {
-    ...state,
-    incident: {
-      id: incident.id,
-      ...(incident.number === undefined ? {} : { number: incident.number }),
-      ...(incident.url === undefined ? {} : { url: incident.url }),
-    },
-    version: state.version + 1,
-  };
+  const { incident, next: withIncident } = withIncidentOf(state, event, known);
   // The incident is recorded once, so that later events (and notes, which name only the incident) find it.
   const remember = known ? undefined : withIncident;
   // A responder's resolution and reopening of the incident, as PagerDuty delivers them: a retried delivery may
@@ -209,7 +221,7 @@ export function effectOf(event: WebhookEvent, state: AlertState): WebhookEffect 
             event.occurredAt >= state.openedAt);
         const crossedClose =
           state.stillFailing !== undefined &&
-          (state.stillFailing === 0 || event.occurredAt < state.stillFailing);
+          (state.stillFailing === 0 || event.occurredAt < state.stillFailing + EVENT_TIME_RESOLUTION_MS);
         if (ofThisAlert && crossedClose) {
           const held: AlertState = { ...withIncident, closedBy: "responder", responderAt: event.occurredAt };
           delete held.stillFailing;
@@ -287,5 +299,65 @@ export function effectOf(event: WebhookEvent, state: AlertState): WebhookEffect 
     }
     case "incident.annotated":
       return { kind: "apply", note: annotatedNote(agent.name, event.content ?? "", incident) };
+  }
+}
+
+export type GroupEffect =
+  | { kind: "ignore"; reason: string }
+  /** What every listed member is told, and the group's record after the event, when the event changes it. */
+  | { kind: "apply"; note: string; workflow?: "NOTIFIED" | "RESOLVED"; next?: GroupState };
+
+/**
+ * What an event of a group's incident (alertPer: control) means for its members: each is told, as a finding with
+ * its own alert would be, and a person's resolution holds the members it had (resolvedByResponder) until one of them
+ * passes and fails again. The members' own alert states are left to their findings' next events.
+ */
+export function groupEffectOf(event: WebhookEvent, state: GroupState): GroupEffect {
+  const known = state.incident?.id === event.incident.id;
+  if (!known && state.incident !== undefined && event.type !== "incident.triggered")
+    return { kind: "ignore", reason: `the group's incident is ${state.incident.id}, not this one` };
+  const { incident, next: recorded } = withIncidentOf(state, event, known);
+  const remember = known ? {} : { next: recorded };
+  const of = (note: string) =>
+    groupNote(note, state.page?.group.control.id ?? "its control", failingOf(state));
+  const { agent } = event;
+  switch (event.type) {
+    case "incident.triggered":
+      return { kind: "apply", note: of(triggeredNote(incident)), ...remember };
+    case "incident.acknowledged":
+      return {
+        kind: "apply",
+        note: of(acknowledgedNote(agent.name, incident)),
+        workflow: "NOTIFIED",
+        ...remember,
+      };
+    case "incident.resolved":
+      if (!agent.person)
+        return { kind: "ignore", reason: "resolved by its last member passing, not by a person" };
+      if (state.status !== "open") {
+        // This resolution's hold is recorded and the members were not told yet (a write failed): tell them again.
+        if (known && state.closedBy === "responder")
+          return { kind: "apply", note: of(resolvedNote(agent.name, incident)), workflow: "RESOLVED" };
+        return { kind: "ignore", reason: "the group's alert was already resolved" };
+      }
+      return {
+        kind: "apply",
+        note: of(resolvedNote(agent.name, incident)),
+        workflow: "RESOLVED",
+        next: { ...resolvedByResponder(recorded), version: recorded.version },
+      };
+    case "incident.reopened": {
+      if (state.status !== "resolved" || state.closedBy !== "responder")
+        return { kind: "apply", note: of(reopenedNote(agent.name, incident)), ...remember };
+      const { heldMembers: _held, closedBy: _closed, ...reopened } = recorded;
+      return {
+        kind: "apply",
+        note: of(reopenedNote(agent.name, incident)),
+        workflow: "NOTIFIED",
+        next: { ...reopened, status: "open" },
+      };
+    }
+    case "incident.annotated":
+      return { kind: "apply", note: of(annotatedNote(agent.name, event.content ?? "", incident)) };
   }
 }

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import type { Lane } from "../../infra/eventPatterns";
 import type { Condition } from "./findings";
-import { checkInvariants, type AlertKeyOf } from "./invariants";
+import { alertPerStack, checkInvariants, type AlertKeyOf } from "./invariants";
 import { LifecycleWorld, explorerStack, type PagerDutyFault, type Stack } from "./world";
 
 // The interleaving explorer: fast-check draws a sequence of steps (imports, routing, invocations, faults, a
@@ -272,7 +272,7 @@ export async function explore(options: ExploreOptions): Promise<ExploreReport> {
     async (steps, scheduler, seed) => {
       const { violations, world } = await runOnce(stack, steps, scheduler, seed, {
         webhooks: behaviours.includes("webhooks"),
-        ...(options.alertKeyOf === undefined ? {} : { alertKeyOf: options.alertKeyOf }),
+        alertKeyOf: options.alertKeyOf ?? alertPerStack,
       });
       if (violations.length === 0) return true;
       // The last failing run fast-check executes is the shrunk counterexample it reports.

@@ -15,6 +15,8 @@ export interface Member {
   findingIds: string[];
   /** Security Hub can be told of it (the product and, in OCSF, the account are known). */
   writable: boolean;
+  /** The group its alert is (alertPer: control); absent: its own. */
+  alertKey?: string;
 }
 
 export interface ObservedAlert {
@@ -68,6 +70,8 @@ export interface Observation {
 /** Which alert a finding belongs to: its own (one alert per finding), or its group's. */
 export type AlertKeyOf = (member: Member) => string;
 export const alertPerFinding: AlertKeyOf = (member) => member.dedupKey;
+/** The stack's own grouping: a member's group, else its own alert. */
+export const alertPerStack: AlertKeyOf = (member) => member.alertKey ?? member.dedupKey;
 
 /**
  * When the world has settled, every invariant but the write-back, which the stack retries at the finding's next

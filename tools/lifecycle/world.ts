@@ -13,7 +13,11 @@ import { routeFinding } from "../../handler/finding/route";
 import { createHandler, type SqsBatchResponse } from "../../handler/index";
 import { settingsFromEnvironment, settingsToEnvironment, type HandlerSettings } from "../../handler/settings";
 import { createSsmReader } from "../../handler/ssm";
-import { createDynamoAlertStore, createDynamoPacingStore } from "../../handler/state/dynamo";
+import {
+  createDynamoAlertStore,
+  createDynamoGroupStore,
+  createDynamoPacingStore,
+} from "../../handler/state/dynamo";
 import { createWebhookHandler, type FunctionUrlResponse } from "../../handler/sync/endpoint";
 import { createMemoryWebhookLedger, type WebhookLedger } from "../../handler/sync/ledger";
 import { createSecurityHubUpdater, identityOf, refOf } from "../../handler/sync/securityHub";
@@ -36,6 +40,8 @@ import { mapConfigSource } from "../stackConfig";
 import { importedEvent } from "../simulation/findings";
 import type { Member, Observation } from "./invariants";
 import { dedupKeyOfDocument, subjects, type Condition, type Subject } from "./findings";
+import { ALERT_PER_FINDING, groupOf, type Grouping } from "../../handler/finding/control";
+import type { Finding } from "../../handler/finding/model";
 
 // One stack, deployed in memory, running the real delivery handler and webhook function against the benchmark's
 // stand-ins (the in-process DynamoDB table behind the real stores, the strict PagerDuty model, the Security Hub
@@ -89,8 +95,15 @@ export function explorerStack(overrides: Record<string, string> = {}): Stack {
     stateTable: TABLE,
     alertState: config.alertState,
     sync: config.sync,
+    grouping: config.grouping,
   });
   return { config, plan, rules, lanes: lanesOf(rules), settings };
+}
+
+/** With alertPer: control, the group a member's alert is (its held documents name one control and account). */
+function alertKeyOfFindings(findings: Finding[], grouping: Grouping | undefined): { alertKey?: string } {
+  const group = findings.flatMap((finding) => groupOf(finding, grouping ?? ALERT_PER_FINDING) ?? [])[0];
+  return group === undefined ? {} : { alertKey: group.dedupKey };
 }
 
 export type PagerDutyFault = "429" | "500" | "timeout" | "lostAnswer";
@@ -533,6 +546,7 @@ export class LifecycleWorld {
         failing: this.failingNow(state),
         held: this.heldNow(state),
         findingIds: findings.map((finding) => finding.id),
+        ...alertKeyOfFindings(findings, this.stack.settings.grouping),
         writable: findings.some((finding) => refOf(identityOf(finding)) !== undefined),
       };
     });
@@ -591,7 +605,9 @@ export class LifecycleWorld {
     }
     // Security Hub's model stamps its update events with the wall clock: the explorer's runs are on virtual time.
     this.events += 1;
-    const stamped = { ...event, id: `event-${this.events}`, time: new Date(this.now()).toISOString() };
+    // EventBridge gives `time` in whole seconds.
+    const time = `${new Date(this.now()).toISOString().slice(0, 19)}Z`;
+    const stamped = { ...event, id: `event-${this.events}`, time };
     this.eventBus.push({ body: JSON.stringify(stamped), what });
   }
 
@@ -851,6 +867,7 @@ export class LifecycleWorld {
       readParameter: createSsmReader(this.serviceClient<SSMClient>(container, this.ssm.sdkOperations)),
       pacingStore: createDynamoPacingStore(dynamodb, TABLE),
       alertStore: createDynamoAlertStore(dynamodb, TABLE),
+      groupStore: createDynamoGroupStore(dynamodb, TABLE),
       deadLetter: createSqsDeadLetterSender(sqs, DEAD_LETTER_URL),
       returnToQueue: createSqsReturnToQueue(() => sqs, silentLogger),
       findingUpdater: createSecurityHubUpdater(this.securityHubClient(container)),
@@ -884,6 +901,7 @@ export class LifecycleWorld {
         random: this.random,
         readParameter: createSsmReader(this.serviceClient<SSMClient>(container, this.ssm.sdkOperations)),
         alertStore: createDynamoAlertStore(dynamodb, TABLE),
+        groupStore: createDynamoGroupStore(dynamodb, TABLE),
         // The ledger's conditions are richer than the in-process table evaluates: the in-memory ledger, which
         // keeps the same claim rules, behind the same scheduling points.
         ledger: {

@@ -5,7 +5,11 @@ import type { OrganizationsReads } from "../../handler/accounts/organizations";
 import type { Clock } from "../../handler/clock";
 import { createSqsDeadLetterSender } from "../../handler/delivery/deadLetters";
 import { createSqsReturnToQueue, queueUrlOf } from "../../handler/delivery/handBack";
-import { createDynamoAlertStore, createDynamoPacingStore } from "../../handler/state/dynamo";
+import {
+  createDynamoAlertStore,
+  createDynamoGroupStore,
+  createDynamoPacingStore,
+} from "../../handler/state/dynamo";
 import { createHandler, type SqsBatchResponse } from "../../handler/index";
 import { createJsonLogger } from "../../handler/telemetry/log";
 import type { Transport } from "../../handler/delivery/pagerduty";
@@ -297,6 +301,7 @@ export class Deployment {
       readParameter: createSsmReader(ssmClient),
       pacingStore: createDynamoPacingStore(dynamodbClient, settings.stateTable ?? ""),
       alertStore: createDynamoAlertStore(dynamodbClient, settings.stateTable ?? "", (ms) => clock.sleep(ms)),
+      groupStore: createDynamoGroupStore(dynamodbClient, settings.stateTable ?? ""),
       deadLetter: createSqsDeadLetterSender(sqsClient, this.deadLetterUrl),
       returnToQueue: createSqsReturnToQueue(() => sqsClient, log),
       // Security Hub accepts every write-back; the benchmark counts them and keeps the workflow they set (the

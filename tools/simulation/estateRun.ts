@@ -1,5 +1,6 @@
 import { decide as filterDecision } from "../../handler/finding/filter";
 import { IMPORTED, IMPORTED_V2 } from "../../handler/finding/events";
+import { ALERT_PER_FINDING, groupOf, higherSeverity } from "../../handler/finding/control";
 import { dedupKeyOf } from "../../handler/finding/mapping";
 import { SEVERITY_LABELS, type SeverityLabel } from "../../handler/finding/model";
 import { readFinding } from "../../handler/finding/read";
@@ -53,6 +54,8 @@ export interface EstateRunOptions {
   /** The team whose service each route pages, and AWS Organizations as the routes read it. */
   teamOfRoute?: HarnessOptions["teamOfRoute"];
   organizations?: HarnessOptions["organizations"];
+  /** The route a finding takes (absent: the default route), which its group is within. */
+  routeOf?: (entry: EstateEntry) => string | undefined;
   /** Changes the estate before a rescan (fixes, regressions, severity changes, new findings). */
   churn(estate: EstateEntry[], scan: number, random: () => number, paged: SeverityLabel[]): void;
 }
@@ -82,13 +85,18 @@ export interface EstateRun {
   harness: Harness;
   factory: FindingFactory;
   scans: ScanFigures[];
-  /** Every entry that should have paged at some point (within the stack's filter), by its alert's dedup key. */
+  /** Every entry that should have paged at some point (within the stack's filter), by its own dedup key. */
   paged: Map<string, EstateEntry>;
+  /**
+   * Every alert that should have opened at some point, by its dedup key, with one of its findings: the finding's
+   * own with alertPer: finding, its group's (one failing control and account) with alertPer: control.
+   */
+  alerts: Map<string, EstateEntry>;
   /** Dedup keys that paged at CRITICAL at some point. */
   everCritical: Set<string>;
   /** The team whose service a routing key belongs to; undefined for a service that takes everyone's findings. */
   serviceTeamOf(routingKey: string): string | undefined;
-  /** Dedup keys that should be open at the end, with their severity. */
+  /** Alert keys that should be open at the end, with their severity (a group's: the highest it paged with). */
   expectedOpen: Map<string, SeverityLabel>;
   /**
    * Every alert the estate says should open, when its finding was imported, and the urgency it should open at: the
@@ -159,6 +167,28 @@ export async function runEstate(options: EstateRunOptions): Promise<EstateRun> {
     return key;
   };
 
+  // The alert a paging finding's trigger goes to: its own, or its group's, asked of the function's own grouping
+  // once per control, account and Region (a group is at most that fine in the estate).
+  const grouping = deployment.settings.grouping ?? ALERT_PER_FINDING;
+  const groupKeys = new Map<string, string | undefined>();
+  const alertKeyOf = (entry: EstateEntry): string => {
+    if (grouping.per === "finding" || (grouping.criticalAlone && entry.severity === "CRITICAL"))
+      return keyOf(entry);
+    const route = options.routeOf?.(entry);
+    const signature = `${entry.control}|${entry.account}|${entry.region}|${route ?? ""}`;
+    if (!groupKeys.has(signature)) {
+      const copy = factory.materialize(entry, {
+        at: START,
+        failing: true,
+        severity: "HIGH",
+        notified: false,
+      });
+      const reading = readFinding(copy.ocsf ?? copy.asff);
+      groupKeys.set(signature, reading.ok ? groupOf(reading.finding, grouping, route)?.dedupKey : undefined);
+    }
+    return groupKeys.get(signature) ?? keyOf(entry);
+  };
+
   // The lanes the stack's rules put an event in depend only on what the patterns look at: the feed and the
   // finding's lifecycle fields. Each combination is matched once, by the real matcher, on a real event.
   const laneCache = new Map<string, Lane[]>();
@@ -184,34 +214,43 @@ export async function runEstate(options: EstateRunOptions): Promise<EstateRun> {
   };
 
   const paged = new Map<string, EstateEntry>();
+  const alerts = new Map<string, EstateEntry>();
   const everCritical = new Set<string>();
   const newPages: EstateRun["newPages"] = [];
   const openings: EstateRun["openings"] = [];
   const policy = deployment.settings.urgency;
-  let open = new Map<EstateEntry, SeverityLabel>();
-  // Findings whose alert was open at the end of an earlier scan: opening again is a regression, never backlog.
-  const openedBefore = new Set<EstateEntry>();
+  let open = new Map<string, SeverityLabel>();
+  // Alerts open at the end of an earlier scan: opening again is a regression, never backlog.
+  const openedBefore = new Set<string>();
   const scans: ScanFigures[] = [];
   let start = START;
 
   for (let scan = 1; scan <= SCANS; scan += 1) {
     if (scan > 1) options.churn(estate, scan, random, labels);
-    // What PagerDuty should hear in this scan, from the estate itself.
-    const nowOpen = new Map<EstateEntry, SeverityLabel>();
-    let stateChanges = 0;
+    // What PagerDuty should hear in this scan, from the estate itself: each alert that opens, changes or closes.
+    const nowOpen = new Map<string, SeverityLabel>();
     for (const entry of estate) {
-      if (pages(entry)) {
-        nowOpen.set(entry, entry.severity);
-        paged.set(keyOf(entry), entry);
-        if (entry.severity === "CRITICAL") everCritical.add(keyOf(entry));
-        if (open.get(entry) !== entry.severity) stateChanges += 1;
-      } else if (open.has(entry)) {
-        stateChanges += 1;
-      }
+      if (!pages(entry)) continue;
+      paged.set(keyOf(entry), entry);
+      if (entry.severity === "CRITICAL") everCritical.add(keyOf(entry));
+      const key = alertKeyOf(entry);
+      alerts.set(key, entry);
+      // A finding's own alert follows its severity; a group's only rises while it is open (its page's highest).
+      const before = nowOpen.get(key) ?? open.get(key);
+      nowOpen.set(
+        key,
+        key !== keyOf(entry) && before !== undefined
+          ? higherSeverity(before, entry.severity)
+          : entry.severity,
+      );
     }
+    let stateChanges = 0;
+    for (const [key, severity] of nowOpen) if (open.get(key) !== severity) stateChanges += 1;
+    for (const key of open.keys()) if (!nowOpen.has(key)) stateChanges += 1;
     const wasOpen = open;
-    for (const entry of wasOpen.keys()) openedBefore.add(entry);
+    for (const key of wasOpen.keys()) openedBefore.add(key);
     open = nowOpen;
+    const openedNow = new Set<string>();
 
     // Every finding once, in a random order over the scan; those new in the middle of a rescan at its middle.
     const regular: EstateEntry[] = [];
@@ -241,19 +280,19 @@ export async function runEstate(options: EstateRunOptions): Promise<EstateRun> {
           // Only a finding that paged can have been written back.
           notified: keys.has(entry) && deployment.notified.has(factory.identity(entry).id),
         };
-        if (pages(entry) && !wasOpen.has(entry)) {
-          const regression = openedBefore.has(entry);
+        const key = pages(entry) ? alertKeyOf(entry) : undefined;
+        if (key !== undefined && !wasOpen.has(key) && !openedNow.has(key)) {
+          openedNow.add(key);
+          const regression = openedBefore.has(key);
           const { urgency } = urgencyOf(
             { label: entry.severity, byHand: false, regression, importedAt: now },
             now,
             policy ?? SEVERITY_BASED,
           );
-          openings.push({ key: keyOf(entry), at: now, scan, urgency });
-        }
-        if (pages(entry)) {
-          if (!wasOpen.has(entry) && (entry.newInScan === scan || entry.severity === "CRITICAL"))
+          openings.push({ key, at: now, scan, urgency });
+          if (entry.newInScan === scan || entry.severity === "CRITICAL")
             newPages.push({
-              key: keyOf(entry),
+              key,
               at: now,
               scan,
               severity: entry.severity,
@@ -332,9 +371,10 @@ export async function runEstate(options: EstateRunOptions): Promise<EstateRun> {
     factory,
     scans,
     paged,
+    alerts,
     everCritical,
     serviceTeamOf: (routingKey) => harness.serviceTeams.get(routingKey),
-    expectedOpen: new Map([...open].map(([entry, severity]) => [keyOf(entry), severity])),
+    expectedOpen: open,
     newPages,
     openings,
     alertsByKey,
@@ -368,6 +408,6 @@ export function wrongAtEnd(run: EstateRun): { openAtEnd: Set<string>; wrong: num
   const wrong =
     [...openAtEnd].filter((key) => !run.expectedOpen.has(key)).length +
     [...run.expectedOpen.keys()].filter((key) => !openAtEnd.has(key)).length;
-  const lost = [...run.paged.keys()].filter((key) => !run.alertsByKey.has(key)).length;
+  const lost = [...run.alerts.keys()].filter((key) => !run.alertsByKey.has(key)).length;
   return { openAtEnd, wrong, lost };
 }

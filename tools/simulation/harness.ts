@@ -146,6 +146,7 @@ export function createHarness(options: HarnessOptions): Harness {
           alertState: config.alertState,
           sync: config.sync,
           urgency: config.urgency,
+          grouping: config.grouping,
           // The stacks are deployed when the simulation starts.
           backlogUntil:
             config.urgency.backlogBaselineHours === 0

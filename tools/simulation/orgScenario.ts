@@ -126,6 +126,15 @@ export async function runOrganization(options: OrganizationOptions): Promise<Org
       : options.config,
     seed: options.seed,
     teamOfRoute: (route) => (route === DEFAULT_ROUTE ? UNOWNED : route),
+    // Each team's route is named after it; a finding no team owns takes the default route.
+    ...(routed
+      ? {
+          routeOf: (entry: EstateEntry) => {
+            const owner = ownerOf(organization, entry);
+            return owner === UNOWNED ? undefined : owner;
+          },
+        }
+      : {}),
     organizations: organizationsOf(organization),
     churn: (entries, scan, random, paged) =>
       churn(entries, scan, random, paged, (draw) => {
@@ -265,7 +274,7 @@ export function urgencyReport(run: EstateRun): UrgencyReport {
 /** Each team's figures: the ground truth of what it owns against what PagerDuty's model shows on its services. */
 export function teamReports(run: EstateRun, organization: Organization): TeamReport[] {
   const teamOfKey = (key: string): string => {
-    const entry = run.paged.get(key);
+    const entry = run.alerts.get(key);
     return entry === undefined ? UNOWNED : ownerOf(organization, entry);
   };
   const names = [...organization.teams, UNOWNED];

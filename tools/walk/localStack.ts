@@ -10,6 +10,7 @@ import type { DeadLetter } from "../../handler/delivery/deadLetters";
 import { createMemoryPacingStore } from "../../handler/delivery/pacing";
 import { ACCOUNT_FACTS_TUNING, createHandler } from "../../handler/index";
 import { createMemoryAlertStore } from "../../handler/state/store";
+import { createMemoryGroupStore } from "../../handler/state/groupStore";
 import { createWebhookHandler } from "../../handler/sync/endpoint";
 import { createMemoryWebhookLedger } from "../../handler/sync/ledger";
 import { createSecurityHubUpdater } from "../../handler/sync/securityHub";
@@ -131,6 +132,7 @@ export async function startLocalStack(
   const writeMetrics = (line: string) => metrics.push(line);
   // The two functions share the stack's state table; here, one in-memory store.
   const alertStore = createMemoryAlertStore();
+  const groupStore = createMemoryGroupStore();
   const pacingStore = createMemoryPacingStore();
   const findingUpdater = createSecurityHubUpdater(
     new SecurityHubClient({ endpoint: securityHub.endpoint, region: "us-east-1", credentials: CREDENTIALS }),
@@ -151,6 +153,7 @@ export async function startLocalStack(
         accountScope: config.accountScope,
         organizations: config.organizations,
         urgency: config.urgency,
+        grouping: config.grouping,
         backlogUntil,
       }),
       eventsUrl: pagerduty.url,
@@ -181,6 +184,7 @@ export async function startLocalStack(
           }),
       pacingStore,
       alertStore,
+      groupStore,
       findingUpdater,
       deadLetter: (letter) => {
         deadLetters.push(letter);
@@ -204,6 +208,7 @@ export async function startLocalStack(
           readParameter: () => Promise.resolve({ value: WEBHOOK_SECRET }),
           clock,
           alertStore,
+          groupStore,
           pacingStore,
           ledger: createMemoryWebhookLedger(),
           findingUpdater,

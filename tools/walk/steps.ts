@@ -143,6 +143,42 @@ export function walkThrough(customAction: CustomAction | undefined, start: numbe
   ];
 }
 
+/**
+ * With alertPer: control: one control (S3.1, bucket encryption) failing on three buckets of one account, imported in
+ * one scan, pages once; two of them fixed by the next scan change nothing in PagerDuty; the last fixed resolves it.
+ */
+export function groupWalkThrough(start: number): Step[] {
+  const buckets = ["billing-archive", "billing-logs", "billing-replica"];
+  const at = (minutes: number) => new Date(start + minutes * 60_000);
+  const failing = buckets.map((bucket) => electricEyeFinding("s3-encryption-high", bucket, ACCOUNT));
+  const fixed = (finding: Record<string, unknown>, minutes: number) => {
+    const time = at(minutes).toISOString();
+    return passedReimport({ ...finding, UpdatedAt: time, LastObservedAt: time });
+  };
+  const [first, second, last] = failing as [
+    Record<string, unknown>,
+    Record<string, unknown>,
+    Record<string, unknown>,
+  ];
+  return [
+    {
+      kind: "event",
+      label: "a scan: control S3.1 (bucket encryption) fails on three buckets of one account",
+      event: importedEvent(failing, at(0)),
+    },
+    {
+      kind: "event",
+      label: "the next scan: two of the buckets are encrypted now, the third still fails",
+      event: importedEvent([fixed(first, 60), fixed(second, 60)], at(60)),
+    },
+    {
+      kind: "event",
+      label: "the scan after: the last bucket is encrypted",
+      event: importedEvent([fixed(last, 120)], at(120)),
+    },
+  ];
+}
+
 /** Steps from a user's file: events as they are, bare findings each in its own Imported event. */
 export function stepsFromFile(path: string): Step[] {
   const document = readJsonInput(path);

@@ -19,7 +19,7 @@ import {
   type LocalStack,
   type LogLine,
 } from "./localStack";
-import { RESPONDER, orgWalkThrough, walkThrough, type Step } from "./steps";
+import { RESPONDER, groupWalkThrough, orgWalkThrough, walkThrough, type Step } from "./steps";
 
 // The walk-through: each step through the stack's EventBridge rules (matched as EventBridge matches them) into the
 // functions (the code that ships), told as a person watching PagerDuty and Security Hub would tell it.
@@ -72,6 +72,7 @@ const SKIPPED: Record<string, string> = {
   alreadyResolved: "ALREADY RESOLVED",
   heldByResponder: "HELD",
   stale: "STALE",
+  groupMember: "IN ITS GROUP",
 };
 
 class Narrator {
@@ -395,6 +396,8 @@ export function walkBuiltIn(
     const org = orgWalkThrough(startAt);
     return walk(config, org.steps, write, { ...options, organization: org.organization, startAt });
   }
+  if (config.grouping.per === "control")
+    return walk(config, groupWalkThrough(startAt), write, { ...options, startAt });
   const customAction = config.sync.enabled ? config.sync.customAction : undefined;
   // The night scene: a HIGH finding outside support hours, after the day's steps (the last is a day later).
   const hours = config.urgency.supportHours;
