@@ -4,6 +4,10 @@ import { systemClock } from "../handler/clock";
 import { createDynamoPacingStore, createDynamoAlertStore } from "../handler/state/dynamo";
 import { decide, type AlertEvent, type AlertState } from "../handler/state/alerts";
 import { effectOf } from "../handler/sync/webhook";
+import { createAlertTracker } from "../handler/state/tracker";
+import { createMemoryAlertStore } from "../handler/state/store";
+import { silentLogger } from "../handler/telemetry/log";
+import { silentMeter } from "../handler/telemetry/metrics";
 import { createDynamoDbService } from "../standins/dynamodb";
 import { passedReimport, importedEvent } from "../tools/simulation/findings";
 import { inProcessClient } from "../tools/simulation/inProcessAws";
@@ -311,6 +315,120 @@ describe("alert state decisions (pure)", () => {
     // Without a reopen, the echo of a write is still the finding's own resolution (it passed, or a person's earlier change).
     assert.equal(outcome(decide(state(), echo, OPTIONS)), "send resolve");
     assert.equal(outcome(decide(reopened.next, { ...echo, updatedAt: T0 + HOUR }, OPTIONS)), "send resolve");
+  });
+
+  describe("what the lifecycle explorer found at 20,000 runs", () => {
+    const webhook = (
+      type: "incident.resolved" | "incident.reopened" | "incident.triggered",
+      alert: AlertState,
+      occurredAt: number,
+      incident = "Q1",
+    ) =>
+      effectOf(
+        {
+          id: `${type}-${occurredAt}`,
+          type,
+          occurredAt,
+          agent: { person: true, name: "Ada" },
+          incident: { id: incident },
+        },
+        alert,
+      );
+
+    it("a responder's resolution that crossed a console RESOLVED (the finding still failing) holds the finding; one that crossed its pass does not", () => {
+      const open = state({ incident: { id: "Q1" }, openedAt: T0 });
+      const console = decide(open, event({ action: "resolve", triaged: true }), OPTIONS);
+      assert.ok(console.kind === "send" && console.next.stillFailing === true);
+      const crossed = webhook("incident.resolved", { ...console.next, sentAt: T0 + 2_000 }, T0 + 1_000);
+      assert.ok(crossed.kind === "apply" && crossed.next?.closedBy === "responder");
+      assert.equal(crossed.workflow, "RESOLVED");
+      const failingAgain = event({ updatedAt: T0 + HOUR });
+      assert.equal(outcome(decide(crossed.next, failingAgain, OPTIONS)), "skip heldByResponder");
+
+      const passed = decide(open, event({ action: "resolve", passed: true, updatedAt: T0 + 1 }), OPTIONS);
+      assert.ok(passed.kind === "send" && passed.next.stillFailing === undefined);
+      const afterPass = webhook("incident.resolved", { ...passed.next, sentAt: T0 + 2_000 }, T0 + 1_000);
+      assert.equal(afterPass.kind, "ignore");
+      assert.equal(
+        outcome(decide({ ...passed.next, sentAt: T0 + 2_000 }, failingAgain, OPTIONS)),
+        "send regression",
+      );
+    });
+
+    it("a resolution delivered after the reopening that followed it (a retried delivery) is superseded", () => {
+      const open = state({ incident: { id: "Q1" }, openedAt: T0 });
+      const reopened = webhook("incident.reopened", open, T0 + 2_000);
+      assert.ok(reopened.kind === "apply" && reopened.next?.status === "open");
+      assert.equal(webhook("incident.resolved", reopened.next, T0 + 1_000).kind, "ignore");
+      // In order, the resolution holds and the reopening opens the alert again.
+      const held = webhook("incident.resolved", open, T0 + 1_000);
+      assert.ok(held.kind === "apply" && held.next?.closedBy === "responder");
+      const again = webhook("incident.reopened", held.next, T0 + 2_000);
+      assert.ok(again.kind === "apply" && again.next?.status === "open" && again.next.sentAt === T0);
+    });
+
+    it("a reopening that the stack's own resolve (of a trigger the resolution crossed) closed again leaves the trigger owed", () => {
+      // The resolution at +1 s crossed a trigger confirmed at +3 s; the stack's resolve of it landed at +5 s,
+      // after the responder's reopening at +2 s.
+      const held = { ...state({ incident: { id: "Q1" }, openedAt: T0 }), status: "resolved" as const };
+      const closedAgain = {
+        ...held,
+        closedBy: "responder" as const,
+        responderAt: T0 + 1_000,
+        sentAt: T0 + 5_000,
+      };
+      const reopened = webhook("incident.reopened", closedAgain, T0 + 2_000);
+      assert.ok(reopened.kind === "apply" && reopened.next?.status === "open");
+      assert.equal(reopened.next.sentAt, undefined);
+      assert.equal(reopened.next.writeBack, "due");
+      assert.equal(outcome(decide(reopened.next, event(), OPTIONS)), "send retry");
+    });
+
+    it("an incident opened after a responder's resolution of the alert's incident leaves its resolve owed", () => {
+      const held: AlertState = {
+        ...state({ incident: { id: "Q1" }, openedAt: T0 }),
+        status: "resolved",
+        closedBy: "responder",
+      };
+      const second = webhook("incident.triggered", held, T0 + 2_000, "Q2");
+      assert.ok(second.kind === "apply" && second.next?.incident?.id === "Q2");
+      assert.equal(second.next.sentAt, undefined);
+      const next = decide(second.next, event({ action: "resolve", triaged: true }), OPTIONS);
+      assert.ok(next.kind === "send" && next.change === "retry" && next.next.status === "resolved");
+    });
+  });
+
+  it("a trigger handed back before any request left leaves the record as PagerDuty holds it: its finding's pass then sends nothing", async () => {
+    const store = createMemoryAlertStore();
+    const tracker = createAlertTracker({
+      store,
+      clock: { now: () => T0 },
+      log: silentLogger,
+      meter: silentMeter,
+      refreshMs: 0,
+      resolveUntrackedUntil: 0,
+      writeBack: false,
+    });
+    const trigger = await tracker.plan(event(), T0 + 60_000);
+    assert.ok(trigger.kind === "send" && trigger.change === "new");
+    await trigger.release(false);
+    const pass = await tracker.plan(
+      event({ action: "resolve", passed: true, updatedAt: T0 + 1 }),
+      T0 + 60_000,
+    );
+    assert.equal(pass.kind === "skip" && pass.skip, "nothingToResolve");
+    // An update handed back leaves the alert open, as PagerDuty still holds it.
+    const again = await tracker.plan(event({ updatedAt: T0 + 2 }), T0 + 60_000);
+    assert.ok(again.kind === "send" && again.change === "new");
+    await again.confirm("trigger");
+    const update = await tracker.plan(event({ updatedAt: T0 + 3, fingerprint: "f2" }), T0 + 60_000);
+    assert.ok(update.kind === "send" && update.change === "update");
+    await update.release(false);
+    const fixed = await tracker.plan(
+      event({ action: "resolve", passed: true, updatedAt: T0 + 4 }),
+      T0 + 60_000,
+    );
+    assert.ok(fixed.kind === "send" && fixed.change === "resolve");
   });
 
   it("a person's page is sent even when the state holds the alert open (PagerDuty deduplicates)", () => {

@@ -59,6 +59,16 @@ export interface AlertState {
   openedAt?: number;
   /** A responder reopened the alert in PagerDuty (after resolving it), and no one closed it since. */
   reopened?: true;
+  /**
+   * The alert was closed while its finding still failed (a workflow RESOLVED set in the console, a severity below
+   * the filter): a responder's resolution in PagerDuty that crossed this close still holds the finding.
+   */
+  stillFailing?: true;
+  /**
+   * When the latest responder's resolution or reopening of the current incident that was applied occurred:
+   * PagerDuty retries a failed delivery later, so an older one arriving after it is superseded.
+   */
+  responderAt?: number;
 }
 
 /** An incoming event of a finding, as the state sees it. */
@@ -158,11 +168,14 @@ function nextOf(state: AlertState | undefined, event: AlertEvent, changes: Parti
     ...(state?.openedAt === undefined ? {} : { openedAt: state.openedAt }),
     ...(state?.byHand === undefined ? {} : { byHand: state.byHand }),
     ...(state?.reopened === undefined ? {} : { reopened: state.reopened }),
+    ...(state?.responderAt === undefined ? {} : { responderAt: state.responderAt }),
+    ...(state?.stillFailing === undefined ? {} : { stillFailing: state.stillFailing }),
     ...routeOf(state, event),
     ...changes,
   };
   if (next.route === undefined) delete next.route;
   if (next.movingFrom === undefined) delete next.movingFrom;
+  if (next.status === "open" || (event.action === "resolve" && event.passed)) delete next.stillFailing;
   if (next.status === "open") delete next.closedBy;
   else {
     delete next.byHand;
@@ -223,6 +236,7 @@ function decideOnRecord(
       next.openedAt = options.now;
       delete next.byHand;
       delete next.reopened;
+      delete next.responderAt;
     }
     if (event.manual && next.status === "open") next.byHand = true;
     return { kind: "send", change, why, next };
@@ -233,11 +247,17 @@ function decideOnRecord(
     why: string,
     record?: AlertState,
   ): Extract<AlertDecision, { kind: "skip" }> => {
-    const seen =
+    let seen =
       record ??
       (newer && state !== undefined
         ? { ...state, updatedAt: event.updatedAt ?? known, version: state.version + 1 }
         : undefined);
+    // The finding passed since its alert closed: a responder's resolution that crossed the close holds nothing.
+    if (event.passed && !older && state?.stillFailing === true) {
+      const passed = { ...(seen ?? { ...state, version: state.version + 1 }) };
+      delete passed.stillFailing;
+      seen = passed;
+    }
     return seen === undefined
       ? { kind: "skip", skip: kind, why }
       : { kind: "skip", skip: kind, why, record: seen };
@@ -336,7 +356,10 @@ function decideOnRecord(
       if (state.byHand === true)
         return skip("unchanged", "paged by a person: it stays open until the finding passes or is resolved");
     }
-    return send("resolve", "the alert is open", { closedBy: "finding" });
+    return send("resolve", "the alert is open", {
+      closedBy: "finding",
+      ...(event.passed ? {} : { stillFailing: true as const }),
+    });
   }
   if (state.sentAt === undefined && state.paged)
     return send("retry", "the last event may not have reached PagerDuty", {

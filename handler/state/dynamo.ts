@@ -112,6 +112,8 @@ function toItem(state: AlertState, now: number): Record<string, AttributeValue> 
   if (state.movingFrom !== undefined) item.movingFrom = { S: state.movingFrom };
   if (state.openedAt !== undefined) item.openedAt = { N: String(state.openedAt) };
   if (state.reopened === true) item.reopened = { BOOL: true };
+  if (state.stillFailing === true) item.stillFailing = { BOOL: true };
+  if (state.responderAt !== undefined) item.responderAt = { N: String(state.responderAt) };
   if (state.claim !== undefined) {
     item.claimVersion = { N: String(state.claim.version) };
     item.claimUntil = { N: String(state.claim.until) };
@@ -158,6 +160,9 @@ function fromItem(dedupKey: string, item: Record<string, AttributeValue>): Alert
   const openedAt = number("openedAt");
   if (openedAt !== undefined) state.openedAt = openedAt;
   if (item.reopened?.BOOL === true) state.reopened = true;
+  if (item.stillFailing?.BOOL === true) state.stillFailing = true;
+  const responderAt = number("responderAt");
+  if (responderAt !== undefined) state.responderAt = responderAt;
   const claimVersion = number("claimVersion");
   const claimUntil = number("claimUntil");
   if (claimVersion !== undefined && claimUntil !== undefined)

@@ -139,6 +139,28 @@ export function createAlertTracker(options: AlertTrackerOptions): AlertTracker {
     }
   }
   const withoutClaim = ({ claim: _claim, ...state }: Claimed): AlertState => state;
+  /**
+   * No request left: PagerDuty holds what it held before the claim, and the record says so again (an incident a
+   * webhook recorded meanwhile kept), so that the finding's next event is judged against what PagerDuty holds: a
+   * resolve of a trigger that never went out sends nothing.
+   */
+  const unclaimed = (before: AlertState | undefined, current: Claimed): AlertState => {
+    if (before === undefined)
+      return {
+        dedupKey: current.dedupKey,
+        status: "resolved",
+        updatedAt: 0,
+        fingerprints: {},
+        paged: false,
+        version: current.version,
+        sentAt: clock.now(),
+        closedBy: "finding",
+        ...(current.finding === undefined ? {} : { finding: current.finding }),
+        ...(current.route === undefined ? {} : { route: current.route }),
+      };
+    const { claim: _claim, ...restored } = before;
+    return current.incident === undefined ? restored : { ...restored, incident: current.incident };
+  };
 
   return {
     async plan(event, deadline) {
@@ -231,7 +253,7 @@ export function createAlertTracker(options: AlertTrackerOptions): AlertTracker {
                       until: Math.min(current.claim.until, clock.now() + CLAIM_MARGIN_MS),
                     },
                   }
-                : withoutClaim(current),
+                : unclaimed(state, current),
             ),
         };
       }

@@ -145,13 +145,30 @@ export function effectOf(event: WebhookEvent, state: AlertState): WebhookEffect 
   };
   // The incident is recorded once, so that later events (and notes, which name only the incident) find it.
   const remember = known ? undefined : withIncident;
+  // A responder's resolution and reopening of the incident, as PagerDuty delivers them: a retried delivery may
+  // come after a later action that was applied, which it must not undo.
+  const byResponder =
+    (event.type === "incident.resolved" && agent.person) || event.type === "incident.reopened";
+  if (byResponder && known && state.responderAt !== undefined && event.occurredAt < state.responderAt)
+    return { kind: "ignore", reason: "a later action of a responder on the incident was applied" };
   switch (event.type) {
-    case "incident.triggered":
+    case "incident.triggered": {
+      // A trigger that reached PagerDuty after a responder resolved the alert's incident opened this one, which
+      // the hold says must not be open: the record is left unconfirmed, so that the finding's next event (Security
+      // Hub's echo of this note) sends the resolve.
+      const openedPastHold =
+        !known &&
+        state.status === "resolved" &&
+        state.closedBy === "responder" &&
+        state.incident !== undefined;
+      const next = openedPastHold ? { ...withIncident } : remember;
+      if (openedPastHold) delete next?.sentAt;
       return {
         kind: "apply",
         note: triggeredNote(incident),
-        ...(remember === undefined ? {} : { next: remember }),
+        ...(next === undefined ? {} : { next }),
       };
+    }
     case "incident.acknowledged": {
       // The page's NOTIFIED did not land yet: the acknowledgement says it more surely.
       const notify = state.status === "open" && state.writeBack === "due";
@@ -170,6 +187,23 @@ export function effectOf(event: WebhookEvent, state: AlertState): WebhookEffect 
         // This resolution's hold is recorded and Security Hub was not told yet (its write failed): tell it again.
         if (known && state.closedBy === "responder")
           return { kind: "apply", note: resolvedNote(agent.name, incident), workflow: "RESOLVED" };
+        // The responder resolved the incident before the finding's own close (of a finding that still fails)
+        // reached PagerDuty: PagerDuty holds the responder's resolution, and so does the state.
+        const ofThisAlert =
+          known ||
+          (state.incident === undefined &&
+            state.openedAt !== undefined &&
+            event.occurredAt >= state.openedAt);
+        if (ofThisAlert && state.stillFailing === true) {
+          const held: AlertState = { ...withIncident, closedBy: "responder", responderAt: event.occurredAt };
+          delete held.stillFailing;
+          return {
+            kind: "apply",
+            note: resolvedNote(agent.name, incident),
+            workflow: "RESOLVED",
+            next: held,
+          };
+        }
         return { kind: "ignore", reason: "the alert was already resolved" };
       }
       {
@@ -186,20 +220,34 @@ export function effectOf(event: WebhookEvent, state: AlertState): WebhookEffect 
           status: "resolved",
           closedBy: "responder",
           writeBack: undefined,
+          responderAt: event.occurredAt,
         };
         if (undone) delete held.sentAt;
         return { kind: "apply", note: resolvedNote(agent.name, incident), workflow: "RESOLVED", next: held };
       }
     case "incident.reopened": {
       const reopen = state.status === "resolved" && state.closedBy === "responder";
-      const next: AlertState | undefined = reopen
-        ? { ...withIncident, status: "open", closedBy: undefined, reopened: true }
-        : remember;
+      const next: AlertState = reopen
+        ? {
+            ...withIncident,
+            status: "open",
+            closedBy: undefined,
+            reopened: true,
+            responderAt: event.occurredAt,
+          }
+        : { ...withIncident, responderAt: event.occurredAt };
+      // The stack's resolve of a trigger the responder's resolution crossed reached PagerDuty after this reopening:
+      // the incident is resolved again, so the record is left unconfirmed and the finding's next event (Security
+      // Hub's echo of this NOTIFIED) sends the trigger again.
+      if (reopen && state.sentAt !== undefined && state.sentAt > event.occurredAt) {
+        delete next.sentAt;
+        next.writeBack = "due";
+      }
       return {
         kind: "apply",
         note: reopenedNote(agent.name, incident),
         ...(reopen ? { workflow: "NOTIFIED" as const } : {}),
-        ...(next === undefined ? {} : { next }),
+        next,
       };
     }
     case "incident.annotated":

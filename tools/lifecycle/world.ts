@@ -195,6 +195,7 @@ export class LifecycleWorld {
   private secret = "whsec-first-secret-of-the-subscription";
   private invocations = 0;
   private webhookIds = 0;
+  private lastOccurredAt = 0;
   private events = 0;
 
   constructor(
@@ -592,6 +593,15 @@ export class LifecycleWorld {
     this.eventBus.push({ body: JSON.stringify(stamped), what });
   }
 
+  /**
+   * PagerDuty's log entries of an incident are ordered in time: two actions (a responder's resolve, then reopen)
+   * never share a millisecond, whatever the explorer's virtual clock says.
+   */
+  private occurred(): number {
+    this.lastOccurredAt = Math.max(this.now(), this.lastOccurredAt + 1);
+    return this.lastOccurredAt;
+  }
+
   private queueWebhook(alert: Alert, type: WebhookType, agent: Agent, dedupKey: string): void {
     if (!this.subscribed) return;
     this.webhookIds += 1;
@@ -600,7 +610,10 @@ export class LifecycleWorld {
       id,
       type,
       dedupKey,
-      payload: webhookPayload(this.pagerduty, alert, type, agent, { id, occurredAt: new Date(this.now()) }),
+      payload: webhookPayload(this.pagerduty, alert, type, agent, {
+        id,
+        occurredAt: new Date(this.occurred()),
+      }),
       attempts: [],
       state: "pending",
       taken: false,
