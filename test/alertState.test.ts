@@ -335,7 +335,7 @@ describe("alert state decisions (pure)", () => {
         alert,
       );
 
-    it("a responder's resolution that crossed a console RESOLVED (the finding still failing) holds the finding; one that crossed its pass does not", () => {
+    it("a responder's resolution that crossed a console RESOLVED (the finding still failing) holds the finding; one that came before its pass does not", () => {
       const open = state({ incident: { id: "Q1" }, openedAt: T0 });
       const console = decide(open, event({ action: "resolve", triaged: true }), OPTIONS);
       assert.ok(console.kind === "send" && console.next.stillFailing === true);
@@ -345,7 +345,7 @@ describe("alert state decisions (pure)", () => {
       const failingAgain = event({ updatedAt: T0 + HOUR });
       assert.equal(outcome(decide(crossed.next, failingAgain, OPTIONS)), "skip heldByResponder");
 
-      const passed = decide(open, event({ action: "resolve", passed: true, updatedAt: T0 + 1 }), OPTIONS);
+      const passed = decide(open, event({ action: "resolve", passed: true, updatedAt: T0 + 1_500 }), OPTIONS);
       assert.ok(passed.kind === "send" && passed.next.stillFailing === undefined);
       const afterPass = webhook("incident.resolved", { ...passed.next, sentAt: T0 + 2_000 }, T0 + 1_000);
       assert.equal(afterPass.kind, "ignore");
@@ -384,6 +384,61 @@ describe("alert state decisions (pure)", () => {
       assert.equal(outcome(decide(reopened.next, event(), OPTIONS)), "send retry");
     });
 
+    it("judges a responder's resolution by when it happened against the finding's imports, also out of order", () => {
+      // Failing at T0, passed at +1 s (the alert resolved), the resolution at +2 s crossed that resolve: a failure
+      // imported at +1.5 s, still on its way, is held by it; one imported after it pages.
+      const passed: AlertState = {
+        ...state({ incident: { id: "Q1" }, openedAt: T0 }),
+        status: "resolved",
+        closedBy: "finding",
+        updatedAt: T0 + 1_000,
+      };
+      const crossed = webhook("incident.resolved", passed, T0 + 2_000);
+      assert.ok(crossed.kind === "apply" && crossed.next?.heldBefore === T0 + 2_000);
+      assert.equal(
+        crossed.workflow,
+        undefined,
+        "the finding passed: Security Hub keeps what its next import says",
+      );
+      assert.equal(
+        outcome(decide(crossed.next, event({ updatedAt: T0 + 1_500 }), OPTIONS)),
+        "skip heldByResponder",
+      );
+      assert.equal(
+        outcome(decide(crossed.next, event({ updatedAt: T0 + 2_500 }), OPTIONS)),
+        "send regression",
+      );
+      assert.equal(
+        webhook("incident.resolved", passed, T0 + 500).kind,
+        "ignore",
+        "before the pass: nothing to hold",
+      );
+
+      // Failing at T0 and +3 s, the pass of +1 s arriving last: a resolution at +0.5 s held nothing after that pass,
+      // and PagerDuty holds the incident resolved, so the trigger is owed again.
+      const open = state({ incident: { id: "Q1" }, openedAt: T0, updatedAt: T0 + 3_000 });
+      const late = decide(open, event({ action: "resolve", passed: true, updatedAt: T0 + 1_000 }), OPTIONS);
+      assert.ok(late.kind === "skip" && late.skip === "stale" && late.record?.passedAt === T0 + 1_000);
+      const regressed = webhook("incident.resolved", late.record, T0 + 500);
+      assert.ok(
+        regressed.kind === "apply" &&
+          regressed.next?.status === "open" &&
+          regressed.next.sentAt === undefined,
+      );
+      assert.equal(outcome(decide(regressed.next, event({ updatedAt: T0 + 3_000 }), OPTIONS)), "send retry");
+
+      // An older incident's resolution that came after the failure the current alert opened for holds that alert.
+      const reopened = state({ openedAt: T0 + 10_000, openedFrom: T0 + 1_000, sentAt: T0 + 10_000 });
+      const older = webhook("incident.resolved", reopened, T0 + 2_000, "Q0");
+      assert.ok(
+        older.kind === "apply" && older.next?.closedBy === "responder" && older.next.sentAt === undefined,
+      );
+      assert.equal(
+        webhook("incident.resolved", { ...reopened, openedFrom: T0 + 3_000 }, T0 + 2_000, "Q0").kind,
+        "ignore",
+      );
+    });
+
     it("an incident opened after a responder's resolution of the alert's incident leaves its resolve owed", () => {
       const held: AlertState = {
         ...state({ incident: { id: "Q1" }, openedAt: T0 }),
@@ -402,7 +457,7 @@ describe("alert state decisions (pure)", () => {
     const store = createMemoryAlertStore();
     const tracker = createAlertTracker({
       store,
-      clock: { now: () => T0 },
+      clock: { now: () => T0, sleep: () => Promise.resolve() },
       log: silentLogger,
       meter: silentMeter,
       refreshMs: 0,

@@ -33,9 +33,13 @@ describe("Security Hub and PagerDuty in both directions, over real HTTP", () => 
   afterEach(() => world.close());
 
   /** The finding as its product imports it at `hour`, as Security Hub then holds it; `changes` by a person. */
-  const imported = (hour: number, changes: Record<string, unknown> = {}) => {
+  /** An import at an hour of the fixtures' day, or at a moment given as ISO text. */
+  const imported = (hour: number | string, changes: Record<string, unknown> = {}) => {
     const [held] = world.securityHub.importFindings([
-      { ...findingOf("electriceye-s3-public-bucket-policy.json"), UpdatedAt: T(hour) },
+      {
+        ...findingOf("electriceye-s3-public-bucket-policy.json"),
+        UpdatedAt: typeof hour === "string" ? hour : T(hour),
+      },
     ]);
     return { ...held, ...changes } as Record<string, unknown>;
   };
@@ -581,14 +585,20 @@ describe("Security Hub and PagerDuty in both directions, over real HTTP", () => 
         // A responder resolved incident #1, but its webhook could not be delivered for a while; meanwhile the
         // finding passed and failed again: incident #2.
         world.pagerduty.model.respond(first.dedupKey, "resolve", ADA);
-        const late = JSON.stringify(webhookPayload(world.pagerduty.model, first, "incident.resolved", ADA));
-        await new Promise((resolve) => setTimeout(resolve, 5));
-        await deliver(passedReimport(imported(11)), lane);
-        await deliver(imported(12, { Workflow: { Status: "NEW" } }), lane);
+        const resolvedAt = Date.now();
+        const late = JSON.stringify(
+          webhookPayload(world.pagerduty.model, first, "incident.resolved", ADA, {
+            occurredAt: new Date(resolvedAt),
+          }),
+        );
+        const after = (ms: number) => new Date(resolvedAt + ms).toISOString();
+        await deliver(passedReimport(imported(after(1_000))), lane);
+        await deliver(imported(after(2_000), { Workflow: { Status: "NEW" } }), lane);
         assert.equal(world.pagerduty.model.openAlerts().length, 1);
         const answer = await deliverWebhook(url, late, WEBHOOK_SECRET);
         assert.equal(answer.status, 200);
-        assert.match(answer.body, /ignored/);
+        // Applied and found to change nothing (not refused as too old to apply).
+        assert.deepEqual(JSON.parse(answer.body), { status: "ignored" });
         const item = await world.dynamodb.item(STATE_TABLE, `alert#${first.dedupKey}`);
         assert.equal(item?.status?.S, "open");
         assert.equal(item?.closedBy, undefined);

@@ -69,6 +69,18 @@ export interface AlertState {
    * PagerDuty retries a failed delivery later, so an older one arriving after it is superseded.
    */
   responderAt?: number;
+  /** The UpdatedAt of the failure that opened the current alert. */
+  openedFrom?: number;
+  /**
+   * The newest UpdatedAt of a pass that came after a later failure of the open alert (out of order): the finding
+   * passed in between, so a responder's resolution that occurred before that holds nothing.
+   */
+  passedAt?: number;
+  /**
+   * A responder resolved the alert's incident at this time, after the pass that closed the alert reached the stack
+   * but before the stack's resolve reached PagerDuty: a failure imported before then is held by that resolution.
+   */
+  heldBefore?: number;
 }
 
 /** An incoming event of a finding, as the state sees it. */
@@ -170,6 +182,9 @@ function nextOf(state: AlertState | undefined, event: AlertEvent, changes: Parti
     ...(state?.reopened === undefined ? {} : { reopened: state.reopened }),
     ...(state?.responderAt === undefined ? {} : { responderAt: state.responderAt }),
     ...(state?.stillFailing === undefined ? {} : { stillFailing: state.stillFailing }),
+    ...(state?.openedFrom === undefined ? {} : { openedFrom: state.openedFrom }),
+    ...(state?.passedAt === undefined ? {} : { passedAt: state.passedAt }),
+    ...(state?.heldBefore === undefined ? {} : { heldBefore: state.heldBefore }),
     ...routeOf(state, event),
     ...changes,
   };
@@ -237,6 +252,10 @@ function decideOnRecord(
       delete next.byHand;
       delete next.reopened;
       delete next.responderAt;
+      delete next.passedAt;
+      delete next.heldBefore;
+      if (event.updatedAt === undefined) delete next.openedFrom;
+      else next.openedFrom = event.updatedAt;
     }
     if (event.manual && next.status === "open") next.byHand = true;
     return { kind: "send", change, why, next };
@@ -320,6 +339,20 @@ function decideOnRecord(
           ? `a later update (${time(state.updatedAt)}) already resolved this finding`
           : "no newer than the update that resolved this finding (a workflow change reopens nothing)",
       );
+    if (
+      state.heldBefore !== undefined &&
+      event.updatedAt !== undefined &&
+      event.updatedAt < state.heldBefore
+    ) {
+      const held: AlertState = {
+        ...state,
+        updatedAt: event.updatedAt,
+        closedBy: "responder",
+        version: state.version + 1,
+      };
+      delete held.heldBefore;
+      return skip("heldByResponder", "a responder resolved its alert after this failure was imported", held);
+    }
     if (state.closedBy === "responder") {
       return skip(
         "heldByResponder",
@@ -343,7 +376,12 @@ function decideOnRecord(
     return skip("nothingToResolve", "it never paged", marker);
   }
   if (state.status === "open") {
-    if (older) return skip("stale", `older than the alert's last update (${time(state.updatedAt)})`);
+    if (older) {
+      const why = `older than the alert's last update (${time(state.updatedAt)})`;
+      const passedAt = event.passed ? (event.updatedAt ?? 0) : 0;
+      if (passedAt <= (state.passedAt ?? 0)) return skip("stale", why);
+      return skip("stale", why, { ...state, passedAt, version: state.version + 1 });
+    }
     // Security Hub's echo of a note the stack wrote while the workflow was RESOLVED (or of the responder's
     // resolution itself, whose write can land after the reopen's NOTIFIED) shows the workflow of before the reopen.
     // A person's change in the console writes a note of its own: one with no note passes for an echo here, and the

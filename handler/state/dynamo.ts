@@ -114,6 +114,9 @@ function toItem(state: AlertState, now: number): Record<string, AttributeValue> 
   if (state.reopened === true) item.reopened = { BOOL: true };
   if (state.stillFailing === true) item.stillFailing = { BOOL: true };
   if (state.responderAt !== undefined) item.responderAt = { N: String(state.responderAt) };
+  if (state.openedFrom !== undefined) item.openedFrom = { N: String(state.openedFrom) };
+  if (state.passedAt !== undefined) item.passedAt = { N: String(state.passedAt) };
+  if (state.heldBefore !== undefined) item.heldBefore = { N: String(state.heldBefore) };
   if (state.claim !== undefined) {
     item.claimVersion = { N: String(state.claim.version) };
     item.claimUntil = { N: String(state.claim.until) };
@@ -163,6 +166,10 @@ function fromItem(dedupKey: string, item: Record<string, AttributeValue>): Alert
   if (item.stillFailing?.BOOL === true) state.stillFailing = true;
   const responderAt = number("responderAt");
   if (responderAt !== undefined) state.responderAt = responderAt;
+  for (const key of ["openedFrom", "passedAt", "heldBefore"] as const) {
+    const value = number(key);
+    if (value !== undefined) state[key] = value;
+  }
   const claimVersion = number("claimVersion");
   const claimUntil = number("claimUntil");
   if (claimVersion !== undefined && claimUntil !== undefined)

@@ -122,9 +122,21 @@ export type WebhookEffect =
 export function effectOf(event: WebhookEvent, state: AlertState): WebhookEffect {
   const { agent } = event;
   const known = state.incident?.id === event.incident.id;
+  const personResolved = event.type === "incident.resolved" && agent.person;
+  // A person resolved an older incident of the finding after the failure that opened the current alert was
+  // imported, and no pass came after the resolution: it holds that failure, and the alert opened for it must close.
+  const olderHoldsCurrent =
+    personResolved &&
+    !known &&
+    state.status === "open" &&
+    state.openedAt !== undefined &&
+    event.occurredAt < state.openedAt &&
+    state.openedFrom !== undefined &&
+    event.occurredAt > state.openedFrom &&
+    event.occurredAt > (state.passedAt ?? 0);
   // Every event of the current alert's incident occurs after its trigger was claimed (openedAt); an incident
   // other than the one recorded is adopted only by its own creation.
-  if (!known && state.openedAt !== undefined && event.occurredAt < state.openedAt)
+  if (!known && !olderHoldsCurrent && state.openedAt !== undefined && event.occurredAt < state.openedAt)
     return { kind: "ignore", reason: "the event is of an older alert of the finding" };
   // A person's resolution after the alert opened holds it, even when a trigger sent meanwhile split the alert into
   // a new incident in PagerDuty (one the stack then resolves: see below).
@@ -204,13 +216,31 @@ export function effectOf(event: WebhookEvent, state: AlertState): WebhookEffect 
             next: held,
           };
         }
+        // It crossed the stack's resolve of a pass: a failure imported after the pass and before the resolution,
+        // still on its way, is held by it.
+        // Security Hub is not set RESOLVED: the finding passed, and its workflow is what its next import says.
+        if (ofThisAlert && state.closedBy === "finding" && event.occurredAt > state.updatedAt)
+          return {
+            kind: "apply",
+            note: resolvedNote(agent.name, incident),
+            next: { ...withIncident, heldBefore: event.occurredAt, responderAt: event.occurredAt },
+          };
         return { kind: "ignore", reason: "the alert was already resolved" };
+      }
+      if (state.passedAt !== undefined && state.passedAt > event.occurredAt) {
+        // The finding passed after this resolution and fails again (its events came out of order): a regression,
+        // which PagerDuty, holding the incident resolved, must be told of. The record is left unconfirmed, so that
+        // the finding's next event (Security Hub's echo of this note) sends the trigger again.
+        const regressed: AlertState = { ...withIncident, responderAt: event.occurredAt };
+        delete regressed.sentAt;
+        return { kind: "apply", note: resolvedNote(agent.name, incident), next: regressed };
       }
       {
         // A trigger PagerDuty accepted after the resolution (or of another incident) may have opened the alert
         // again: the record is left unconfirmed, so that the finding's next event (Security Hub's echo of this
         // RESOLVED) sends the resolve. A trigger still in flight is resolved by its sender.
         const undone =
+          olderHoldsCurrent ||
           (state.incident !== undefined && !known) ||
           (state.sentAt !== undefined && state.sentAt > event.occurredAt);
         const held: AlertState = {

@@ -195,7 +195,6 @@ export class LifecycleWorld {
   private secret = "whsec-first-secret-of-the-subscription";
   private invocations = 0;
   private webhookIds = 0;
-  private lastOccurredAt = 0;
   private events = 0;
 
   constructor(
@@ -251,6 +250,7 @@ export class LifecycleWorld {
 
   /** A product's scan imports a finding into Security Hub, which emits its events. */
   importFinding(index: number, condition: Condition): void {
+    this.actionTick();
     const state = this.subjectAt(index);
     const updatedAt = Math.max(this.now(), (state.lastUpdatedAt ?? 0) + 1);
     state.lastCondition = condition;
@@ -268,6 +268,7 @@ export class LifecycleWorld {
 
   /** A person sets a finding's workflow in the Security Hub console (UpdatedAt stays as it was). */
   setWorkflow(index: number, workflow: "SUPPRESSED" | "RESOLVED"): void {
+    this.actionTick();
     const state = this.subjectAt(index);
     const held = state.emitted.at(-1)?.document;
     if (!state.subject.asffOnly || held === undefined) return;
@@ -305,6 +306,7 @@ export class LifecycleWorld {
 
   /** A responder acts on the finding's alert in PagerDuty's web app; PagerDuty's webhook tells the stack. */
   respond(index: number, action: "acknowledge" | "resolve" | "reopen"): void {
+    this.actionTick();
     const state = this.subjectAt(index);
     const history = this.pagerduty.alerts().filter((alert) => alert.dedupKey === state.dedupKey);
     const last = history.at(-1);
@@ -594,12 +596,12 @@ export class LifecycleWorld {
   }
 
   /**
-   * PagerDuty's log entries of an incident are ordered in time: two actions (a responder's resolve, then reopen)
-   * never share a millisecond, whatever the explorer's virtual clock says.
+   * A scan's import, a responder's action and a person's change in the console each happen a millisecond after what
+   * came before, so that their clocks (a finding's UpdatedAt, a webhook's occurred_at) order them as they happened,
+   * as wall clocks do. Nothing else runs meanwhile: the interleavings explored stay the same.
    */
-  private occurred(): number {
-    this.lastOccurredAt = Math.max(this.now(), this.lastOccurredAt + 1);
-    return this.lastOccurredAt;
+  private actionTick(): void {
+    this.time.tick(1);
   }
 
   private queueWebhook(alert: Alert, type: WebhookType, agent: Agent, dedupKey: string): void {
@@ -612,7 +614,7 @@ export class LifecycleWorld {
       dedupKey,
       payload: webhookPayload(this.pagerduty, alert, type, agent, {
         id,
-        occurredAt: new Date(this.occurred()),
+        occurredAt: new Date(this.now()),
       }),
       attempts: [],
       state: "pending",

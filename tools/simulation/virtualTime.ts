@@ -20,6 +20,11 @@ export interface VirtualTime {
   cancellable(at: number, task: () => void): () => void;
   /** Advances time until no timer is left or `done()` holds. */
   run(done?: () => boolean): Promise<void>;
+  /**
+   * Moves time forward by `ms` with nothing run meanwhile: the timers that fall due fire at the next `run`, as late
+   * as that.
+   */
+  tick(ms: number): void;
 }
 
 export function createVirtualTime(start = 0): VirtualTime {
@@ -90,6 +95,9 @@ export function createVirtualTime(start = 0): VirtualTime {
     at: (at, task) => {
       schedule(at, task);
     },
+    tick(ms) {
+      now += ms;
+    },
     cancellable: (at, task) => {
       const timer = schedule(at, task);
       return () => {
@@ -103,11 +111,11 @@ export function createVirtualTime(start = 0): VirtualTime {
         let timer = pop();
         while (timer?.cancelled === true) timer = pop();
         if (timer === undefined) return;
-        now = timer.at;
+        now = Math.max(now, timer.at);
         timer.fire();
         // Every timer of the same instant fires before the next settle: they are simultaneous, and one settle per
         // instant instead of per timer is what keeps millions of timers cheap.
-        while (heap[0] !== undefined && heap[0].at === now) {
+        while (heap[0] !== undefined && heap[0].at <= now) {
           const next = pop() as Timer;
           if (!next.cancelled) next.fire();
         }
