@@ -216,18 +216,22 @@ describe("the handler against the stand-ins, over real HTTP", () => {
       // The last record was handed back three times before: it has waited longest.
       const oldest = batch.Records[4] as { messageId: string; attributes: Record<string, string> };
       oldest.attributes.ApproximateReceiveCount = "4";
-      // One event every 10 s, and a send window of 1.8 s: one slot in this invocation.
+      // One event every 10 s, and a send window of 4.8 s: one slot in this invocation.
       const handler = world.handler({}, { eventsPerMinute: 6, requestTimeoutSeconds: 0.2 });
-      const handedBack = failures(await handler(batch, remaining(5000)));
+      const handedBack = failures(await handler(batch, remaining(8000)));
       const ids = batch.Records.map((record) => String(record.messageId));
       assert.deepEqual(handedBack, ids.slice(0, 4));
       assert.equal(world.pagerduty.model.counts().accepted, 1);
       assert.ok(!handedBack.includes(oldest.messageId));
-      // Slots at 10, 20, 30 and 40 s after the one taken, each received about 0.9 s before it.
-      handedBack.forEach((messageId, index) => {
-        const seconds = world.sqs.invisibleFor(messageId);
-        const slot = 10 * (index + 1);
-        assert.ok(seconds > slot - 2.5 && seconds <= slot, `${messageId} visible again in ${seconds} s`);
+      // Slots at 10, 20, 30 and 40 s after the one taken, each received half the 4.8 s window (2.4 s) before it.
+      const seconds = handedBack.map((messageId) => world.sqs.invisibleFor(messageId));
+      assert.ok(
+        seconds[0] !== undefined && seconds[0] > 5 && seconds[0] <= 8,
+        `visible again in ${seconds.join(", ")} s`,
+      );
+      seconds.slice(1).forEach((later, index) => {
+        const gap = later - (seconds[index] ?? 0);
+        assert.ok(gap > 9 && gap < 11, `visible again in ${seconds.join(", ")} s`);
       });
     });
 
