@@ -46,6 +46,8 @@ const keyOf = (id: string, productArn: string) => `${productArn}\n${id}`;
 
 export function createSecurityHubService(
   onImported: (event: Json) => void = () => undefined,
+  /** Security Hub's clock: it stamps notes and its events' `time` (whole seconds, as EventBridge gives it). */
+  clock: () => number = Date.now,
 ): SecurityHubService {
   const findings = new Map<string, Json>();
   const v2Findings = new Map<string, Json>();
@@ -157,7 +159,7 @@ export function createSecurityHubService(
       updates.push(structuredClone(input));
       for (const entry of processed) {
         const finding = v2Findings.get(v2KeyOf(entry.FindingIdentifier as Json));
-        if (finding !== undefined) onImported(importedEventV2(finding));
+        if (finding !== undefined) onImported(importedEventV2(finding, clock()));
       }
       return { ProcessedFindings: processed, UnprocessedFindings: unprocessed };
     },
@@ -203,7 +205,7 @@ export function createSecurityHubService(
       const processed: Json[] = [];
       const unprocessed: Json[] = [];
       const seen = new Set<string>();
-      const now = new Date().toISOString();
+      const now = new Date(clock()).toISOString();
       for (const identifier of identifiers as Json[]) {
         const id = identifier.Id;
         const productArn = identifier.ProductArn;
@@ -236,7 +238,7 @@ export function createSecurityHubService(
       updates.push(structuredClone(input));
       for (const reference of processed) {
         const finding = findings.get(keyOf(String(reference.Id), String(reference.ProductArn)));
-        if (finding !== undefined) onImported(importedEvent(finding));
+        if (finding !== undefined) onImported(importedEvent(finding, clock()));
       }
       return { ProcessedFindings: processed, UnprocessedFindings: unprocessed };
     },
@@ -271,7 +273,7 @@ function v2KeyOf(identifier: Json): string {
 }
 
 /** The new Security Hub's event after an update: the finding as it now is, its times unchanged. */
-function importedEventV2(finding: Json): Json {
+function importedEventV2(finding: Json, now: number): Json {
   const cloud = finding.cloud as Json | undefined;
   return {
     version: "0",
@@ -279,21 +281,21 @@ function importedEventV2(finding: Json): Json {
     "detail-type": "Findings Imported V2",
     source: "aws.securityhub",
     account: (cloud?.account as Json | undefined)?.uid,
-    time: new Date().toISOString().replace(/\.\d{3}Z$/, "Z"),
+    time: new Date(now).toISOString().replace(/\.\d{3}Z$/, "Z"),
     region: cloud?.region ?? "us-east-1",
     resources: [(finding.metadata as Json | undefined)?.uid],
     detail: { findings: [structuredClone(finding)] },
   };
 }
 
-function importedEvent(finding: Json): Json {
+function importedEvent(finding: Json, now: number): Json {
   return {
     version: "0",
     id: `securityhub-update-${Math.random().toString(16).slice(2)}`,
     "detail-type": "Security Hub Findings - Imported",
     source: "aws.securityhub",
     account: finding.AwsAccountId,
-    time: new Date().toISOString().replace(/\.\d{3}Z$/, "Z"),
+    time: new Date(now).toISOString().replace(/\.\d{3}Z$/, "Z"),
     region: finding.Region ?? "us-east-1",
     resources: [finding.ProductArn],
     detail: { findings: [structuredClone(finding)] },
@@ -311,9 +313,9 @@ export interface SecurityHubStandIn extends SecurityHubService {
 }
 
 /** Security Hub's REST API on 127.0.0.1, for @aws-sdk/client-securityhub pointed at it. */
-export async function startSecurityHubStandIn(): Promise<SecurityHubStandIn> {
+export async function startSecurityHubStandIn(clock: () => number = Date.now): Promise<SecurityHubStandIn> {
   const events: Json[] = [];
-  const service = createSecurityHubService((event) => events.push(event));
+  const service = createSecurityHubService((event) => events.push(event), clock);
   const failures: AwsError[] = [];
   const server = createServer((request, response) => {
     void (async () => {

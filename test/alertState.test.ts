@@ -480,6 +480,20 @@ describe("alert state decisions (pure)", () => {
       assert.ok(after.kind === "skip" && after.record === undefined, "after the resolution: the hold stays");
     });
 
+    it("a responder reopening an incident whose finding the stack has closed since leaves its resolve owed", () => {
+      const closed: AlertState = {
+        ...state({ incident: { id: "Q1" }, openedAt: T0 }),
+        status: "resolved",
+        closedBy: "finding",
+        sentAt: T0 + 1_000,
+      };
+      const reopened = webhook("incident.reopened", closed, T0 + 2_000);
+      assert.ok(reopened.kind === "apply" && reopened.next?.status === "resolved");
+      assert.equal(reopened.next.sentAt, undefined);
+      const echo = decide(reopened.next, event({ action: "resolve", passed: true, triaged: true }), OPTIONS);
+      assert.ok(echo.kind === "send" && echo.change === "retry" && echo.next.status === "resolved");
+    });
+
     it("an incident opened after a responder's resolution of the alert's incident leaves its resolve owed", () => {
       const held: AlertState = {
         ...state({ incident: { id: "Q1" }, openedAt: T0 }),

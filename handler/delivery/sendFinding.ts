@@ -3,6 +3,7 @@ import type { PagerDutyEvent } from "../finding/pagerdutyEvent";
 import type { Routed } from "../finding/route";
 import { DEFAULT_ROUTE, type RouteChoice } from "../finding/routes";
 import type { AlertTracker } from "../state/tracker";
+import { EVENT_TIME_RESOLUTION_MS } from "../state/alerts";
 import type { Clock } from "../clock";
 import { errorText, type Logger } from "../telemetry/log";
 import type { Meter } from "../telemetry/metrics";
@@ -54,6 +55,16 @@ export type FindingResult =
    */
   | { kind: "stop"; reason: string; retryAt?: number; queued?: boolean };
 
+/**
+ * The latest moment Security Hub's change in the event can have happened: a person's note written with it (to the
+ * millisecond), else the end of the second EventBridge stamped the event with.
+ */
+function latestChangeAt(importedAt: number | undefined, notedAt: number | undefined): { at?: number } {
+  if (importedAt === undefined) return {};
+  if (notedAt !== undefined && notedAt >= importedAt) return { at: notedAt };
+  return { at: importedAt + EVENT_TIME_RESOLUTION_MS };
+}
+
 export async function sendFinding(
   routed: Extract<Routed, { kind: "send" }>,
   context: {
@@ -101,7 +112,7 @@ export async function sendFinding(
       finding: identityOf(finding),
       triaged: (finding.workflow !== undefined && finding.workflow !== "NEW") || finding.noted,
       stackNoted: finding.stackNoted,
-      ...(context.importedAt === undefined ? {} : { at: context.importedAt }),
+      ...latestChangeAt(context.importedAt, finding.notedAtMs),
       ...(choice.route === DEFAULT_ROUTE ? {} : { route: choice.route }),
       ...(group === undefined ? {} : { group }),
     },

@@ -132,6 +132,7 @@ export function readAsff(raw: Record<string, unknown>): { finding: Finding } | {
     lastObservedAt: textAt(raw, "LastObservedAt"),
     updatedAt: textAt(raw, "UpdatedAt"),
     updatedAtMs: isoMillis(textAt(raw, "UpdatedAt")),
+    notedAtMs: hasNote && !notedByStack ? isoMillis(textAt(raw, "Note", "UpdatedAt")) : undefined,
     sourceUrl: textAt(raw, "SourceUrl"),
     consoleUrl: consoleUrlOf(productArn, id, resources, region),
   };

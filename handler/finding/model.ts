@@ -61,6 +61,8 @@ export interface Finding {
   updatedAt?: string;
   /** When the finding was last updated by its product (epoch ms), when that time is valid. */
   updatedAtMs?: number;
+  /** When a person last wrote the finding's note (ASFF Note.UpdatedAt, epoch ms), when valid. */
+  notedAtMs?: number;
   sourceUrl?: string;
   /** The finding in the Security Hub console of its own partition and Region, where there is one. */
   consoleUrl?: string;

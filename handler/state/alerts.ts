@@ -71,8 +71,8 @@ export interface AlertState {
   leaving?: string;
   /**
    * The alert was closed while its finding still failed (a workflow RESOLVED set in the console, a severity below
-   * the filter), at this time (Security Hub's event; 0 when unknown): a responder's resolution in PagerDuty that
-   * came before it still holds the finding.
+   * the filter), at the latest at this time (0 when unknown): a responder's resolution in PagerDuty that may have
+   * come before it still holds the finding.
    */
   stillFailing?: number;
   /**
@@ -120,7 +120,10 @@ export interface AlertEvent {
   stackNoted?: boolean;
   /** The group a trigger of the finding joins (alertPer: control); absent: a trigger opens an alert of its own. */
   group?: string;
-  /** When Security Hub emitted the event (epoch ms): a workflow change keeps UpdatedAt, this says when it happened. */
+  /**
+   * The latest moment Security Hub's change in the event can have happened (epoch ms): a workflow change keeps
+   * UpdatedAt, this bounds when it happened.
+   */
   at?: number;
 }
 
@@ -448,7 +451,7 @@ function decideOnRecord(
     !event.passed &&
     event.at !== undefined &&
     state.responderAt !== undefined &&
-    event.at + EVENT_TIME_RESOLUTION_MS <= state.responderAt &&
+    event.at <= state.responderAt &&
     state.updatedAt < event.at
   ) {
     const unheld = nextOf(state, event, { sentAt: state.sentAt ?? options.now, closedBy: "finding" });

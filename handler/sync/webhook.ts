@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from "crypto";
 import { isObject, parseJson, textAt, valueAt } from "../finding/json";
-import { EVENT_TIME_RESOLUTION_MS, type AlertState } from "../state/alerts";
+import type { AlertState } from "../state/alerts";
 import { failingOf, resolvedByResponder, type GroupState } from "../state/groups";
 import {
   groupNote,
@@ -221,7 +221,7 @@ export function effectOf(event: WebhookEvent, state: AlertState): WebhookEffect 
             event.occurredAt >= state.openedAt);
         const crossedClose =
           state.stillFailing !== undefined &&
-          (state.stillFailing === 0 || event.occurredAt < state.stillFailing + EVENT_TIME_RESOLUTION_MS);
+          (state.stillFailing === 0 || event.occurredAt < state.stillFailing);
         if (ofThisAlert && crossedClose) {
           const held: AlertState = { ...withIncident, closedBy: "responder", responderAt: event.occurredAt };
           delete held.stillFailing;
@@ -290,6 +290,10 @@ export function effectOf(event: WebhookEvent, state: AlertState): WebhookEffect 
         delete next.sentAt;
         next.writeBack = "due";
       }
+      // A responder reopened an incident whose finding the stack has closed since (it passed, or was closed in
+      // Security Hub): PagerDuty holds it open again, so its resolve is owed, sent at the finding's next event
+      // (Security Hub's echo of this note).
+      if (!reopen && state.status === "resolved" && state.paged) delete next.sentAt;
       return {
         kind: "apply",
         note: reopenedNote(agent.name, incident),

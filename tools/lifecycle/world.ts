@@ -221,14 +221,16 @@ export class LifecycleWorld {
     this.ssm = createSsmService("us-east-1", this.time.now);
     this.random = seededRandom(seed);
     this.pagerduty = createPagerDutyModel({ routingKeys: [ROUTING_KEY], now: this.time.now });
-    this.securityHub = createSecurityHubService((event) =>
-      this.emit(
-        event,
-        this.personUpdating ? "a person's update in the console" : "the echo of a write-back",
-        {
-          echo: !this.personUpdating,
-        },
-      ),
+    this.securityHub = createSecurityHubService(
+      (event) =>
+        this.emit(
+          event,
+          this.personUpdating ? "a person's update in the console" : "the echo of a write-back",
+          {
+            echo: !this.personUpdating,
+          },
+        ),
+      this.time.now,
     );
     this.dynamodb = createDynamoDbService([TABLE]);
     this.ssm.putParameter(PARAMETER, ROUTING_KEY);
@@ -603,9 +605,8 @@ export class LifecycleWorld {
       const state = this.subjects.find((candidate) => candidate.dedupKey === dedupKeyOfDocument(document));
       state?.emitted.push({ at: this.now(), document });
     }
-    // Security Hub's model stamps its update events with the wall clock: the explorer's runs are on virtual time.
+    // Every event gets its own id, and `time` in whole seconds as EventBridge gives it.
     this.events += 1;
-    // EventBridge gives `time` in whole seconds.
     const time = `${new Date(this.now()).toISOString().slice(0, 19)}Z`;
     const stamped = { ...event, id: `event-${this.events}`, time };
     this.eventBus.push({ body: JSON.stringify(stamped), what });

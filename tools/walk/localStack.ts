@@ -124,7 +124,7 @@ export async function startLocalStack(
     config.organizations === undefined || organizationsTree === undefined
       ? undefined
       : await startOrganizationsStandIn(organizationsTree);
-  const securityHub = await startSecurityHubStandIn();
+  const securityHub = await startSecurityHubStandIn(() => clock.now());
   const logs: LogLine[] = [];
   const log = createJsonLogger((line) => logs.push(JSON.parse(line) as LogLine));
   const deadLetters: DeadLetter[] = [];
