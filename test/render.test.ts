@@ -1,5 +1,5 @@
 import assert from "assert/strict";
-import { spawnSync } from "child_process";
+import { spawn } from "child_process";
 import { join } from "path";
 import { ACCEPT_ALL } from "../handler/finding/filter";
 import { validate } from "../standins/pagerdutyModel";
@@ -8,13 +8,23 @@ import { FIXTURE_DIR, fixtureNames, loadFixture } from "./support/fixtures";
 
 const ROOT = join(__dirname, "..");
 
-function runRender(args: string[], input?: string) {
-  const result = spawnSync("npx", ["ts-node", "tools/render.ts", ...args], {
-    cwd: ROOT,
-    input,
-    encoding: "utf8",
+interface Run {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the render command in a process of its own (its start-up is most of the cost: run several at once). */
+function runRender(args: string[], input?: string): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = spawn("npx", ["ts-node", "tools/render.ts", ...args], { cwd: ROOT });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString("utf8")));
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")));
+    child.on("close", (status) => resolve({ status, stdout, stderr }));
+    child.stdin.end(input ?? "");
   });
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
 describe("render", () => {
@@ -31,8 +41,14 @@ describe("render", () => {
     }
   });
 
-  it("prints the document for a file and for standard input", () => {
-    const file = runRender([join(FIXTURE_DIR, "prowler-3.3.0-asff-output-sample.json")]);
+  it("prints the document for a file and for standard input", async () => {
+    const [file, piped] = await Promise.all([
+      runRender([join(FIXTURE_DIR, "prowler-3.3.0-asff-output-sample.json")]),
+      runRender(
+        ["-", "--severity", "CRITICAL"],
+        JSON.stringify(loadFixture("asr-afsbp-custom-action-mixed-controls.json")),
+      ),
+    ]);
     assert.equal(file.status, 0, file.stderr);
     const output = JSON.parse(file.stdout) as { events: { event_action: string }[]; skipped: unknown[] };
     assert.deepEqual(
@@ -40,10 +56,6 @@ describe("render", () => {
       ["trigger", "resolve", "trigger", "trigger"],
     );
     assert.deepEqual(output.skipped, []);
-    const piped = runRender(
-      ["-", "--severity", "CRITICAL"],
-      JSON.stringify(loadFixture("asr-afsbp-custom-action-mixed-controls.json")),
-    );
     assert.equal(piped.status, 0, piped.stderr);
     const filtered = JSON.parse(piped.stdout) as {
       events: unknown[];
@@ -57,8 +69,8 @@ describe("render", () => {
     assert.deepEqual(filtered.skipped, []);
   });
 
-  it("shows the group each finding's event belongs to with --alert-per control", () => {
-    const grouped = runRender([
+  it("shows the group each finding's event belongs to with --alert-per control", async () => {
+    const grouped = await runRender([
       join(FIXTURE_DIR, "securityhub-fsbp-multiple-resources-findings.json"),
       "--alert-per",
       "control",
@@ -77,7 +89,7 @@ describe("render", () => {
     assert.ok(output.alerts.every((alert) => alert.alertKey.startsWith("securityhub-group-")));
   });
 
-  it("fails with one line and no stack trace on unreadable input", () => {
+  it("fails with one line and no stack trace on unreadable input", async () => {
     const cases: [string[], string | undefined, RegExp][] = [
       [["missing.json"], undefined, /^render: cannot read missing\.json: no such file\n$/],
       [["-"], '{"Findings": [}', /^render: standard input is not valid JSON: .* at line 1, column 15\n$/],
@@ -88,13 +100,15 @@ describe("render", () => {
       ],
       [["-", "--severity", "SEVERE"], "{}", /^render: --severity "SEVERE" is not a severity label/],
     ];
-    for (const [args, input, message] of cases) {
-      const result = runRender(args, input);
+    const results = await Promise.all(cases.map(([args, input]) => runRender(args, input)));
+    cases.forEach(([args, , message], index) => {
+      const result = results[index];
+      assert.ok(result !== undefined);
       assert.equal(result.status, 1, args.join(" "));
       assert.match(result.stderr, message);
       assert.equal(result.stderr.split("\n").length, 2, "one line");
       assert.equal(result.stdout, "");
-    }
+    });
   });
 });
 
