@@ -381,7 +381,7 @@ describe("alert state decisions (pure)", () => {
     it("a reopening that the stack's own resolve (of a trigger the resolution crossed) closed again leaves the trigger owed", () => {
       // The resolution at +1 s crossed a trigger confirmed at +3 s; the stack's resolve of it landed at +5 s,
       // after the responder's reopening at +2 s.
-      const held = { ...state({ incident: { id: "Q1" }, openedAt: T0 }), status: "resolved" as const };
+      const held = state({ incident: { id: "Q1" }, openedAt: T0, status: "resolved" });
       const closedAgain = {
         ...held,
         closedBy: "responder" as const,
@@ -398,12 +398,13 @@ describe("alert state decisions (pure)", () => {
     it("judges a responder's resolution by when it happened against the finding's imports, also out of order", () => {
       // Failing at T0, passed at +1 s (the alert resolved), the resolution at +2 s crossed that resolve: a failure
       // imported at +1.5 s, still on its way, is held by it; one imported after it pages.
-      const passed: AlertState = {
-        ...state({ incident: { id: "Q1" }, openedAt: T0 }),
+      const passed = state({
+        incident: { id: "Q1" },
+        openedAt: T0,
         status: "resolved",
         closedBy: "finding",
         updatedAt: T0 + 1_000,
-      };
+      });
       const crossed = webhook("incident.resolved", passed, T0 + 2_000);
       assert.ok(crossed.kind === "apply" && crossed.next?.heldBefore === T0 + 2_000);
       assert.equal(
@@ -464,12 +465,13 @@ describe("alert state decisions (pure)", () => {
       assert.ok(before.kind === "skip" && before.record === undefined);
 
       // A console RESOLVED Security Hub emitted at +1 s, seen after the responder's resolution at +2 s was applied.
-      const held: AlertState = {
-        ...state({ incident: { id: "Q1" }, openedAt: T0 }),
+      const held = state({
+        incident: { id: "Q1" },
+        openedAt: T0,
         status: "resolved",
         closedBy: "responder",
         responderAt: T0 + 2_000,
-      };
+      });
       const console = decide(held, event({ action: "resolve", triaged: true, at: T0 + 1_000 }), OPTIONS);
       assert.ok(console.kind === "skip" && console.record?.closedBy === "finding");
       assert.equal(
@@ -481,12 +483,13 @@ describe("alert state decisions (pure)", () => {
     });
 
     it("a responder reopening an incident whose finding the stack has closed since leaves its resolve owed", () => {
-      const closed: AlertState = {
-        ...state({ incident: { id: "Q1" }, openedAt: T0 }),
+      const closed = state({
+        incident: { id: "Q1" },
+        openedAt: T0,
         status: "resolved",
         closedBy: "finding",
         sentAt: T0 + 1_000,
-      };
+      });
       const reopened = webhook("incident.reopened", closed, T0 + 2_000);
       assert.ok(reopened.kind === "apply" && reopened.next?.status === "resolved");
       assert.equal(reopened.next.sentAt, undefined);
@@ -495,11 +498,7 @@ describe("alert state decisions (pure)", () => {
     });
 
     it("an incident opened after a responder's resolution of the alert's incident leaves its resolve owed", () => {
-      const held: AlertState = {
-        ...state({ incident: { id: "Q1" }, openedAt: T0 }),
-        status: "resolved",
-        closedBy: "responder",
-      };
+      const held = state({ incident: { id: "Q1" }, openedAt: T0, status: "resolved", closedBy: "responder" });
       const second = webhook("incident.triggered", held, T0 + 2_000, "Q2");
       assert.ok(second.kind === "apply" && second.next?.incident?.id === "Q2");
       assert.equal(second.next.sentAt, undefined);

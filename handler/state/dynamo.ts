@@ -80,6 +80,9 @@ async function readTat(
 
 const ALERT_PREFIX = "alert#";
 
+/** The times by which a responder's actions are judged against the finding's imports (alerts.ts), as numbers. */
+const RESPONDER_TIMES = ["stillFailing", "responderAt", "openedFrom", "passedAt", "heldBefore"] as const;
+
 function toItem(state: AlertState, now: number): Record<string, AttributeValue> {
   const item: Record<string, AttributeValue> = {
     id: { S: `${ALERT_PREFIX}${state.dedupKey}` },
@@ -117,11 +120,10 @@ function toItem(state: AlertState, now: number): Record<string, AttributeValue> 
   if (state.group !== undefined) item.group = { S: state.group };
   if (state.leaving !== undefined) item.leaving = { S: state.leaving };
   if (state.byHand === true) item.byHand = { BOOL: true };
-  if (state.stillFailing !== undefined) item.stillFailing = { N: String(state.stillFailing) };
-  if (state.responderAt !== undefined) item.responderAt = { N: String(state.responderAt) };
-  if (state.openedFrom !== undefined) item.openedFrom = { N: String(state.openedFrom) };
-  if (state.passedAt !== undefined) item.passedAt = { N: String(state.passedAt) };
-  if (state.heldBefore !== undefined) item.heldBefore = { N: String(state.heldBefore) };
+  for (const key of RESPONDER_TIMES) {
+    const value = state[key];
+    if (value !== undefined) item[key] = { N: String(value) };
+  }
   if (state.claim !== undefined) {
     item.claimVersion = { N: String(state.claim.version) };
     item.claimUntil = { N: String(state.claim.until) };
@@ -173,11 +175,7 @@ function fromItem(dedupKey: string, item: Record<string, AttributeValue>): Alert
   if (group !== undefined) state.group = group;
   const leaving = text("leaving");
   if (leaving !== undefined) state.leaving = leaving;
-  const stillFailing = number("stillFailing");
-  if (stillFailing !== undefined) state.stillFailing = stillFailing;
-  const responderAt = number("responderAt");
-  if (responderAt !== undefined) state.responderAt = responderAt;
-  for (const key of ["openedFrom", "passedAt", "heldBefore"] as const) {
+  for (const key of RESPONDER_TIMES) {
     const value = number(key);
     if (value !== undefined) state[key] = value;
   }
