@@ -319,7 +319,7 @@ describe("alert state decisions (pure)", () => {
 
   describe("what the lifecycle explorer found at 20,000 runs", () => {
     const webhook = (
-      type: "incident.resolved" | "incident.reopened" | "incident.triggered",
+      type: "incident.resolved" | "incident.reopened" | "incident.triggered" | "incident.acknowledged",
       alert: AlertState,
       occurredAt: number,
       incident = "Q1",
@@ -482,6 +482,21 @@ describe("alert state decisions (pure)", () => {
       assert.ok(after.kind === "skip" && after.record === undefined, "after the resolution: the hold stays");
     });
 
+    it("a person's resolution of another incident of the finding keeps the alert's own incident recorded", () => {
+      const open = state({
+        incident: { id: "Q2" },
+        openedAt: T0,
+        openedFrom: T0,
+        passedAt: T0 + 2 * HOUR,
+        updatedAt: T0 + 3 * HOUR,
+        sentAt: T0 + 3 * HOUR,
+      });
+      const resolved = webhook("incident.resolved", open, T0 + HOUR, "Q1");
+      assert.ok(resolved.kind === "apply" && resolved.next !== undefined);
+      assert.equal(resolved.next.incident?.id, "Q2");
+      assert.equal(webhook("incident.acknowledged", resolved.next, T0 + 4 * HOUR, "Q2").kind, "apply");
+    });
+
     it("a responder reopening an incident whose finding the stack has closed since leaves its resolve owed", () => {
       const closed = state({
         incident: { id: "Q1" },
@@ -538,6 +553,44 @@ describe("alert state decisions (pure)", () => {
       T0 + 60_000,
     );
     assert.ok(fixed.kind === "send" && fixed.change === "resolve");
+  });
+
+  it("a responder's resolution written while a claim was held survives the claim's release without a request", async () => {
+    const store = createMemoryAlertStore();
+    await store.put(state({ incident: { id: "Q1" }, openedAt: T0, openedFrom: T0 }), undefined, T0);
+    const now = T0 + HOUR;
+    const tracker = createAlertTracker({
+      store,
+      clock: { now: () => now, sleep: () => Promise.resolve() },
+      log: silentLogger,
+      meter: silentMeter,
+      refreshMs: 0,
+      resolveUntrackedUntil: 0,
+      writeBack: false,
+    });
+    const update = await tracker.plan(event({ updatedAt: T0 + HOUR, fingerprint: "f2" }), now + 60_000);
+    assert.ok(update.kind === "send" && update.change === "update");
+    const claimed = await store.get("securityhub-abc");
+    assert.ok(claimed !== undefined);
+    const resolution = effectOf(
+      {
+        id: "W1",
+        type: "incident.resolved",
+        occurredAt: now + 1_000,
+        agent: { person: true, name: "Ada" },
+        incident: { id: "Q1" },
+      },
+      claimed,
+    );
+    assert.ok(resolution.kind === "apply" && resolution.next !== undefined);
+    assert.ok(await store.put(resolution.next, claimed.version, now));
+    await update.release(false);
+    const after = await store.get("securityhub-abc");
+    assert.equal(after?.status, "resolved");
+    assert.equal(after?.closedBy, "responder");
+    const next = await tracker.plan(event({ updatedAt: T0 + 2 * HOUR, fingerprint: "f3" }), now + 60_000);
+    // No trigger: the claim left no request, and the hold's resolve is what the record owes PagerDuty.
+    assert.ok(next.kind === "send" && next.action === "resolve", "held: no trigger goes out");
   });
 
   it("a person's page is sent even when the state holds the alert open (PagerDuty deduplicates)", () => {

@@ -144,11 +144,12 @@ export function createAlertTracker(options: AlertTrackerOptions): AlertTracker {
   }
   const withoutClaim = ({ claim: _claim, ...state }: Claimed): AlertState => state;
   /**
-   * No request left: PagerDuty holds what it held before the claim, and the record says so again (an incident a
-   * webhook recorded meanwhile kept), so that the finding's next event is judged against what PagerDuty holds: a
-   * resolve of a trigger that never went out sends nothing.
+   * No request left: PagerDuty holds what it held before the claim, and the record says so again, so that the
+   * finding's next event is judged against what PagerDuty holds: a resolve of a trigger that never went out sends
+   * nothing. A record a webhook wrote after the claim (a responder's resolution) is what holds now, and is kept.
    */
-  const unclaimed = (before: AlertState | undefined, current: Claimed): AlertState => {
+  const unclaimed = (before: AlertState | undefined, claimed: Claimed, current: Claimed): AlertState => {
+    if (current.version !== claimed.version) return withoutClaim(current);
     if (before === undefined)
       return {
         dedupKey: current.dedupKey,
@@ -163,7 +164,7 @@ export function createAlertTracker(options: AlertTrackerOptions): AlertTracker {
         ...(current.route === undefined ? {} : { route: current.route }),
       };
     const { claim: _claim, ...restored } = before;
-    return current.incident === undefined ? restored : { ...restored, incident: current.incident };
+    return restored;
   };
 
   return {
@@ -259,7 +260,7 @@ export function createAlertTracker(options: AlertTrackerOptions): AlertTracker {
                       until: Math.min(current.claim.until, clock.now() + CLAIM_MARGIN_MS),
                     },
                   }
-                : unclaimed(state, current),
+                : unclaimed(state, claimed, current),
             ),
         };
       }

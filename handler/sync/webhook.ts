@@ -204,7 +204,7 @@ export function effectOf(event: WebhookEvent, state: AlertState): WebhookEffect 
         ...(next === undefined ? {} : { next }),
       };
     }
-    case "incident.resolved":
+    case "incident.resolved": {
       if (!agent.person)
         return { kind: "ignore", reason: "resolved by the finding's own update, not by a person" };
       if (state.status !== "open") {
@@ -243,12 +243,15 @@ export function effectOf(event: WebhookEvent, state: AlertState): WebhookEffect 
           };
         return { kind: "ignore", reason: "the alert was already resolved" };
       }
+      // The alert's own incident stays recorded when a person resolved another one of the finding's.
+      const recorded =
+        state.incident === undefined || known ? withIncident : { ...state, version: state.version + 1 };
       if (state.passedAt !== undefined && state.updatedAt > event.occurredAt) {
         // The finding passed (after this resolution, or last before it) and fails again since (its events came out
         // of order): the resolution holds nothing, and PagerDuty, holding the incident resolved, must be told of
         // the failure. The record is left unconfirmed, so that
         // the finding's next event (Security Hub's echo of this note) sends the trigger again.
-        const regressed: AlertState = { ...withIncident, responderAt: event.occurredAt, writeBack: "due" };
+        const regressed: AlertState = { ...recorded, responderAt: event.occurredAt, writeBack: "due" };
         delete regressed.sentAt;
         return { kind: "apply", note: resolvedNote(agent.name, incident), next: regressed };
       }
@@ -261,9 +264,7 @@ export function effectOf(event: WebhookEvent, state: AlertState): WebhookEffect 
           (state.incident !== undefined && !known) ||
           (state.sentAt !== undefined && state.sentAt > event.occurredAt);
         const held: AlertState = {
-          ...(state.incident === undefined || known
-            ? withIncident
-            : { ...state, version: state.version + 1 }),
+          ...recorded,
           status: "resolved",
           closedBy: "responder",
           writeBack: undefined,
@@ -272,6 +273,7 @@ export function effectOf(event: WebhookEvent, state: AlertState): WebhookEffect 
         if (undone) delete held.sentAt;
         return { kind: "apply", note: resolvedNote(agent.name, incident), workflow: "RESOLVED", next: held };
       }
+    }
     case "incident.reopened": {
       const reopen = state.status === "resolved" && state.closedBy === "responder";
       const next: AlertState = reopen
