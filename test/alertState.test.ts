@@ -56,6 +56,19 @@ function state(overrides: Partial<AlertState> = {}): AlertState {
 
 const OPTIONS = { now: T0 + HOUR, refreshMs: 24 * HOUR, resolveUntracked: false, writeBack: false };
 
+/** The real tracker over an in-memory store, at a fixed moment. */
+function memoryTracker(store: ReturnType<typeof createMemoryAlertStore>, now: number) {
+  return createAlertTracker({
+    store,
+    clock: { now: () => now, sleep: () => Promise.resolve() },
+    log: silentLogger,
+    meter: silentMeter,
+    refreshMs: 0,
+    resolveUntrackedUntil: 0,
+    writeBack: false,
+  });
+}
+
 function outcome(decision: ReturnType<typeof decide>): string {
   if (decision.kind === "wait") return "wait";
   return decision.kind === "send" ? `send ${decision.change}` : `skip ${decision.skip}`;
@@ -524,15 +537,7 @@ describe("alert state decisions (pure)", () => {
 
   it("a trigger handed back before any request left leaves the record as PagerDuty holds it: its finding's pass then sends nothing", async () => {
     const store = createMemoryAlertStore();
-    const tracker = createAlertTracker({
-      store,
-      clock: { now: () => T0, sleep: () => Promise.resolve() },
-      log: silentLogger,
-      meter: silentMeter,
-      refreshMs: 0,
-      resolveUntrackedUntil: 0,
-      writeBack: false,
-    });
+    const tracker = memoryTracker(store, T0);
     const trigger = await tracker.plan(event(), T0 + 60_000);
     assert.ok(trigger.kind === "send" && trigger.change === "new");
     await trigger.release(false);
@@ -559,15 +564,7 @@ describe("alert state decisions (pure)", () => {
     const store = createMemoryAlertStore();
     await store.put(state({ incident: { id: "Q1" }, openedAt: T0, openedFrom: T0 }), undefined, T0);
     const now = T0 + HOUR;
-    const tracker = createAlertTracker({
-      store,
-      clock: { now: () => now, sleep: () => Promise.resolve() },
-      log: silentLogger,
-      meter: silentMeter,
-      refreshMs: 0,
-      resolveUntrackedUntil: 0,
-      writeBack: false,
-    });
+    const tracker = memoryTracker(store, now);
     const update = await tracker.plan(event({ updatedAt: T0 + HOUR, fingerprint: "f2" }), now + 60_000);
     assert.ok(update.kind === "send" && update.change === "update");
     const claimed = await store.get("securityhub-abc");
