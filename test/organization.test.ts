@@ -1,5 +1,5 @@
 import assert from "assert/strict";
-import { runEstate, wrongAtEnd } from "../tools/simulation/estateRun";
+import { expectedAlerts, runEstate, wrongAtEnd } from "../tools/simulation/estateRun";
 import {
   UNOWNED,
   churn,
@@ -115,6 +115,64 @@ describe("the organization benchmark's ground truth", () => {
           entry.newInScan === 2,
       ),
     );
+  });
+});
+
+describe("the organization benchmark's expected alerts, walked in import order", () => {
+  // Three buckets failing one control in one account: one group. Keys are the bucket and the control.
+  const bucket = (resource: number): EstateEntry => ({
+    account: 0,
+    control: 7,
+    resource,
+    region: "us-east-1",
+    failing: true,
+    severity: "HIGH",
+  });
+  const expectation = () =>
+    expectedAlerts({
+      pages: (entry) => entry.failing,
+      keyOf: (entry) => `bucket-${entry.resource}`,
+      alertKeyOf: (entry) => (entry.severity === "CRITICAL" ? `bucket-${entry.resource}` : "control-7"),
+      policy: { supportHours: undefined, urgentAtAnyHour: [], backlogUntil: undefined },
+    });
+
+  it("counts a group closed by its last member's pass and opened again by a new member imported after it", () => {
+    const walk = expectation();
+    const [fixed, fresh] = [bucket(1), bucket(2)];
+    walk.imported(fixed, 0, 1);
+    assert.equal(walk.takeChanges(), 1, "opened");
+    Object.assign(fixed, { failing: false, severity: "INFORMATIONAL" });
+    walk.imported(fixed, 10, 2);
+    walk.imported(fresh, 20, 2);
+    assert.equal(walk.takeChanges(), 2, "closed, then opened again");
+    assert.deepEqual(
+      walk.openings.map((opening) => [opening.key, opening.scan]),
+      [
+        ["control-7", 1],
+        ["control-7", 2],
+      ],
+    );
+    assert.deepEqual([...walk.expectedOpen().keys()], ["control-7"]);
+  });
+
+  it("counts nothing when the new member is imported before the last one passes, and a CRITICAL member's move as its own alert opening", () => {
+    const walk = expectation();
+    const [fixed, fresh, worse] = [bucket(1), bucket(2), bucket(3)];
+    walk.imported(fixed, 0, 1);
+    walk.imported(worse, 1, 1);
+    walk.takeChanges();
+    walk.imported(fresh, 10, 2);
+    Object.assign(fixed, { failing: false, severity: "INFORMATIONAL" });
+    walk.imported(fixed, 20, 2);
+    assert.equal(walk.takeChanges(), 0);
+    Object.assign(worse, { severity: "CRITICAL" });
+    walk.imported(worse, 30, 2);
+    assert.equal(
+      walk.takeChanges(),
+      1,
+      "the CRITICAL bucket's own alert; its group stays open with the fresh one",
+    );
+    assert.deepEqual([...walk.expectedOpen().keys()].sort(), ["bucket-3", "control-7"]);
   });
 });
 

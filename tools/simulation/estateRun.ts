@@ -122,6 +122,82 @@ export function formatConfig(format: EstateFormat, config: Record<string, string
   };
 }
 
+/** How the estate decides which alert a finding pages, and at what urgency. */
+export interface AlertRules {
+  pages(entry: EstateEntry): boolean;
+  /** The finding's own alert. */
+  keyOf(entry: EstateEntry): string;
+  /** The alert its trigger goes to: its own, or its group's. */
+  alertKeyOf(entry: EstateEntry): string;
+  policy: UrgencyPolicy;
+}
+
+/**
+ * What PagerDuty should hear, walked in the order the findings are imported, as the function learns of them: each
+ * alert opens with its first failing member, changes when its severity does (a group's only rises while it is
+ * open: its page's highest), and closes with its last. A group whose members all passed before a new one failed
+ * closed and opens again, as it should: nothing could know of the new one before it was imported.
+ */
+export function expectedAlerts(rules: AlertRules) {
+  const open = new Map<string, { members: Set<EstateEntry>; severity: SeverityLabel }>();
+  const memberOf = new Map<EstateEntry, string>();
+  // Alerts that opened before: opening again is a regression, never backlog.
+  const openedBefore = new Set<string>();
+  const openings: EstateRun["openings"] = [];
+  const newPages: EstateRun["newPages"] = [];
+  let changes = 0;
+  return {
+    openings,
+    newPages,
+    /** The import of `entry` in its current state, at `now`, in scan `scan`. */
+    imported(entry: EstateEntry, now: number, scan: number): void {
+      const was = memberOf.get(entry);
+      const key = rules.pages(entry) ? rules.alertKeyOf(entry) : undefined;
+      const left = was === undefined || was === key ? undefined : open.get(was);
+      if (was !== undefined && left !== undefined) {
+        left.members.delete(entry);
+        memberOf.delete(entry);
+        if (left.members.size === 0) {
+          open.delete(was);
+          changes += 1;
+        }
+      }
+      if (key === undefined) return;
+      memberOf.set(entry, key);
+      const alert = open.get(key);
+      if (alert !== undefined) {
+        alert.members.add(entry);
+        const severity =
+          key === rules.keyOf(entry) ? entry.severity : higherSeverity(alert.severity, entry.severity);
+        if (severity !== alert.severity) changes += 1;
+        alert.severity = severity;
+        return;
+      }
+      open.set(key, { members: new Set([entry]), severity: entry.severity });
+      changes += 1;
+      const { urgency } = urgencyOf(
+        { label: entry.severity, byHand: false, regression: openedBefore.has(key), importedAt: now },
+        now,
+        rules.policy,
+      );
+      openedBefore.add(key);
+      openings.push({ key, at: now, scan, urgency });
+      if (entry.newInScan === scan || entry.severity === "CRITICAL")
+        newPages.push({ key, at: now, scan, severity: entry.severity, newInScan: entry.newInScan === scan });
+    },
+    /** The alerts' state changes since the last call. */
+    takeChanges(): number {
+      const counted = changes;
+      changes = 0;
+      return counted;
+    },
+    /** The alerts open now, with their severity. */
+    expectedOpen(): Map<string, SeverityLabel> {
+      return new Map([...open].map(([key, alert]) => [key, alert.severity]));
+    },
+  };
+}
+
 export async function runEstate(options: EstateRunOptions): Promise<EstateRun> {
   const wallStart = Date.now();
   const { organization, estate, format } = options;
@@ -216,42 +292,19 @@ export async function runEstate(options: EstateRunOptions): Promise<EstateRun> {
   const paged = new Map<string, EstateEntry>();
   const alerts = new Map<string, EstateEntry>();
   const everCritical = new Set<string>();
-  const newPages: EstateRun["newPages"] = [];
-  const openings: EstateRun["openings"] = [];
   const policy = deployment.settings.urgency;
-  let open = new Map<string, SeverityLabel>();
-  // Alerts open at the end of an earlier scan: opening again is a regression, never backlog.
-  const openedBefore = new Set<string>();
+  const expectation = expectedAlerts({ pages, keyOf, alertKeyOf, policy: policy ?? SEVERITY_BASED });
   const scans: ScanFigures[] = [];
   let start = START;
 
   for (let scan = 1; scan <= SCANS; scan += 1) {
     if (scan > 1) options.churn(estate, scan, random, labels);
-    // What PagerDuty should hear in this scan, from the estate itself: each alert that opens, changes or closes.
-    const nowOpen = new Map<string, SeverityLabel>();
     for (const entry of estate) {
       if (!pages(entry)) continue;
       paged.set(keyOf(entry), entry);
       if (entry.severity === "CRITICAL") everCritical.add(keyOf(entry));
-      const key = alertKeyOf(entry);
-      alerts.set(key, entry);
-      // A finding's own alert follows its severity; a group's only rises while it is open (its page's highest).
-      const before = nowOpen.get(key) ?? open.get(key);
-      nowOpen.set(
-        key,
-        key !== keyOf(entry) && before !== undefined
-          ? higherSeverity(before, entry.severity)
-          : entry.severity,
-      );
+      alerts.set(alertKeyOf(entry), entry);
     }
-    let stateChanges = 0;
-    for (const [key, severity] of nowOpen) if (open.get(key) !== severity) stateChanges += 1;
-    for (const key of open.keys()) if (!nowOpen.has(key)) stateChanges += 1;
-    const wasOpen = open;
-    for (const key of wasOpen.keys()) openedBefore.add(key);
-    open = nowOpen;
-    const openedNow = new Set<string>();
-
     // Every finding once, in a random order over the scan; those new in the middle of a rescan at its middle.
     const regular: EstateEntry[] = [];
     const middle: EstateEntry[] = [];
@@ -280,25 +333,7 @@ export async function runEstate(options: EstateRunOptions): Promise<EstateRun> {
           // Only a finding that paged can have been written back.
           notified: keys.has(entry) && deployment.notified.has(factory.identity(entry).id),
         };
-        const key = pages(entry) ? alertKeyOf(entry) : undefined;
-        if (key !== undefined && !wasOpen.has(key) && !openedNow.has(key)) {
-          openedNow.add(key);
-          const regression = openedBefore.has(key);
-          const { urgency } = urgencyOf(
-            { label: entry.severity, byHand: false, regression, importedAt: now },
-            now,
-            policy ?? SEVERITY_BASED,
-          );
-          openings.push({ key, at: now, scan, urgency });
-          if (entry.newInScan === scan || entry.severity === "CRITICAL")
-            newPages.push({
-              key,
-              at: now,
-              scan,
-              severity: entry.severity,
-              newInScan: entry.newInScan === scan,
-            });
-        }
+        expectation.imported(entry, now, scan);
         let lanesTaken = 0;
         for (const feed of feeds) {
           const lanes = lanesOf(
@@ -326,7 +361,7 @@ export async function runEstate(options: EstateRunOptions): Promise<EstateRun> {
       pagerdutyRequests: after.requests - before.requests,
       triggersSent: after.triggers - before.triggers,
       resolvesSent: after.resolves - before.resolves,
-      stateChanges,
+      stateChanges: expectation.takeChanges(),
       dynamodbReads: after.reads - before.reads,
       dynamodbWrites: after.writes - before.writes,
       functionInvocations: after.invocations - before.invocations,
@@ -374,9 +409,9 @@ export async function runEstate(options: EstateRunOptions): Promise<EstateRun> {
     alerts,
     everCritical,
     serviceTeamOf: (routingKey) => harness.serviceTeams.get(routingKey),
-    expectedOpen: open,
-    newPages,
-    openings,
+    expectedOpen: expectation.expectedOpen(),
+    newPages: expectation.newPages,
+    openings: expectation.openings,
     alertsByKey,
     timeToPage(key, at) {
       const opened = (alertsByKey.get(key) ?? [])
