@@ -3,6 +3,7 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { alertKeyOf, type Grouping } from "../handler/finding/control";
 import { dedupKeyOf } from "../handler/finding/mapping";
 import { applyMemberEvent, settleGroup, type GroupStore } from "../handler/state/groupStore";
+import { RESOLVED_MEMORY_MS } from "../handler/state/alerts";
 import { createDynamoGroupStore } from "../handler/state/dynamo";
 import type { MemberContext, MemberEvent } from "../handler/state/groups";
 import { electricEyeFinding, passedReimport } from "../tools/simulation/findings";
@@ -55,7 +56,7 @@ function atOnce(store: GroupStore, readers: number): GroupStore {
       }
       return state;
     },
-    put: (next, expected) => store.put(next, expected),
+    put: (next, expected, now) => store.put(next, expected, now),
   };
 }
 
@@ -97,11 +98,15 @@ describe("a group's record in the state table (DynamoDB in dynalite)", () => {
     assert.equal(closed?.status, "resolved");
     assert.deepEqual(closed?.members, {});
     assert.equal(closed?.version, 8);
+    // A closed group is forgotten a week later by the table's TTL, as a finding's resolved alert is; an open one never.
+    const expiry = async () => (await emulator.item(TABLE, `group#${GROUP}`))?.expiresAt?.N;
+    assert.equal(await expiry(), String(Math.floor((NOW + RESOLVED_MEMORY_MS) / 1000)));
 
     const again = await applyMemberEvent(store, member("billing-replica"), GROUP, CONTEXT);
     assert.equal(again.send, "trigger");
     assert.equal(again.send === "trigger" ? again.change : undefined, "reopen");
     assert.equal((await emulator.item(TABLE, `group#${GROUP}`))?.version?.N, "9");
+    assert.equal(await expiry(), undefined, "open again: kept");
   });
 
   it("sends a claimed event again when its sender never confirmed it, and makes others wait while the claim holds", async () => {

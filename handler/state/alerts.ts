@@ -485,8 +485,11 @@ export const RESOLVED_MEMORY_MS = 7 * DAY_MS;
 /** A responder's resolution holds off re-pages for a still-failing finding this long (Security Hub keeps findings 90 days). */
 export const RESPONDER_HOLD_MS = 90 * DAY_MS;
 
-/** When a state may be forgotten (epoch seconds, for the table's TTL); open alerts never are. */
-export function expiryOf(state: AlertState, now: number): number | undefined {
+/**
+ * When a finding's or a group's record may be forgotten (epoch seconds, for the table's TTL); open alerts never
+ * are, and a responder's resolution is kept as long as it holds re-pages off.
+ */
+export function expiryOf(state: Pick<AlertState, "status" | "closedBy">, now: number): number | undefined {
   if (state.status === "open") return undefined;
   return Math.floor((now + (state.closedBy === "responder" ? RESPONDER_HOLD_MS : RESOLVED_MEMORY_MS)) / 1000);
 }

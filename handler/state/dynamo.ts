@@ -358,16 +358,18 @@ export function createDynamoGroupStore(client: DynamoDBClient, tableName: string
       const item = await readItem(client, tableName, `${GROUP_PREFIX}${dedupKey}`);
       return item === undefined ? undefined : groupOfItem(item);
     },
-    put: (next, expected) => putOverVersion(client, tableName, groupItem(next), expected),
+    put: (next, expected, now) => putOverVersion(client, tableName, groupItem(next, now), expected),
   };
 }
 
-function groupItem(state: GroupState): Record<string, AttributeValue> {
+function groupItem(state: GroupState, now: number): Record<string, AttributeValue> {
   const { version, ...record } = state;
+  const expiresAt = expiryOf(state, now);
   return {
     id: { S: `${GROUP_PREFIX}${state.dedupKey}` },
     version: { N: String(version) },
     record: { S: JSON.stringify(record) },
+    ...(expiresAt === undefined ? {} : { expiresAt: { N: String(expiresAt) } }),
   };
 }
 

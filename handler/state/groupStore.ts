@@ -18,8 +18,11 @@ const GROUP_WRITE_ATTEMPTS = 5;
 
 export interface GroupStore {
   get(dedupKey: string): Promise<GroupState | undefined>;
-  /** Writes `next` if the stored record is still at version `expected` (undefined: there is none). */
-  put(next: GroupState, expected: number | undefined): Promise<boolean>;
+  /**
+   * Writes `next` if the stored record is still at version `expected` (undefined: there is none); `now` dates
+   * when a resolved group may be forgotten.
+   */
+  put(next: GroupState, expected: number | undefined, now: number): Promise<boolean>;
 }
 
 /** One container's group records, for running without a table (local tools, tests). */
@@ -54,7 +57,7 @@ export async function applyMemberEvent(
     const state = await store.get(dedupKey);
     const decision = decideGroupSend(state, event, dedupKey, context);
     if (decision.send === "wait" || decision.next === undefined || decision.next === state) return decision;
-    if (await store.put(decision.next, state?.version)) return decision;
+    if (await store.put(decision.next, state?.version, context.now)) return decision;
   }
   throw new Error(
     `group ${dedupKey} changed ${GROUP_WRITE_ATTEMPTS} times while one member's event was decided`,
@@ -87,7 +90,7 @@ export async function settleGroup(
           },
           version: current.version + 1,
         };
-    if (await store.put(next, current.version)) return;
+    if (await store.put(next, current.version, now)) return;
     current = await store.get(claimed.dedupKey);
   }
   throw new Error(

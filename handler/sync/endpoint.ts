@@ -368,7 +368,7 @@ export function createWebhookHandler(
       log.info("webhook event changes nothing", { ...fields, dedupKey, reason: effect.reason });
       return "ignored";
     }
-    if (effect.next !== undefined && !(await groupStore.put(effect.next, group.version)))
+    if (effect.next !== undefined && !(await groupStore.put(effect.next, group.version, clock.now())))
       throw new Error("the group's record changed meanwhile");
     const refs = Object.values(group.findings ?? {}).flatMap((finding) => refOf(finding) ?? []);
     if (refs.length > 0) {
