@@ -498,6 +498,17 @@ describe("Security Hub and PagerDuty in both directions, over real HTTP", () => 
           held(member).Note?.Text,
           "PagerDuty incident #1: https://acme.pagerduty.com/incidents/Q000001 opened (one incident for control s3-bucket-encryption-check in this account, 3 failing now).",
         );
+      // A bucket that fails after the incident was named joins without a request, and is told of that incident.
+      const [joined] = world.securityHub.importFindings([
+        { ...electricEyeFinding("s3-encryption-high", "billing-backup", "111122223333"), UpdatedAt: T(10) },
+      ]) as Record<string, unknown>[];
+      await lane(sqsEvent([JSON.stringify(importedEvent([joined as Record<string, unknown>]))]));
+      assert.equal(requests(), 1);
+      assert.equal(held(joined as Record<string, unknown>).Workflow?.Status, "NOTIFIED");
+      assert.equal(
+        held(joined as Record<string, unknown>).Note?.Text,
+        "PagerDuty incident #1: https://acme.pagerduty.com/incidents/Q000001 opened (one incident for control s3-bucket-encryption-check in this account, 4 failing now).",
+      );
       world.pagerduty.model.respond(dedupKeyOfAlert(), "resolve", ADA);
       assert.equal((await send(url, "incident.resolved", ADA)).status, 200);
       for (const member of members) {

@@ -7,6 +7,7 @@ import { applyMemberEvent, settleGroup, type GroupStore } from "../state/groupSt
 import { failingOf, pageOf, type GroupSend, type GroupState } from "../state/groups";
 import { CLAIM_MARGIN_MS, type Plan } from "../state/tracker";
 import { identityOf } from "../sync/securityHub";
+import { joinedNote } from "../sync/webhook";
 import { errorText } from "../telemetry/log";
 import type { Delivery } from "./delivery";
 import type { FindingDependencies, FindingResult } from "./sendFinding";
@@ -63,8 +64,13 @@ export function createRecordGroups(
     severity: routed.mapped.severityLabel,
   });
 
-  const confirmMember = async ({ routed, plan }: Member): Promise<void> => {
-    if (plan.writeBack) deps.writeBack?.(routed, deps.channelService(plan.route));
+  const confirmMember = async ({ routed, plan }: Member, group: GroupState | undefined): Promise<void> => {
+    if (plan.writeBack)
+      deps.writeBack?.(
+        routed,
+        deps.channelService(plan.route),
+        group === undefined ? undefined : joinedNote(group),
+      );
     await plan.confirm(plan.action);
   };
 
@@ -125,7 +131,7 @@ export function createRecordGroups(
         if (entry.claimed !== undefined) {
           if (decision.next !== undefined) entry.claimed = { ...entry.claimed, next: decision.next };
           entry.members.push({ routed, plan });
-        } else await confirmMember({ routed, plan });
+        } else await confirmMember({ routed, plan }, decision.next);
         return { kind: "skipped" };
       }
       entry.claimed = decision;
@@ -201,7 +207,7 @@ export function createRecordGroups(
       if (context.importedAt !== undefined) deps.meter.importToPage(now - context.importedAt);
     } else deps.meter.count(event.event_action === "resolve" ? "ResolvesSent" : "AlertsUpdated");
     await settle(next, { sent: true }, now);
-    for (const member of members) await confirmMember(member);
+    for (const member of members) await confirmMember(member, next);
     return members.map(() => ({ kind: "sent" }));
   }
 

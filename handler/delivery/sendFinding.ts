@@ -31,7 +31,8 @@ export interface FindingDependencies extends GroupDependencies {
   channelService: (route: string) => string;
   alerts: AlertTracker;
   /** Told of each finding whose page is to be written back to Security Hub, with the service paged. */
-  writeBack: ((routed: Extract<Routed, { kind: "send" }>, service: string) => void) | undefined;
+  writeBack:
+    ((routed: Extract<Routed, { kind: "send" }>, service: string, note?: string) => void) | undefined;
   log: Logger;
   meter: Meter;
   clock: Clock;

@@ -10,8 +10,11 @@ import { createWriteBackBatch, type SecurityHubWriter } from "./writeBack";
 // one invocation are written together, in as few calls as their notes allow.
 
 export interface PageWriteBack {
-  /** The finding paged `service` (its route's PagerDuty service, as the note names it). */
-  add(routed: Extract<Routed, { kind: "send" }>, service: string): void;
+  /**
+   * The finding paged `service` (its route's PagerDuty service, as the note names it); `note`, when the incident
+   * it joined is known already, says so instead.
+   */
+  add(routed: Extract<Routed, { kind: "send" }>, service: string, note?: string): void;
   flush(deadline: number): Promise<void>;
 }
 
@@ -24,7 +27,7 @@ export function createPageWriteBack(options: {
   // One time per invocation, so that its pages share a note and a call.
   let pagedAt: number | undefined;
   return {
-    add({ finding, byHand }, service) {
+    add({ finding, byHand }, service, note) {
       const ref = refOf(identityOf(finding));
       if (ref === undefined) {
         options.log.warn("Security Hub not updated", {
@@ -35,7 +38,7 @@ export function createPageWriteBack(options: {
       }
       pagedAt ??= options.clock.now();
       batch.add(ref, {
-        note: pagedNote(service, pagedAt, byHand !== undefined),
+        note: note ?? pagedNote(service, pagedAt, byHand !== undefined),
         ...(finding.workflow === "NEW" ? { workflow: "NOTIFIED" as const } : {}),
       });
     },

@@ -308,6 +308,15 @@ export function effectOf(event: WebhookEvent, state: AlertState): WebhookEffect 
   }
 }
 
+function groupNoteOf(state: GroupState, note: string): string {
+  return groupNote(note, state.page?.group.control.id ?? "its control", failingOf(state));
+}
+
+/** What a member that joins a group whose incident a webhook has named is told: that incident, not the page. */
+export function joinedNote(state: GroupState): string | undefined {
+  return state.incident === undefined ? undefined : groupNoteOf(state, triggeredNote(state.incident));
+}
+
 export type GroupEffect =
   | { kind: "ignore"; reason: string }
   /** What every listed member is told, and the group's record after the event, when the event changes it. */
@@ -324,8 +333,7 @@ export function groupEffectOf(event: WebhookEvent, state: GroupState): GroupEffe
     return { kind: "ignore", reason: `the group's incident is ${state.incident.id}, not this one` };
   const { incident, next: recorded } = withIncidentOf(state, event, known);
   const remember = known ? {} : { next: recorded };
-  const of = (note: string) =>
-    groupNote(note, state.page?.group.control.id ?? "its control", failingOf(state));
+  const of = (note: string) => groupNoteOf(state, note);
   const { agent } = event;
   switch (event.type) {
     case "incident.triggered":
