@@ -188,6 +188,7 @@ describe("the organization benchmark's report (small run)", () => {
     });
     assert.equal(report.lost, 0);
     assert.equal(report.wrongAlertsAtEnd, 0);
+    assert.deepEqual([report.deadLettered, report.mostReceives], [0, 1]);
     for (const team of report.teams) {
       assert.equal(team.openAlertsAtEnd, team.openAlertsExpected, team.team);
       assert.equal(team.misrouted, 0, "one service takes everyone's findings");

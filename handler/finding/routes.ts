@@ -103,31 +103,47 @@ export function chooseRoute(
   return { route: DEFAULT_ROUTE, why: "no route matches" };
 }
 
-/** The first field of `match` the finding does not satisfy, or undefined when it satisfies all. */
+/**
+ * The first field of `match` the finding does not satisfy, or undefined when it satisfies all. Fields are checked in
+ * MATCH_FIELDS' order and only until one fails: every finding of an organization is tried against route after route.
+ */
 function mismatch(finding: Finding, match: RouteMatch, facts: AccountFacts): MatchField | undefined {
+  return MATCH_FIELDS.find((field) => match[field] !== undefined && !satisfies(finding, match, facts, field));
+}
+
+function satisfies(finding: Finding, match: RouteMatch, facts: AccountFacts, field: MatchField): boolean {
   const anyOf = (allowed: readonly string[] | undefined, values: (string | undefined)[]) =>
     allowed === undefined || values.some((value) => value !== undefined && allowed.includes(value));
-  const tagsMatch = (wanted: Record<string, string[]> | undefined, has: Record<string, string[]>) =>
+  const tagsMatch = (
+    wanted: Record<string, string[]> | undefined,
+    valuesOf: (key: string) => readonly string[],
+  ) =>
     wanted === undefined ||
-    Object.entries(wanted).every(([key, values]) => (has[key] ?? []).some((value) => values.includes(value)));
-  const accountTags = Object.fromEntries(Object.entries(facts.tags).map(([key, value]) => [key, [value]]));
-  const checks: [MatchField, boolean][] = [
-    ["accounts", anyOf(match.accounts, [finding.account])],
-    ["accountTags", tagsMatch(match.accountTags, accountTags)],
-    [
-      "organizationalUnits",
-      anyOf(
+    Object.entries(wanted).every(([key, values]) => valuesOf(key).some((value) => values.includes(value)));
+  switch (field) {
+    case "accounts":
+      return anyOf(match.accounts, [finding.account]);
+    case "accountTags":
+      return tagsMatch(match.accountTags, (key) => {
+        const value = facts.tags[key];
+        return value === undefined ? [] : [value];
+      });
+    case "organizationalUnits":
+      return anyOf(
         match.organizationalUnits,
         facts.parents.flatMap((parent) => [parent.id, parent.name]),
-      ),
-    ],
-    ["resourceTags", tagsMatch(match.resourceTags, finding.resourceTags)],
-    ["products", anyOf(match.products, finding.productNames)],
-    ["severityLabels", anyOf(match.severityLabels, [finding.severity.label])],
-    ["controls", anyOf(match.controls, [finding.securityControlId])],
-    ["regions", anyOf(match.regions, [finding.region])],
-  ];
-  return checks.find(([, ok]) => !ok)?.[0];
+      );
+    case "resourceTags":
+      return tagsMatch(match.resourceTags, (key) => finding.resourceTags[key] ?? []);
+    case "products":
+      return anyOf(match.products, finding.productNames);
+    case "severityLabels":
+      return anyOf(match.severityLabels, [finding.severity.label]);
+    case "controls":
+      return anyOf(match.controls, [finding.securityControlId]);
+    case "regions":
+      return anyOf(match.regions, [finding.region]);
+  }
 }
 
 /**

@@ -71,6 +71,8 @@ export interface DeploymentStats {
   coldStarts: number;
   timedOut: number;
   handedBack: number;
+  /** The most times any record handed to the function had been received (the queue dead-letters it past maxReceiveCount). */
+  mostReceives: number;
   /** Calls of the state table, by operation. */
   dynamodb: Record<string, number>;
   /** Findings written back to Security Hub. */
@@ -98,6 +100,7 @@ export class Deployment {
     coldStarts: 0,
     timedOut: 0,
     handedBack: 0,
+    mostReceives: 0,
     dynamodb: {},
     securityHubWrites: 0,
   };
@@ -198,6 +201,8 @@ export class Deployment {
   private async invoke(lane: Lane, queue: SimQueue, batch: SimMessage[]): Promise<void> {
     const { time, plan } = this.options;
     this.stats.invocations += 1;
+    for (const message of batch)
+      if (message.receiveCount > this.stats.mostReceives) this.stats.mostReceives = message.receiveCount;
     const startedAt = time.now();
     let container = this.idle.pop();
     if (container === undefined) {

@@ -96,6 +96,12 @@ export interface OrganizationReport {
   teams: TeamReport[];
   lost: number;
   wrongAlertsAtEnd: number;
+  /**
+   * Records in the dead-letter queue at the end (moved there past the queue's maxReceiveCount, or sent by the
+   * function), and the most times any record handed to the function had been received.
+   */
+  deadLettered: number;
+  mostReceives: number;
   wallSeconds: number;
   peakRssMb: number;
   /** The estate scanned every hour for 30 days, from the rescans' counts and the prices in tools/simulation/prices.ts. */
@@ -169,6 +175,8 @@ export async function runOrganization(options: OrganizationOptions): Promise<Org
     teams,
     lost,
     wrongAlertsAtEnd: wrong,
+    deadLettered: run.harness.deployments[0]?.deadLetters.size ?? 0,
+    mostReceives: run.harness.deployments[0]?.stats.mostReceives ?? 0,
     wallSeconds: run.wallSeconds,
     peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
     monthlyCostUsd: monthlyCost(run.scans),
@@ -476,7 +484,7 @@ export function formatOrganization(report: OrganizationReport): string {
       : `p50 ${figures.p50} s, p99 ${figures.p99} s, max ${figures.max} s (${figures.count})`;
   lines.push(
     `time to page: CRITICAL ${describe(times.critical)}; new during rescans ${describe(times.newDuringRescan)}; first scan's last page after ${times.firstScanLastPage} s`,
-    `lost ${report.lost}, wrong alerts at the end ${report.wrongAlertsAtEnd}, wrong urgency ${report.urgency.wrongUrgency}`,
+    `lost ${report.lost}, wrong alerts at the end ${report.wrongAlertsAtEnd}, wrong urgency ${report.urgency.wrongUrgency}; dead-lettered ${report.deadLettered}, a record received at most ${report.mostReceives} times`,
     `first scan's low-urgency alerts (the backlog) ${report.urgency.backlogAlerts}: ${report.urgency.backlogResolvedByEnd} resolved by the end, of ${report.urgency.backlogFixedByEnd} whose findings passed`,
     `monthly cost (hourly scans, 30 days): $${report.monthlyCostUsd.total} (${Object.entries(
       report.monthlyCostUsd,
