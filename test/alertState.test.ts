@@ -495,6 +495,56 @@ describe("alert state decisions (pure)", () => {
       assert.ok(after.kind === "skip" && after.record === undefined, "after the resolution: the hold stays");
     });
 
+    it("a responder's reopening of an older incident, delivered before or after the resolution it undid, leaves the alert open", () => {
+      // Failing at T0 + 3 (the alert of incident Q2 opened for it at +10 s); Q1 was resolved by a responder at
+      // +4 and reopened at +5: the resolution holds nothing, whichever of the two webhooks comes first.
+      const open = state({ openedAt: T0 + 10_000, openedFrom: T0 + 3, sentAt: T0 + 10_000 });
+      const reopened = webhook("incident.reopened", open, T0 + 5, "Q1");
+      assert.ok(reopened.kind === "apply" && reopened.next?.responderAt === T0 + 5);
+      assert.equal(reopened.next.status, "open");
+      assert.equal(webhook("incident.resolved", reopened.next, T0 + 4, "Q1").kind, "ignore");
+      // The resolution first: it holds the alert (its resolve owed), and the reopening ends the hold, owing the
+      // trigger, which Security Hub's echo of the reopening's NOTIFIED sends.
+      const held = webhook("incident.resolved", open, T0 + 4, "Q1");
+      assert.ok(held.kind === "apply" && held.next?.closedBy === "responder");
+      const ended = webhook("incident.reopened", held.next, T0 + 5, "Q1");
+      assert.ok(ended.kind === "apply" && ended.next?.status === "open" && ended.next.sentAt === undefined);
+      assert.equal(ended.workflow, "NOTIFIED");
+      assert.equal(outcome(decide(ended.next, event({ updatedAt: T0 + 3 }), OPTIONS)), "send retry");
+      // The reopening before the trigger of T0 + 3 was claimed: the alert it opens keeps the reopening's time.
+      const passed = state({
+        status: "resolved",
+        closedBy: "finding",
+        responderAt: T0 + 5,
+        updatedAt: T0 + 2,
+      });
+      const regression = decide(passed, event({ updatedAt: T0 + 3 }), OPTIONS);
+      assert.ok(regression.kind === "send" && regression.next.responderAt === T0 + 5);
+      const later = decide(passed, event({ updatedAt: T0 + 6 }), OPTIONS);
+      assert.ok(later.kind === "send" && later.next.responderAt === undefined);
+    });
+
+    it("a severity below the filter closes the alert at its UpdatedAt: a resolution after it holds nothing, one before it holds", () => {
+      // CRITICAL at T0 (paged), MEDIUM at +1 s (Security Hub's event stamped within that second), CRITICAL at +3 s.
+      const open = state({ incident: { id: "Q1" }, openedAt: T0, openedFrom: T0 });
+      const below = decide(
+        open,
+        event({ action: "resolve", below: true, updatedAt: T0 + 1_000, at: T0 + 2_000 }),
+        OPTIONS,
+      );
+      assert.ok(below.kind === "send" && below.next.stillFailing === T0 + 1_000);
+      const closed = { ...below.next, sentAt: T0 + 1_100 };
+      const after = webhook("incident.resolved", closed, T0 + 1_500);
+      assert.ok(after.kind === "apply" && after.next?.closedBy === "finding");
+      assert.equal(outcome(decide(after.next, event({ updatedAt: T0 + 3_000 }), OPTIONS)), "send regression");
+      const before = webhook("incident.resolved", closed, T0 + 500);
+      assert.ok(before.kind === "apply" && before.next?.closedBy === "responder");
+      assert.equal(
+        outcome(decide(before.next, event({ updatedAt: T0 + 3_000 }), OPTIONS)),
+        "skip heldByResponder",
+      );
+    });
+
     it("a person's resolution of another incident of the finding keeps the alert's own incident recorded", () => {
       const open = state({
         incident: { id: "Q2" },

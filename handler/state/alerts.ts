@@ -279,7 +279,9 @@ function decideOnRecord(
       // An alert that opens is its group's, or its own: an open one stays what it was until it closes.
       if (event.group === undefined) delete next.group;
       else next.group = event.group;
-      delete next.responderAt;
+      // A responder's action after the failure it opens for is about that failure (an older incident's, delivered
+      // late: see the webhook's olderActsOnCurrent); one before it is of an older alert.
+      if ((next.responderAt ?? 0) <= (event.updatedAt ?? Infinity)) delete next.responderAt;
       delete next.passedAt;
       delete next.heldBefore;
       if (event.updatedAt === undefined) delete next.openedFrom;
@@ -434,9 +436,12 @@ function decideOnRecord(
       if (state.byHand === true)
         return skip("unchanged", "paged by a person: it stays open until the finding passes or is resolved");
     }
+    // A severity below the filter is the product's change, made at its UpdatedAt; a workflow change keeps
+    // UpdatedAt, and only the event's time bounds it.
+    const closedAt = event.below === true ? event.updatedAt : event.at;
     return send("resolve", "the alert is open", {
       closedBy: "finding",
-      ...(event.passed ? {} : { stillFailing: event.at ?? 0 }),
+      ...(event.passed ? {} : { stillFailing: closedAt ?? 0 }),
     });
   }
   if (state.sentAt === undefined && state.paged)

@@ -145,17 +145,23 @@ export function effectOf(event: WebhookEvent, state: AlertState): WebhookEffect 
   const { agent } = event;
   const known = state.incident?.id === event.incident.id;
   const personResolved = event.type === "incident.resolved" && agent.person;
-  // A person resolved an older incident of the finding after the failure that opened the current alert was
-  // imported, and no pass came after the resolution: it holds that failure, and the alert opened for it must close.
-  const olderHoldsCurrent =
-    personResolved &&
+  // A responder acted on an older incident of the finding after the failure that opened the current alert was
+  // imported, and after any responder's action applied since: the action is about that failure.
+  const olderActsOnCurrent =
     !known &&
-    state.status === "open" &&
     state.openedAt !== undefined &&
     event.occurredAt < state.openedAt &&
     state.openedFrom !== undefined &&
     event.occurredAt > state.openedFrom &&
+    event.occurredAt > (state.responderAt ?? 0);
+  // A person's resolution, with no pass after it: it holds that failure, and the alert opened for it must close.
+  const olderHoldsCurrent =
+    personResolved &&
+    olderActsOnCurrent &&
+    state.status === "open" &&
     event.occurredAt > (state.passedAt ?? 0);
+  // A reopening (delivered before or after that resolution): the resolution holds nothing.
+  if (event.type === "incident.reopened" && olderActsOnCurrent) return olderReopened(event, state);
   // Every event of the current alert's incident occurs after its trigger was claimed (openedAt); an incident
   // other than the one recorded is adopted only by its own creation.
   if (!known && !olderHoldsCurrent && state.openedAt !== undefined && event.occurredAt < state.openedAt)
@@ -306,6 +312,23 @@ export function effectOf(event: WebhookEvent, state: AlertState): WebhookEffect 
     case "incident.annotated":
       return { kind: "apply", note: annotatedNote(agent.name, event.content ?? "", incident) };
   }
+}
+
+/**
+ * A responder reopened an older incident of the finding after the failure the current alert opened for. Its time
+ * is recorded, so that the resolution it undid, delivered later, holds nothing. A hold that resolution already
+ * recorded ends: the alert is open again, and since PagerDuty may hold its incident resolved (its sender resolved
+ * a trigger the hold crossed), the trigger is owed, sent at the finding's next event (Security Hub's echo of this
+ * NOTIFIED).
+ */
+function olderReopened(event: WebhookEvent, state: AlertState): WebhookEffect {
+  const note = reopenedNote(event.agent.name, event.incident);
+  const at = { ...state, responderAt: event.occurredAt, version: state.version + 1 };
+  if (state.status !== "resolved" || state.closedBy !== "responder") return { kind: "apply", note, next: at };
+  const next: AlertState = { ...at, status: "open", reopened: true, writeBack: "due" };
+  delete next.closedBy;
+  delete next.sentAt;
+  return { kind: "apply", note, workflow: "NOTIFIED", next };
 }
 
 export type GroupEffect =

@@ -131,6 +131,12 @@ export interface WebhookDelivery {
   state: "pending" | "delivered" | "dropped";
   /** Some attempt applied or knowingly ignored it (not only "duplicate"). */
   taken: boolean;
+  /**
+   * The secret of the subscription that delivers it: the one current when the event occurred. A rotation replaces
+   * the subscription, and only the new one signs with the new secret; the old one keeps delivering (and retrying)
+   * what occurred before, signed with its own.
+   */
+  secret: string;
 }
 
 /** A person's resolution of a finding's alert in PagerDuty, while the finding was failing. */
@@ -373,7 +379,7 @@ export class LifecycleWorld {
       if (!replay) entry.attempts.push("no answer within 5 s");
     });
     void (container.handler as (request: Json) => Promise<FunctionUrlResponse>)({
-      headers: { "x-pagerduty-signature": sign(body, this.secret) },
+      headers: { "x-pagerduty-signature": sign(body, entry.secret) },
       body,
       requestContext: { http: { method: "POST" } },
     }).then((response) => {
@@ -636,6 +642,7 @@ export class LifecycleWorld {
       attempts: [],
       state: "pending",
       taken: false,
+      secret: this.secret,
     });
   }
 
