@@ -170,6 +170,6 @@ const READ_RETRY_MAX_MS = 15_000;
 /** How long reads back off at most after failures: SSM is asked at most once a minute while it keeps failing. */
 const BACKOFF_MAX_MS = 60_000;
 /** Rotations within one grace period that still count: deliveries signed with older secrets are refused. */
-const MAX_PREVIOUS_VERSIONS = 3;
+export const MAX_PREVIOUS_VERSIONS = 3;
 /** A value read this recently is not read again before its time-to-live: forged signatures cost SSM a read a second. */
 const REREAD_AFTER_MS = 1_000;

@@ -4,6 +4,8 @@ import { systemClock } from "../handler/clock";
 import { createDynamoPacingStore, createDynamoAlertStore } from "../handler/state/dynamo";
 import { decide, type AlertEvent, type AlertState } from "../handler/state/alerts";
 import { effectOf } from "../handler/sync/webhook";
+import { createPageWriteBack } from "../handler/sync/pageWriteBack";
+import type { FindingUpdate } from "../handler/sync/securityHub";
 import { createAlertTracker } from "../handler/state/tracker";
 import { createMemoryAlertStore } from "../handler/state/store";
 import { silentLogger } from "../handler/telemetry/log";
@@ -543,6 +545,70 @@ describe("alert state decisions (pure)", () => {
         outcome(decide(before.next, event({ updatedAt: T0 + 3_000 }), OPTIONS)),
         "skip heldByResponder",
       );
+    });
+
+    it("a pass seen only after a responder's resolution and a newer failure owes the trigger, which Security Hub's echo sends", () => {
+      // Failing at T0 (paged) and +3 s; the responder resolved at +2 s; the pass of +1 s (or of +2.5 s) arrives
+      // last: the finding was passing when the responder resolved (or passed after it), and fails again.
+      const held = state({
+        incident: { id: "Q1" },
+        openedAt: T0,
+        openedFrom: T0,
+        status: "resolved",
+        closedBy: "responder",
+        responderAt: T0 + 2_000,
+        updatedAt: T0 + 3_000,
+        sentAt: T0 + 3_500,
+      });
+      const withSync = { ...OPTIONS, writeBack: true };
+      for (const passedAt of [T0 + 1_000, T0 + 2_500]) {
+        const late = decide(held, event({ action: "resolve", passed: true, updatedAt: passedAt }), withSync);
+        assert.ok(late.kind === "skip" && late.record !== undefined, String(passedAt));
+        assert.equal(
+          late.pageAgain,
+          passedAt,
+          "Security Hub is told, and its echo carries the failing finding",
+        );
+        assert.equal(late.record.status, "open");
+        assert.equal(late.record.sentAt, undefined, "the trigger is owed");
+        assert.equal(late.record.writeBack, "due");
+        const echo = event({ updatedAt: T0 + 3_000, triaged: true, stackNoted: true });
+        assert.equal(outcome(decide(late.record, echo, withSync)), "send retry");
+        const resolvedEcho = event({
+          action: "resolve",
+          updatedAt: T0 + 3_000,
+          triaged: true,
+          stackNoted: true,
+        });
+        assert.equal(
+          outcome(decide(late.record, resolvedEcho, withSync)),
+          "skip stale",
+          "the echo of the resolution's RESOLVED does not close it",
+        );
+      }
+      // A pass before the failure that opened the alert says nothing of it; a severity below the filter after the
+      // resolution does not end its hold.
+      const older = decide(held, event({ action: "resolve", passed: true, updatedAt: T0 - 1_000 }), withSync);
+      assert.ok(older.kind === "skip" && older.pageAgain === undefined && older.record === undefined);
+      const below = decide(held, event({ action: "resolve", below: true, updatedAt: T0 + 2_500 }), withSync);
+      assert.ok(below.kind === "skip" && below.pageAgain === undefined);
+    });
+
+    it("the trigger owed again is asked of Security Hub's echo: Workflow NOTIFIED and a note saying why, not that it paged", async () => {
+      const writes: FindingUpdate[] = [];
+      const pages = createPageWriteBack({
+        write: (update) => {
+          writes.push(update);
+          return Promise.resolve({ updated: update.findings.length, failed: 0, retryable: false });
+        },
+        clock: systemClock,
+        log: silentLogger,
+      });
+      pages.add(routedTrigger(findingOf("electriceye-s3-public-bucket-policy.json")), "Security", T0 + 1_000);
+      await pages.flush(Date.now() + 5_000);
+      assert.equal(writes.length, 1);
+      assert.equal(writes[0]?.workflow, "NOTIFIED");
+      assert.match(writes[0]?.note ?? "", /^Paging on-call again .* passed at 2026-03-02T10:00:01\.000Z/);
     });
 
     it("a person's resolution of another incident of the finding keeps the alert's own incident recorded", () => {

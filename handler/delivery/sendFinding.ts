@@ -30,8 +30,12 @@ export interface FindingDependencies extends GroupDependencies {
   /** The PagerDuty service of a route, as notes in Security Hub name it. */
   channelService: (route: string) => string;
   alerts: AlertTracker;
-  /** Told of each finding whose page is to be written back to Security Hub, with the service paged. */
-  writeBack: ((routed: Extract<Routed, { kind: "send" }>, service: string) => void) | undefined;
+  /**
+   * Told of each finding whose page is to be written back to Security Hub, with the service paged; or, with
+   * `pageAgain`, whose page is owed again: it passed then, no responder's resolution holds it, and it fails again.
+   */
+  writeBack:
+    ((routed: Extract<Routed, { kind: "send" }>, service: string, pageAgain?: number) => void) | undefined;
   log: Logger;
   meter: Meter;
   clock: Clock;
@@ -134,7 +138,8 @@ export async function sendFinding(
           : "SkippedOther",
     );
     deps.log.info("finding skipped", { ...fields, alert: plan.skip, reason: plan.why });
-    if (plan.writeBackDue) deps.writeBack?.(routed, deps.channelService(plan.route));
+    if (plan.writeBackDue || plan.pageAgain !== undefined)
+      deps.writeBack?.(routed, deps.channelService(plan.route), plan.pageAgain);
     return { kind: "skipped" };
   }
   // The alert is leaving another route's service: it is resolved there first, so it is never open on both.

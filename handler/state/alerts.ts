@@ -163,6 +163,12 @@ export type AlertDecision =
       record?: AlertState;
       /** The page's write-back to Security Hub did not land: try it again. */
       writeBackDue?: boolean;
+      /**
+       * The finding passed at this time, which a responder's resolution no longer holds, and fails again since: the
+       * trigger is owed. Security Hub is told (Workflow NOTIFIED), and its echo of that write, which carries the
+       * failing finding, sends it.
+       */
+      pageAgain?: number;
     };
 
 const DAY_MS = 24 * 3600 * 1000;
@@ -464,6 +470,36 @@ function decideOnRecord(
       ...unheld,
       stillFailing: event.at,
     });
+  }
+  // A pass seen only after a newer failure of a responder-held alert, imported after the failure that opened it:
+  // after the resolution, the pass ended the hold; before it (or a severity below the filter before it), the
+  // finding was not failing when the responder resolved (as with passedAt, no failure between the two is known),
+  // and the resolution holds nothing. Either way PagerDuty holds the incident resolved while the finding fails.
+  if (
+    state.closedBy === "responder" &&
+    older &&
+    event.updatedAt !== undefined &&
+    state.responderAt !== undefined &&
+    event.updatedAt > (state.openedFrom ?? 0) &&
+    state.updatedAt > state.responderAt &&
+    (event.passed || (event.below === true && event.updatedAt < state.responderAt))
+  ) {
+    // Open again, as after a responder's reopening: Security Hub's echo of the resolution's RESOLVED, still on its
+    // way, does not close it.
+    const owed: AlertState = {
+      ...state,
+      status: "open",
+      reopened: true,
+      passedAt: event.updatedAt,
+      version: state.version + 1,
+      ...(options.writeBack ? { writeBack: "due" as const } : {}),
+    };
+    delete owed.closedBy;
+    delete owed.sentAt;
+    return {
+      ...skip("stale", "it passed while a responder's resolution held it, and fails again since", owed),
+      pageAgain: event.updatedAt,
+    };
   }
   if (state.closedBy === "responder" && event.passed && !older) {
     const passed = nextOf(state, event, { sentAt: state.sentAt ?? options.now, closedBy: "finding" });

@@ -134,7 +134,7 @@ export interface FunctionUrlResponse {
 // PagerDuty waits five seconds for an answer; the rest of the budget is spent applying.
 const ANSWER_WITHIN_MS = 4_000;
 /** After a rotation, deliveries signed with the secret replaced (retries of the subscription replaced) still count. */
-const ROTATION_GRACE_MS = 3600_000;
+export const ROTATION_GRACE_MS = 3600_000;
 
 export function createWebhookHandler(
   settings: WebhookSettings,

@@ -1,7 +1,7 @@
 import type { Routed } from "../finding/route";
 import type { Clock } from "../clock";
 import type { Logger } from "../telemetry/log";
-import { pagedNote } from "./notes";
+import { pageAgainNote, pagedNote } from "./notes";
 import { identityOf, refOf } from "./securityHub";
 import { createWriteBackBatch, type SecurityHubWriter } from "./writeBack";
 
@@ -10,8 +10,12 @@ import { createWriteBackBatch, type SecurityHubWriter } from "./writeBack";
 // one invocation are written together, in as few calls as their notes allow.
 
 export interface PageWriteBack {
-  /** The finding paged `service` (its route's PagerDuty service, as the note names it). */
-  add(routed: Extract<Routed, { kind: "send" }>, service: string): void;
+  /**
+   * The finding paged `service` (its route's PagerDuty service, as the note names it); with `pageAgain`, its page
+   * is owed again (it passed then, which a responder's resolution no longer holds, and fails again): Security Hub is
+   * set NOTIFIED (over the resolution's RESOLVED), and its echo, which carries the failing finding, sends the trigger.
+   */
+  add(routed: Extract<Routed, { kind: "send" }>, service: string, pageAgain?: number): void;
   flush(deadline: number): Promise<void>;
 }
 
@@ -24,13 +28,17 @@ export function createPageWriteBack(options: {
   // One time per invocation, so that its pages share a note and a call.
   let pagedAt: number | undefined;
   return {
-    add({ finding, byHand }, service) {
+    add({ finding, byHand }, service, pageAgain) {
       const ref = refOf(identityOf(finding));
       if (ref === undefined) {
         options.log.warn("Security Hub not updated", {
           findings: [finding.id],
           reason: "the finding does not say its product (and, in OCSF, its account)",
         });
+        return;
+      }
+      if (pageAgain !== undefined) {
+        batch.add(ref, { note: pageAgainNote(service, pageAgain), workflow: "NOTIFIED" });
         return;
       }
       pagedAt ??= options.clock.now();

@@ -18,7 +18,12 @@ import {
   createDynamoGroupStore,
   createDynamoPacingStore,
 } from "../../handler/state/dynamo";
-import { createWebhookHandler, type FunctionUrlResponse } from "../../handler/sync/endpoint";
+import {
+  ROTATION_GRACE_MS,
+  createWebhookHandler,
+  type FunctionUrlResponse,
+} from "../../handler/sync/endpoint";
+import { MAX_PREVIOUS_VERSIONS } from "../../handler/secretParameter";
 import { createMemoryWebhookLedger, type WebhookLedger } from "../../handler/sync/ledger";
 import { createSecurityHubUpdater, identityOf, refOf } from "../../handler/sync/securityHub";
 import { silentLogger } from "../../handler/telemetry/log";
@@ -212,6 +217,7 @@ export class LifecycleWorld {
   /** Security Hub's next events follow a person's update in the console (not the stack's own write-back). */
   private personUpdating = false;
   private secret = "whsec-first-secret-of-the-subscription";
+  private readonly rotations: number[] = [];
   private invocations = 0;
   private webhookIds = 0;
   private events = 0;
@@ -396,8 +402,15 @@ export class LifecycleWorld {
     });
   }
 
-  /** The subscription's signing secret is replaced (README: replace the subscription): SSM and PagerDuty change. */
+  /**
+   * The subscription is replaced (docs/sync.md), which changes its signing secret in SSM and PagerDuty. The stack
+   * covers as many rotations within its grace period as it reads earlier versions (deliveries of older
+   * subscriptions are refused, as documented): more are not explored.
+   */
   rotateSecret(): void {
+    const recent = this.rotations.filter((at) => this.now() - at < ROTATION_GRACE_MS);
+    if (recent.length >= MAX_PREVIOUS_VERSIONS) return;
+    this.rotations.push(this.now());
     this.secret = `whsec-rotated-${this.now()}-secret`;
     this.ssm.putParameter(SECRET_PARAMETER, this.secret);
     this.log("webhook signing secret rotated");
