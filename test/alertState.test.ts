@@ -446,6 +446,11 @@ describe("alert state decisions (pure)", () => {
       const open = state({ incident: { id: "Q1" }, openedAt: T0, updatedAt: T0 + 3_000 });
       const late = decide(open, event({ action: "resolve", passed: true, updatedAt: T0 + 1_000 }), OPTIONS);
       assert.ok(late.kind === "skip" && late.skip === "stale" && late.record?.passedAt === T0 + 1_000);
+      // A trigger PagerDuty accepted after the resolution (an update, here at +4 s) opened the alert again already:
+      // nothing is owed.
+      const updated = webhook("incident.resolved", { ...late.record, sentAt: T0 + 4_000 }, T0 + 500);
+      assert.ok(updated.kind === "apply" && updated.next?.status === "open");
+      assert.equal(updated.next.sentAt, T0 + 4_000);
       const regressed = webhook("incident.resolved", late.record, T0 + 500);
       assert.ok(
         regressed.kind === "apply" &&
@@ -586,6 +591,14 @@ describe("alert state decisions (pure)", () => {
           "the echo of the resolution's RESOLVED does not close it",
         );
       }
+      // Also when the record owes a resolve (a trigger opened a new incident past the hold): it is owed no longer.
+      const owedResolve = { ...held, sentAt: undefined, incident: { id: "Q2" } };
+      const past = decide(
+        owedResolve,
+        event({ action: "resolve", passed: true, updatedAt: T0 + 1_000 }),
+        withSync,
+      );
+      assert.ok(past.kind === "skip" && past.record?.status === "open" && past.pageAgain === T0 + 1_000);
       // A pass before the failure that opened the alert says nothing of it; a severity below the filter after the
       // resolution does not end its hold.
       const older = decide(held, event({ action: "resolve", passed: true, updatedAt: T0 - 1_000 }), withSync);

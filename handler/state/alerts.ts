@@ -450,31 +450,10 @@ function decideOnRecord(
       ...(event.passed ? {} : { stillFailing: closedAt ?? 0 }),
     });
   }
-  if (state.sentAt === undefined && state.paged)
-    return send("retry", "the last event may not have reached PagerDuty", {
-      closedBy: event.passed ? "finding" : (state.closedBy ?? "finding"),
-    });
-  // A workflow change in the console (a RESOLVED) that happened before the responder's resolution, with no failing
-  // import after it: Security Hub did not show the finding failing when the responder resolved, so that
-  // resolution holds nothing, and the finding's next failure pages.
-  if (
-    state.closedBy === "responder" &&
-    !event.passed &&
-    event.at !== undefined &&
-    state.responderAt !== undefined &&
-    event.at <= state.responderAt &&
-    state.updatedAt < event.at
-  ) {
-    const unheld = nextOf(state, event, { sentAt: state.sentAt ?? options.now, closedBy: "finding" });
-    return skip("alreadyResolved", "closed in Security Hub before a responder resolved it", {
-      ...unheld,
-      stillFailing: event.at,
-    });
-  }
   // A pass seen only after a newer failure of a responder-held alert, imported after the failure that opened it:
   // after the resolution, the pass ended the hold; before it (or a severity below the filter before it), the
   // finding was not failing when the responder resolved (as with passedAt, no failure between the two is known),
-  // and the resolution holds nothing. Either way PagerDuty holds the incident resolved while the finding fails.
+  // and the resolution holds nothing. Either way PagerDuty is to hold the alert open (a resolve owed is no longer).
   if (
     state.closedBy === "responder" &&
     older &&
@@ -500,6 +479,27 @@ function decideOnRecord(
       ...skip("stale", "it passed while a responder's resolution held it, and fails again since", owed),
       pageAgain: event.updatedAt,
     };
+  }
+  if (state.sentAt === undefined && state.paged)
+    return send("retry", "the last event may not have reached PagerDuty", {
+      closedBy: event.passed ? "finding" : (state.closedBy ?? "finding"),
+    });
+  // A workflow change in the console (a RESOLVED) that happened before the responder's resolution, with no failing
+  // import after it: Security Hub did not show the finding failing when the responder resolved, so that
+  // resolution holds nothing, and the finding's next failure pages.
+  if (
+    state.closedBy === "responder" &&
+    !event.passed &&
+    event.at !== undefined &&
+    state.responderAt !== undefined &&
+    event.at <= state.responderAt &&
+    state.updatedAt < event.at
+  ) {
+    const unheld = nextOf(state, event, { sentAt: state.sentAt ?? options.now, closedBy: "finding" });
+    return skip("alreadyResolved", "closed in Security Hub before a responder resolved it", {
+      ...unheld,
+      stillFailing: event.at,
+    });
   }
   if (state.closedBy === "responder" && event.passed && !older) {
     const passed = nextOf(state, event, { sentAt: state.sentAt ?? options.now, closedBy: "finding" });

@@ -257,8 +257,13 @@ export function effectOf(event: WebhookEvent, state: AlertState): WebhookEffect 
         // of order): the resolution holds nothing, and PagerDuty, holding the incident resolved, must be told of
         // the failure. The record is left unconfirmed, so that
         // the finding's next event (Security Hub's echo of this note) sends the trigger again.
-        const regressed: AlertState = { ...recorded, responderAt: event.occurredAt, writeBack: "due" };
-        delete regressed.sentAt;
+        // A trigger PagerDuty accepted after the resolution opened the alert again already.
+        const reopenedSince = state.sentAt !== undefined && state.sentAt > event.occurredAt;
+        const regressed: AlertState = { ...recorded, responderAt: event.occurredAt };
+        if (!reopenedSince) {
+          regressed.writeBack = "due";
+          delete regressed.sentAt;
+        }
         return { kind: "apply", note: resolvedNote(agent.name, incident), next: regressed };
       }
       {
