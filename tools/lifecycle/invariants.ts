@@ -56,8 +56,8 @@ export interface Observation {
   webhooks: ObservedWebhook[];
   /** Records put in a lane that were neither processed nor dead-lettered with a reason, and why. */
   unexplainedRecords: string[];
-  /** Security Hub's accepted updates: the finding ids each named, and its note. */
-  securityHubUpdates: { findingIds: string[]; note: string; at: number }[];
+  /** Security Hub's accepted updates: the finding ids each named, its note, whether it set Workflow NOTIFIED. */
+  securityHubUpdates: { findingIds: string[]; note: string; notified: boolean; at: number }[];
   securityHubSync: boolean;
   /** Invocations stopped mid-way (Lambda timeouts, abandoned), with the findings of their records. */
   stopped: { at: number; dedupKeys: string[] }[];
@@ -200,10 +200,13 @@ function pagesWrittenBack(observation: Observation, alertKeyOf: AlertKeyOf): str
     )) {
       const writable = members.filter((member) => member.writable);
       if (writable.length === 0) continue;
+      // The page's note, or (docs/sync.md) NOTIFIED with a note of the open incident: an acknowledgement that
+      // lands before the page's own write-back takes its place, and so does a responder's reopening.
       const written = observation.securityHubUpdates.some(
         (update) =>
           update.at >= alert.openedAt &&
-          update.note.includes("Paged on-call") &&
+          (update.note.includes("Paged on-call") ||
+            (update.notified && update.note.includes(`/incidents/${alert.incidentId}`))) &&
           writable.some((member) => member.findingIds.some((id) => update.findingIds.includes(id))),
       );
       if (!written)

@@ -205,7 +205,7 @@ export class LifecycleWorld {
   readonly recordsDone = new Set<string>();
   readonly deadLetteredIds = new Set<string>();
   /** Security Hub updates that took effect: the findings each named, its note, when. */
-  readonly securityHubWrites: { findingIds: string[]; note: string; at: number }[] = [];
+  readonly securityHubWrites: { findingIds: string[]; note: string; notified: boolean; at: number }[] = [];
 
   private readonly random: () => number;
   private readonly dynamodb: DynamoDbService;
@@ -747,6 +747,7 @@ export class LifecycleWorld {
           this.securityHubWrites.push({
             findingIds: ((output.ProcessedFindings ?? []) as Json[]).map((entry) => String(entry.Id)),
             note: String((input.Note as Json | undefined)?.Text ?? ""),
+            notified: (input.Workflow as Json | undefined)?.Status === "NOTIFIED",
             at: this.now(),
           });
           return output;
@@ -758,6 +759,8 @@ export class LifecycleWorld {
               String((entry.FindingIdentifier as Json | undefined)?.FindingInfoUid),
             ),
             note: String(input.Comment ?? ""),
+            // OCSF status_id 2: In Progress, what the stack writes for NOTIFIED (handler/sync/securityHub.ts).
+            notified: input.StatusId === 2,
             at: this.now(),
           });
           return output;
