@@ -61,6 +61,8 @@ export interface Observation {
   securityHubSync: boolean;
   /** Invocations stopped mid-way (Lambda timeouts, abandoned), with the findings of their records. */
   stopped: { at: number; dedupKeys: string[] }[];
+  /** When a responder reopened a finding's alert in PagerDuty. */
+  reopenings: { at: number; dedupKey: string }[];
   /** When the world started (epoch ms), for readable times. */
   start: number;
   /** When each invocation ran (until it returned or was stopped). */
@@ -125,8 +127,9 @@ function openExactlyWhenFailing(observation: Observation, alertKeyOf: AlertKeyOf
  * No change of an alert costs more than one accepted request: every accepted event opens, updates or resolves an
  * alert, except one after a request whose fate its sender could not record (no answer, refused, or the sender
  * stopped: the claim stays unconfirmed and the event is sent again to be sure), a resolve of an alert a responder
- * had resolved already (the stack could not know yet), and a request after two senders raced on the alert (neither
- * can know in which order PagerDuty took their events, so the stack resolves or triggers once more to be sure).
+ * had resolved already (the stack could not know yet) or a trigger of one a responder reopened (likewise), and a
+ * request after two senders raced on the alert (neither can know in which order PagerDuty took their events, so the
+ * stack resolves or triggers once more to be sure).
  */
 function oneRequestPerChange(observation: Observation): string[] {
   const violations: string[] = [];
@@ -151,7 +154,14 @@ function oneRequestPerChange(observation: Observation): string[] {
       observation.alerts.some(
         (alert) => alert.dedupKey === request.dedupKey && !alert.open && alert.resolvedByResponder,
       );
-    if (uncertain || raceBefore || responderClosed) return;
+    // Its mirror: a trigger of an alert a responder reopened since the last request PagerDuty took for it.
+    const responderReopened =
+      request.action === "trigger" &&
+      observation.reopenings.some(
+        (reopening) =>
+          reopening.dedupKey === request.dedupKey && reopening.at > since && reopening.at < request.at,
+      );
+    if (uncertain || raceBefore || responderClosed || responderReopened) return;
     const name = observation.members.find((member) => member.dedupKey === request.dedupKey)?.name;
     violations.push(
       `${name ?? request.dedupKey}: an accepted ${request.action} at +${Math.round(request.at - observation.start)} ms changed nothing (a second request for one change)`,

@@ -218,6 +218,7 @@ export class LifecycleWorld {
   private personUpdating = false;
   private secret = "whsec-first-secret-of-the-subscription";
   private readonly rotations: number[] = [];
+  private readonly reopenings: { at: number; dedupKey: string }[] = [];
   private invocations = 0;
   private webhookIds = 0;
   private events = 0;
@@ -350,7 +351,10 @@ export class LifecycleWorld {
     this.log(`responder: ${action} ${state.subject.name} (incident ${target.incidentId})`);
     if (action === "resolve" && this.failingNow(state))
       state.hold = { at: this.now(), incidentId: target.incidentId, emitted: state.emitted.length };
-    if (action === "reopen") delete state.hold;
+    if (action === "reopen") {
+      delete state.hold;
+      this.reopenings.push({ at: this.now(), dedupKey: state.dedupKey });
+    }
     const type =
       action === "acknowledge"
         ? "incident.acknowledged"
@@ -603,6 +607,7 @@ export class LifecycleWorld {
       stopped: this.invocationLog
         .filter((invocation) => invocation.stopped)
         .map((invocation) => ({ at: invocation.to ?? this.now(), dedupKeys: invocation.dedupKeys })),
+      reopenings: this.reopenings,
       invocations: this.invocationLog.map(({ id, from, to }) => ({ id, from, to: to ?? this.now() })),
     };
   }
