@@ -45,6 +45,8 @@ export interface SecretParameter {
    * value never changes), and after a failure not again for a minute.
    */
   previous(): Promise<string[]>;
+  /** How many times the value was read from SSM: a check that read nothing cannot see a rotation written since. */
+  reads(): number;
 }
 
 /**
@@ -62,6 +64,7 @@ export function createSecretParameter(options: SecretParameterOptions): SecretPa
   let inFlight: Promise<string> | undefined;
   let previousInFlight: Promise<string[]> | undefined;
   let failure: { error: Error; failures: number; retryAt: number } | undefined;
+  let reads = 0;
 
   async function refresh(deadline: number): Promise<string> {
     const name = options.parameterName;
@@ -94,6 +97,7 @@ export function createSecretParameter(options: SecretParameterOptions): SecretPa
     failure = undefined;
     const value = checked(read.value);
     cached = { ...read, value, readAt: clock.now() };
+    reads += 1;
     return value;
   }
 
@@ -162,6 +166,7 @@ export function createSecretParameter(options: SecretParameterOptions): SecretPa
       });
       return previousInFlight;
     },
+    reads: () => reads,
   };
 }
 
@@ -170,6 +175,6 @@ const READ_RETRY_MAX_MS = 15_000;
 /** How long reads back off at most after failures: SSM is asked at most once a minute while it keeps failing. */
 const BACKOFF_MAX_MS = 60_000;
 /** Rotations within one grace period that still count: deliveries signed with older secrets are refused. */
-const MAX_PREVIOUS_VERSIONS = 3;
+export const MAX_PREVIOUS_VERSIONS = 3;
 /** A value read this recently is not read again before its time-to-live: forged signatures cost SSM a read a second. */
 const REREAD_AFTER_MS = 1_000;

@@ -4,6 +4,8 @@ import { systemClock } from "../handler/clock";
 import { createDynamoPacingStore, createDynamoAlertStore } from "../handler/state/dynamo";
 import { decide, type AlertEvent, type AlertState } from "../handler/state/alerts";
 import { effectOf } from "../handler/sync/webhook";
+import { createPageWriteBack } from "../handler/sync/pageWriteBack";
+import type { FindingUpdate } from "../handler/sync/securityHub";
 import { createAlertTracker } from "../handler/state/tracker";
 import { createMemoryAlertStore } from "../handler/state/store";
 import { silentLogger } from "../handler/telemetry/log";
@@ -444,6 +446,11 @@ describe("alert state decisions (pure)", () => {
       const open = state({ incident: { id: "Q1" }, openedAt: T0, updatedAt: T0 + 3_000 });
       const late = decide(open, event({ action: "resolve", passed: true, updatedAt: T0 + 1_000 }), OPTIONS);
       assert.ok(late.kind === "skip" && late.skip === "stale" && late.record?.passedAt === T0 + 1_000);
+      // A trigger PagerDuty accepted after the resolution (an update, here at +4 s) opened the alert again already:
+      // nothing is owed.
+      const updated = webhook("incident.resolved", { ...late.record, sentAt: T0 + 4_000 }, T0 + 500);
+      assert.ok(updated.kind === "apply" && updated.next?.status === "open");
+      assert.equal(updated.next.sentAt, T0 + 4_000);
       const regressed = webhook("incident.resolved", late.record, T0 + 500);
       assert.ok(
         regressed.kind === "apply" &&
@@ -493,6 +500,130 @@ describe("alert state decisions (pure)", () => {
       );
       const after = decide(held, event({ action: "resolve", triaged: true, at: T0 + 3_000 }), OPTIONS);
       assert.ok(after.kind === "skip" && after.record === undefined, "after the resolution: the hold stays");
+    });
+
+    it("a responder's reopening of an older incident, delivered before or after the resolution it undid, leaves the alert open", () => {
+      // Failing at T0 + 3 (the alert of incident Q2 opened for it at +10 s); Q1 was resolved by a responder at
+      // +4 and reopened at +5: the resolution holds nothing, whichever of the two webhooks comes first.
+      const open = state({ openedAt: T0 + 10_000, openedFrom: T0 + 3, sentAt: T0 + 10_000 });
+      const reopened = webhook("incident.reopened", open, T0 + 5, "Q1");
+      assert.ok(reopened.kind === "apply" && reopened.next?.responderAt === T0 + 5);
+      assert.equal(reopened.next.status, "open");
+      assert.equal(webhook("incident.resolved", reopened.next, T0 + 4, "Q1").kind, "ignore");
+      // The resolution first: it holds the alert (its resolve owed), and the reopening ends the hold, owing the
+      // trigger, which Security Hub's echo of the reopening's NOTIFIED sends.
+      const held = webhook("incident.resolved", open, T0 + 4, "Q1");
+      assert.ok(held.kind === "apply" && held.next?.closedBy === "responder");
+      const ended = webhook("incident.reopened", held.next, T0 + 5, "Q1");
+      assert.ok(ended.kind === "apply" && ended.next?.status === "open" && ended.next.sentAt === undefined);
+      assert.equal(ended.workflow, "NOTIFIED");
+      assert.equal(outcome(decide(ended.next, event({ updatedAt: T0 + 3 }), OPTIONS)), "send retry");
+      // The reopening before the trigger of T0 + 3 was claimed: the alert it opens keeps the reopening's time.
+      const passed = state({
+        status: "resolved",
+        closedBy: "finding",
+        responderAt: T0 + 5,
+        updatedAt: T0 + 2,
+      });
+      const regression = decide(passed, event({ updatedAt: T0 + 3 }), OPTIONS);
+      assert.ok(regression.kind === "send" && regression.next.responderAt === T0 + 5);
+      const later = decide(passed, event({ updatedAt: T0 + 6 }), OPTIONS);
+      assert.ok(later.kind === "send" && later.next.responderAt === undefined);
+    });
+
+    it("a severity below the filter closes the alert at its UpdatedAt: a resolution after it holds nothing, one before it holds", () => {
+      // CRITICAL at T0 (paged), MEDIUM at +1 s (Security Hub's event stamped within that second), CRITICAL at +3 s.
+      const open = state({ incident: { id: "Q1" }, openedAt: T0, openedFrom: T0 });
+      const below = decide(
+        open,
+        event({ action: "resolve", below: true, updatedAt: T0 + 1_000, at: T0 + 2_000 }),
+        OPTIONS,
+      );
+      assert.ok(below.kind === "send" && below.next.stillFailing === T0 + 1_000);
+      const closed = { ...below.next, sentAt: T0 + 1_100 };
+      const after = webhook("incident.resolved", closed, T0 + 1_500);
+      assert.ok(after.kind === "apply" && after.next?.closedBy === "finding");
+      assert.equal(outcome(decide(after.next, event({ updatedAt: T0 + 3_000 }), OPTIONS)), "send regression");
+      const before = webhook("incident.resolved", closed, T0 + 500);
+      assert.ok(before.kind === "apply" && before.next?.closedBy === "responder");
+      assert.equal(
+        outcome(decide(before.next, event({ updatedAt: T0 + 3_000 }), OPTIONS)),
+        "skip heldByResponder",
+      );
+    });
+
+    it("a pass seen only after a responder's resolution and a newer failure owes the trigger, which Security Hub's echo sends", () => {
+      // Failing at T0 (paged) and +3 s; the responder resolved at +2 s; the pass of +1 s (or of +2.5 s) arrives
+      // last: the finding was passing when the responder resolved (or passed after it), and fails again.
+      const held = state({
+        incident: { id: "Q1" },
+        openedAt: T0,
+        openedFrom: T0,
+        status: "resolved",
+        closedBy: "responder",
+        responderAt: T0 + 2_000,
+        updatedAt: T0 + 3_000,
+        sentAt: T0 + 3_500,
+      });
+      const withSync = { ...OPTIONS, writeBack: true };
+      for (const passedAt of [T0 + 1_000, T0 + 2_500]) {
+        const late = decide(held, event({ action: "resolve", passed: true, updatedAt: passedAt }), withSync);
+        assert.ok(late.kind === "skip" && late.record !== undefined, String(passedAt));
+        assert.equal(
+          late.pageAgain,
+          passedAt,
+          "Security Hub is told, and its echo carries the failing finding",
+        );
+        assert.equal(late.record.status, "open");
+        assert.equal(late.record.sentAt, undefined, "the trigger is owed");
+        assert.equal(late.record.writeBack, "due");
+        const echo = event({ updatedAt: T0 + 3_000, triaged: true, stackNoted: true });
+        assert.equal(outcome(decide(late.record, echo, withSync)), "send retry");
+        const resolvedEcho = event({
+          action: "resolve",
+          updatedAt: T0 + 3_000,
+          triaged: true,
+          stackNoted: true,
+        });
+        assert.equal(
+          outcome(decide(late.record, resolvedEcho, withSync)),
+          "skip stale",
+          "the echo of the resolution's RESOLVED does not close it",
+        );
+      }
+      // Also when the record owes a resolve (a trigger opened a new incident past the hold): it is owed no longer.
+      const owedResolve = { ...held, sentAt: undefined, incident: { id: "Q2" } };
+      const past = decide(
+        owedResolve,
+        event({ action: "resolve", passed: true, updatedAt: T0 + 1_000 }),
+        withSync,
+      );
+      assert.ok(past.kind === "skip" && past.record?.status === "open" && past.pageAgain === T0 + 1_000);
+      // A pass before the failure that opened the alert says nothing of it; a severity below the filter after the
+      // resolution does not end its hold.
+      const older = decide(held, event({ action: "resolve", passed: true, updatedAt: T0 - 1_000 }), withSync);
+      assert.ok(older.kind === "skip" && older.pageAgain === undefined && older.record === undefined);
+      const below = decide(held, event({ action: "resolve", below: true, updatedAt: T0 + 2_500 }), withSync);
+      assert.ok(below.kind === "skip" && below.pageAgain === undefined);
+    });
+
+    it("the trigger owed again is asked of Security Hub's echo: Workflow NOTIFIED and a note saying why, not that it paged", async () => {
+      const writes: FindingUpdate[] = [];
+      const pages = createPageWriteBack({
+        write: (update) => {
+          writes.push(update);
+          return Promise.resolve({ updated: update.findings.length, failed: 0, retryable: false });
+        },
+        clock: systemClock,
+        log: silentLogger,
+      });
+      pages.add(routedTrigger(findingOf("electriceye-s3-public-bucket-policy.json")), "Security", {
+        pageAgain: T0 + 1_000,
+      });
+      await pages.flush(Date.now() + 5_000);
+      assert.equal(writes.length, 1);
+      assert.equal(writes[0]?.workflow, "NOTIFIED");
+      assert.match(writes[0]?.note ?? "", /^Paging on-call again .* passed at 2026-03-02T10:00:01\.000Z/);
     });
 
     it("a person's resolution of another incident of the finding keeps the alert's own incident recorded", () => {

@@ -12,6 +12,7 @@ function observation(members: Member[], alerts: Observation["alerts"]): Observat
     securityHubUpdates: [],
     securityHubSync: false,
     stopped: [],
+    reopenings: [],
     start: 0,
     invocations: [],
   };

@@ -581,6 +581,8 @@ describe("Security Hub and PagerDuty in both directions, over real HTTP", () => 
         );
         const rotated = "whsec-rotated-0123456789abcdef0123456789";
         world.ssm.putParameter(WEBHOOK_SECRET_PARAMETER, rotated);
+        // The secret was read moments ago, before the rotation: PagerDuty is asked to deliver again, not to drop it.
+        assert.equal((await deliverWebhook(url, acknowledgement({ id: "after" }), rotated)).status, 503);
         offset = 2_000;
         const fresh = await deliverWebhook(url, acknowledgement({ id: "after" }), rotated);
         assert.equal(fresh.status, 200, fresh.body);
@@ -588,6 +590,13 @@ describe("Security Hub and PagerDuty in both directions, over real HTTP", () => 
           (await deliverWebhook(url, acknowledgement({ id: "late" }), WEBHOOK_SECRET)).status,
           200,
         );
+        // Within a second of its last read the secret is not read again: a rotation since is not seen yet, and
+        // PagerDuty is asked to deliver again (503); after that second a signature no secret makes is refused.
+        assert.equal(
+          (await deliverWebhook(url, acknowledgement({ id: "forged" }), "not-the-secret-at-all")).status,
+          503,
+        );
+        offset = 4_000;
         assert.equal(
           (await deliverWebhook(url, acknowledgement({ id: "forged" }), "not-the-secret-at-all")).status,
           401,

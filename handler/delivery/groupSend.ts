@@ -65,12 +65,14 @@ export function createRecordGroups(
   });
 
   const confirmMember = async ({ routed, plan }: Member, group: GroupState | undefined): Promise<void> => {
-    if (plan.writeBack)
+    if (plan.writeBack) {
+      const joined = group === undefined ? undefined : joinedNote(group);
       deps.writeBack?.(
         routed,
         deps.channelService(plan.route),
-        group === undefined ? undefined : joinedNote(group),
+        joined === undefined ? undefined : { joined },
       );
+    }
     await plan.confirm(plan.action);
   };
 

@@ -7,6 +7,7 @@ import { EVENT_TIME_RESOLUTION_MS } from "../state/alerts";
 import type { Clock } from "../clock";
 import { errorText, type Logger } from "../telemetry/log";
 import type { Meter } from "../telemetry/metrics";
+import type { WriteBackNote } from "../sync/pageWriteBack";
 import { identityOf } from "../sync/securityHub";
 import type { Deliver, Delivery } from "./delivery";
 import { urgencyOf, withUrgency, type UrgencyPolicy } from "../finding/urgency";
@@ -30,9 +31,12 @@ export interface FindingDependencies extends GroupDependencies {
   /** The PagerDuty service of a route, as notes in Security Hub name it. */
   channelService: (route: string) => string;
   alerts: AlertTracker;
-  /** Told of each finding whose page is to be written back to Security Hub, with the service paged. */
+  /**
+   * Told of each finding whose page is to be written back to Security Hub, with the service paged, and what the
+   * note says instead of the page's own when there is more to say (see WriteBackNote).
+   */
   writeBack:
-    ((routed: Extract<Routed, { kind: "send" }>, service: string, note?: string) => void) | undefined;
+    ((routed: Extract<Routed, { kind: "send" }>, service: string, told?: WriteBackNote) => void) | undefined;
   log: Logger;
   meter: Meter;
   clock: Clock;
@@ -135,7 +139,12 @@ export async function sendFinding(
           : "SkippedOther",
     );
     deps.log.info("finding skipped", { ...fields, alert: plan.skip, reason: plan.why });
-    if (plan.writeBackDue) deps.writeBack?.(routed, deps.channelService(plan.route));
+    if (plan.writeBackDue || plan.pageAgain !== undefined)
+      deps.writeBack?.(
+        routed,
+        deps.channelService(plan.route),
+        plan.pageAgain === undefined ? undefined : { pageAgain: plan.pageAgain },
+      );
     return { kind: "skipped" };
   }
   // The alert is leaving another route's service: it is resolved there first, so it is never open on both.

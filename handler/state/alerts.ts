@@ -163,6 +163,12 @@ export type AlertDecision =
       record?: AlertState;
       /** The page's write-back to Security Hub did not land: try it again. */
       writeBackDue?: boolean;
+      /**
+       * The finding passed at this time, which a responder's resolution no longer holds, and fails again since: the
+       * trigger is owed. Security Hub is told (Workflow NOTIFIED), and its echo of that write, which carries the
+       * failing finding, sends it.
+       */
+      pageAgain?: number;
     };
 
 const DAY_MS = 24 * 3600 * 1000;
@@ -279,7 +285,9 @@ function decideOnRecord(
       // An alert that opens is its group's, or its own: an open one stays what it was until it closes.
       if (event.group === undefined) delete next.group;
       else next.group = event.group;
-      delete next.responderAt;
+      // A responder's action after the failure it opens for is about that failure (an older incident's, delivered
+      // late: see the webhook's olderActsOnCurrent); one before it is of an older alert.
+      if ((next.responderAt ?? 0) <= (event.updatedAt ?? Infinity)) delete next.responderAt;
       delete next.passedAt;
       delete next.heldBefore;
       if (event.updatedAt === undefined) delete next.openedFrom;
@@ -434,10 +442,43 @@ function decideOnRecord(
       if (state.byHand === true)
         return skip("unchanged", "paged by a person: it stays open until the finding passes or is resolved");
     }
+    // A severity below the filter is the product's change, made at its UpdatedAt; a workflow change keeps
+    // UpdatedAt, and only the event's time bounds it.
+    const closedAt = event.below === true ? event.updatedAt : event.at;
     return send("resolve", "the alert is open", {
       closedBy: "finding",
-      ...(event.passed ? {} : { stillFailing: event.at ?? 0 }),
+      ...(event.passed ? {} : { stillFailing: closedAt ?? 0 }),
     });
+  }
+  // A pass seen only after a newer failure of a responder-held alert, imported after the failure that opened it:
+  // after the resolution, the pass ended the hold; before it (or a severity below the filter before it), the
+  // finding was not failing when the responder resolved (as with passedAt, no failure between the two is known),
+  // and the resolution holds nothing. Either way PagerDuty is to hold the alert open (a resolve owed is no longer).
+  if (
+    state.closedBy === "responder" &&
+    older &&
+    event.updatedAt !== undefined &&
+    state.responderAt !== undefined &&
+    event.updatedAt > (state.openedFrom ?? 0) &&
+    state.updatedAt > state.responderAt &&
+    (event.passed || (event.below === true && event.updatedAt < state.responderAt))
+  ) {
+    // Open again, as after a responder's reopening: Security Hub's echo of the resolution's RESOLVED, still on its
+    // way, does not close it.
+    const owed: AlertState = {
+      ...state,
+      status: "open",
+      reopened: true,
+      passedAt: event.updatedAt,
+      version: state.version + 1,
+      ...(options.writeBack ? { writeBack: "due" as const } : {}),
+    };
+    delete owed.closedBy;
+    delete owed.sentAt;
+    return {
+      ...skip("stale", "it passed while a responder's resolution held it, and fails again since", owed),
+      pageAgain: event.updatedAt,
+    };
   }
   if (state.sentAt === undefined && state.paged)
     return send("retry", "the last event may not have reached PagerDuty", {

@@ -27,6 +27,8 @@ export type Plan =
       state: AlertState | undefined;
       /** The page's write-back to Security Hub has not landed yet: write it again. */
       writeBackDue: boolean;
+      /** The finding passed at this time and fails again, unheld: the trigger is owed (see AlertDecision). */
+      pageAgain?: number;
       /** The route whose service holds the alert. */
       route: string;
     }
@@ -221,6 +223,7 @@ export function createAlertTracker(options: AlertTrackerOptions): AlertTracker {
             why: decision.why,
             state,
             writeBackDue,
+            ...(decision.pageAgain === undefined ? {} : { pageAgain: decision.pageAgain }),
             route: routeOfState(state, event),
           };
         }

@@ -134,7 +134,7 @@ export interface FunctionUrlResponse {
 // PagerDuty waits five seconds for an answer; the rest of the budget is spent applying.
 const ANSWER_WITHIN_MS = 4_000;
 /** After a rotation, deliveries signed with the secret replaced (retries of the subscription replaced) still count. */
-const ROTATION_GRACE_MS = 3600_000;
+export const ROTATION_GRACE_MS = 3600_000;
 
 export function createWebhookHandler(
   settings: WebhookSettings,
@@ -193,36 +193,48 @@ export function createWebhookHandler(
   /**
    * Whether the body is signed with a subscription's secret: the one known, else the one in SSM now (a rotation
    * this container has not seen yet; re-read at most once a second), else the one that version replaced, within the
-   * grace period after the rotation (a delivery signed before it).
+   * grace period after the rotation (a delivery signed before it). "unseen": no secret matches, and SSM was not read
+   * for this request (the secret was read moments ago, or reads back off), so a rotation written since the last read
+   * is not seen yet.
    */
   async function signedBy(
     body: Buffer,
     signature: string,
     deadline: number,
     secret: (typeof services)[number]["secret"],
-  ): Promise<boolean> {
+  ): Promise<"signed" | "not" | "unseen"> {
+    const reads = secret.reads();
     const current = await secret.get(deadline);
-    if (signatureMatches(body, signature, current)) return true;
+    if (signatureMatches(body, signature, current)) return "signed";
     const fresh = await secret.reread(deadline);
-    if (fresh !== current && signatureMatches(body, signature, fresh)) return true;
-    return (await secret.previous()).some((value) => signatureMatches(body, signature, value));
+    if (fresh !== current && signatureMatches(body, signature, fresh)) return "signed";
+    if ((await secret.previous()).some((value) => signatureMatches(body, signature, value))) return "signed";
+    return secret.reads() > reads ? "not" : "unseen";
   }
 
   /**
-   * The service whose subscription signed the body, if one did. A secret that cannot be read only fails the
-   * request when no other service's secret signed it: one route's broken parameter must not refuse another's.
+   * The service whose subscription signed the body, if one did ("unseen": perhaps one whose secret was rotated
+   * moments ago). A secret that cannot be read only fails the request when no other service's secret signed it: one
+   * route's broken parameter must not refuse another's.
    */
-  async function signer(body: Buffer, signature: string, deadline: number): Promise<string | undefined> {
+  async function signer(
+    body: Buffer,
+    signature: string,
+    deadline: number,
+  ): Promise<string | "unseen" | undefined> {
     let unreadable: unknown;
+    let unseen = false;
     for (const service of services) {
       try {
-        if (await signedBy(body, signature, deadline, service.secret)) return service.serviceId;
+        const signed = await signedBy(body, signature, deadline, service.secret);
+        if (signed === "signed") return service.serviceId;
+        if (signed === "unseen") unseen = true;
       } catch (error) {
         unreadable ??= error;
       }
     }
     if (unreadable !== undefined) throw unreadable;
-    return undefined;
+    return unseen ? "unseen" : undefined;
   }
 
   return async function handler(request: FunctionUrlRequest): Promise<FunctionUrlResponse> {
@@ -253,6 +265,13 @@ export function createWebhookHandler(
       return answer(503, "unavailable", "the signing secret cannot be read");
     }
     if (signedFor === undefined) return answer(401, "refused", "signature does not match");
+    // PagerDuty delivers a 5xx again, and by then this container reads the secret again.
+    if (signedFor === "unseen")
+      return answer(
+        503,
+        "unavailable",
+        "signature does not match the secret read moments ago, which may have been rotated since",
+      );
     const reading = readWebhook(body.toString("utf8"));
     if (reading.kind === "invalid") return answer(400, "refused", reading.reason);
     if (reading.kind === "ignored") return answer(200, "ignored", reading.reason);

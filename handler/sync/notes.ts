@@ -16,6 +16,13 @@ export function pagedNote(service: string, at: number, byHand: boolean): string 
   return note(`${how} through PagerDuty service "${service}" at ${new Date(at).toISOString()}.`);
 }
 
+/** The finding passed at `passedAt` and fails again since: a responder's resolution in PagerDuty no longer holds it. */
+export function pageAgainNote(service: string, passedAt: number): string {
+  return note(
+    `Paging on-call again through PagerDuty service "${service}": the finding passed at ${new Date(passedAt).toISOString()} and fails again since; the resolution in PagerDuty does not hold it.`,
+  );
+}
+
 export interface Incident {
   number?: number;
   url?: string;

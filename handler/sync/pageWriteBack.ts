@@ -1,7 +1,7 @@
 import type { Routed } from "../finding/route";
 import type { Clock } from "../clock";
 import type { Logger } from "../telemetry/log";
-import { pagedNote } from "./notes";
+import { pageAgainNote, pagedNote } from "./notes";
 import { identityOf, refOf } from "./securityHub";
 import { createWriteBackBatch, type SecurityHubWriter } from "./writeBack";
 
@@ -9,12 +9,23 @@ import { createWriteBackBatch, type SecurityHubWriter } from "./writeBack";
 // and Workflow NOTIFIED when it is still NEW (a person's RESOLVED or SUPPRESSED is never touched). The pages of
 // one invocation are written together, in as few calls as their notes allow.
 
+/** What a write-back says instead of the page's own note. */
+export type WriteBackNote =
+  /** The note of the incident the finding's group has already (a member joining after a webhook named it). */
+  | { joined: string }
+  /**
+   * The finding's page is owed again: it passed at this time, which a responder's resolution no longer holds, and
+   * fails again. Security Hub is set NOTIFIED (over the resolution's RESOLVED), and its echo, which carries the
+   * failing finding, sends the trigger.
+   */
+  | { pageAgain: number };
+
 export interface PageWriteBack {
   /**
-   * The finding paged `service` (its route's PagerDuty service, as the note names it); `note`, when the incident
-   * it joined is known already, says so instead.
+   * The finding paged `service` (its route's PagerDuty service, as the note names it); `told`, when there is more
+   * to say than the page's own note.
    */
-  add(routed: Extract<Routed, { kind: "send" }>, service: string, note?: string): void;
+  add(routed: Extract<Routed, { kind: "send" }>, service: string, told?: WriteBackNote): void;
   flush(deadline: number): Promise<void>;
 }
 
@@ -27,7 +38,7 @@ export function createPageWriteBack(options: {
   // One time per invocation, so that its pages share a note and a call.
   let pagedAt: number | undefined;
   return {
-    add({ finding, byHand }, service, note) {
+    add({ finding, byHand }, service, told) {
       const ref = refOf(identityOf(finding));
       if (ref === undefined) {
         options.log.warn("Security Hub not updated", {
@@ -36,9 +47,13 @@ export function createPageWriteBack(options: {
         });
         return;
       }
+      if (told !== undefined && "pageAgain" in told) {
+        batch.add(ref, { note: pageAgainNote(service, told.pageAgain), workflow: "NOTIFIED" });
+        return;
+      }
       pagedAt ??= options.clock.now();
       batch.add(ref, {
-        note: note ?? pagedNote(service, pagedAt, byHand !== undefined),
+        note: told?.joined ?? pagedNote(service, pagedAt, byHand !== undefined),
         ...(finding.workflow === "NEW" ? { workflow: "NOTIFIED" as const } : {}),
       });
     },

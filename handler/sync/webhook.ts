@@ -145,17 +145,23 @@ export function effectOf(event: WebhookEvent, state: AlertState): WebhookEffect 
   const { agent } = event;
   const known = state.incident?.id === event.incident.id;
   const personResolved = event.type === "incident.resolved" && agent.person;
-  // A person resolved an older incident of the finding after the failure that opened the current alert was
-  // imported, and no pass came after the resolution: it holds that failure, and the alert opened for it must close.
-  const olderHoldsCurrent =
-    personResolved &&
+  // A responder acted on an older incident of the finding after the failure that opened the current alert was
+  // imported, and after any responder's action applied since: the action is about that failure.
+  const olderActsOnCurrent =
     !known &&
-    state.status === "open" &&
     state.openedAt !== undefined &&
     event.occurredAt < state.openedAt &&
     state.openedFrom !== undefined &&
     event.occurredAt > state.openedFrom &&
+    event.occurredAt > (state.responderAt ?? 0);
+  // A person's resolution, with no pass after it: it holds that failure, and the alert opened for it must close.
+  const olderHoldsCurrent =
+    personResolved &&
+    olderActsOnCurrent &&
+    state.status === "open" &&
     event.occurredAt > (state.passedAt ?? 0);
+  // A reopening (delivered before or after that resolution): the resolution holds nothing.
+  if (event.type === "incident.reopened" && olderActsOnCurrent) return olderReopened(event, state);
   // Every event of the current alert's incident occurs after its trigger was claimed (openedAt); an incident
   // other than the one recorded is adopted only by its own creation.
   if (!known && !olderHoldsCurrent && state.openedAt !== undefined && event.occurredAt < state.openedAt)
@@ -251,8 +257,13 @@ export function effectOf(event: WebhookEvent, state: AlertState): WebhookEffect 
         // of order): the resolution holds nothing, and PagerDuty, holding the incident resolved, must be told of
         // the failure. The record is left unconfirmed, so that
         // the finding's next event (Security Hub's echo of this note) sends the trigger again.
-        const regressed: AlertState = { ...recorded, responderAt: event.occurredAt, writeBack: "due" };
-        delete regressed.sentAt;
+        // A trigger PagerDuty accepted after the resolution opened the alert again already.
+        const reopenedSince = state.sentAt !== undefined && state.sentAt > event.occurredAt;
+        const regressed: AlertState = { ...recorded, responderAt: event.occurredAt };
+        if (!reopenedSince) {
+          regressed.writeBack = "due";
+          delete regressed.sentAt;
+        }
         return { kind: "apply", note: resolvedNote(agent.name, incident), next: regressed };
       }
       {
@@ -315,6 +326,23 @@ function groupNoteOf(state: GroupState, note: string): string {
 /** What a member that joins a group whose incident a webhook has named is told: that incident, not the page. */
 export function joinedNote(state: GroupState): string | undefined {
   return state.incident === undefined ? undefined : groupNoteOf(state, triggeredNote(state.incident));
+}
+
+/**
+ * A responder reopened an older incident of the finding after the failure the current alert opened for. Its time
+ * is recorded, so that the resolution it undid, delivered later, holds nothing. A hold that resolution already
+ * recorded ends: the alert is open again, and since PagerDuty may hold its incident resolved (its sender resolved
+ * a trigger the hold crossed), the trigger is owed, sent at the finding's next event (Security Hub's echo of this
+ * NOTIFIED).
+ */
+function olderReopened(event: WebhookEvent, state: AlertState): WebhookEffect {
+  const note = reopenedNote(event.agent.name, event.incident);
+  const at = { ...state, responderAt: event.occurredAt, version: state.version + 1 };
+  if (state.status !== "resolved" || state.closedBy !== "responder") return { kind: "apply", note, next: at };
+  const next: AlertState = { ...at, status: "open", reopened: true, writeBack: "due" };
+  delete next.closedBy;
+  delete next.sentAt;
+  return { kind: "apply", note, workflow: "NOTIFIED", next };
 }
 
 export type GroupEffect =

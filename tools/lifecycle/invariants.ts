@@ -56,11 +56,13 @@ export interface Observation {
   webhooks: ObservedWebhook[];
   /** Records put in a lane that were neither processed nor dead-lettered with a reason, and why. */
   unexplainedRecords: string[];
-  /** Security Hub's accepted updates: the finding ids each named, and its note. */
-  securityHubUpdates: { findingIds: string[]; note: string; at: number }[];
+  /** Security Hub's accepted updates: the finding ids each named, its note, whether it set Workflow NOTIFIED. */
+  securityHubUpdates: { findingIds: string[]; note: string; notified: boolean; at: number }[];
   securityHubSync: boolean;
   /** Invocations stopped mid-way (Lambda timeouts, abandoned), with the findings of their records. */
   stopped: { at: number; dedupKeys: string[] }[];
+  /** When a responder reopened a finding's alert in PagerDuty. */
+  reopenings: { at: number; dedupKey: string }[];
   /** When the world started (epoch ms), for readable times. */
   start: number;
   /** When each invocation ran (until it returned or was stopped). */
@@ -125,8 +127,9 @@ function openExactlyWhenFailing(observation: Observation, alertKeyOf: AlertKeyOf
  * No change of an alert costs more than one accepted request: every accepted event opens, updates or resolves an
  * alert, except one after a request whose fate its sender could not record (no answer, refused, or the sender
  * stopped: the claim stays unconfirmed and the event is sent again to be sure), a resolve of an alert a responder
- * had resolved already (the stack could not know yet), and a request after two senders raced on the alert (neither
- * can know in which order PagerDuty took their events, so the stack resolves or triggers once more to be sure).
+ * had resolved already (the stack could not know yet) or a trigger of one a responder reopened (likewise), and a
+ * request after two senders raced on the alert (neither can know in which order PagerDuty took their events, so the
+ * stack resolves or triggers once more to be sure).
  */
 function oneRequestPerChange(observation: Observation): string[] {
   const violations: string[] = [];
@@ -151,7 +154,14 @@ function oneRequestPerChange(observation: Observation): string[] {
       observation.alerts.some(
         (alert) => alert.dedupKey === request.dedupKey && !alert.open && alert.resolvedByResponder,
       );
-    if (uncertain || raceBefore || responderClosed) return;
+    // Its mirror: a trigger of an alert a responder reopened since the last request PagerDuty took for it.
+    const responderReopened =
+      request.action === "trigger" &&
+      observation.reopenings.some(
+        (reopening) =>
+          reopening.dedupKey === request.dedupKey && reopening.at > since && reopening.at < request.at,
+      );
+    if (uncertain || raceBefore || responderClosed || responderReopened) return;
     const name = observation.members.find((member) => member.dedupKey === request.dedupKey)?.name;
     violations.push(
       `${name ?? request.dedupKey}: an accepted ${request.action} at +${Math.round(request.at - observation.start)} ms changed nothing (a second request for one change)`,
@@ -200,10 +210,13 @@ function pagesWrittenBack(observation: Observation, alertKeyOf: AlertKeyOf): str
     )) {
       const writable = members.filter((member) => member.writable);
       if (writable.length === 0) continue;
+      // The page's note, or (docs/sync.md) NOTIFIED with a note of the open incident: an acknowledgement that
+      // lands before the page's own write-back takes its place, and so does a responder's reopening.
       const written = observation.securityHubUpdates.some(
         (update) =>
           update.at >= alert.openedAt &&
-          update.note.includes("Paged on-call") &&
+          (update.note.includes("Paged on-call") ||
+            (update.notified && update.note.includes(`/incidents/${alert.incidentId}`))) &&
           writable.some((member) => member.findingIds.some((id) => update.findingIds.includes(id))),
       );
       if (!written)

@@ -18,7 +18,12 @@ import {
   createDynamoGroupStore,
   createDynamoPacingStore,
 } from "../../handler/state/dynamo";
-import { createWebhookHandler, type FunctionUrlResponse } from "../../handler/sync/endpoint";
+import {
+  ROTATION_GRACE_MS,
+  createWebhookHandler,
+  type FunctionUrlResponse,
+} from "../../handler/sync/endpoint";
+import { MAX_PREVIOUS_VERSIONS } from "../../handler/secretParameter";
 import { createMemoryWebhookLedger, type WebhookLedger } from "../../handler/sync/ledger";
 import { createSecurityHubUpdater, identityOf, refOf } from "../../handler/sync/securityHub";
 import { silentLogger } from "../../handler/telemetry/log";
@@ -131,6 +136,12 @@ export interface WebhookDelivery {
   state: "pending" | "delivered" | "dropped";
   /** Some attempt applied or knowingly ignored it (not only "duplicate"). */
   taken: boolean;
+  /**
+   * The secret of the subscription that delivers it: the one current when the event occurred. A rotation replaces
+   * the subscription, and only the new one signs with the new secret; the old one keeps delivering (and retrying)
+   * what occurred before, signed with its own.
+   */
+  secret: string;
 }
 
 /** A person's resolution of a finding's alert in PagerDuty, while the finding was failing. */
@@ -194,7 +205,7 @@ export class LifecycleWorld {
   readonly recordsDone = new Set<string>();
   readonly deadLetteredIds = new Set<string>();
   /** Security Hub updates that took effect: the findings each named, its note, when. */
-  readonly securityHubWrites: { findingIds: string[]; note: string; at: number }[] = [];
+  readonly securityHubWrites: { findingIds: string[]; note: string; notified: boolean; at: number }[] = [];
 
   private readonly random: () => number;
   private readonly dynamodb: DynamoDbService;
@@ -206,6 +217,8 @@ export class LifecycleWorld {
   /** Security Hub's next events follow a person's update in the console (not the stack's own write-back). */
   private personUpdating = false;
   private secret = "whsec-first-secret-of-the-subscription";
+  private readonly rotations: number[] = [];
+  private readonly reopenings: { at: number; dedupKey: string }[] = [];
   private invocations = 0;
   private webhookIds = 0;
   private events = 0;
@@ -338,7 +351,10 @@ export class LifecycleWorld {
     this.log(`responder: ${action} ${state.subject.name} (incident ${target.incidentId})`);
     if (action === "resolve" && this.failingNow(state))
       state.hold = { at: this.now(), incidentId: target.incidentId, emitted: state.emitted.length };
-    if (action === "reopen") delete state.hold;
+    if (action === "reopen") {
+      delete state.hold;
+      this.reopenings.push({ at: this.now(), dedupKey: state.dedupKey });
+    }
     const type =
       action === "acknowledge"
         ? "incident.acknowledged"
@@ -373,7 +389,7 @@ export class LifecycleWorld {
       if (!replay) entry.attempts.push("no answer within 5 s");
     });
     void (container.handler as (request: Json) => Promise<FunctionUrlResponse>)({
-      headers: { "x-pagerduty-signature": sign(body, this.secret) },
+      headers: { "x-pagerduty-signature": sign(body, entry.secret) },
       body,
       requestContext: { http: { method: "POST" } },
     }).then((response) => {
@@ -390,8 +406,15 @@ export class LifecycleWorld {
     });
   }
 
-  /** The subscription's signing secret is replaced (README: replace the subscription): SSM and PagerDuty change. */
+  /**
+   * The subscription is replaced (docs/sync.md), which changes its signing secret in SSM and PagerDuty. The stack
+   * covers as many rotations within its grace period as it reads earlier versions (deliveries of older
+   * subscriptions are refused, as documented): more are not explored.
+   */
   rotateSecret(): void {
+    const recent = this.rotations.filter((at) => this.now() - at < ROTATION_GRACE_MS);
+    if (recent.length >= MAX_PREVIOUS_VERSIONS) return;
+    this.rotations.push(this.now());
     this.secret = `whsec-rotated-${this.now()}-secret`;
     this.ssm.putParameter(SECRET_PARAMETER, this.secret);
     this.log("webhook signing secret rotated");
@@ -584,6 +607,7 @@ export class LifecycleWorld {
       stopped: this.invocationLog
         .filter((invocation) => invocation.stopped)
         .map((invocation) => ({ at: invocation.to ?? this.now(), dedupKeys: invocation.dedupKeys })),
+      reopenings: this.reopenings,
       invocations: this.invocationLog.map(({ id, from, to }) => ({ id, from, to: to ?? this.now() })),
     };
   }
@@ -636,6 +660,7 @@ export class LifecycleWorld {
       attempts: [],
       state: "pending",
       taken: false,
+      secret: this.secret,
     });
   }
 
@@ -727,6 +752,7 @@ export class LifecycleWorld {
           this.securityHubWrites.push({
             findingIds: ((output.ProcessedFindings ?? []) as Json[]).map((entry) => String(entry.Id)),
             note: String((input.Note as Json | undefined)?.Text ?? ""),
+            notified: (input.Workflow as Json | undefined)?.Status === "NOTIFIED",
             at: this.now(),
           });
           return output;
@@ -738,6 +764,8 @@ export class LifecycleWorld {
               String((entry.FindingIdentifier as Json | undefined)?.FindingInfoUid),
             ),
             note: String(input.Comment ?? ""),
+            // OCSF status_id 2: In Progress, what the stack writes for NOTIFIED (handler/sync/securityHub.ts).
+            notified: input.StatusId === 2,
             at: this.now(),
           });
           return output;
