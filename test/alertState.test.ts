@@ -546,6 +546,23 @@ describe("alert state decisions (pure)", () => {
       assert.equal(outcome(decide(after.next, event({ updatedAt: T0 + 3_000 }), OPTIONS)), "send regression");
       const before = webhook("incident.resolved", closed, T0 + 500);
       assert.ok(before.kind === "apply" && before.next?.closedBy === "responder");
+      // The MEDIUM seen only after the CRITICAL of +3 s, the resolution coming last: the same judgement.
+      const failing = state({ incident: { id: "Q1" }, openedAt: T0, openedFrom: T0, updatedAt: T0 + 3_000 });
+      const late = decide(failing, event({ action: "resolve", below: true, updatedAt: T0 + 1_000 }), OPTIONS);
+      assert.ok(late.kind === "skip" && late.record?.belowAt === T0 + 1_000);
+      const heldNothing = webhook("incident.resolved", late.record, T0 + 1_500);
+      assert.ok(heldNothing.kind === "apply" && heldNothing.next?.status === "open");
+      assert.equal(heldNothing.next.sentAt, undefined, "the trigger is owed");
+      const holds = webhook("incident.resolved", late.record, T0 + 500);
+      assert.ok(holds.kind === "apply" && holds.next?.closedBy === "responder");
+      // The MEDIUM seen only after the resolution was applied (before the CRITICAL of +3 s): it holds nothing.
+      const held = state({ ...open, status: "resolved", closedBy: "responder", responderAt: T0 + 1_500 });
+      const medium = decide(held, event({ action: "resolve", below: true, updatedAt: T0 + 1_000 }), OPTIONS);
+      assert.ok(medium.kind === "skip" && medium.record?.closedBy === "finding");
+      assert.equal(
+        outcome(decide(medium.record, event({ updatedAt: T0 + 3_000 }), OPTIONS)),
+        "send regression",
+      );
       assert.equal(
         outcome(decide(before.next, event({ updatedAt: T0 + 3_000 }), OPTIONS)),
         "skip heldByResponder",

@@ -88,6 +88,11 @@ export interface AlertState {
    */
   passedAt?: number;
   /**
+   * Likewise, the newest UpdatedAt of a severity below the filter that came after a later failure of the open alert:
+   * a responder's resolution after it (and before that failure) holds nothing; one before it still holds.
+   */
+  belowAt?: number;
+  /**
    * A responder resolved the alert's incident at this time, after the pass that closed the alert reached the stack
    * but before the stack's resolve reached PagerDuty: a failure imported before then is held by that resolution.
    */
@@ -214,6 +219,7 @@ function nextOf(state: AlertState | undefined, event: AlertEvent, changes: Parti
     ...(state?.stillFailing === undefined ? {} : { stillFailing: state.stillFailing }),
     ...(state?.openedFrom === undefined ? {} : { openedFrom: state.openedFrom }),
     ...(state?.passedAt === undefined ? {} : { passedAt: state.passedAt }),
+    ...(state?.belowAt === undefined ? {} : { belowAt: state.belowAt }),
     ...(state?.heldBefore === undefined ? {} : { heldBefore: state.heldBefore }),
     ...routeOf(state, event),
     ...leavingOf(state),
@@ -289,6 +295,7 @@ function decideOnRecord(
       // late: see the webhook's olderActsOnCurrent); one before it is of an older alert.
       if ((next.responderAt ?? 0) <= (event.updatedAt ?? Infinity)) delete next.responderAt;
       delete next.passedAt;
+      delete next.belowAt;
       delete next.heldBefore;
       if (event.updatedAt === undefined) delete next.openedFrom;
       else next.openedFrom = event.updatedAt;
@@ -425,10 +432,13 @@ function decideOnRecord(
   if (state.status === "open") {
     if (older) {
       const why = `older than the alert's last update (${time(state.updatedAt)})`;
-      const passedAt = event.passed ? (event.updatedAt ?? 0) : 0;
-      // Only a pass after the failure that opened the alert says the finding passed while it was open.
-      if (passedAt <= Math.max(state.passedAt ?? 0, state.openedFrom ?? 0)) return skip("stale", why);
-      return skip("stale", why, { ...state, passedAt, version: state.version + 1 });
+      // Only a pass (or a severity below the filter) after the failure that opened the alert says the finding
+      // stopped failing while it was open.
+      const key = event.passed ? "passedAt" : event.below === true ? "belowAt" : undefined;
+      const at = event.updatedAt ?? 0;
+      if (key === undefined || at <= Math.max(state[key] ?? 0, state.openedFrom ?? 0))
+        return skip("stale", why);
+      return skip("stale", why, { ...state, [key]: at, version: state.version + 1 });
     }
     // Security Hub's echo of a note the stack wrote while the workflow was RESOLVED (or of the responder's
     // resolution itself, whose write can land after the reopen's NOTIFIED) shows the workflow of before the reopen.
@@ -484,21 +494,22 @@ function decideOnRecord(
     return send("retry", "the last event may not have reached PagerDuty", {
       closedBy: event.passed ? "finding" : (state.closedBy ?? "finding"),
     });
-  // A workflow change in the console (a RESOLVED) that happened before the responder's resolution, with no failing
-  // import after it: Security Hub did not show the finding failing when the responder resolved, so that
-  // resolution holds nothing, and the finding's next failure pages.
+  // A workflow change in the console (a RESOLVED), or a severity below the filter (at its UpdatedAt), that happened
+  // before the responder's resolution, with no failing import after it: Security Hub did not show the finding
+  // failing when the responder resolved, so that resolution holds nothing, and the finding's next failure pages.
+  const changedAt = event.below === true ? event.updatedAt : event.at;
   if (
     state.closedBy === "responder" &&
     !event.passed &&
-    event.at !== undefined &&
+    changedAt !== undefined &&
     state.responderAt !== undefined &&
-    event.at <= state.responderAt &&
-    state.updatedAt < event.at
+    changedAt <= state.responderAt &&
+    state.updatedAt < changedAt
   ) {
     const unheld = nextOf(state, event, { sentAt: state.sentAt ?? options.now, closedBy: "finding" });
     return skip("alreadyResolved", "closed in Security Hub before a responder resolved it", {
       ...unheld,
-      stillFailing: event.at,
+      stillFailing: changedAt,
     });
   }
   if (state.closedBy === "responder" && event.passed && !older) {

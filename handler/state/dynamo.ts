@@ -81,7 +81,14 @@ async function readTat(
 const ALERT_PREFIX = "alert#";
 
 /** The times by which a responder's actions are judged against the finding's imports (alerts.ts), as numbers. */
-const RESPONDER_TIMES = ["stillFailing", "responderAt", "openedFrom", "passedAt", "heldBefore"] as const;
+const RESPONDER_TIMES = [
+  "stillFailing",
+  "responderAt",
+  "openedFrom",
+  "passedAt",
+  "belowAt",
+  "heldBefore",
+] as const;
 
 function toItem(state: AlertState, now: number): Record<string, AttributeValue> {
   const item: Record<string, AttributeValue> = {

@@ -252,11 +252,13 @@ export function effectOf(event: WebhookEvent, state: AlertState): WebhookEffect 
       // The alert's own incident stays recorded when a person resolved another one of the finding's.
       const recorded =
         state.incident === undefined || known ? withIncident : { ...state, version: state.version + 1 };
-      if (state.passedAt !== undefined && state.updatedAt > event.occurredAt) {
-        // The finding passed (after this resolution, or last before it) and fails again since (its events came out
-        // of order): the resolution holds nothing, and PagerDuty, holding the incident resolved, must be told of
-        // the failure. The record is left unconfirmed, so that
-        // the finding's next event (Security Hub's echo of this note) sends the trigger again.
+      const notFailing =
+        state.passedAt !== undefined || (state.belowAt !== undefined && state.belowAt < event.occurredAt);
+      if (notFailing && state.updatedAt > event.occurredAt) {
+        // The finding passed (after this resolution, or last before it), or fell below the filter before it, and
+        // fails again since (its events came out of order): the resolution holds nothing, and PagerDuty, holding
+        // the incident resolved, must be told of the failure. The record is left unconfirmed, so that the
+        // finding's next event (Security Hub's echo of this note) sends the trigger again.
         // A trigger PagerDuty accepted after the resolution opened the alert again already.
         const reopenedSince = state.sentAt !== undefined && state.sentAt > event.occurredAt;
         const regressed: AlertState = { ...recorded, responderAt: event.occurredAt };
