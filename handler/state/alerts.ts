@@ -444,8 +444,22 @@ function decideOnRecord(
     // resolution itself, whose write can land after the reopen's NOTIFIED) shows the workflow of before the reopen.
     // A person's change in the console writes a note of its own: one with no note passes for an echo here, and the
     // alert stays open until it is resolved in PagerDuty or the finding passes.
-    if (state.reopened === true && event.stackNoted === true && !newer)
-      return skip("stale", "the echo of a write-back of the stack's: a responder reopened the alert since");
+    if (state.reopened === true && event.stackNoted === true) {
+      if (!newer)
+        return skip("stale", "the echo of a write-back of the stack's: a responder reopened the alert since");
+      // A newer import of the still-failing finding that shows the stack's own RESOLVED (Security Hub keeps the
+      // workflow the stack wrote) while the trigger is owed since a pass ended the responder's hold: the NOTIFIED
+      // that asks for it has not landed (it failed, or this import was taken before it). It is asked again.
+      if (!event.passed && event.below !== true && state.sentAt === undefined && state.passedAt !== undefined)
+        return {
+          ...skip("stale", "the stack's own RESOLVED, shown while the trigger is owed again", {
+            ...state,
+            updatedAt: event.updatedAt ?? state.updatedAt,
+            version: state.version + 1,
+          }),
+          pageAgain: state.passedAt,
+        };
+    }
     if (event.below === true) {
       // A severity change is the product's news: the echo of a write-back (same UpdatedAt) is none.
       if (!newer) return skip("stale", "no newer than the alert's last update (its severity did not change)");
