@@ -111,15 +111,21 @@ function mismatch(finding: Finding, match: RouteMatch, facts: AccountFacts): Mat
   return MATCH_FIELDS.find((field) => match[field] !== undefined && !satisfies(finding, match, facts, field));
 }
 
-function satisfies(finding: Finding, match: RouteMatch, facts: AccountFacts, field: MatchField): boolean {
-  const anyOf = (allowed: readonly string[] | undefined, values: (string | undefined)[]) =>
-    allowed === undefined || values.some((value) => value !== undefined && allowed.includes(value));
-  const tagsMatch = (
-    wanted: Record<string, string[]> | undefined,
-    valuesOf: (key: string) => readonly string[],
-  ) =>
+function anyOf(allowed: readonly string[] | undefined, values: (string | undefined)[]): boolean {
+  return allowed === undefined || values.some((value) => value !== undefined && allowed.includes(value));
+}
+
+function tagsMatch(
+  wanted: Record<string, string[]> | undefined,
+  valuesOf: (key: string) => readonly string[],
+): boolean {
+  return (
     wanted === undefined ||
-    Object.entries(wanted).every(([key, values]) => valuesOf(key).some((value) => values.includes(value)));
+    Object.entries(wanted).every(([key, values]) => valuesOf(key).some((value) => values.includes(value)))
+  );
+}
+
+function satisfies(finding: Finding, match: RouteMatch, facts: AccountFacts, field: MatchField): boolean {
   switch (field) {
     case "accounts":
       return anyOf(match.accounts, [finding.account]);
