@@ -1,4 +1,5 @@
 import assert from "assert/strict";
+import { decide, type AlertEvent, type AlertState } from "../handler/state/alerts";
 import { webhookPayload, deliverWebhook } from "../standins/pagerdutyWebhooks";
 import type { Responder } from "../standins/pagerdutyModel";
 import { importedEvent, passedReimport } from "../tools/simulation/findings";
@@ -131,5 +132,49 @@ describe("the trigger owed again after a late pass ends a responder's hold, over
       1,
       `record: ${after?.status?.S} closedBy ${after?.closedBy?.S}`,
     );
+  });
+});
+
+describe("the trigger owed again, once it was sent", () => {
+  const T0 = Date.parse("2026-03-02T10:00:00.000Z");
+  const OPTIONS = { now: T0 + 3600_000, refreshMs: 24 * 3600_000, resolveUntracked: false, writeBack: true };
+
+  it("leaves a person's console RESOLVED, carried by a newer failing import, to close the alert when a later send is unconfirmed", () => {
+    // The late pass at +1 s owed the trigger and its echo sent it (reopened and passedAt stay); a scan at +4 s
+    // changed the page and its update was claimed, then PagerDuty answered 5xx. A person resolved the finding in
+    // the console with no note of their own, and the scanner's next import (+5 s, still failing) carries that.
+    const state: AlertState = {
+      dedupKey: "securityhub-abc",
+      status: "open",
+      updatedAt: T0 + 4_000,
+      fingerprints: { asff: "f2" },
+      paged: true,
+      version: 9,
+      incident: { id: "Q1" },
+      openedAt: T0,
+      openedFrom: T0,
+      reopened: true,
+      passedAt: T0 + 1_000,
+      responderAt: T0 + 2_000,
+    };
+    const next: AlertEvent = {
+      dedupKey: "securityhub-abc",
+      action: "resolve",
+      updatedAt: T0 + 5_000,
+      format: "asff",
+      fingerprint: "f2",
+      passed: false,
+      manual: false,
+      finding: { id: "finding-1" },
+      triaged: true,
+      stackNoted: true,
+    };
+    const decision = decide(state, next, OPTIONS);
+    assert.equal(
+      decision.kind,
+      "send",
+      "the person's RESOLVED closes the alert, not NOTIFIED written over it",
+    );
+    assert.equal(decision.next.status, "resolved");
   });
 });

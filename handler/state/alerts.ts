@@ -449,8 +449,15 @@ function decideOnRecord(
         return skip("stale", "the echo of a write-back of the stack's: a responder reopened the alert since");
       // A newer import of the still-failing finding that shows the stack's own RESOLVED (Security Hub keeps the
       // workflow the stack wrote) while the trigger is owed since a pass ended the responder's hold: the NOTIFIED
-      // that asks for it has not landed (it failed, or this import was taken before it). It is asked again.
-      if (!event.passed && event.below !== true && state.sentAt === undefined && state.passedAt !== undefined)
+      // that asks for it has not landed (it failed, or this import was taken before it; its write-back is still
+      // due, which the echo of a landed one clears). It is asked again.
+      if (
+        !event.passed &&
+        event.below !== true &&
+        state.sentAt === undefined &&
+        state.writeBack === "due" &&
+        state.passedAt !== undefined
+      )
         return {
           ...skip("stale", "the stack's own RESOLVED, shown while the trigger is owed again", {
             ...state,
