@@ -93,10 +93,17 @@ describe("groups of one control per account", () => {
     });
   });
 
-  it("keeps CRITICAL findings one alert each unless configured, and splits by Region when asked", () => {
+  it("keeps CRITICAL findings one alert each unless configured, else in groups of their own, and splits by Region when asked", () => {
     const critical = asFinding(electricEyeFinding("s3-public-policy-critical", "a", "111122223333"));
     assert.equal(groupOf(critical, BY_CONTROL), undefined);
-    assert.notEqual(groupOf(critical, { ...BY_CONTROL, criticalAlone: false }), undefined);
+    // Grouped, CRITICAL findings share a group of their own: never a HIGH group's, whose incident opened at HIGH's urgency.
+    const grouped: Grouping = { ...BY_CONTROL, criticalAlone: false };
+    const otherCritical = asFinding(electricEyeFinding("s3-public-policy-critical", "b", "111122223333"));
+    const high = { ...critical, severity: { ...critical.severity, label: "HIGH" as const } };
+    assert.match(alertKeyOf(critical, grouped), /^securityhub-group-/);
+    assert.equal(alertKeyOf(critical, grouped), alertKeyOf(otherCritical, grouped));
+    assert.notEqual(alertKeyOf(critical, grouped), alertKeyOf(high, grouped));
+    assert.equal(alertKeyOf(high, grouped), alertKeyOf(high, BY_CONTROL));
     const east = asFinding(findingsOf("aws-docs-sample-fsbp-finding.json")[0]);
     const west = { ...east, id: `${east.id}-west`, region: "us-west-2" };
     const byRegion: Grouping = { ...BY_CONTROL, fields: ["account", "region"] };

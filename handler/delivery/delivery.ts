@@ -50,8 +50,11 @@ export function createDelivery(options: DeliveryOptions): Deliver {
     let attempts = 0;
     let lastFailure = "";
     let lastStatus: number | undefined;
+    // A CRITICAL page goes before the key's other events: updates, resolves, pages at lower severity or urgency.
+    const priority =
+      request.event_action === "trigger" && request.payload?.severity === "critical" ? "urgent" : "normal";
     for (;;) {
-      const sendAt = await options.pacer.acquire(latestStart);
+      const sendAt = await options.pacer.acquire(latestStart, priority);
       if (sendAt === undefined) {
         if (attempts > 0) {
           const reason = `still failing after ${attempts} attempts (${lastFailure})`;

@@ -31,9 +31,16 @@ export function nextSlot(
   return { sendAt, next: { tat: sendAt + intervalMs } };
 }
 
+/**
+ * Who a slot is for. An urgent event (a CRITICAL page) queues for the first free slot. Any other event takes only the
+ * next slot, when no more than that one is reserved, and otherwise waits until it is: so an urgent event is never
+ * behind more than a slot of other events, however many invocations are sending them.
+ */
+export type SlotPriority = "urgent" | "normal";
+
 export interface Pacer {
   /** A send time no later than `latest`, reserved for the caller; undefined when none is free by then. */
-  acquire(latest: number): Promise<number | undefined>;
+  acquire(latest: number, priority?: SlotPriority): Promise<number | undefined>;
   /** PagerDuty said 429: nobody sends with this key before `until`. */
   holdOff(until: number): Promise<void>;
   /**
@@ -86,13 +93,25 @@ export function createPacer(options: PacerOptions): Pacer {
   }
 
   return {
-    async acquire(latest) {
-      const reserved = await update((state) => {
-        const slot = nextSlot(state, options.clock.now(), intervalMs);
-        return slot.sendAt > latest ? undefined : slot;
-      });
-      // The schedule moved one interval past the slot it gave.
-      return reserved === undefined ? undefined : reserved.tat - intervalMs;
+    async acquire(latest, priority = "urgent") {
+      for (;;) {
+        let behind: number | undefined;
+        const reserved = await update((state) => {
+          const now = options.clock.now();
+          const slot = nextSlot(state, now, intervalMs);
+          behind = undefined;
+          if (slot.sendAt > latest) return undefined;
+          if (priority === "normal" && slot.sendAt > now + intervalMs) {
+            behind = slot.sendAt - intervalMs;
+            return undefined;
+          }
+          return slot;
+        });
+        // The schedule moved one interval past the slot it gave.
+        if (reserved !== undefined) return reserved.tat - intervalMs;
+        if (behind === undefined) return undefined;
+        await options.clock.sleep(behind - options.clock.now());
+      }
     },
     async holdOff(until) {
       await update((state) => ((state?.tat ?? 0) >= until ? undefined : { next: { tat: until } }));

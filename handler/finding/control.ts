@@ -57,7 +57,10 @@ export interface Grouping {
   per: "finding" | "control";
   /** What makes a group besides the control. */
   fields: GroupField[];
-  /** CRITICAL findings keep an alert each. */
+  /**
+   * CRITICAL findings keep an alert each. Otherwise they are grouped apart from lower severities, in groups of
+   * CRITICAL findings only: such a group opens at CRITICAL's urgency, and a HIGH group never has to be raised.
+   */
   criticalAlone: boolean;
 }
 
@@ -78,7 +81,8 @@ export interface GroupIdentity {
  */
 export function groupOf(finding: Finding, grouping: Grouping, route?: string): GroupIdentity | undefined {
   if (grouping.per === "finding") return undefined;
-  if (grouping.criticalAlone && finding.severity.label === "CRITICAL") return undefined;
+  const critical = finding.severity.label === "CRITICAL";
+  if (grouping.criticalAlone && critical) return undefined;
   const control = controlOf(finding);
   if (control === undefined) return undefined;
   const values: Record<GroupField, string | undefined> = {
@@ -88,12 +92,12 @@ export function groupOf(finding: Finding, grouping: Grouping, route?: string): G
     resourceType: finding.resources[0]?.type,
   };
   const fields: GroupField[] = ["control", ...grouping.fields.filter((field) => field !== "control")];
-  const named = fields.map((field) => [field, values[field] ?? ""]);
-  const digest = hash(
-    "sha256",
-    JSON.stringify(route === undefined ? named : [...named, ["route", route]]),
-    "hex",
-  );
+  const named = [
+    ...fields.map((field) => [field, values[field] ?? ""]),
+    ...(critical ? [["severity", "CRITICAL"]] : []),
+    ...(route === undefined ? [] : [["route", route]]),
+  ];
+  const digest = hash("sha256", JSON.stringify(named), "hex");
   const identity: GroupIdentity = { dedupKey: `securityhub-group-${digest}`, control };
   for (const field of fields) {
     const value = values[field];

@@ -244,19 +244,20 @@ export async function runEstate(options: EstateRunOptions): Promise<EstateRun> {
   };
 
   // The alert a paging finding's trigger goes to: its own, or its group's, asked of the function's own grouping
-  // once per control, account and Region (a group is at most that fine in the estate).
+  // once per control, account, Region and whether CRITICAL (a group is at most that fine in the estate).
   const grouping = deployment.settings.grouping ?? ALERT_PER_FINDING;
   const groupKeys = new Map<string, string | undefined>();
   const alertKeyOf = (entry: EstateEntry): string => {
     if (grouping.per === "finding" || (grouping.criticalAlone && entry.severity === "CRITICAL"))
       return keyOf(entry);
     const route = options.routeOf?.(entry);
-    const signature = `${entry.control}|${entry.account}|${entry.region}|${route ?? ""}`;
+    const severity = entry.severity === "CRITICAL" ? "CRITICAL" : "HIGH";
+    const signature = `${entry.control}|${entry.account}|${entry.region}|${route ?? ""}|${severity}`;
     if (!groupKeys.has(signature)) {
       const copy = factory.materialize(entry, {
         at: START,
         failing: true,
-        severity: "HIGH",
+        severity,
         notified: false,
       });
       const reading = readFinding(copy.ocsf ?? copy.asff);
