@@ -10,7 +10,7 @@ import type { HandlerSettings } from "../handler/settings";
 import type { Transport } from "../handler/delivery/pagerduty";
 import type { Lane } from "../infra/eventPatterns";
 import { createPagerDutyModel } from "../standins/pagerdutyModel";
-import { UsageError, configPairs, runTool } from "./cli";
+import { UsageError, configPairs, runTool, wholeNumber } from "./cli";
 import {
   START,
   VIRTUAL_HORIZON_MS,
@@ -316,14 +316,6 @@ const USAGE = `usage: npm run bench -- [--findings N] [--keys K] [--scenario NAM
   --stack     whose Pulumi.NAME.yaml settings are simulated (default prod)
   --no-priority  the same stack with priorityLanes false`;
 
-function positiveInteger(name: string, raw: string | undefined, fallback: number): number {
-  if (raw === undefined) return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 1)
-    throw new UsageError(`--${name} "${raw}" is not a positive whole number`);
-  return value;
-}
-
 if (require.main === module) {
   runTool("bench", async () => {
     const { values } = parseArgs({
@@ -366,13 +358,13 @@ if (require.main === module) {
       if (!ESTATE_FORMATS.includes(format))
         throw new UsageError(`--format "${format}" is not one of ${ESTATE_FORMATS.join(", ")}`);
       const report = await runOrganization({
-        accounts: positiveInteger("accounts", values.accounts, 100),
-        findingsPerAccount: positiveInteger("findings-per-account", values["findings-per-account"], 5000),
-        teams: positiveInteger("teams", values.teams, 10),
+        accounts: wholeNumber("accounts", values.accounts, 100, 1),
+        findingsPerAccount: wholeNumber("findings-per-account", values["findings-per-account"], 5000, 1),
+        teams: wholeNumber("teams", values.teams, 10, 1),
         format,
         stack: values.stack ?? "prod",
         config,
-        seed: positiveInteger("seed", values.seed, 1),
+        seed: wholeNumber("seed", values.seed, 1, 1),
       });
       if (values.svg !== undefined) writeFileSync(values.svg, renderOrganizationSvg(report));
       process.stdout.write(
@@ -385,11 +377,11 @@ if (require.main === module) {
       if (!RESCAN_FORMATS.includes(format))
         throw new UsageError(`--format "${format}" is not one of ${RESCAN_FORMATS.join(", ")}`);
       const report = await runRescan({
-        findings: positiveInteger("findings", values.findings, 20_000),
+        findings: wholeNumber("findings", values.findings, 20_000, 1),
         format,
         stack: values.stack ?? "prod",
         config,
-        seed: positiveInteger("seed", values.seed, 1),
+        seed: wholeNumber("seed", values.seed, 1, 1),
       });
       process.stdout.write(
         values.json === true ? `${JSON.stringify(report)}\n` : `${formatRescan(report)}\n`,
@@ -402,11 +394,11 @@ if (require.main === module) {
       );
     const run = await runBench({
       scenario,
-      findings: positiveInteger("findings", values.findings, 5000),
-      keys: positiveInteger("keys", values.keys, 1),
+      findings: wholeNumber("findings", values.findings, 5000, 1),
+      keys: wholeNumber("keys", values.keys, 1, 1),
       stack: values.stack ?? "prod",
       config,
-      seed: positiveInteger("seed", values.seed, 1),
+      seed: wholeNumber("seed", values.seed, 1, 1),
     });
     if (values.svg !== undefined) writeFileSync(values.svg, renderSvg(run));
     process.stdout.write(

@@ -1,5 +1,5 @@
 import { parseArgs } from "util";
-import { UsageError, configPairs, runTool } from "./cli";
+import { UsageError, configPairs, runTool, wholeNumber } from "./cli";
 import { BEHAVIOURS, explore, type Behaviour, type ExploreReport } from "./lifecycle/explorer";
 
 // npm run check:lifecycle: the interleaving explorer over the real delivery handler and webhook function
@@ -8,14 +8,6 @@ import { BEHAVIOURS, explore, type Behaviour, type ExploreReport } from "./lifec
 const USAGE = `usage: npm run check:lifecycle -- [--runs N] [--seed S] [--path P] [--steps N]
   [--only B,B...] [--without B,B...] [--config KEY=VALUE ...] [--json]
 behaviours: ${BEHAVIOURS.join(", ")}`;
-
-function count(value: string | undefined, name: string, fallback: number, signed = false): number {
-  if (value === undefined) return fallback;
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || (parsed < 0 && !signed))
-    throw new UsageError(`--${name} "${value}" is not a whole number`);
-  return parsed;
-}
 
 function behaviourList(value: string | undefined, name: string): Behaviour[] | undefined {
   if (value === undefined) return undefined;
@@ -62,11 +54,11 @@ runTool("check:lifecycle", async () => {
     (behaviour) => !without.includes(behaviour),
   );
   const report = await explore({
-    runs: count(values.runs, "runs", 1000),
+    runs: wholeNumber("runs", values.runs, 1000, 0),
     // fast-check's seeds may be negative, as reports print them.
-    ...(values.seed === undefined ? {} : { seed: count(values.seed, "seed", 0, true) }),
+    ...(values.seed === undefined ? {} : { seed: wholeNumber("seed", values.seed, 0) }),
     ...(values.path === undefined ? {} : { path: values.path }),
-    maxSteps: count(values.steps, "steps", 24),
+    maxSteps: wholeNumber("steps", values.steps, 24, 0),
     behaviours,
     config: configPairs(values.config),
   });

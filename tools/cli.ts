@@ -34,6 +34,17 @@ export function readJsonInput(path: string): unknown {
   return parsed.value;
 }
 
+/** A whole-number option, or its default when absent; `least`, when given, is the smallest allowed. */
+export function wholeNumber(name: string, raw: string | undefined, fallback: number, least?: number): number {
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || (least !== undefined && value < least))
+    throw new UsageError(
+      `--${name} "${raw}" is not a whole number${least === undefined ? "" : ` of at least ${least}`}`,
+    );
+  return value;
+}
+
 /** `--config KEY=VALUE` pairs, as pulumi config set would store them. */
 export function configPairs(pairs: string[] | undefined): Record<string, string> {
   const config: Record<string, string> = {};
