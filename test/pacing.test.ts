@@ -1,5 +1,6 @@
 import { strict as assert } from "node:assert";
 import { createMemoryPacingStore, createPacer, type SlotPriority } from "../handler/delivery/pacing";
+import { priorityOf } from "../handler/delivery/delivery";
 import { silentLogger } from "../handler/telemetry/log";
 import { createVirtualTime } from "../tools/simulation/virtualTime";
 
@@ -52,5 +53,11 @@ describe("the send schedule", () => {
     const gaps = sent.slice(1).map((entry, index) => entry.at - (sent[index]?.at ?? 0));
     assert.equal(sent.length, 201);
     assert.deepEqual([...new Set(gaps)], [INTERVAL]);
+  });
+
+  it("takes a CRITICAL finding's trigger first at any urgency, and its resolve and other severities' events after", () => {
+    assert.equal(priorityOf({ event_action: "trigger" }, "CRITICAL"), "urgent");
+    assert.equal(priorityOf({ event_action: "resolve" }, "CRITICAL"), "normal");
+    assert.equal(priorityOf({ event_action: "trigger" }, "HIGH"), "normal");
   });
 });

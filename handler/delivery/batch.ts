@@ -156,7 +156,7 @@ function serialChannels(
     const channel = channelOf(name);
     return {
       routingKey: channel.routingKey,
-      deliver: (request, deadline) => {
+      deliver: (request, deadline, priority) => {
         onWait();
         const turn = (tails.get(channel) ?? Promise.resolve()).then(async (): Promise<Delivery> => {
           const refused = halted.get(channel);
@@ -171,7 +171,7 @@ function serialChannels(
                   retryAt: delivery.retryAt + refused.behind * delivery.queued.spacingMs,
                 };
           }
-          const delivery = await channel.deliver(request, deadline);
+          const delivery = await channel.deliver(request, deadline, priority);
           if (delivery.outcome === "handBack") halted.set(channel, { delivery, behind: 0 });
           return delivery;
         });

@@ -1,8 +1,9 @@
 import type { Clock } from "../clock";
 import type { Meter } from "../telemetry/metrics";
-import type { Pacer } from "./pacing";
+import type { Pacer, SlotPriority } from "./pacing";
 import type { PagerDutyClient } from "./pagerduty";
 import type { PagerDutyRequest } from "../finding/pagerdutyEvent";
+import type { SeverityLabel } from "../finding/model";
 
 export type Delivery =
   | { outcome: "accepted"; status: number; attempts: number }
@@ -37,7 +38,19 @@ export interface DeliveryOptions {
   meter: Meter;
 }
 
-export type Deliver = (request: PagerDutyRequest, deadline: number) => Promise<Delivery>;
+export type Deliver = (
+  request: PagerDutyRequest,
+  deadline: number,
+  priority?: SlotPriority,
+) => Promise<Delivery>;
+
+/**
+ * A CRITICAL finding's page (its own, or its group's) goes before its key's other events, whatever its urgency (the
+ * first deploy's backlog opens at low urgency): updates, resolves and pages of lower severities wait for it.
+ */
+export function priorityOf(event: { event_action: string }, label: SeverityLabel): SlotPriority {
+  return event.event_action === "trigger" && label === "CRITICAL" ? "urgent" : "normal";
+}
 
 /**
  * Delivers one event before `deadline`: each attempt waits for its slot in the key's shared schedule, server
@@ -45,14 +58,11 @@ export type Deliver = (request: PagerDutyRequest, deadline: number) => Promise<D
  */
 export function createDelivery(options: DeliveryOptions): Deliver {
   const { clock } = options;
-  return async (request, deadline) => {
+  return async (request, deadline, priority = "normal") => {
     const latestStart = deadline - options.requestTimeoutMs;
     let attempts = 0;
     let lastFailure = "";
     let lastStatus: number | undefined;
-    // A CRITICAL page goes before the key's other events: updates, resolves, pages at lower severity or urgency.
-    const priority =
-      request.event_action === "trigger" && request.payload?.severity === "critical" ? "urgent" : "normal";
     for (;;) {
       const sendAt = await options.pacer.acquire(latestStart, priority);
       if (sendAt === undefined) {

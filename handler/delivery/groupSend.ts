@@ -1,4 +1,5 @@
 import { groupEvent, groupOf, pageBasisOf, type Grouping } from "../finding/control";
+import type { SeverityLabel } from "../finding/model";
 import type { PagerDutyEvent } from "../finding/pagerdutyEvent";
 import type { Routed } from "../finding/route";
 import { DEFAULT_ROUTE } from "../finding/routes";
@@ -9,7 +10,7 @@ import { CLAIM_MARGIN_MS, type Plan } from "../state/tracker";
 import { identityOf } from "../sync/securityHub";
 import { joinedNote } from "../sync/webhook";
 import { errorText } from "../telemetry/log";
-import type { Delivery } from "./delivery";
+import { priorityOf, type Delivery } from "./delivery";
 import type { FindingDependencies, FindingResult } from "./sendFinding";
 
 // With alertPer: control, a member's own alert state decides when it joins or leaves its group (a finding failing,
@@ -162,12 +163,16 @@ export function createRecordGroups(
   ): Promise<FindingResult[]> {
     const { next } = claimed;
     const route = next.route ?? DEFAULT_ROUTE;
-    const event = eventOf(claimed, route, members[0]?.routed);
+    const { event, label } = eventOf(claimed, route, members[0]?.routed);
     const channel = deps.channel(route);
     let delivery: Delivery;
     try {
       const routingKey = await channel.routingKey(deadline);
-      delivery = await channel.deliver({ ...event, routing_key: routingKey }, deadline);
+      delivery = await channel.deliver(
+        { ...event, routing_key: routingKey },
+        deadline,
+        priorityOf(event, label),
+      );
     } catch (error) {
       delivery = { outcome: "handBack", reason: errorText(error), rateLimited: false, attempts: 0 };
     }
@@ -223,18 +228,30 @@ export function createRecordGroups(
     }
   }
 
-  /** The group's event as its latest record says: its members of now, counted and the first few shown. */
-  function eventOf(claimed: Claimed, route: string, member: Routing | undefined): PagerDutyEvent {
+  /**
+   * The group's event as its latest record says (its members of now, counted and the first few shown), and the
+   * severity it pages at.
+   */
+  function eventOf(
+    claimed: Claimed,
+    route: string,
+    member: Routing | undefined,
+  ): { event: PagerDutyEvent; label: SeverityLabel } {
     const { next } = claimed;
-    if (claimed.send === "resolve") return { event_action: "resolve", dedup_key: next.dedupKey };
-    const page = pageOf(next, member?.mapped.severityLabel ?? "HIGH");
+    const memberLabel = member?.mapped.severityLabel ?? "HIGH";
+    if (claimed.send === "resolve")
+      return { event: { event_action: "resolve", dedup_key: next.dedupKey }, label: memberLabel };
+    const page = pageOf(next, memberLabel);
     // A record without a page (its group opened under other grouping settings) pages with a member's own body.
     if (page === undefined)
-      return { ...(member?.mapped.event ?? { event_action: "trigger" }), dedup_key: next.dedupKey };
+      return {
+        event: { ...(member?.mapped.event ?? { event_action: "trigger" }), dedup_key: next.dedupKey },
+        label: memberLabel,
+      };
     const event = groupEvent(page);
     const policy = deps.urgency(route);
-    if (policy === undefined) return event;
-    return withUrgency(
+    if (policy === undefined) return { event, label: page.highest };
+    const paged = withUrgency(
       event,
       page.highest,
       urgencyOf(
@@ -248,5 +265,6 @@ export function createRecordGroups(
         policy,
       ),
     );
+    return { event: paged, label: page.highest };
   }
 }

@@ -1,4 +1,4 @@
-import type { Finding } from "../finding/model";
+import type { Finding, SeverityLabel } from "../finding/model";
 import type { PagerDutyEvent } from "../finding/pagerdutyEvent";
 import type { Routed } from "../finding/route";
 import { DEFAULT_ROUTE, type RouteChoice } from "../finding/routes";
@@ -9,7 +9,7 @@ import { errorText, type Logger } from "../telemetry/log";
 import type { Meter } from "../telemetry/metrics";
 import type { WriteBackNote } from "../sync/pageWriteBack";
 import { identityOf } from "../sync/securityHub";
-import type { Deliver, Delivery } from "./delivery";
+import { priorityOf, type Deliver, type Delivery } from "./delivery";
 import { urgencyOf, withUrgency, type UrgencyPolicy } from "../finding/urgency";
 import { groupOf } from "../finding/control";
 import type { GroupDependencies, RecordGroups } from "./groupSend";
@@ -221,7 +221,14 @@ export async function sendFinding(
             urgency,
           ),
         );
-  const delivery = await send(deps.channel(plan.route), event, deps, context.messageId, deadline);
+  const delivery = await send(
+    deps.channel(plan.route),
+    event,
+    deps,
+    context.messageId,
+    deadline,
+    mapped.severityLabel,
+  );
   deps.log.info("finding outcome", {
     ...fields,
     action: plan.action,
@@ -263,6 +270,7 @@ async function send(
   deps: FindingDependencies,
   messageId: string,
   deadline: number,
+  label: SeverityLabel = "INFORMATIONAL",
 ): Promise<Delivery> {
   let routingKey: string;
   try {
@@ -272,7 +280,7 @@ async function send(
     deps.log.error("routing key unavailable", { messageId, error: reason });
     return { outcome: "handBack", reason, rateLimited: false, attempts: 0 };
   }
-  return channel.deliver({ ...event, routing_key: routingKey }, deadline);
+  return channel.deliver({ ...event, routing_key: routingKey }, deadline, priorityOf(event, label));
 }
 
 /** PagerDuty did not take the event: the finding is freed for its next event, and the record's fate said. */
