@@ -586,9 +586,9 @@ describe("alert state decisions (pure)", () => {
       for (const passedAt of [T0 + 1_000, T0 + 2_500]) {
         const late = decide(held, event({ action: "resolve", passed: true, updatedAt: passedAt }), withSync);
         assert.ok(late.kind === "skip" && late.record !== undefined, String(passedAt));
-        assert.equal(
-          late.pageAgain,
-          passedAt,
+        assert.deepEqual(
+          late.notice,
+          { pageAgain: passedAt },
           "Security Hub is told, and its echo carries the failing finding",
         );
         assert.equal(late.record.status, "open");
@@ -615,13 +615,14 @@ describe("alert state decisions (pure)", () => {
         event({ action: "resolve", passed: true, updatedAt: T0 + 1_000 }),
         withSync,
       );
-      assert.ok(past.kind === "skip" && past.record?.status === "open" && past.pageAgain === T0 + 1_000);
+      assert.ok(past.kind === "skip" && past.record?.status === "open");
+      assert.deepEqual(past.notice, { pageAgain: T0 + 1_000 });
       // A pass before the failure that opened the alert says nothing of it; a severity below the filter after the
       // resolution does not end its hold.
       const older = decide(held, event({ action: "resolve", passed: true, updatedAt: T0 - 1_000 }), withSync);
-      assert.ok(older.kind === "skip" && older.pageAgain === undefined && older.record === undefined);
+      assert.ok(older.kind === "skip" && older.notice === undefined && older.record === undefined);
       const below = decide(held, event({ action: "resolve", below: true, updatedAt: T0 + 2_500 }), withSync);
-      assert.ok(below.kind === "skip" && below.pageAgain === undefined);
+      assert.ok(below.kind === "skip" && below.notice === undefined);
     });
 
     it("the trigger owed again is asked of Security Hub's echo: Workflow NOTIFIED and a note saying why, not that it paged", async () => {

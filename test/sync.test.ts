@@ -246,9 +246,11 @@ describe("Security Hub and PagerDuty in both directions, over real HTTP", () => 
       await deliver(imported(11), lane);
       await deliver(imported(12, { Workflow: { Status: "NOTIFIED" } }), lane);
       assert.equal(requests(), 1, "held while it keeps failing");
-      // It passes, then fails again: Security Hub sets the workflow back to NEW, and that is a new alert.
-      await deliver(passedReimport(imported(13)), lane);
-      await deliver(imported(14, { Workflow: { Status: "NEW" } }), lane);
+      // It passes, then fails again (scanned after the resolution): Security Hub sets the workflow back to NEW, and
+      // that is a new alert.
+      const later = (ms: number) => new Date(Date.now() + ms).toISOString();
+      await deliver(passedReimport(imported(later(3600_000))), lane);
+      await deliver(imported(later(7200_000), { Workflow: { Status: "NEW" } }), lane);
       assert.equal(world.pagerduty.model.openAlerts().length, 1);
       assert.equal(world.pagerduty.model.openAlerts()[0]?.incident, 2);
     });

@@ -139,12 +139,8 @@ export async function sendFinding(
           : "SkippedOther",
     );
     deps.log.info("finding skipped", { ...fields, alert: plan.skip, reason: plan.why });
-    if (plan.writeBackDue || plan.pageAgain !== undefined)
-      deps.writeBack?.(
-        routed,
-        deps.channelService(plan.route),
-        plan.pageAgain === undefined ? undefined : { pageAgain: plan.pageAgain },
-      );
+    if (plan.writeBackDue || plan.notice !== undefined)
+      deps.writeBack?.(routed, deps.channelService(plan.route), plan.notice);
     return { kind: "skipped" };
   }
   // The alert is leaving another route's service: it is resolved there first, so it is never open on both.

@@ -60,6 +60,12 @@ export interface AlertState {
   /** A responder reopened the alert in PagerDuty (after resolving it), and no one closed it since. */
   reopened?: true;
   /**
+   * The alert opened after a responder acted on an earlier alert of the finding: the RESOLVED the webhook function
+   * writes for a responder's resolution (after recording its hold) can land after that, when Security Hub throttled
+   * it, and a later note of the stack's keeps it shown.
+   */
+  pastResolution?: true;
+  /**
    * The group (its alert key) the finding's alert is a member of, with alertPer: control: its events go to the
    * group's record and page; absent: the finding's alert is its own.
    */
@@ -142,6 +148,15 @@ export interface DecisionOptions {
   writeBack: boolean;
 }
 
+/**
+ * What Security Hub is told when nothing is sent but the finding's alert is open while Security Hub shows it closed
+ * by the stack's own write (Workflow NOTIFIED and a note saying why):
+ * - `pageAgain`: the finding passed at this time, which a responder's resolution no longer holds, and fails again
+ *   since: the trigger is owed, and the echo of that write, which carries the failing finding, sends it;
+ * - `earlierResolution`: the RESOLVED shown is the stack's record of a responder's resolution of an earlier incident.
+ */
+export type Notice = { pageAgain: number } | { earlierResolution: true };
+
 /** Why nothing is sent. */
 export type SkipKind = "unchanged" | "stale" | "nothingToResolve" | "alreadyResolved" | "heldByResponder";
 
@@ -168,12 +183,7 @@ export type AlertDecision =
       record?: AlertState;
       /** The page's write-back to Security Hub did not land: try it again. */
       writeBackDue?: boolean;
-      /**
-       * The finding passed at this time, which a responder's resolution no longer holds, and fails again since: the
-       * trigger is owed. Security Hub is told (Workflow NOTIFIED), and its echo of that write, which carries the
-       * failing finding, sends it.
-       */
-      pageAgain?: number;
+      notice?: Notice;
     };
 
 const DAY_MS = 24 * 3600 * 1000;
@@ -214,6 +224,7 @@ function nextOf(state: AlertState | undefined, event: AlertEvent, changes: Parti
     ...(state?.openedAt === undefined ? {} : { openedAt: state.openedAt }),
     ...(state?.byHand === undefined ? {} : { byHand: state.byHand }),
     ...(state?.reopened === undefined ? {} : { reopened: state.reopened }),
+    ...(state?.pastResolution === undefined ? {} : { pastResolution: state.pastResolution }),
     ...(state?.group === undefined ? {} : { group: state.group }),
     ...(state?.responderAt === undefined ? {} : { responderAt: state.responderAt }),
     ...(state?.stillFailing === undefined ? {} : { stillFailing: state.stillFailing }),
@@ -232,6 +243,7 @@ function nextOf(state: AlertState | undefined, event: AlertEvent, changes: Parti
   else {
     delete next.byHand;
     delete next.reopened;
+    delete next.pastResolution;
   }
   // A resolved alert has nothing left to announce.
   if (next.status === "resolved") delete next.writeBack;
@@ -288,6 +300,8 @@ function decideOnRecord(
       next.openedAt = options.now;
       delete next.byHand;
       delete next.reopened;
+      if (state?.responderAt === undefined) delete next.pastResolution;
+      else next.pastResolution = true;
       // An alert that opens is its group's, or its own: an open one stays what it was until it closes.
       if (event.group === undefined) delete next.group;
       else next.group = event.group;
@@ -464,9 +478,22 @@ function decideOnRecord(
             updatedAt: event.updatedAt ?? state.updatedAt,
             version: state.version + 1,
           }),
-          pageAgain: state.passedAt,
+          notice: { pageAgain: state.passedAt },
         };
     }
+    // An alert opened after a responder's resolution of an earlier one: a RESOLVED shown with the stack's own note is
+    // taken for the RESOLVED of that resolution, written late (Security Hub throttled it) after the finding failed
+    // again; a note the stack wrote after it keeps it shown, also in later imports. It closes nothing, and Security
+    // Hub is set back to NOTIFIED with a note saying why. A person who sets RESOLVED in the console with no note of
+    // their own cannot be told from it: that note asks them to write one, or to resolve in PagerDuty.
+    if (state.pastResolution === true && event.stackNoted === true && !event.passed && event.below !== true)
+      return {
+        ...skip(
+          "stale",
+          "the stack's RESOLVED of a responder's resolution of an earlier incident, landed late",
+        ),
+        notice: { earlierResolution: true },
+      };
     if (event.below === true) {
       // A severity change is the product's news: the echo of a write-back (same UpdatedAt) is none.
       if (!newer) return skip("stale", "no newer than the alert's last update (its severity did not change)");
@@ -508,13 +535,16 @@ function decideOnRecord(
     delete owed.sentAt;
     return {
       ...skip("stale", "it passed while a responder's resolution held it, and fails again since", owed),
-      pageAgain: event.updatedAt,
+      notice: { pageAgain: event.updatedAt },
     };
   }
+  // A pass older than what is known says nothing of now: a responder's hold stays.
   if (state.sentAt === undefined && state.paged)
-    return send("retry", "the last event may not have reached PagerDuty", {
-      closedBy: event.passed ? "finding" : (state.closedBy ?? "finding"),
-    });
+    return send(
+      "retry",
+      "the last event may not have reached PagerDuty",
+      event.passed && !older ? passClose(state, event) : { closedBy: state.closedBy ?? "finding" },
+    );
   // A workflow change in the console (a RESOLVED), or a severity below the filter (at its UpdatedAt), that happened
   // before the responder's resolution, with no failing import after it: Security Hub did not show the finding
   // failing when the responder resolved, so that resolution holds nothing, and the finding's next failure pages.
@@ -534,7 +564,7 @@ function decideOnRecord(
     });
   }
   if (state.closedBy === "responder" && event.passed && !older) {
-    const passed = nextOf(state, event, { sentAt: state.sentAt ?? options.now, closedBy: "finding" });
+    const passed = nextOf(state, event, { sentAt: state.sentAt ?? options.now, ...passClose(state, event) });
     return skip(
       "alreadyResolved",
       "a responder resolved its alert and the finding now passes: a later failure pages",
@@ -548,6 +578,19 @@ function decideOnRecord(
       ? "a responder resolved its alert in PagerDuty"
       : "its alert is resolved already",
   );
+}
+
+/**
+ * A pass that closes the alert. One from before a responder's resolution (delivered late) says nothing of the imports
+ * between the two: a failure among them, still on its way, was what the responder resolved, and is held by it.
+ */
+function passClose(state: AlertState, event: AlertEvent): Pick<AlertState, "closedBy" | "heldBefore"> {
+  const before =
+    state.closedBy === "responder" &&
+    state.responderAt !== undefined &&
+    event.updatedAt !== undefined &&
+    event.updatedAt < state.responderAt;
+  return before ? { closedBy: "finding", heldBefore: state.responderAt } : { closedBy: "finding" };
 }
 
 /** EventBridge gives an event's `time` in whole seconds: within one, which came first is not known. */

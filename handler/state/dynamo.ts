@@ -124,6 +124,7 @@ function toItem(state: AlertState, now: number): Record<string, AttributeValue> 
   if (state.movingFrom !== undefined) item.movingFrom = { S: state.movingFrom };
   if (state.openedAt !== undefined) item.openedAt = { N: String(state.openedAt) };
   if (state.reopened === true) item.reopened = { BOOL: true };
+  if (state.pastResolution === true) item.pastResolution = { BOOL: true };
   if (state.group !== undefined) item.group = { S: state.group };
   if (state.leaving !== undefined) item.leaving = { S: state.leaving };
   if (state.byHand === true) item.byHand = { BOOL: true };
@@ -177,6 +178,7 @@ function fromItem(dedupKey: string, item: Record<string, AttributeValue>): Alert
   const openedAt = number("openedAt");
   if (openedAt !== undefined) state.openedAt = openedAt;
   if (item.reopened?.BOOL === true) state.reopened = true;
+  if (item.pastResolution?.BOOL === true) state.pastResolution = true;
   if (item.byHand?.BOOL === true) state.byHand = true;
   const group = text("group");
   if (group !== undefined) state.group = group;

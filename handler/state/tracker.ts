@@ -7,6 +7,7 @@ import {
   type AlertEvent,
   type AlertState,
   type Change,
+  type Notice,
   type SkipKind,
 } from "./alerts";
 import type { AlertStore } from "./store";
@@ -27,8 +28,8 @@ export type Plan =
       state: AlertState | undefined;
       /** The page's write-back to Security Hub has not landed yet: write it again. */
       writeBackDue: boolean;
-      /** The finding passed at this time and fails again, unheld: the trigger is owed (see AlertDecision). */
-      pageAgain?: number;
+      /** What Security Hub is told besides (see Notice). */
+      notice?: Notice;
       /** The route whose service holds the alert. */
       route: string;
     }
@@ -223,7 +224,7 @@ export function createAlertTracker(options: AlertTrackerOptions): AlertTracker {
             why: decision.why,
             state,
             writeBackDue,
-            ...(decision.pageAgain === undefined ? {} : { pageAgain: decision.pageAgain }),
+            ...(decision.notice === undefined ? {} : { notice: decision.notice }),
             route: routeOfState(state, event),
           };
         }

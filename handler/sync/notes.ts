@@ -55,6 +55,16 @@ export function resolvedNote(who: string, incident: Incident): string {
   );
 }
 
+/**
+ * Security Hub showed Workflow RESOLVED with a note of the stack's on a finding whose alert opened after a
+ * responder's resolution of an earlier incident: taken for that resolution's RESOLVED, written late.
+ */
+export function earlierResolutionNote(service: string): string {
+  return note(
+    `Paged on-call through PagerDuty service "${service}": the finding fails again after a responder's resolution of an earlier incident in PagerDuty, whose RESOLVED was shown here; its alert is open. To close it, resolve it in PagerDuty or set a workflow here with a note of your own.`,
+  );
+}
+
 export function reopenedNote(who: string, incident: Incident): string {
   return note(`Reopened in PagerDuty by ${who}, ${incidentText(incident)}.`);
 }

@@ -1,7 +1,8 @@
 import type { Routed } from "../finding/route";
 import type { Clock } from "../clock";
 import type { Logger } from "../telemetry/log";
-import { pageAgainNote, pagedNote } from "./notes";
+import type { Notice } from "../state/alerts";
+import { earlierResolutionNote, pageAgainNote, pagedNote } from "./notes";
 import { identityOf, refOf } from "./securityHub";
 import { createWriteBackBatch, type SecurityHubWriter } from "./writeBack";
 
@@ -9,16 +10,12 @@ import { createWriteBackBatch, type SecurityHubWriter } from "./writeBack";
 // and Workflow NOTIFIED when it is still NEW (a person's RESOLVED or SUPPRESSED is never touched). The pages of
 // one invocation are written together, in as few calls as their notes allow.
 
-/** What a write-back says instead of the page's own note. */
-export type WriteBackNote =
-  /** The note of the incident the finding's group has already (a member joining after a webhook named it). */
-  | { joined: string }
-  /**
-   * The finding's page is owed again: it passed at this time, which a responder's resolution no longer holds, and
-   * fails again. Security Hub is set NOTIFIED (over the resolution's RESOLVED), and its echo, which carries the
-   * failing finding, sends the trigger.
-   */
-  | { pageAgain: number };
+/**
+ * What a write-back says instead of the page's own note: the note of the incident the finding's group has already
+ * (a member joining after a webhook named it), or a notice of an open alert (Workflow NOTIFIED over the stack's own
+ * RESOLVED; see Notice).
+ */
+export type WriteBackNote = { joined: string } | Notice;
 
 export interface PageWriteBack {
   /**
@@ -47,8 +44,10 @@ export function createPageWriteBack(options: {
         });
         return;
       }
-      if (told !== undefined && "pageAgain" in told) {
-        batch.add(ref, { note: pageAgainNote(service, told.pageAgain), workflow: "NOTIFIED" });
+      if (told !== undefined && !("joined" in told)) {
+        const note =
+          "pageAgain" in told ? pageAgainNote(service, told.pageAgain) : earlierResolutionNote(service);
+        batch.add(ref, { note, workflow: "NOTIFIED" });
         return;
       }
       pagedAt ??= options.clock.now();

@@ -2,7 +2,8 @@ import { ACCEPT_ALL } from "../../handler/finding/filter";
 import { createHandler, type HandlerDependencies, type SqsBatchResponse } from "../../handler/index";
 import { createJsonLogger } from "../../handler/telemetry/log";
 import type { HandlerSettings } from "../../handler/settings";
-import type { PagerDutyModelOptions } from "../../standins/pagerdutyModel";
+import type { Alert, PagerDutyModelOptions, Responder } from "../../standins/pagerdutyModel";
+import { webhookPayload } from "../../standins/pagerdutyWebhooks";
 import { startPagerDutyStandIn, type PagerDutyStandIn } from "../../standins/pagerdutyServer";
 import { startSqsStandIn, type SqsStandIn } from "../../standins/sqs";
 import { startSsmStandIn, type SsmStandIn } from "../../standins/ssm";
@@ -203,4 +204,19 @@ export async function replayFollowUps(
     }
   }
   return rounds;
+}
+
+/** A responder resolves the first alert PagerDuty opened; the body of its incident.resolved webhook, as delivered. */
+export function responderResolves(
+  world: World,
+  responder: Responder,
+  occurredAt: number,
+): { alert: Alert; body: string } {
+  const [alert] = world.pagerduty.model.alerts();
+  if (alert === undefined) throw new Error("PagerDuty opened no alert");
+  world.pagerduty.model.respond(alert.dedupKey, "resolve", responder);
+  const payload = webhookPayload(world.pagerduty.model, alert, "incident.resolved", responder, {
+    occurredAt: new Date(occurredAt),
+  });
+  return { alert, body: JSON.stringify(payload) };
 }
