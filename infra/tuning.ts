@@ -82,15 +82,23 @@ export function readingBudgetMs(functionTimeoutSeconds: number): number {
 }
 
 /**
- * A lane's event source mapping. The critical lane takes at most ten records and never waits for a window: a
- * CRITICAL is never held back to fill a batch.
+ * A lane's event source mapping. The critical lane takes the stack's batches too (an organization's rescan re-imports
+ * thousands of unchanged CRITICAL findings, which ten at a time would queue a new one behind them), but gathers
+ * them for a second at most (Lambda's least window for batches above ten, none for ten or fewer): a CRITICAL is
+ * never held back long to fill a batch.
  */
 export function mappingOf(
   plan: DeliveryPlan,
   lane: Lane,
 ): { batchSize: number; maximumBatchingWindowSeconds: number } {
   return lane === "critical"
-    ? { batchSize: Math.min(plan.batchSize, 10), maximumBatchingWindowSeconds: 0 }
+    ? {
+        batchSize: plan.batchSize,
+        maximumBatchingWindowSeconds: Math.min(
+          plan.maximumBatchingWindowSeconds,
+          plan.batchSize > 10 ? 1 : 0,
+        ),
+      }
     : { batchSize: plan.batchSize, maximumBatchingWindowSeconds: plan.maximumBatchingWindowSeconds };
 }
 

@@ -55,9 +55,10 @@ describe("the send schedule", () => {
     assert.deepEqual([...new Set(gaps)], [INTERVAL]);
   });
 
-  it("takes a CRITICAL finding's trigger first at any urgency, and its resolve and other severities' events after", () => {
-    assert.equal(priorityOf({ event_action: "trigger" }, "CRITICAL"), "urgent");
-    assert.equal(priorityOf({ event_action: "resolve" }, "CRITICAL"), "normal");
-    assert.equal(priorityOf({ event_action: "trigger" }, "HIGH"), "normal");
+  it("takes a CRITICAL finding's trigger first at any urgency, then pages that open an alert, then updates and resolves", () => {
+    assert.equal(priorityOf({ event_action: "trigger" }, "CRITICAL", false), "urgent");
+    assert.equal(priorityOf({ event_action: "resolve" }, "CRITICAL", false), "normal");
+    assert.equal(priorityOf({ event_action: "trigger" }, "HIGH", true), "page");
+    assert.equal(priorityOf({ event_action: "trigger" }, "HIGH", false), "normal");
   });
 });

@@ -171,7 +171,7 @@ export function createRecordGroups(
       delivery = await channel.deliver(
         { ...event, routing_key: routingKey },
         deadline,
-        priorityOf(event, label),
+        priorityOf(event, label, claimed.change === "open" || claimed.change === "reopen"),
       );
     } catch (error) {
       delivery = { outcome: "handBack", reason: errorText(error), rateLimited: false, attempts: 0 };

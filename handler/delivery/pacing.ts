@@ -32,11 +32,15 @@ export function nextSlot(
 }
 
 /**
- * Who a slot is for. An urgent event (a CRITICAL page) queues for the first free slot. Any other event takes only the
- * next slot, when no more than that one is reserved, and otherwise waits until it is: so an urgent event is never
- * behind more than a slot of other events, however many invocations are sending them.
+ * Who a slot is for. An urgent event (a CRITICAL page) queues for the first free slot. A page (an alert that opens)
+ * takes a slot only when at most the next one is reserved, and any other event (an update, a resolve) only a slot
+ * due now; each otherwise waits until it can. So an urgent event is never behind more than a slot or two of others,
+ * and a page never behind an update or a resolve, however many invocations are sending them.
  */
-export type SlotPriority = "urgent" | "normal";
+export type SlotPriority = "urgent" | "page" | "normal";
+
+/** How far ahead of now an event of each priority may take its slot, in intervals. */
+const LEAD: Record<SlotPriority, number> = { urgent: Infinity, page: 1, normal: 0 };
 
 export interface Pacer {
   /** A send time no later than `latest`, reserved for the caller; undefined when none is free by then. */
@@ -101,8 +105,9 @@ export function createPacer(options: PacerOptions): Pacer {
           const slot = nextSlot(state, now, intervalMs);
           behind = undefined;
           if (slot.sendAt > latest) return undefined;
-          if (priority === "normal" && slot.sendAt > now + intervalMs) {
-            behind = slot.sendAt - intervalMs;
+          const lead = LEAD[priority] * intervalMs;
+          if (slot.sendAt > now + lead) {
+            behind = slot.sendAt - lead;
             return undefined;
           }
           return slot;

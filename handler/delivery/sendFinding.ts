@@ -1,4 +1,4 @@
-import type { Finding, SeverityLabel } from "../finding/model";
+import type { Finding } from "../finding/model";
 import type { PagerDutyEvent } from "../finding/pagerdutyEvent";
 import type { Routed } from "../finding/route";
 import { DEFAULT_ROUTE, type RouteChoice } from "../finding/routes";
@@ -10,6 +10,7 @@ import type { Meter } from "../telemetry/metrics";
 import type { WriteBackNote } from "../sync/pageWriteBack";
 import { identityOf } from "../sync/securityHub";
 import { priorityOf, type Deliver, type Delivery } from "./delivery";
+import type { SlotPriority } from "./pacing";
 import { urgencyOf, withUrgency, type UrgencyPolicy } from "../finding/urgency";
 import { groupOf } from "../finding/control";
 import type { GroupDependencies, RecordGroups } from "./groupSend";
@@ -223,7 +224,7 @@ export async function sendFinding(
     deps,
     context.messageId,
     deadline,
-    mapped.severityLabel,
+    priorityOf(event, mapped.severityLabel, plan.change === "new" || plan.change === "regression"),
   );
   deps.log.info("finding outcome", {
     ...fields,
@@ -266,7 +267,7 @@ async function send(
   deps: FindingDependencies,
   messageId: string,
   deadline: number,
-  label: SeverityLabel = "INFORMATIONAL",
+  priority: SlotPriority = "normal",
 ): Promise<Delivery> {
   let routingKey: string;
   try {
@@ -276,7 +277,7 @@ async function send(
     deps.log.error("routing key unavailable", { messageId, error: reason });
     return { outcome: "handBack", reason, rateLimited: false, attempts: 0 };
   }
-  return channel.deliver({ ...event, routing_key: routingKey }, deadline, priorityOf(event, label));
+  return channel.deliver({ ...event, routing_key: routingKey }, deadline, priority);
 }
 
 /** PagerDuty did not take the event: the finding is freed for its next event, and the record's fate said. */
