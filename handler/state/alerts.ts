@@ -125,6 +125,12 @@ export interface AlertEvent {
    * considered done (it landed, or a person wrote there since and is not overwritten).
    */
   triaged: boolean;
+  /**
+   * When a person wrote the note that is the finding's only sign of triage (its workflow still NEW), when known
+   * (ASFF Note.UpdatedAt): Security Hub keeps a note when a finding fails again and sets the workflow back to NEW,
+   * so a note from before the alert opened is not a triage of it.
+   */
+  triagedAt?: number;
   /** The route the finding takes now; absent: the default route. */
   route?: string;
   /** The finding's last note (ASFF Note, OCSF comment) is one the stack wrote: the event may be its echo. */
@@ -183,6 +189,11 @@ export type AlertDecision =
       record?: AlertState;
       /** The page's write-back to Security Hub did not land: try it again. */
       writeBackDue?: boolean;
+      /**
+       * The page's write-back did not land, and a person triaged the finding since (their workflow or note): it is
+       * not written over theirs, and the skip says so.
+       */
+      leftToPerson?: true;
       notice?: Notice;
     };
 
@@ -379,14 +390,18 @@ function decideOnRecord(
         return send("refresh", `last sent ${time(state.sentAt)}, over ${hours} h ago`);
       }
       const why = `alert still open, last sent ${time(state.sentAt)}`;
-      if (state.writeBack === "due" && event.triaged) {
+      const triaged =
+        event.triaged && (event.triagedAt === undefined || event.triagedAt >= (state.openedAt ?? 0));
+      if (state.writeBack === "due" && triaged) {
         const done = {
           ...state,
           updatedAt: Math.max(known, event.updatedAt ?? 0),
           version: state.version + 1,
         };
         delete done.writeBack;
-        return skip("unchanged", why, done);
+        // The echo of the stack's own write (its note last) shows it landed; anything else is a person's triage.
+        const decision = skip("unchanged", why, done);
+        return event.stackNoted === true ? decision : { ...decision, leftToPerson: true };
       }
       const decision = skip("unchanged", why);
       return state.writeBack === "due" ? { ...decision, writeBackDue: true } : decision;
