@@ -549,12 +549,28 @@ describe("alert state decisions (pure)", () => {
       // The MEDIUM seen only after the CRITICAL of +3 s, the resolution coming last: the same judgement.
       const failing = state({ incident: { id: "Q1" }, openedAt: T0, openedFrom: T0, updatedAt: T0 + 3_000 });
       const late = decide(failing, event({ action: "resolve", below: true, updatedAt: T0 + 1_000 }), OPTIONS);
-      assert.ok(late.kind === "skip" && late.record?.belowAt === T0 + 1_000);
+      assert.ok(late.kind === "skip" && late.record !== undefined);
+      assert.deepEqual(late.record.belowAt, [T0 + 1_000]);
       const heldNothing = webhook("incident.resolved", late.record, T0 + 1_500);
       assert.ok(heldNothing.kind === "apply" && heldNothing.next?.status === "open");
       assert.equal(heldNothing.next.sentAt, undefined, "the trigger is owed");
       const holds = webhook("incident.resolved", late.record, T0 + 500);
       assert.ok(holds.kind === "apply" && holds.next?.closedBy === "responder");
+      // A second MEDIUM, at +2 s, after the resolution of +1.5 s (both seen after the CRITICAL of +3 s): the last
+      // import before the resolution is still the MEDIUM of +1 s, and the resolution holds nothing.
+      const second = decide(
+        late.record,
+        event({ action: "resolve", below: true, updatedAt: T0 + 2_000 }),
+        OPTIONS,
+      );
+      assert.ok(second.kind === "skip" && second.record !== undefined);
+      const around = webhook("incident.resolved", second.record, T0 + 1_500);
+      assert.ok(around.kind === "apply" && around.next?.status === "open", "the trigger is owed");
+      // A failure seen between them (+1.8 s, out of order too) was what a resolution of +1.9 s held.
+      const between = decide(second.record, event({ updatedAt: T0 + 1_800 }), OPTIONS);
+      assert.ok(between.kind === "skip" && between.record !== undefined);
+      const heldBetween = webhook("incident.resolved", between.record, T0 + 1_900);
+      assert.ok(heldBetween.kind === "apply" && heldBetween.next?.closedBy === "responder");
       // The MEDIUM seen only after the resolution was applied (before the CRITICAL of +3 s): it holds nothing.
       const held = state({ ...open, status: "resolved", closedBy: "responder", responderAt: T0 + 1_500 });
       const medium = decide(held, event({ action: "resolve", below: true, updatedAt: T0 + 1_000 }), OPTIONS);

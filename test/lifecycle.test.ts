@@ -13,6 +13,8 @@ function observation(members: Member[], alerts: Observation["alerts"]): Observat
     securityHubSync: false,
     stopped: [],
     reopenings: [],
+    writeBacksLeft: [],
+    consoleChanges: [],
     start: 0,
     invocations: [],
   };
@@ -84,6 +86,44 @@ describe("the lifecycle under every interleaving (check:lifecycle)", () => {
         "sqs-a: 2 open alerts, at most one may be",
         "sqs-a: alert left open, though sqs-a failing, held by a responder",
       ],
+    );
+  });
+
+  it("takes a page's write-back left to a person as written only when a person changed the finding since the page began and the function said it left it", () => {
+    // Paged by invocation 1 (from 1,000 ms), accepted at 1,500 ms; nothing written back.
+    const base = {
+      ...observation(
+        [member("s3", "k3", true)],
+        [{ dedupKey: "k3", incidentId: "Q1", open: true, openedAt: 1_500, resolvedByResponder: false }],
+      ),
+      securityHubSync: true,
+      requests: [
+        {
+          at: 1_500,
+          dedupKey: "k3",
+          action: "trigger",
+          status: 202 as const,
+          change: "opened" as const,
+          unheard: false,
+          sender: 1,
+        },
+      ],
+      invocations: [{ id: 1, from: 1_000, to: 2_000 }],
+    };
+    const missing = ["s3: incident Q1 is open, its page never written back to Security Hub"];
+    const person = { at: 1_200, dedupKey: "k3" };
+    const left = { at: 3_000, dedupKey: "k3" };
+    assert.deepEqual(checkInvariants(base, "rescanned"), missing);
+    assert.deepEqual(checkInvariants({ ...base, consoleChanges: [person] }, "rescanned"), missing);
+    assert.deepEqual(checkInvariants({ ...base, writeBacksLeft: [left] }, "rescanned"), missing);
+    const before = { ...person, at: 900 };
+    assert.deepEqual(
+      checkInvariants({ ...base, consoleChanges: [before], writeBacksLeft: [left] }, "rescanned"),
+      missing,
+    );
+    assert.deepEqual(
+      checkInvariants({ ...base, consoleChanges: [person], writeBacksLeft: [left] }, "rescanned"),
+      [],
     );
   });
 });

@@ -118,6 +118,49 @@ describe("Security Hub and PagerDuty in both directions, over real HTTP", () => 
       assert.equal(requests(), 1);
       assert.equal(held(finding).Workflow?.Status, "NOTIFIED");
     });
+
+    describe("a write-back that failed, and a person's note", () => {
+      const denied = () =>
+        world.securityHub.failNext(
+          new AwsError(
+            "AccessDeniedException",
+            "not authorized to perform securityhub:BatchUpdateFindings",
+            403,
+          ),
+        );
+      const note = (finding: Record<string, unknown>) => {
+        world.securityHub.batchUpdateFindings({
+          FindingIdentifiers: [{ Id: finding.Id, ProductArn: finding.ProductArn }],
+          Note: { Text: "Looking into it", UpdatedBy: "ada" },
+        });
+        world.securityHub.drainEvents();
+      };
+
+      it("written after the page: the write-back is left to that person, and the function says so", async () => {
+        denied();
+        const finding = imported(10);
+        await deliver(finding);
+        note(finding);
+        await deliver(imported(11));
+        assert.equal(held(finding).Note?.Text, "Looking into it");
+        assert.equal(held(finding).Workflow?.Status, "NEW");
+        const left = world.logs.filter((line) => line.message === "page not written back to Security Hub");
+        assert.equal(left.length, 1);
+        assert.match(String(left[0]?.reason), /a person triaged the finding/);
+      });
+
+      it("written before the page (Security Hub keeps a note when a finding fails again): the write-back is tried again", async () => {
+        const finding = imported(9);
+        note(finding);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        denied();
+        await deliver(imported(10));
+        await deliver(imported(11));
+        assert.match(String(held(finding).Note?.Text), /^Paged on-call/);
+        assert.equal(held(finding).Workflow?.Status, "NOTIFIED");
+        assert.equal(requests(), 1);
+      });
+    });
   });
 
   describe("page on demand: the Security Hub custom action", () => {

@@ -94,10 +94,12 @@ export interface AlertState {
    */
   passedAt?: number;
   /**
-   * Likewise, the newest UpdatedAt of a severity below the filter that came after a later failure of the open alert:
-   * a responder's resolution after it (and before that failure) holds nothing; one before it still holds.
+   * The UpdatedAt of the open alert's imports after the failure that opened it: failing within the filter, or at a
+   * severity below it (such a one comes only out of order, after a later failure), the newest few of each. Whether
+   * the finding failed when a responder resolved is read from the last import before then (failingWhen).
    */
-  belowAt?: number;
+  failedAt?: number[];
+  belowAt?: number[];
   /**
    * A responder resolved the alert's incident at this time, after the pass that closed the alert reached the stack
    * but before the stack's resolve reached PagerDuty: a failure imported before then is held by that resolution.
@@ -125,6 +127,12 @@ export interface AlertEvent {
    * considered done (it landed, or a person wrote there since and is not overwritten).
    */
   triaged: boolean;
+  /**
+   * When a person wrote the note that is the finding's only sign of triage (its workflow still NEW), when known
+   * (ASFF Note.UpdatedAt): Security Hub keeps a note when a finding fails again and sets the workflow back to NEW,
+   * so a note from before the alert opened is not a triage of it.
+   */
+  triagedAt?: number;
   /** The route the finding takes now; absent: the default route. */
   route?: string;
   /** The finding's last note (ASFF Note, OCSF comment) is one the stack wrote: the event may be its echo. */
@@ -183,6 +191,11 @@ export type AlertDecision =
       record?: AlertState;
       /** The page's write-back to Security Hub did not land: try it again. */
       writeBackDue?: boolean;
+      /**
+       * The page's write-back did not land, and a person triaged the finding since (their workflow or note): it is
+       * not written over theirs, and the skip says so.
+       */
+      leftToPerson?: true;
       notice?: Notice;
     };
 
@@ -230,6 +243,7 @@ function nextOf(state: AlertState | undefined, event: AlertEvent, changes: Parti
     ...(state?.stillFailing === undefined ? {} : { stillFailing: state.stillFailing }),
     ...(state?.openedFrom === undefined ? {} : { openedFrom: state.openedFrom }),
     ...(state?.passedAt === undefined ? {} : { passedAt: state.passedAt }),
+    ...(state?.failedAt === undefined ? {} : { failedAt: state.failedAt }),
     ...(state?.belowAt === undefined ? {} : { belowAt: state.belowAt }),
     ...(state?.heldBefore === undefined ? {} : { heldBefore: state.heldBefore }),
     ...routeOf(state, event),
@@ -244,6 +258,8 @@ function nextOf(state: AlertState | undefined, event: AlertEvent, changes: Parti
     delete next.byHand;
     delete next.reopened;
     delete next.pastResolution;
+    delete next.failedAt;
+    delete next.belowAt;
   }
   // A resolved alert has nothing left to announce.
   if (next.status === "resolved") delete next.writeBack;
@@ -309,11 +325,12 @@ function decideOnRecord(
       // late: see the webhook's olderActsOnCurrent); one before it is of an older alert.
       if ((next.responderAt ?? 0) <= (event.updatedAt ?? Infinity)) delete next.responderAt;
       delete next.passedAt;
+      delete next.failedAt;
       delete next.belowAt;
       delete next.heldBefore;
       if (event.updatedAt === undefined) delete next.openedFrom;
       else next.openedFrom = event.updatedAt;
-    }
+    } else if (state !== undefined && next.status === "open") Object.assign(next, importsWith(state, event));
     if (event.manual && next.status === "open") next.byHand = true;
     return { kind: "send", change, why, next };
   };
@@ -328,6 +345,9 @@ function decideOnRecord(
       (newer && state !== undefined
         ? { ...state, updatedAt: event.updatedAt ?? known, version: state.version + 1 }
         : undefined);
+    const imported = state === undefined ? undefined : importsWith(state, event);
+    if (state !== undefined && imported !== undefined && (seen ?? state).status === "open")
+      seen = { ...(seen ?? { ...state, version: state.version + 1 }), ...imported };
     // The finding passed since its alert closed: a responder's resolution that crossed the close holds nothing.
     if (event.passed && !older && state?.stillFailing !== undefined) {
       const passed = { ...(seen ?? { ...state, version: state.version + 1 }) };
@@ -379,14 +399,18 @@ function decideOnRecord(
         return send("refresh", `last sent ${time(state.sentAt)}, over ${hours} h ago`);
       }
       const why = `alert still open, last sent ${time(state.sentAt)}`;
-      if (state.writeBack === "due" && event.triaged) {
+      const triaged =
+        event.triaged && (event.triagedAt === undefined || event.triagedAt >= (state.openedAt ?? 0));
+      if (state.writeBack === "due" && triaged) {
         const done = {
           ...state,
           updatedAt: Math.max(known, event.updatedAt ?? 0),
           version: state.version + 1,
         };
         delete done.writeBack;
-        return skip("unchanged", why, done);
+        // The echo of the stack's own write (its note last) shows it landed; anything else is a person's triage.
+        const decision = skip("unchanged", why, done);
+        return event.stackNoted === true ? decision : { ...decision, leftToPerson: true };
       }
       const decision = skip("unchanged", why);
       return state.writeBack === "due" ? { ...decision, writeBackDue: true } : decision;
@@ -446,13 +470,12 @@ function decideOnRecord(
   if (state.status === "open") {
     if (older) {
       const why = `older than the alert's last update (${time(state.updatedAt)})`;
-      // Only a pass (or a severity below the filter) after the failure that opened the alert says the finding
-      // stopped failing while it was open.
-      const key = event.passed ? "passedAt" : event.below === true ? "belowAt" : undefined;
+      // Only a pass after the failure that opened the alert says the finding stopped failing while it was open (a
+      // severity below the filter is kept with the alert's imports, by skip).
       const at = event.updatedAt ?? 0;
-      if (key === undefined || at <= Math.max(state[key] ?? 0, state.openedFrom ?? 0))
+      if (!event.passed || at <= Math.max(state.passedAt ?? 0, state.openedFrom ?? 0))
         return skip("stale", why);
-      return skip("stale", why, { ...state, [key]: at, version: state.version + 1 });
+      return skip("stale", why, { ...state, passedAt: at, version: state.version + 1 });
     }
     // Security Hub's echo of a note the stack wrote while the workflow was RESOLVED (or of the responder's
     // resolution itself, whose write can land after the reopen's NOTIFIED) shows the workflow of before the reopen.
@@ -578,6 +601,34 @@ function decideOnRecord(
       ? "a responder resolved its alert in PagerDuty"
       : "its alert is resolved already",
   );
+}
+
+/** How many of an open alert's imports of each kind are kept (AlertState.failedAt, belowAt): the newest. */
+const IMPORTS_KEPT = 8;
+
+/** The open alert's imports with this event's, when it is a product's import after the failure that opened it. */
+function importsWith(
+  state: AlertState,
+  event: AlertEvent,
+): Pick<AlertState, "failedAt" | "belowAt"> | undefined {
+  const at = event.updatedAt;
+  if (state.status !== "open" || at === undefined || at <= (state.openedFrom ?? 0)) return undefined;
+  const key =
+    event.action === "trigger" && !event.manual ? "failedAt" : event.below === true ? "belowAt" : undefined;
+  if (key === undefined || state[key]?.includes(at) === true) return undefined;
+  return { [key]: [...(state[key] ?? []), at].sort((a, b) => a - b).slice(-IMPORTS_KEPT) };
+}
+
+/**
+ * Whether an open alert's finding failed within the filter at `at`, by its last import before then that the alert
+ * state knows (the failure that opened the alert, or one kept since). Imports it has not seen yet are not known.
+ */
+export function failingWhen(state: AlertState, at: number): boolean {
+  const last = (times: readonly number[]) => Math.max(-Infinity, ...times.filter((time) => time < at));
+  // The newest UpdatedAt an open alert knows is a failing import's (a pass or a severity below the filter in order
+  // would have closed it).
+  const failed = last([state.openedFrom ?? state.updatedAt, state.updatedAt, ...(state.failedAt ?? [])]);
+  return last(state.belowAt ?? []) <= failed;
 }
 
 /**

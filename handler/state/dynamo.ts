@@ -81,14 +81,9 @@ async function readTat(
 const ALERT_PREFIX = "alert#";
 
 /** The times by which a responder's actions are judged against the finding's imports (alerts.ts), as numbers. */
-const RESPONDER_TIMES = [
-  "stillFailing",
-  "responderAt",
-  "openedFrom",
-  "passedAt",
-  "belowAt",
-  "heldBefore",
-] as const;
+const RESPONDER_TIMES = ["stillFailing", "responderAt", "openedFrom", "passedAt", "heldBefore"] as const;
+/** The open alert's imports kept, by kind (alerts.ts), as lists of numbers. */
+const IMPORT_TIMES = ["failedAt", "belowAt"] as const;
 
 function toItem(state: AlertState, now: number): Record<string, AttributeValue> {
   const item: Record<string, AttributeValue> = {
@@ -131,6 +126,10 @@ function toItem(state: AlertState, now: number): Record<string, AttributeValue> 
   for (const key of RESPONDER_TIMES) {
     const value = state[key];
     if (value !== undefined) item[key] = { N: String(value) };
+  }
+  for (const key of IMPORT_TIMES) {
+    const times = state[key];
+    if (times !== undefined) item[key] = { L: times.map((time) => ({ N: String(time) })) };
   }
   if (state.claim !== undefined) {
     item.claimVersion = { N: String(state.claim.version) };
@@ -187,6 +186,10 @@ function fromItem(dedupKey: string, item: Record<string, AttributeValue>): Alert
   for (const key of RESPONDER_TIMES) {
     const value = number(key);
     if (value !== undefined) state[key] = value;
+  }
+  for (const key of IMPORT_TIMES) {
+    const times = item[key]?.L;
+    if (times !== undefined) state[key] = times.map((time) => Number(time.N));
   }
   const claimVersion = number("claimVersion");
   const claimUntil = number("claimUntil");

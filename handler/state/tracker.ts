@@ -30,6 +30,8 @@ export type Plan =
       writeBackDue: boolean;
       /** What Security Hub is told besides (see Notice). */
       notice?: Notice;
+      /** The page's write-back is left undone: a person triaged the finding first (see AlertDecision). */
+      leftToPerson?: true;
       /** The route whose service holds the alert. */
       route: string;
     }
@@ -225,6 +227,7 @@ export function createAlertTracker(options: AlertTrackerOptions): AlertTracker {
             state,
             writeBackDue,
             ...(decision.notice === undefined ? {} : { notice: decision.notice }),
+            ...(decision.leftToPerson === undefined ? {} : { leftToPerson: decision.leftToPerson }),
             route: routeOfState(state, event),
           };
         }

@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from "crypto";
 import { isObject, parseJson, textAt, valueAt } from "../finding/json";
-import type { AlertState } from "../state/alerts";
+import { failingWhen, type AlertState } from "../state/alerts";
 import { failingOf, resolvedByResponder, type GroupState } from "../state/groups";
 import {
   groupNote,
@@ -252,8 +252,7 @@ export function effectOf(event: WebhookEvent, state: AlertState): WebhookEffect 
       // The alert's own incident stays recorded when a person resolved another one of the finding's.
       const recorded =
         state.incident === undefined || known ? withIncident : { ...state, version: state.version + 1 };
-      const notFailing =
-        state.passedAt !== undefined || (state.belowAt !== undefined && state.belowAt < event.occurredAt);
+      const notFailing = state.passedAt !== undefined || !failingWhen(state, event.occurredAt);
       if (notFailing && state.updatedAt > event.occurredAt) {
         // The finding passed (after this resolution, or last before it), or fell below the filter before it, and
         // fails again since (its events came out of order): the resolution holds nothing, and PagerDuty, holding

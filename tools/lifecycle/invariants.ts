@@ -63,6 +63,10 @@ export interface Observation {
   stopped: { at: number; dedupKeys: string[] }[];
   /** When a responder reopened a finding's alert in PagerDuty. */
   reopenings: { at: number; dedupKey: string }[];
+  /** When the delivery function logged that it left a page's write-back to a person's triage, and of which finding. */
+  writeBacksLeft: { at: number; dedupKey: string }[];
+  /** When a person changed a finding's workflow in the Security Hub console (with a note of their own). */
+  consoleChanges: { at: number; dedupKey: string }[];
   /** When the world started (epoch ms), for readable times. */
   start: number;
   /** When each invocation ran (until it returned or was stopped). */
@@ -200,6 +204,16 @@ function nothingLost(observation: Observation): string[] {
   return violations;
 }
 
+/** When the stack set out to page an alert: the start of the invocation whose request PagerDuty opened it with. */
+function pageBegan(observation: Observation, alert: ObservedAlert): number {
+  const opening = observation.requests.find(
+    (request) =>
+      request.dedupKey === alert.dedupKey && request.change === "opened" && request.at === alert.openedAt,
+  );
+  const sender = observation.invocations.find((invocation) => invocation.id === opening?.sender);
+  return sender?.from ?? alert.openedAt;
+}
+
 /** With the sync, every alert open at the end has its page written back to Security Hub. */
 function pagesWrittenBack(observation: Observation, alertKeyOf: AlertKeyOf): string[] {
   if (!observation.securityHubSync) return [];
@@ -212,13 +226,21 @@ function pagesWrittenBack(observation: Observation, alertKeyOf: AlertKeyOf): str
       if (writable.length === 0) continue;
       // The page's note, or (docs/sync.md) NOTIFIED with a note of the open incident: an acknowledgement that
       // lands before the page's own write-back takes its place, and so does a responder's reopening.
-      const written = observation.securityHubUpdates.some(
-        (update) =>
-          update.at >= alert.openedAt &&
-          (update.note.includes("Paged on-call") ||
-            (update.notified && update.note.includes(`/incidents/${alert.incidentId}`))) &&
-          writable.some((member) => member.findingIds.some((id) => update.findingIds.includes(id))),
-      );
+      // Also as docs/sync.md says: a write-back that had not landed when a person triaged the finding (once the
+      // stack set out to page it) is left to them, and the function logs that it left it.
+      const began = pageBegan(observation, alert);
+      const since = (entry: { at: number; dedupKey: string }) =>
+        entry.at >= began && members.some((member) => member.dedupKey === entry.dedupKey);
+      const leftToPerson = observation.consoleChanges.some(since) && observation.writeBacksLeft.some(since);
+      const written =
+        leftToPerson ||
+        observation.securityHubUpdates.some(
+          (update) =>
+            update.at >= alert.openedAt &&
+            (update.note.includes("Paged on-call") ||
+              (update.notified && update.note.includes(`/incidents/${alert.incidentId}`))) &&
+            writable.some((member) => member.findingIds.some((id) => update.findingIds.includes(id))),
+        );
       if (!written)
         violations.push(
           `${members.map((member) => member.name).join(", ")}: incident ${alert.incidentId} is open, its page never written back to Security Hub`,

@@ -26,7 +26,7 @@ import {
 import { MAX_PREVIOUS_VERSIONS } from "../../handler/secretParameter";
 import { createMemoryWebhookLedger, type WebhookLedger } from "../../handler/sync/ledger";
 import { createSecurityHubUpdater, identityOf, refOf } from "../../handler/sync/securityHub";
-import { silentLogger } from "../../handler/telemetry/log";
+import { silentLogger, type Logger } from "../../handler/telemetry/log";
 import { lanesOf, stackRules, type Lane, type RulePlan } from "../../infra/eventPatterns";
 import { deliveryPlan, functionSettings, type DeliveryPlan } from "../../infra/tuning";
 import { AwsError } from "../../standins/awsJson";
@@ -204,6 +204,10 @@ export class LifecycleWorld {
   readonly recordsSent = new Map<string, string>();
   readonly recordsDone = new Set<string>();
   readonly deadLetteredIds = new Set<string>();
+  /** Pages whose write-back the delivery function left to a person's triage, as it logged them. */
+  readonly writeBacksLeft: { at: number; dedupKey: string }[] = [];
+  /** A person's workflow changes in the Security Hub console. */
+  readonly consoleChanges: { at: number; dedupKey: string }[] = [];
   /** Security Hub updates that took effect: the findings each named, its note, when. */
   readonly securityHubWrites: { findingIds: string[]; note: string; notified: boolean; at: number }[] = [];
 
@@ -300,6 +304,7 @@ export class LifecycleWorld {
     const state = this.subjectAt(index);
     const held = state.emitted.at(-1)?.document;
     if (!state.subject.asffOnly || held === undefined) return;
+    this.consoleChanges.push({ at: this.now(), dedupKey: state.dedupKey });
     this.personUpdating = true;
     this.securityHub.batchUpdateFindings({
       FindingIdentifiers: [{ Id: held.Id, ProductArn: held.ProductArn }],
@@ -608,6 +613,8 @@ export class LifecycleWorld {
         .filter((invocation) => invocation.stopped)
         .map((invocation) => ({ at: invocation.to ?? this.now(), dedupKeys: invocation.dedupKeys })),
       reopenings: this.reopenings,
+      writeBacksLeft: this.writeBacksLeft,
+      consoleChanges: this.consoleChanges,
       invocations: this.invocationLog.map(({ id, from, to }) => ({ id, from, to: to ?? this.now() })),
     };
   }
@@ -900,10 +907,21 @@ export class LifecycleWorld {
       deadLetter: createSqsDeadLetterSender(sqs, DEAD_LETTER_URL),
       returnToQueue: createSqsReturnToQueue(() => sqs, silentLogger),
       findingUpdater: createSecurityHubUpdater(this.securityHubClient(container)),
-      log: silentLogger,
+      log: this.deliveryLog(),
       writeMetrics: () => undefined,
     }) as Container["handler"];
     return container;
+  }
+
+  /** The delivery function's log: silent, but for the write-backs it leaves to a person, which it must explain. */
+  private deliveryLog(): Logger {
+    return {
+      ...silentLogger,
+      info: (message, fields) => {
+        if (message === "page not written back to Security Hub")
+          this.writeBacksLeft.push({ at: this.now(), dedupKey: String(fields?.dedupKey) });
+      },
+    };
   }
 
   private webhookContainer(): Container {
