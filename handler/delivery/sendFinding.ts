@@ -1,4 +1,4 @@
-import type { Finding, SeverityLabel } from "../finding/model";
+import type { Finding } from "../finding/model";
 import type { PagerDutyEvent } from "../finding/pagerdutyEvent";
 import type { Routed } from "../finding/route";
 import { DEFAULT_ROUTE, type RouteChoice } from "../finding/routes";
@@ -10,6 +10,7 @@ import type { Meter } from "../telemetry/metrics";
 import type { WriteBackNote } from "../sync/pageWriteBack";
 import { identityOf } from "../sync/securityHub";
 import { priorityOf, type Deliver, type Delivery } from "./delivery";
+import type { SlotPriority } from "./pacing";
 import { urgencyOf, withUrgency, type UrgencyPolicy } from "../finding/urgency";
 import { groupOf } from "../finding/control";
 import type { GroupDependencies, RecordGroups } from "./groupSend";
@@ -144,10 +145,15 @@ export async function sendFinding(
     return { kind: "skipped" };
   }
   // The alert is leaving another route's service: it is resolved there first, so it is never open on both.
-  /** A resolve sent besides the finding's own event, on `route`'s service. */
-  const resolveOn = async (route: string, alert: string, reason: string): Promise<Delivery> => {
+  /** A resolve sent besides the finding's own event, on `route`'s service, with the priority of what it precedes. */
+  const resolveOn = async (
+    route: string,
+    alert: string,
+    reason: string,
+    priority: SlotPriority = "normal",
+  ): Promise<Delivery> => {
     const resolve = { event_action: "resolve" as const, dedup_key: mapped.dedupKey };
-    const delivery = await send(deps.channel(route), resolve, deps, context.messageId, deadline);
+    const delivery = await send(deps.channel(route), resolve, deps, context.messageId, deadline, priority);
     deps.log.info("finding outcome", {
       ...fields,
       action: "resolve",
@@ -159,11 +165,14 @@ export async function sendFinding(
     return delivery;
   };
   // The finding's alert changed (its own, a group's): the one it leaves is told first, and nothing else until it is.
+  // That resolve goes with the place of the page it makes way for: a CRITICAL page waits for nothing else.
+  const moveFirst = priorityOf({ event_action: plan.action }, mapped.severityLabel);
   if (plan.leaving === mapped.dedupKey) {
     const left = await resolveOn(
       plan.movingFrom ?? plan.route,
       "moved",
       "its alert is now its group's: its own is resolved",
+      moveFirst,
     );
     if (left.outcome !== "accepted") return failed(left, plan, mapped.findingId);
   } else if (plan.leaving !== undefined && context.groups !== undefined) {
@@ -173,6 +182,7 @@ export async function sendFinding(
       routed,
       { ...leave, confirm: () => Promise.resolve(true) },
       deadline,
+      moveFirst,
     );
     if (joined.kind !== "skipped") return joined;
     const stopped = (await context.groups.flush(deadline)).find(
@@ -193,6 +203,7 @@ export async function sendFinding(
       plan.movingFrom,
       "moved",
       "its route changed: resolved on the service it leaves",
+      moveFirst,
     );
     if (left.outcome !== "accepted") return failed(left, plan, mapped.findingId);
   }
@@ -223,7 +234,7 @@ export async function sendFinding(
     deps,
     context.messageId,
     deadline,
-    mapped.severityLabel,
+    priorityOf(event, mapped.severityLabel),
   );
   deps.log.info("finding outcome", {
     ...fields,
@@ -266,7 +277,7 @@ async function send(
   deps: FindingDependencies,
   messageId: string,
   deadline: number,
-  label: SeverityLabel = "INFORMATIONAL",
+  priority: SlotPriority = "normal",
 ): Promise<Delivery> {
   let routingKey: string;
   try {
@@ -276,7 +287,7 @@ async function send(
     deps.log.error("routing key unavailable", { messageId, error: reason });
     return { outcome: "handBack", reason, rateLimited: false, attempts: 0 };
   }
-  return channel.deliver({ ...event, routing_key: routingKey }, deadline, priorityOf(event, label));
+  return channel.deliver({ ...event, routing_key: routingKey }, deadline, priority);
 }
 
 /** PagerDuty did not take the event: the finding is freed for its next event, and the record's fate said. */
