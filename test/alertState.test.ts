@@ -872,6 +872,12 @@ describe("the stores' conditional writes, on dynalite and on the benchmark's in-
       assert.deepEqual(await store.swap(id, undefined, { tat: 20 }), { ok: false, current: { tat: 10 } });
       assert.deepEqual(await store.swap(id, { tat: 10 }, { tat: 20 }), { ok: true });
       assert.deepEqual(await store.swap(id, { tat: 10 }, { tat: 30 }), { ok: false, current: { tat: 20 } });
+      // The urgent slots given in a row are kept with the schedule, for every container to see.
+      assert.deepEqual(await store.swap(id, { tat: 20 }, { tat: 30, urgentRun: 2 }), { ok: true });
+      assert.deepEqual(await store.swap(id, { tat: 20 }, { tat: 40 }), {
+        ok: false,
+        current: { tat: 30, urgentRun: 2 },
+      });
     });
   }
 

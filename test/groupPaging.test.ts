@@ -1,4 +1,5 @@
 import assert from "assert/strict";
+import { createMemoryPacingStore, type PacingState, type PacingStore } from "../handler/delivery/pacing";
 import type { Grouping } from "../handler/finding/control";
 import { electricEyeFinding, importedEvent, passedReimport } from "../tools/simulation/findings";
 import { sqsEvent } from "./support/fixtures";
@@ -92,6 +93,32 @@ describe("one alert per failing control, in the function (DynamoDB in dynalite)"
     assert.deepEqual(accepted(), ["trigger", "resolve", "trigger", "resolve", "trigger"]);
     assert.match(String(world.pagerduty.model.openAlerts()[0]?.dedupKey), /^securityhub-group-/);
     assert.equal(world.pagerduty.model.openAlerts().length, 1);
+  });
+
+  it("closes the group a member leaves for a CRITICAL page with that page's place in the key's schedule", async () => {
+    // What each send took from the key's schedule: a CRITICAL page's slot is counted in the run of urgent ones.
+    const schedule = createMemoryPacingStore();
+    const slots: PacingState[] = [];
+    const pacingStore: PacingStore = {
+      async swap(id, expected, next) {
+        const result = await schedule.swap(id, expected, next);
+        if (result.ok) slots.push(next);
+        return result;
+      },
+    };
+    for (const criticalAlone of [true, false]) {
+      const run = world.handler({ pacingStore }, { grouping: { ...BY_CONTROL, criticalAlone } });
+      const name = `billing-${String(criticalAlone)}`;
+      await run(sqsEvent([body([bucket(name, 10)])]));
+      await run(sqsEvent([body([{ ...bucket(name, 11), Severity: { Label: "CRITICAL" } }])]));
+    }
+    // Each time: the HIGH group's page, then its close and the CRITICAL page (its own alert, or its CRITICAL group's).
+    assert.deepEqual(accepted(), ["trigger", "resolve", "trigger", "trigger", "resolve", "trigger"]);
+    assert.deepEqual(
+      slots.map((slot) => (slot.urgentRun === undefined ? "normal" : "urgent")),
+      ["normal", "urgent", "urgent", "normal", "urgent", "urgent"],
+      "the close goes first with the page it makes way for",
+    );
   });
 
   it("keeps a CRITICAL finding's alert its own, and a page by hand pages that finding alone", async () => {

@@ -45,16 +45,11 @@ export type Deliver = (
 ) => Promise<Delivery>;
 
 /**
- * A CRITICAL finding's trigger (its own, or its group's) goes before its key's other events, whatever its urgency
- * (the first deploy's backlog opens at low urgency); then the triggers that open an alert; updates and resolves last.
+ * A CRITICAL finding's page (its own, or its group's) goes before its key's other events, whatever its urgency (the
+ * first deploy's backlog opens at low urgency): updates, resolves and pages of lower severities wait for it.
  */
-export function priorityOf(
-  event: { event_action: string },
-  label: SeverityLabel,
-  opens: boolean,
-): SlotPriority {
-  if (event.event_action !== "trigger") return "normal";
-  return label === "CRITICAL" ? "urgent" : opens ? "page" : "normal";
+export function priorityOf(event: { event_action: string }, label: SeverityLabel): SlotPriority {
+  return event.event_action === "trigger" && label === "CRITICAL" ? "urgent" : "normal";
 }
 
 /**

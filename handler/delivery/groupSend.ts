@@ -11,6 +11,7 @@ import { identityOf } from "../sync/securityHub";
 import { joinedNote } from "../sync/webhook";
 import { errorText } from "../telemetry/log";
 import { priorityOf, type Delivery } from "./delivery";
+import type { SlotPriority } from "./pacing";
 import type { FindingDependencies, FindingResult } from "./sendFinding";
 
 // With alertPer: control, a member's own alert state decides when it joins or leaves its group (a finding failing,
@@ -31,8 +32,16 @@ type Claimed = Exclude<GroupSend, { send: "nothing" | "wait" }>;
 
 /** The members of one record that joined or left their groups, and each group's event still to send. */
 export interface RecordGroups {
-  /** A member's claimed plan: its change applied to its group's record, its confirmation left for `flush`. */
-  join(routed: Routing, plan: SendPlan & { group: string }, deadline: number): Promise<FindingResult>;
+  /**
+   * A member's claimed plan: its change applied to its group's record, its confirmation left for `flush`. A group's
+   * event the change decides goes with `priority` when given (a leave that makes way for the member's CRITICAL page).
+   */
+  join(
+    routed: Routing,
+    plan: SendPlan & { group: string },
+    deadline: number,
+    priority?: SlotPriority,
+  ): Promise<FindingResult>;
   /** Sends each group's event the record decided, then confirms its members; answers each member's result. */
   flush(deadline: number): Promise<FindingResult[]>;
 }
@@ -56,7 +65,10 @@ export function createRecordGroups(
   context: { messageId: string; importedAt?: number },
 ): RecordGroups {
   /** Per group: the latest record this record's members wrote, the claim to send and its member, and the members waiting on it. */
-  const touched = new Map<string, { claimed?: Claimed; claimant?: Member; members: Member[] }>();
+  const touched = new Map<
+    string,
+    { claimed?: Claimed; claimant?: Member; members: Member[]; priority?: SlotPriority }
+  >();
 
   const fieldsOf = (routed: Routing) => ({
     messageId: context.messageId,
@@ -78,7 +90,7 @@ export function createRecordGroups(
   };
 
   return {
-    async join(routed, plan, deadline) {
+    async join(routed, plan, deadline, priority) {
       const { finding, mapped } = routed;
       const identity = groupOf(finding, deps.grouping, plan.route === DEFAULT_ROUTE ? undefined : plan.route);
       const ownGroup = identity?.dedupKey === plan.group ? identity : undefined;
@@ -138,6 +150,7 @@ export function createRecordGroups(
         return { kind: "skipped" };
       }
       entry.claimed = decision;
+      if (priority !== undefined) entry.priority = priority;
       entry.claimant = { routed, plan };
       entry.members.push(entry.claimant);
       return { kind: "skipped" };
@@ -145,10 +158,10 @@ export function createRecordGroups(
 
     async flush(deadline) {
       const results: FindingResult[] = [];
-      for (const [key, { claimed, claimant, members }] of touched) {
+      for (const [key, { claimed, claimant, members, priority }] of touched) {
         touched.delete(key);
         if (claimed === undefined || claimant === undefined) continue;
-        results.push(...(await sendGroup(key, claimed, claimant, members, deadline)));
+        results.push(...(await sendGroup(key, claimed, claimant, members, deadline, priority)));
       }
       return results;
     },
@@ -160,6 +173,7 @@ export function createRecordGroups(
     claimant: Member,
     members: Member[],
     deadline: number,
+    priority: SlotPriority | undefined,
   ): Promise<FindingResult[]> {
     const { next } = claimed;
     const route = next.route ?? DEFAULT_ROUTE;
@@ -171,7 +185,7 @@ export function createRecordGroups(
       delivery = await channel.deliver(
         { ...event, routing_key: routingKey },
         deadline,
-        priorityOf(event, label, claimed.change === "open" || claimed.change === "reopen"),
+        priority ?? priorityOf(event, label),
       );
     } catch (error) {
       delivery = { outcome: "handBack", reason: errorText(error), rateLimited: false, attempts: 0 };

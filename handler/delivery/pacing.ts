@@ -7,6 +7,8 @@ import { errorText, type Logger } from "../telemetry/log";
 
 export interface PacingState {
   tat: number;
+  /** Urgent slots given in a row, since another event's or since the schedule was idle (absent: none). */
+  urgentRun?: number;
 }
 
 export type SwapResult = { ok: true } | { ok: false; current: PacingState | undefined };
@@ -32,15 +34,17 @@ export function nextSlot(
 }
 
 /**
- * Who a slot is for. An urgent event (a CRITICAL page) queues for the first free slot. A page (an alert that opens)
- * takes a slot only when at most the next one is reserved, and any other event (an update, a resolve) only a slot
- * due now; each otherwise waits until it can. So an urgent event is never behind more than a slot or two of others,
- * and a page never behind an update or a resolve, however many invocations are sending them.
+ * Who a slot is for. An urgent event (a CRITICAL page) queues for the first free slot. Any other event takes only the
+ * next slot, when no more than that one is reserved, and otherwise waits until it is: so an urgent event is never
+ * behind more than a slot of other events, however many invocations are sending them. While urgent events queue
+ * themselves (a backlog of CRITICAL pages), a waiting event queues too after URGENT_RUN urgent slots in a row: a
+ * backlog of CRITICAL pages keeps three slots of every four, and never holds the key's other events (resolves,
+ * other severities' pages) until their records run out of receives and reach the dead-letter queue.
  */
-export type SlotPriority = "urgent" | "page" | "normal";
+export type SlotPriority = "urgent" | "normal";
 
-/** How far ahead of now an event of each priority may take its slot, in intervals. */
-const LEAD: Record<SlotPriority, number> = { urgent: Infinity, page: 1, normal: 0 };
+/** Urgent slots given in a row, while they queue, after which a waiting event takes its place in the queue. */
+export const URGENT_RUN = 3;
 
 export interface Pacer {
   /** A send time no later than `latest`, reserved for the caller; undefined when none is free by then. */
@@ -105,9 +109,10 @@ export function createPacer(options: PacerOptions): Pacer {
           const slot = nextSlot(state, now, intervalMs);
           behind = undefined;
           if (slot.sendAt > latest) return undefined;
-          const lead = LEAD[priority] * intervalMs;
-          if (slot.sendAt > now + lead) {
-            behind = slot.sendAt - lead;
+          const run = state === undefined || state.tat <= now ? 0 : (state.urgentRun ?? 0);
+          if (priority === "urgent") return { next: { ...slot.next, urgentRun: run + 1 } };
+          if (slot.sendAt > now + intervalMs && run < URGENT_RUN) {
+            behind = slot.sendAt - intervalMs;
             return undefined;
           }
           return slot;

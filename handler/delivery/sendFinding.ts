@@ -105,7 +105,6 @@ export async function sendFinding(
   const group = context.byHand
     ? undefined
     : groupOf(finding, deps.grouping, choice.route === DEFAULT_ROUTE ? undefined : choice.route)?.dedupKey;
-  const pastNew = finding.workflow !== undefined && finding.workflow !== "NEW";
   const plan = await deps.alerts.plan(
     {
       dedupKey: mapped.dedupKey,
@@ -117,8 +116,7 @@ export async function sendFinding(
       below: routed.below,
       manual: context.byHand,
       finding: identityOf(finding),
-      triaged: pastNew || finding.noted,
-      ...(!pastNew && finding.notedAtMs !== undefined ? { triagedAt: finding.notedAtMs } : {}),
+      triaged: (finding.workflow !== undefined && finding.workflow !== "NEW") || finding.noted,
       stackNoted: finding.stackNoted,
       ...latestChangeAt(context.importedAt, finding.notedAtMs),
       ...(choice.route === DEFAULT_ROUTE ? {} : { route: choice.route }),
@@ -142,20 +140,20 @@ export async function sendFinding(
           : "SkippedOther",
     );
     deps.log.info("finding skipped", { ...fields, alert: plan.skip, reason: plan.why });
-    if (plan.leftToPerson === true)
-      deps.log.info("page not written back to Security Hub", {
-        ...fields,
-        reason: "a person triaged the finding before the page's write-back landed: theirs is not overwritten",
-      });
     if (plan.writeBackDue || plan.notice !== undefined)
       deps.writeBack?.(routed, deps.channelService(plan.route), plan.notice);
     return { kind: "skipped" };
   }
   // The alert is leaving another route's service: it is resolved there first, so it is never open on both.
-  /** A resolve sent besides the finding's own event, on `route`'s service. */
-  const resolveOn = async (route: string, alert: string, reason: string): Promise<Delivery> => {
+  /** A resolve sent besides the finding's own event, on `route`'s service, with the priority of what it precedes. */
+  const resolveOn = async (
+    route: string,
+    alert: string,
+    reason: string,
+    priority: SlotPriority = "normal",
+  ): Promise<Delivery> => {
     const resolve = { event_action: "resolve" as const, dedup_key: mapped.dedupKey };
-    const delivery = await send(deps.channel(route), resolve, deps, context.messageId, deadline);
+    const delivery = await send(deps.channel(route), resolve, deps, context.messageId, deadline, priority);
     deps.log.info("finding outcome", {
       ...fields,
       action: "resolve",
@@ -167,11 +165,14 @@ export async function sendFinding(
     return delivery;
   };
   // The finding's alert changed (its own, a group's): the one it leaves is told first, and nothing else until it is.
+  // That resolve goes with the place of the page it makes way for: a CRITICAL page waits for nothing else.
+  const moveFirst = priorityOf({ event_action: plan.action }, mapped.severityLabel);
   if (plan.leaving === mapped.dedupKey) {
     const left = await resolveOn(
       plan.movingFrom ?? plan.route,
       "moved",
       "its alert is now its group's: its own is resolved",
+      moveFirst,
     );
     if (left.outcome !== "accepted") return failed(left, plan, mapped.findingId);
   } else if (plan.leaving !== undefined && context.groups !== undefined) {
@@ -181,6 +182,7 @@ export async function sendFinding(
       routed,
       { ...leave, confirm: () => Promise.resolve(true) },
       deadline,
+      moveFirst,
     );
     if (joined.kind !== "skipped") return joined;
     const stopped = (await context.groups.flush(deadline)).find(
@@ -201,6 +203,7 @@ export async function sendFinding(
       plan.movingFrom,
       "moved",
       "its route changed: resolved on the service it leaves",
+      moveFirst,
     );
     if (left.outcome !== "accepted") return failed(left, plan, mapped.findingId);
   }
@@ -231,7 +234,7 @@ export async function sendFinding(
     deps,
     context.messageId,
     deadline,
-    priorityOf(event, mapped.severityLabel, plan.change === "new" || plan.change === "regression"),
+    priorityOf(event, mapped.severityLabel),
   );
   deps.log.info("finding outcome", {
     ...fields,

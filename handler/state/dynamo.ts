@@ -37,7 +37,11 @@ export function createDynamoPacingStore(client: DynamoDBClient, tableName: strin
         await client.send(
           new PutItemCommand({
             TableName: tableName,
-            Item: { id: { S: id }, tat: { N: String(next.tat) } },
+            Item: {
+              id: { S: id },
+              tat: { N: String(next.tat) },
+              ...(next.urgentRun === undefined ? {} : { urgentRun: { N: String(next.urgentRun) } }),
+            },
             ConditionExpression: expected === undefined ? "attribute_not_exists(id)" : "tat = :expected",
             ...(expected === undefined
               ? {}
@@ -49,9 +53,8 @@ export function createDynamoPacingStore(client: DynamoDBClient, tableName: strin
       } catch (error) {
         if (!isConditionFailure(error)) throw error;
         // DynamoDB returns the item that failed the condition; implementations that do not are read again.
-        const tat = (error as { Item?: Record<string, { N?: string }> }).Item?.tat?.N;
-        const current: PacingState | undefined = tat === undefined ? undefined : { tat: Number(tat) };
-        return { ok: false, current: current ?? (await readTat(client, tableName, id)) };
+        const current = pacingStateOf((error as { Item?: Record<string, AttributeValue> }).Item);
+        return { ok: false, current: current ?? pacingStateOf(await readItem(client, tableName, id)) };
       }
     },
   };
@@ -69,13 +72,11 @@ export async function readItem(
   return output.Item;
 }
 
-async function readTat(
-  client: DynamoDBClient,
-  tableName: string,
-  id: string,
-): Promise<PacingState | undefined> {
-  const tat = (await readItem(client, tableName, id))?.tat?.N;
-  return tat === undefined ? undefined : { tat: Number(tat) };
+function pacingStateOf(item: Record<string, AttributeValue> | undefined): PacingState | undefined {
+  const tat = item?.tat?.N;
+  if (tat === undefined) return undefined;
+  const run = item?.urgentRun?.N;
+  return run === undefined ? { tat: Number(tat) } : { tat: Number(tat), urgentRun: Number(run) };
 }
 
 const ALERT_PREFIX = "alert#";

@@ -11,6 +11,7 @@ export const SCENARIOS = [
   "ssm-throttled",
   "malformed",
   "critical-during-burst",
+  "critical-backlog",
 ] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
@@ -167,6 +168,23 @@ export function buildScenario(
         ),
       );
       return { ...healthy, arrivals: [...healthy.arrivals, ...critical].sort((a, b) => a.at - b.at) };
+    }
+    case "critical-backlog": {
+      // A first scan in which a CRITICAL check fails on every resource: its pages queue behind each other for as
+      // long as they take, and one HIGH finding arrives with every 75 of them.
+      const spread = (count: number, template: Template, first: number) =>
+        Array.from({ length: count }, (_, index) =>
+          findingArrival(
+            template,
+            first + index,
+            index % keys,
+            Math.floor(((index + 0.5) * BURST_MS) / count),
+            start,
+          ),
+        );
+      const critical = spread(findings, "s3-public-policy-critical", 0);
+      const high = spread(Math.max(1, Math.floor(findings / 75)), "s3-encryption-high", findings);
+      return { ...healthy, arrivals: [...critical, ...high].sort((a, b) => a.at - b.at) };
     }
   }
 }
