@@ -105,6 +105,7 @@ export async function sendFinding(
   const group = context.byHand
     ? undefined
     : groupOf(finding, deps.grouping, choice.route === DEFAULT_ROUTE ? undefined : choice.route)?.dedupKey;
+  const pastNew = finding.workflow !== undefined && finding.workflow !== "NEW";
   const plan = await deps.alerts.plan(
     {
       dedupKey: mapped.dedupKey,
@@ -116,7 +117,8 @@ export async function sendFinding(
       below: routed.below,
       manual: context.byHand,
       finding: identityOf(finding),
-      triaged: (finding.workflow !== undefined && finding.workflow !== "NEW") || finding.noted,
+      triaged: pastNew || finding.noted,
+      ...(!pastNew && finding.notedAtMs !== undefined ? { triagedAt: finding.notedAtMs } : {}),
       stackNoted: finding.stackNoted,
       ...latestChangeAt(context.importedAt, finding.notedAtMs),
       ...(choice.route === DEFAULT_ROUTE ? {} : { route: choice.route }),
@@ -140,6 +142,11 @@ export async function sendFinding(
           : "SkippedOther",
     );
     deps.log.info("finding skipped", { ...fields, alert: plan.skip, reason: plan.why });
+    if (plan.leftToPerson === true)
+      deps.log.info("page not written back to Security Hub", {
+        ...fields,
+        reason: "a person triaged the finding before the page's write-back landed: theirs is not overwritten",
+      });
     if (plan.writeBackDue || plan.notice !== undefined)
       deps.writeBack?.(routed, deps.channelService(plan.route), plan.notice);
     return { kind: "skipped" };
