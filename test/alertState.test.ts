@@ -690,6 +690,32 @@ describe("alert state decisions (pure)", () => {
       assert.ok(echo.kind === "send" && echo.change === "retry" && echo.next.status === "resolved");
     });
 
+    it("the stack's RESOLVED of a responder's resolution, landed on a failure after a pass, leaves that failure to page", () => {
+      // Paged at T0, passed at +1 s, the responder resolved at +2 s without the stack knowing of the pass (it held
+      // the failure), failing again at +3 s. The RESOLVED written for the resolution landed on the +3 s import, and
+      // its echo came before that import's own event.
+      const passed = state({
+        incident: { id: "Q1" },
+        openedAt: T0,
+        status: "resolved",
+        closedBy: "finding",
+        updatedAt: T0 + 1_000,
+        heldBefore: T0 + 2_000,
+        responderAt: T0 + 2_000,
+      });
+      const failing = { updatedAt: T0 + 3_000 };
+      const echo = decide(
+        passed,
+        event({ action: "resolve", triaged: true, stackNoted: true, ...failing }),
+        OPTIONS,
+      );
+      assert.ok(echo.kind === "skip" && echo.record === undefined, "the echo records nothing");
+      assert.equal(outcome(decide(passed, event(failing), OPTIONS)), "send regression");
+      // A person's RESOLVED (a note of their own) is the finding's state, and a failure no newer stays closed.
+      const person = decide(passed, event({ action: "resolve", triaged: true, ...failing }), OPTIONS);
+      assert.ok(person.kind === "skip" && person.record?.updatedAt === T0 + 3_000);
+    });
+
     it("an incident opened after a responder's resolution of the alert's incident leaves its resolve owed", () => {
       const held = state({ incident: { id: "Q1" }, openedAt: T0, status: "resolved", closedBy: "responder" });
       const second = webhook("incident.triggered", held, T0 + 2_000, "Q2");
@@ -723,6 +749,37 @@ describe("alert state decisions (pure)", () => {
       T0 + 60_000,
     );
     assert.ok(fixed.kind === "send" && fixed.change === "resolve");
+  });
+
+  it("a trigger owed while a resolve was in flight stays owed once the resolve is confirmed", async () => {
+    // Held by a responder since +2 s, failing again at +3 s; the resolve is owed (a trigger opened a new incident
+    // past the hold). While it is sent, the pass at +1 s arrives: the finding was not failing when the responder
+    // resolved, and the trigger is owed instead.
+    const store = createMemoryAlertStore();
+    const held = state({
+      status: "resolved",
+      closedBy: "responder",
+      openedFrom: T0,
+      responderAt: T0 + 2_000,
+      updatedAt: T0 + 3_000,
+      incident: { id: "Q2" },
+    });
+    delete held.sentAt;
+    await store.put(held, undefined, T0);
+    const tracker = memoryTracker(store, T0 + HOUR);
+    const owed = await tracker.plan(event({ updatedAt: T0 + 3_000 }), T0 + HOUR + 60_000);
+    assert.ok(owed.kind === "send" && owed.action === "resolve");
+    const pass = await tracker.plan(
+      event({ action: "resolve", passed: true, updatedAt: T0 + 1_000 }),
+      T0 + HOUR + 60_000,
+    );
+    assert.ok(pass.kind === "skip" && pass.notice?.pageAgain === T0 + 1_000);
+    await owed.confirm("resolve");
+    const after = await store.get(held.dedupKey);
+    assert.equal(after?.status, "open");
+    assert.equal(after?.sentAt, undefined, "PagerDuty holds the alert resolved: the trigger is still owed");
+    const echo = await tracker.plan(event({ updatedAt: T0 + 3_000 }), T0 + HOUR + 60_000);
+    assert.ok(echo.kind === "send" && echo.action === "trigger" && echo.change === "retry");
   });
 
   it("a responder's resolution written while a claim was held survives the claim's release without a request", async () => {

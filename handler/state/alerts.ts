@@ -595,6 +595,15 @@ function decideOnRecord(
     );
   }
   if (!state.paged) return skip("nothingToResolve", "it never paged");
+  // A RESOLVED shown with the stack's own note, on an import newer than the state knows: the stack's write of a
+  // responder's resolution landed on a failure still on its way (one after a pass, which that resolution may not
+  // hold). It is not that failure's state: recording its UpdatedAt would make the failure's own import stale.
+  if (event.stackNoted === true && !event.passed && event.below !== true && newer)
+    return {
+      kind: "skip",
+      skip: "alreadyResolved",
+      why: "the stack's own RESOLVED on an import not seen yet",
+    };
   return skip(
     "alreadyResolved",
     state.closedBy === "responder"

@@ -251,6 +251,10 @@ export function createAlertTracker(options: AlertTrackerOptions): AlertTracker {
                 undone = true;
                 return current;
               }
+              // What was decided while this resolve was in flight opened the alert again (a pass seen late ended a
+              // responder's hold): PagerDuty holds it resolved, so the trigger stays owed, sent at the finding's
+              // next event.
+              if (sent === "resolve" && current.status === "open") return withoutClaim(current);
               // The move, if this event finished one, is done: both services were told.
               const { movingFrom: _moved, leaving: _left, ...confirmed } = withoutClaim(current);
               return { ...confirmed, sentAt: clock.now() };
