@@ -773,7 +773,8 @@ describe("alert state decisions (pure)", () => {
       event({ action: "resolve", passed: true, updatedAt: T0 + 1_000 }),
       T0 + HOUR + 60_000,
     );
-    assert.ok(pass.kind === "skip" && pass.notice?.pageAgain === T0 + 1_000);
+    assert.ok(pass.kind === "skip" && pass.notice !== undefined && "pageAgain" in pass.notice);
+    assert.equal(pass.notice.pageAgain, T0 + 1_000);
     await owed.confirm("resolve");
     const after = await store.get(held.dedupKey);
     assert.equal(after?.status, "open");

@@ -49,6 +49,11 @@ describe("the lifecycle under every interleaving (check:lifecycle)", () => {
     assert.ok(report.path !== undefined && report.trace !== undefined && report.trace.length > 0);
     const replayed = await explore({ runs: 1, seed: report.seed, path: report.path, ...options });
     assert.deepEqual(replayed.invariants, report.invariants);
+    // With --logs the replay also shows why each record went as it did, and each state the alert passed through.
+    const logged = await explore({ runs: 1, seed: report.seed, path: report.path, logs: true, ...options });
+    assert.ok(!report.trace.some((line) => / (delivery info|state id=)/.test(line)));
+    assert.ok(logged.trace?.some((line) => / delivery info: finding outcome .*"alert":"new"/.test(line)));
+    assert.ok(logged.trace?.some((line) => / state id="alert#.* status="open"/.test(line)));
   });
 
   it("expects one alert per group when findings share an alert key, open while any member fails unheld", () => {

@@ -6,7 +6,7 @@ import { BEHAVIOURS, explore, type Behaviour, type ExploreReport } from "./lifec
 // (docs/lifecycle-explorer.md).
 
 const USAGE = `usage: npm run check:lifecycle -- [--runs N] [--seed S] [--path P] [--steps N]
-  [--only B,B...] [--without B,B...] [--config KEY=VALUE ...] [--json]
+  [--only B,B...] [--without B,B...] [--config KEY=VALUE ...] [--logs] [--json]
 behaviours: ${BEHAVIOURS.join(", ")}`;
 
 function behaviourList(value: string | undefined, name: string): Behaviour[] | undefined {
@@ -41,6 +41,7 @@ runTool("check:lifecycle", async () => {
       only: { type: "string" },
       without: { type: "string" },
       config: { type: "string", multiple: true },
+      logs: { type: "boolean" },
       json: { type: "boolean" },
       help: { type: "boolean" },
     },
@@ -61,6 +62,7 @@ runTool("check:lifecycle", async () => {
     maxSteps: wholeNumber("steps", values.steps, 24, 0),
     behaviours,
     config: configPairs(values.config),
+    logs: values.logs === true,
   });
   process.stdout.write(
     `${values.json === true ? JSON.stringify(report, null, 2) : text(report, values.config ?? [])}\n`,

@@ -71,6 +71,8 @@ export interface ExploreOptions {
   /** Configuration of the explored stack, over Pulumi.prod.yaml (e.g. functionTimeoutSeconds). */
   config?: Record<string, string>;
   alertKeyOf?: AlertKeyOf;
+  /** The trace also shows the functions' log lines and every write of an alert's state (to read a replay). */
+  logs?: boolean;
 }
 
 export interface ExploreReport {
@@ -236,10 +238,10 @@ export async function runOnce(
   steps: Step[],
   scheduler: fc.Scheduler,
   seed: number,
-  options: { webhooks: boolean; alertKeyOf?: AlertKeyOf },
+  options: { webhooks: boolean; alertKeyOf?: AlertKeyOf; logs?: boolean },
 ): Promise<{ violations: string[]; world: LifecycleWorld }> {
   const { webhooks, alertKeyOf } = options;
-  const world = new LifecycleWorld(scheduler, stack, seed, webhooks);
+  const world = new LifecycleWorld(scheduler, stack, seed, webhooks, options.logs === true);
   for (const step of steps) {
     world.log(`step: ${describeStep(world, step)}`);
     await apply(world, step);
@@ -273,6 +275,7 @@ export async function explore(options: ExploreOptions): Promise<ExploreReport> {
       const { violations, world } = await runOnce(stack, steps, scheduler, seed, {
         webhooks: behaviours.includes("webhooks"),
         alertKeyOf: options.alertKeyOf ?? alertPerStack,
+        logs: options.logs === true,
       });
       if (violations.length === 0) return true;
       // The last failing run fast-check executes is the shrunk counterexample it reports.

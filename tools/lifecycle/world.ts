@@ -26,7 +26,7 @@ import {
 import { MAX_PREVIOUS_VERSIONS } from "../../handler/secretParameter";
 import { createMemoryWebhookLedger, type WebhookLedger } from "../../handler/sync/ledger";
 import { createSecurityHubUpdater, identityOf, refOf } from "../../handler/sync/securityHub";
-import { silentLogger, type Logger } from "../../handler/telemetry/log";
+import { silentLogger, type LogFields, type Logger } from "../../handler/telemetry/log";
 import { lanesOf, stackRules, type Lane, type RulePlan } from "../../infra/eventPatterns";
 import { deliveryPlan, functionSettings, type DeliveryPlan } from "../../infra/tuning";
 import { AwsError } from "../../standins/awsJson";
@@ -233,6 +233,8 @@ export class LifecycleWorld {
     seed: number,
     /** PagerDuty has a webhook subscription for the stack's service. */
     private readonly subscribed = true,
+    /** The trace also shows the functions' log lines and every write of an alert's state. */
+    private readonly logs = false,
   ) {
     this.time = createVirtualTime(START);
     this.ssm = createSsmService("us-east-1", this.time.now);
@@ -250,6 +252,7 @@ export class LifecycleWorld {
       this.time.now,
     );
     this.dynamodb = createDynamoDbService([TABLE]);
+    if (logs) this.traceAlertWrites();
     this.ssm.putParameter(PARAMETER, ROUTING_KEY);
     this.ssm.putParameter(SECRET_PARAMETER, this.secret);
     this.redriven = new SimQueue({ name: "dead-letters", visibilityTimeoutMs: 0 });
@@ -913,14 +916,40 @@ export class LifecycleWorld {
     return container;
   }
 
-  /** The delivery function's log: silent, but for the write-backs it leaves to a person, which it must explain. */
+  /** The delivery function's log: it must explain each write-back it leaves to a person. */
   private deliveryLog(): Logger {
-    return {
-      ...silentLogger,
-      info: (message, fields) => {
-        if (message === "page not written back to Security Hub")
-          this.writeBacksLeft.push({ at: this.now(), dedupKey: String(fields?.dedupKey) });
-      },
+    return this.functionLog("delivery", (message, fields) => {
+      if (message === "page not written back to Security Hub")
+        this.writeBacksLeft.push({ at: this.now(), dedupKey: String(fields.dedupKey) });
+    });
+  }
+
+  /** A function's log: in the trace with `logs`, else silent. */
+  private functionLog(name: string, also?: (message: string, fields: LogFields) => void): Logger {
+    const line =
+      (level: string) =>
+      (message: string, fields: LogFields = {}) => {
+        if (this.logs) this.log(`${name} ${level}: ${message} ${JSON.stringify(fields)}`);
+        also?.(message, fields);
+      };
+    return { info: line("info"), warn: line("warn"), error: line("error") };
+  }
+
+  /** Each alert state written (`logs`), its attributes as DynamoDB holds them. */
+  private traceAlertWrites(): void {
+    const operations = this.dynamodb.operations;
+    const put = operations.PutItem;
+    if (put === undefined) return;
+    operations.PutItem = (input) => {
+      const output = put(input);
+      const item = (input as { Item?: Record<string, Record<string, unknown>> }).Item ?? {};
+      if (String(item.id?.S).startsWith("alert#")) {
+        const shown = Object.entries(item).map(
+          ([name, value]) => `${name}=${JSON.stringify(value.S ?? value.N ?? value.BOOL ?? value)}`,
+        );
+        this.log(`state ${shown.join(" ")}`);
+      }
+      return output;
     };
   }
 
@@ -959,7 +988,7 @@ export class LifecycleWorld {
         },
         pacingStore: createDynamoPacingStore(dynamodb, TABLE),
         findingUpdater: createSecurityHubUpdater(this.securityHubClient(container)),
-        log: silentLogger,
+        log: this.functionLog("webhook"),
         writeMetrics: () => undefined,
       },
     ) as Container["handler"];
