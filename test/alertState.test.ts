@@ -499,7 +499,9 @@ describe("alert state decisions (pure)", () => {
         "send regression",
       );
       const after = decide(held, event({ action: "resolve", triaged: true, at: T0 + 3_000 }), OPTIONS);
-      assert.ok(after.kind === "skip" && after.record === undefined, "after the resolution: the hold stays");
+      assert.ok(after.kind === "skip" && after.record !== undefined);
+      assert.equal(after.record.closedBy, "responder", "after the resolution: the hold stays");
+      assert.equal(after.record.stillFailing, T0 + 3_000, "and the person's close is remembered");
     });
 
     it("a responder's reopening of an older incident, delivered before or after the resolution it undid, leaves the alert open", () => {
@@ -714,6 +716,40 @@ describe("alert state decisions (pure)", () => {
       // A person's RESOLVED (a note of their own) is the finding's state, and a failure no newer stays closed.
       const person = decide(passed, event({ action: "resolve", triaged: true, ...failing }), OPTIONS);
       assert.ok(person.kind === "skip" && person.record?.updatedAt === T0 + 3_000);
+    });
+
+    it("a severity below the filter seen late, before a responder's resolution, opens nothing a person closed in Security Hub since", () => {
+      // Paged at T0; MEDIUM at +1 s (delivered late); the responder resolved at +2 s, held (the stack knew only
+      // failures); failing at +3 s; a person set RESOLVED in the console at +5 s.
+      const held = state({
+        incident: { id: "Q1" },
+        openedAt: T0,
+        openedFrom: T0,
+        status: "resolved",
+        closedBy: "responder",
+        responderAt: T0 + 2_000,
+        updatedAt: T0 + 3_000,
+      });
+      const below = event({ action: "resolve", below: true, updatedAt: T0 + 1_000 });
+      const reopens = decide(held, below, OPTIONS);
+      assert.ok(reopens.kind === "skip" && reopens.record?.status === "open", "without the person's close");
+      const closed = decide(
+        held,
+        event({ action: "resolve", triaged: true, updatedAt: T0 + 3_000, at: T0 + 5_000 }),
+        OPTIONS,
+      );
+      assert.ok(closed.kind === "skip" && closed.record?.stillFailing === T0 + 5_000);
+      assert.equal(closed.record.closedBy, "responder");
+      const late = decide(closed.record, below, OPTIONS);
+      assert.ok(late.kind === "skip" && late.notice === undefined);
+      assert.notEqual(late.record?.status, "open");
+      // The echo of the stack's own RESOLVED (the responder's, written to Security Hub) is no person's close.
+      const echo = decide(
+        held,
+        event({ action: "resolve", triaged: true, stackNoted: true, updatedAt: T0 + 3_000, at: T0 + 5_000 }),
+        OPTIONS,
+      );
+      assert.ok(echo.kind === "skip" && echo.record === undefined);
     });
 
     it("an incident opened after a responder's resolution of the alert's incident leaves its resolve owed", () => {

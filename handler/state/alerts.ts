@@ -534,9 +534,11 @@ function decideOnRecord(
   // A pass seen only after a newer failure of a responder-held alert, imported after the failure that opened it:
   // after the resolution, the pass ended the hold; before it (or a severity below the filter before it), the
   // finding was not failing when the responder resolved (as with passedAt, no failure between the two is known),
-  // and the resolution holds nothing. Either way PagerDuty is to hold the alert open (a resolve owed is no longer).
+  // and the resolution holds nothing. Either way PagerDuty is to hold the alert open (a resolve owed is no longer),
+  // unless a person has closed the finding in Security Hub since the resolution (stillFailing).
   if (
     state.closedBy === "responder" &&
+    state.stillFailing === undefined &&
     older &&
     event.updatedAt !== undefined &&
     state.responderAt !== undefined &&
@@ -586,6 +588,23 @@ function decideOnRecord(
       stillFailing: changedAt,
     });
   }
+  // One after the responder's resolution (a person's own, not the echo of the stack's RESOLVED) is remembered: the
+  // hold stays, and a pass seen late, which would end it, opens nothing Security Hub shows closed.
+  if (
+    state.closedBy === "responder" &&
+    !event.passed &&
+    event.below !== true &&
+    event.stackNoted !== true &&
+    changedAt !== undefined &&
+    state.responderAt !== undefined &&
+    changedAt > state.responderAt &&
+    state.stillFailing === undefined
+  )
+    return skip("alreadyResolved", "a responder resolved its alert, and a person closed the finding since", {
+      ...state,
+      stillFailing: changedAt,
+      version: state.version + 1,
+    });
   if (state.closedBy === "responder" && event.passed && !older) {
     const passed = nextOf(state, event, { sentAt: state.sentAt ?? options.now, ...passClose(state, event) });
     return skip(
