@@ -752,6 +752,32 @@ describe("alert state decisions (pure)", () => {
       assert.ok(echo.kind === "skip" && echo.record === undefined);
     });
 
+    it("a responder's reopening of an alert whose finding fell below the filter since its resolution leaves the resolve owed", () => {
+      // HIGH at T0 (paged), resolved by a responder at +1 s (held), MEDIUM at +2 s, reopened at +3 s.
+      const held = state({
+        incident: { id: "Q1" },
+        openedAt: T0,
+        openedFrom: T0,
+        status: "resolved",
+        closedBy: "responder",
+        responderAt: T0 + 1_000,
+      });
+      const medium = decide(held, event({ action: "resolve", below: true, updatedAt: T0 + 2_000 }), OPTIONS);
+      assert.ok(medium.kind === "skip" && medium.record?.stillFailing === T0 + 2_000);
+      const reopened = webhook("incident.reopened", medium.record, T0 + 3_000);
+      assert.ok(reopened.kind === "apply" && reopened.next?.status === "resolved");
+      assert.equal(reopened.next.closedBy, "finding", "the reopening ended the hold");
+      assert.equal(reopened.next.sentAt, undefined);
+      const echo = event({ action: "resolve", below: true, updatedAt: T0 + 2_000, stackNoted: true });
+      assert.equal(outcome(decide(reopened.next, echo, OPTIONS)), "send retry");
+      // Failing within the filter again before the reopening: the reopening opens the alert.
+      const high = decide(medium.record, event({ updatedAt: T0 + 2_500 }), OPTIONS);
+      assert.ok(high.kind === "skip" && high.skip === "heldByResponder" && high.record !== undefined);
+      assert.equal(high.record.stillFailing, undefined);
+      const open = webhook("incident.reopened", high.record, T0 + 3_000);
+      assert.ok(open.kind === "apply" && open.next?.status === "open");
+    });
+
     it("an incident opened after a responder's resolution of the alert's incident leaves its resolve owed", () => {
       const held = state({ incident: { id: "Q1" }, openedAt: T0, status: "resolved", closedBy: "responder" });
       const second = webhook("incident.triggered", held, T0 + 2_000, "Q2");

@@ -446,10 +446,16 @@ function decideOnRecord(
       return skip("heldByResponder", "a responder resolved its alert after this failure was imported", held);
     }
     if (state.closedBy === "responder") {
-      return skip(
-        "heldByResponder",
-        "a responder resolved its alert; it pages again when the finding fails after passing",
-      );
+      const why = "a responder resolved its alert; it pages again when the finding fails after passing";
+      // It fails within the filter again: a close in Security Hub since the resolution is over.
+      if (!newer || state.stillFailing === undefined) return skip("heldByResponder", why);
+      const failing: AlertState = {
+        ...state,
+        updatedAt: event.updatedAt ?? known,
+        version: state.version + 1,
+      };
+      delete failing.stillFailing;
+      return skip("heldByResponder", why, failing);
     }
     return state.paged
       ? send("regression", "the finding fails again after its alert was resolved")
@@ -589,18 +595,19 @@ function decideOnRecord(
     });
   }
   // One after the responder's resolution (a person's own, not the echo of the stack's RESOLVED) is remembered: the
-  // hold stays, and a pass seen late, which would end it, opens nothing Security Hub shows closed.
+  // hold stays, and a pass seen late, which would end it, or a responder's reopening, opens nothing that Security
+  // Hub shows closed or below the filter.
   if (
     state.closedBy === "responder" &&
     !event.passed &&
-    event.below !== true &&
-    event.stackNoted !== true &&
+    !older &&
+    (event.below === true || event.stackNoted !== true) &&
     changedAt !== undefined &&
     state.responderAt !== undefined &&
     changedAt > state.responderAt &&
     state.stillFailing === undefined
   )
-    return skip("alreadyResolved", "a responder resolved its alert, and a person closed the finding since", {
+    return skip("alreadyResolved", "a responder resolved its alert, and the finding was closed since", {
       ...state,
       stillFailing: changedAt,
       version: state.version + 1,

@@ -287,7 +287,10 @@ export function effectOf(event: WebhookEvent, state: AlertState): WebhookEffect 
       }
     }
     case "incident.reopened": {
-      const reopen = state.status === "resolved" && state.closedBy === "responder";
+      // The finding was closed since the resolution (a severity below the filter, a person's RESOLVED): the
+      // reopening ends the hold, and the finding's own close is what holds the alert now.
+      const closedSince = state.status === "resolved" && state.stillFailing !== undefined;
+      const reopen = state.status === "resolved" && state.closedBy === "responder" && !closedSince;
       const next: AlertState = reopen
         ? {
             ...withIncident,
@@ -308,6 +311,7 @@ export function effectOf(event: WebhookEvent, state: AlertState): WebhookEffect 
       // Security Hub): PagerDuty holds it open again, so its resolve is owed, sent at the finding's next event
       // (Security Hub's echo of this note).
       if (!reopen && state.status === "resolved" && state.paged) delete next.sentAt;
+      if (closedSince) next.closedBy = "finding";
       return {
         kind: "apply",
         note: reopenedNote(agent.name, incident),
