@@ -778,6 +778,32 @@ describe("alert state decisions (pure)", () => {
       assert.ok(open.kind === "apply" && open.next?.status === "open");
     });
 
+    it("a person's RESOLVED on a failure newer than the close it followed lets a responder's resolution before it hold the finding", () => {
+      // Paged at T0; MEDIUM at +1 s closed the alert; CRITICAL again at +2 s, which a responder resolved at +3 s
+      // (its trigger not seen yet) and a person set RESOLVED in the console at +4 s; the console's event comes first.
+      const closed = state({
+        incident: { id: "Q1" },
+        openedAt: T0,
+        openedFrom: T0,
+        status: "resolved",
+        closedBy: "finding",
+        updatedAt: T0 + 1_000,
+        stillFailing: T0 + 1_000,
+      });
+      const person = decide(
+        closed,
+        event({ action: "resolve", triaged: true, updatedAt: T0 + 2_000, at: T0 + 4_000 }),
+        OPTIONS,
+      );
+      assert.ok(person.kind === "skip" && person.record?.stillFailing === T0 + 4_000);
+      const resolution = webhook("incident.resolved", person.record, T0 + 3_000);
+      assert.ok(resolution.kind === "apply" && resolution.next?.closedBy === "responder");
+      assert.equal(
+        outcome(decide(resolution.next, event({ updatedAt: T0 + HOUR }), OPTIONS)),
+        "skip heldByResponder",
+      );
+    });
+
     it("an incident opened after a responder's resolution of the alert's incident leaves its resolve owed", () => {
       const held = state({ incident: { id: "Q1" }, openedAt: T0, status: "resolved", closedBy: "responder" });
       const second = webhook("incident.triggered", held, T0 + 2_000, "Q2");

@@ -630,6 +630,22 @@ function decideOnRecord(
       skip: "alreadyResolved",
       why: "the stack's own RESOLVED on an import not seen yet",
     };
+  // A person's RESOLVED on an import newer than the one that closed the alert: that import fails within the filter
+  // (its workflow aside), so a responder's resolution before the person's close resolved a failing finding, and
+  // holds it.
+  if (
+    !event.passed &&
+    event.below !== true &&
+    newer &&
+    changedAt !== undefined &&
+    state.closedBy === "finding"
+  )
+    return skip("alreadyResolved", "its alert is resolved already, and a person closed the finding since", {
+      ...state,
+      updatedAt: event.updatedAt ?? known,
+      stillFailing: changedAt,
+      version: state.version + 1,
+    });
   return skip(
     "alreadyResolved",
     state.closedBy === "responder"
