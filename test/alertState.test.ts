@@ -804,6 +804,14 @@ describe("alert state decisions (pure)", () => {
       );
     });
 
+    it("a trigger accepted in the same millisecond as a responder's resolution may have opened a new incident: the resolve is owed", () => {
+      const open = state({ incident: { id: "Q1" }, openedAt: T0, openedFrom: T0, sentAt: T0 + 1_000 });
+      const tie = webhook("incident.resolved", open, T0 + 1_000);
+      assert.ok(tie.kind === "apply" && tie.next?.status === "resolved" && tie.next.sentAt === undefined);
+      const before = webhook("incident.resolved", open, T0 + 1_001);
+      assert.ok(before.kind === "apply" && before.next?.sentAt === T0 + 1_000);
+    });
+
     it("an incident opened after a responder's resolution of the alert's incident leaves its resolve owed", () => {
       const held = state({ incident: { id: "Q1" }, openedAt: T0, status: "resolved", closedBy: "responder" });
       const second = webhook("incident.triggered", held, T0 + 2_000, "Q2");

@@ -270,11 +270,12 @@ export function effectOf(event: WebhookEvent, state: AlertState): WebhookEffect 
       {
         // A trigger PagerDuty accepted after the resolution (or of another incident) may have opened the alert
         // again: the record is left unconfirmed, so that the finding's next event (Security Hub's echo of this
-        // RESOLVED) sends the resolve. A trigger still in flight is resolved by its sender.
+        // RESOLVED) sends the resolve. A trigger still in flight is resolved by its sender. One accepted in the same
+        // millisecond may have come after it.
         const undone =
           olderHoldsCurrent ||
           (state.incident !== undefined && !known) ||
-          (state.sentAt !== undefined && state.sentAt > event.occurredAt);
+          (state.sentAt !== undefined && state.sentAt >= event.occurredAt);
         const held: AlertState = {
           ...recorded,
           status: "resolved",
@@ -303,7 +304,7 @@ export function effectOf(event: WebhookEvent, state: AlertState): WebhookEffect 
       // The stack's resolve of a trigger the responder's resolution crossed reached PagerDuty after this reopening:
       // the incident is resolved again, so the record is left unconfirmed and the finding's next event (Security
       // Hub's echo of this NOTIFIED) sends the trigger again.
-      if (reopen && state.sentAt !== undefined && state.sentAt > event.occurredAt) {
+      if (reopen && state.sentAt !== undefined && state.sentAt >= event.occurredAt) {
         delete next.sentAt;
         next.writeBack = "due";
       }
