@@ -56,6 +56,21 @@ describe("the lifecycle under every interleaving (check:lifecycle)", () => {
     assert.ok(logged.trace?.some((line) => / state id="alert#.* status="open"/.test(line)));
   });
 
+  it("replays a shrunk run whose interleaving matters, alone in a fresh check, as it was reported", async () => {
+    // Every behaviour, so that the shrunk run's calls interleave: each of its shrink candidates must have drawn
+    // the interleaving its path gives on its own, not one that depended on the candidates run before it.
+    const options = { behaviours: BEHAVIOURS, config: { "electriceye-pagerduty:resolveRule": "false" } };
+    const report = await explore({ runs: 100, seed: 1, ...options });
+    assert.equal(report.violations, 1);
+    assert.ok(report.steps !== undefined && report.steps.length > 1, String(report.steps));
+    assert.ok(report.trace?.some((line) => / starts: webhook /.test(line)));
+    const replayed = await explore({ runs: 1, seed: report.seed, path: report.path, ...options });
+    assert.deepEqual(
+      { path: replayed.path, invariants: replayed.invariants, steps: replayed.steps, trace: replayed.trace },
+      { path: report.path, invariants: report.invariants, steps: report.steps, trace: report.trace },
+    );
+  });
+
   it("expects one alert per group when findings share an alert key, open while any member fails unheld", () => {
     const byControl = (candidate: Member) =>
       candidate.name.startsWith("sqs") ? "SQS.1" : candidate.dedupKey;
