@@ -804,6 +804,39 @@ describe("alert state decisions (pure)", () => {
       );
     });
 
+    it("a person's RESOLVED after a responder's resolution, on a failure the stack has not seen yet, keeps that failure closed", () => {
+      // Paged at T0, held by a responder at +1 s; passed at +2 s and failing again at +3 s (both delayed); a person
+      // set RESOLVED in the console at +4 s, and that event comes first. Security Hub holds the +3 s failure closed.
+      const held = state({
+        incident: { id: "Q1" },
+        openedAt: T0,
+        openedFrom: T0,
+        status: "resolved",
+        closedBy: "responder",
+        responderAt: T0 + 1_000,
+      });
+      const person = decide(
+        held,
+        event({ action: "resolve", triaged: true, updatedAt: T0 + 3_000, at: T0 + 4_000 }),
+        OPTIONS,
+      );
+      assert.ok(person.kind === "skip" && person.record?.stillFailing === T0 + 4_000);
+      assert.equal(person.record.closedBy, "responder");
+      // The failure's own event, delivered after, shows what came before the person's close.
+      const failure = decide(person.record, event({ updatedAt: T0 + 3_000 }), OPTIONS);
+      assert.equal(outcome(failure), "skip stale");
+      const after = failure.kind === "skip" ? (failure.record ?? person.record) : person.record;
+      assert.equal(after.stillFailing, T0 + 4_000, "the person's close is still remembered");
+      // The pass, seen last, opens nothing over the person's close.
+      const pass = decide(after, event({ action: "resolve", passed: true, updatedAt: T0 + 2_000 }), OPTIONS);
+      assert.ok(pass.kind === "skip" && pass.notice === undefined);
+      assert.notEqual(pass.record?.status, "open");
+      // Nor does a responder's reopening: the resolve is owed.
+      const reopened = webhook("incident.reopened", after, T0 + 5_000);
+      assert.ok(reopened.kind === "apply" && reopened.next?.status === "resolved");
+      assert.equal(reopened.workflow, undefined);
+    });
+
     it("a trigger accepted in the same millisecond as a responder's resolution may have opened a new incident: the resolve is owed", () => {
       const open = state({ incident: { id: "Q1" }, openedAt: T0, openedFrom: T0, sentAt: T0 + 1_000 });
       const tie = webhook("incident.resolved", open, T0 + 1_000);

@@ -596,7 +596,8 @@ function decideOnRecord(
   }
   // One after the responder's resolution (a person's own, not the echo of the stack's RESOLVED) is remembered: the
   // hold stays, and a pass seen late, which would end it, or a responder's reopening, opens nothing that Security
-  // Hub shows closed or below the filter.
+  // Hub shows closed or below the filter. Its UpdatedAt too: the import it carries, when its own event comes later,
+  // shows the finding as it was before that close.
   if (
     state.closedBy === "responder" &&
     !event.passed &&
@@ -609,6 +610,7 @@ function decideOnRecord(
   )
     return skip("alreadyResolved", "a responder resolved its alert, and the finding was closed since", {
       ...state,
+      updatedAt: event.updatedAt ?? known,
       stillFailing: changedAt,
       version: state.version + 1,
     });
