@@ -728,28 +728,6 @@ describe("alert state decisions (pure)", () => {
       // A person's RESOLVED (a note of their own) is the finding's close.
       const person = decide(passed, event({ action: "resolve", triaged: true, ...failing }), OPTIONS);
       assert.ok(person.kind === "skip" && person.record?.status === "resolved");
-      // A person's SUPPRESSED that closed the alert, seen after the responder's resolution it came before: Security
-      // Hub keeps the finding suppressed, so a later RESOLVED shown with the stack's note is the resolution's own.
-      const held = state({
-        incident: { id: "Q1" },
-        openedAt: T0,
-        status: "resolved",
-        closedBy: "responder",
-        responderAt: T0 + 2_000,
-      });
-      const suppressed = decide(
-        held,
-        event({ action: "resolve", passed: true, suppressed: true, triaged: true, updatedAt: T0 }),
-        OPTIONS,
-      );
-      assert.ok(suppressed.kind === "skip" && suppressed.record?.heldBefore === undefined);
-      const rescan = decide(
-        suppressed.record,
-        event({ action: "resolve", triaged: true, stackNoted: true, updatedAt: T0 + HOUR, at: T0 + HOUR }),
-        OPTIONS,
-      );
-      assert.ok(rescan.kind === "skip" && rescan.notice === undefined);
-      assert.notEqual(rescan.record?.status, "open");
       // So is one set in the console before the responder's resolution, whose note then shows over it.
       const closedInConsole = { ...passed, stillFailing: T0 + 1_500 };
       const later = decide(

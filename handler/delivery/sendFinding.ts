@@ -114,7 +114,6 @@ export async function sendFinding(
       format: finding.format,
       fingerprint: mapped.fingerprint,
       passed: routed.passed,
-      ...(routed.passed && finding.workflow === "SUPPRESSED" ? { suppressed: true } : {}),
       below: routed.below,
       manual: context.byHand,
       finding: identityOf(finding),

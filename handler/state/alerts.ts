@@ -119,11 +119,6 @@ export interface AlertEvent {
   passed: boolean;
   /** A resolve of a finding that still fails, at a severity below the stack's filter. */
   below?: boolean;
-  /**
-   * The pass is a person's SUPPRESSED, not the product's: Security Hub keeps the finding suppressed over its later
-   * imports, so no failure can follow it unseen that a responder's resolution would hold.
-   */
-  suppressed?: true;
   /** Paged by a person (a Security Hub custom action): whatever the rules or a responder decided. */
   manual: boolean;
   finding: FindingIdentity;
@@ -724,8 +719,7 @@ function passClose(state: AlertState, event: AlertEvent): Pick<AlertState, "clos
     state.closedBy === "responder" &&
     state.responderAt !== undefined &&
     event.updatedAt !== undefined &&
-    event.updatedAt < state.responderAt &&
-    event.suppressed !== true;
+    event.updatedAt < state.responderAt;
   return before ? { closedBy: "finding", heldBefore: state.responderAt } : { closedBy: "finding" };
 }
 
