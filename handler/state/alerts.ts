@@ -620,10 +620,8 @@ function decideOnRecord(
   // A RESOLVED shown with the stack's own note, on a failure imported after a responder's resolution that crossed
   // the pass closing the alert: the stack wrote that RESOLVED for the resolution (before it knew of the pass), and
   // Security Hub keeps it over the later failure, which the resolution does not hold. The trigger is owed, and asked
-  // of Security Hub's echo as after any pass that ended a hold. Not when a person closed the finding in the console
-  // (stillFailing): the RESOLVED is then theirs, and the stack's later note only shows over it.
+  // of Security Hub's echo as after any pass that ended a hold.
   if (
-    state.stillFailing === undefined &&
     event.stackNoted === true &&
     !event.passed &&
     event.below !== true &&
