@@ -554,12 +554,18 @@ function decideOnRecord(
   ) {
     // Open again, as after a responder's reopening: Security Hub's echo of the resolution's RESOLVED, still on its
     // way, does not close it.
+    const owed: AlertState = {
+      ...state,
+      status: "open",
+      reopened: true,
+      passedAt: event.updatedAt,
+      version: state.version + 1,
+      ...(options.writeBack ? { writeBack: "due" as const } : {}),
+    };
+    delete owed.closedBy;
+    delete owed.sentAt;
     return {
-      ...skip(
-        "stale",
-        "it passed while a responder's resolution held it, and fails again since",
-        owedTrigger(state, event.updatedAt, options),
-      ),
+      ...skip("stale", "it passed while a responder's resolution held it, and fails again since", owed),
       notice: { pageAgain: event.updatedAt },
     };
   }
@@ -617,26 +623,15 @@ function decideOnRecord(
     );
   }
   if (!state.paged) return skip("nothingToResolve", "it never paged");
-  // A RESOLVED shown with the stack's own note, on a failure imported after a responder's resolution that crossed
-  // the pass closing the alert: the stack wrote that RESOLVED for the resolution (before it knew of the pass), and
-  // Security Hub keeps it over the later failure, which the resolution does not hold. The trigger is owed, and asked
-  // of Security Hub's echo as after any pass that ended a hold.
-  if (
-    event.stackNoted === true &&
-    !event.passed &&
-    event.below !== true &&
-    newer &&
-    event.updatedAt !== undefined &&
-    state.heldBefore !== undefined &&
-    event.updatedAt >= state.heldBefore
-  ) {
-    const owed = { ...owedTrigger(state, known, options), updatedAt: event.updatedAt };
-    delete owed.heldBefore;
+  // A RESOLVED shown with the stack's own note, on an import newer than the state knows: the stack's write of a
+  // responder's resolution landed on a failure still on its way (one after a pass, which that resolution may not
+  // hold). It is not that failure's state: recording its UpdatedAt would make the failure's own import stale.
+  if (event.stackNoted === true && !event.passed && event.below !== true && newer)
     return {
-      ...skip("stale", "the stack's RESOLVED of a resolution a pass crossed, shown on a later failure", owed),
-      notice: { pageAgain: known },
+      kind: "skip",
+      skip: "alreadyResolved",
+      why: "the stack's own RESOLVED on an import not seen yet",
     };
-  }
   // A person's RESOLVED on an import newer than the one that closed the alert: that import fails within the filter
   // (its workflow aside), so a responder's resolution before the person's close resolved a failing finding, and
   // holds it.
@@ -659,25 +654,6 @@ function decideOnRecord(
       ? "a responder resolved its alert in PagerDuty"
       : "its alert is resolved already",
   );
-}
-
-/**
- * The record of an alert PagerDuty holds resolved while its finding fails, unheld since it passed at `passedAt`: open,
- * its trigger owed (sent at the finding's next event), and like a reopened alert not closed by Security Hub's echo of
- * the RESOLVED the stack wrote for the responder.
- */
-function owedTrigger(state: AlertState, passedAt: number, options: DecisionOptions): AlertState {
-  const owed: AlertState = {
-    ...state,
-    status: "open",
-    reopened: true,
-    passedAt,
-    version: state.version + 1,
-    ...(options.writeBack ? { writeBack: "due" as const } : {}),
-  };
-  delete owed.closedBy;
-  delete owed.sentAt;
-  return owed;
 }
 
 /** How many of an open alert's imports of each kind are kept (AlertState.failedAt, belowAt): the newest. */
