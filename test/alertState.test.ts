@@ -804,6 +804,32 @@ describe("alert state decisions (pure)", () => {
       );
     });
 
+    it("a scan's re-import that keeps the stack's RESOLVED of a responder's hold is recorded, so a pass from before it owes the trigger", () => {
+      // Paged at T0, held by a responder at +5 s; the scanner re-imports the still-failing finding at +8 s, and
+      // Security Hub keeps the workflow the stack wrote (RESOLVED, its note last). The pass of +4 s comes last.
+      const held = state({
+        incident: { id: "Q1" },
+        openedAt: T0,
+        openedFrom: T0,
+        status: "resolved",
+        closedBy: "responder",
+        responderAt: T0 + 5_000,
+      });
+      const reimport = decide(
+        held,
+        event({ action: "resolve", triaged: true, stackNoted: true, updatedAt: T0 + 8_000, at: T0 + 9_000 }),
+        OPTIONS,
+      );
+      assert.ok(reimport.kind === "skip" && reimport.record?.updatedAt === T0 + 8_000);
+      const pass = decide(
+        reimport.record,
+        event({ action: "resolve", passed: true, updatedAt: T0 + 4_000 }),
+        OPTIONS,
+      );
+      assert.ok(pass.kind === "skip" && pass.record?.status === "open" && pass.record.sentAt === undefined);
+      assert.deepEqual(pass.notice, { pageAgain: T0 + 4_000 });
+    });
+
     it("a person's RESOLVED after a responder's resolution, on a failure the stack has not seen yet, keeps that failure closed", () => {
       // Paged at T0, held by a responder at +1 s; passed at +2 s and failing again at +3 s (both delayed); a person
       // set RESOLVED in the console at +4 s, and that event comes first. Security Hub holds the +3 s failure closed.

@@ -623,10 +623,19 @@ function decideOnRecord(
     );
   }
   if (!state.paged) return skip("nothingToResolve", "it never paged");
-  // A RESOLVED shown with the stack's own note, on an import newer than the state knows: the stack's write of a
-  // responder's resolution landed on a failure still on its way (one after a pass, which that resolution may not
-  // hold). It is not that failure's state: recording its UpdatedAt would make the failure's own import stale.
-  if (event.stackNoted === true && !event.passed && event.below !== true && newer)
+  // A RESOLVED shown with the stack's own note, on an import newer than the state knows, after a pass closed the
+  // alert: the stack's write of a responder's resolution landed on a failure still on its way (Security Hub set a
+  // failure after that pass back to NEW, so only the write's echo shows it RESOLVED). It is not that failure's state:
+  // recording its UpdatedAt would make the failure's own import stale. While the responder's hold stands (no pass
+  // seen), it is more likely a scan's re-import, which keeps the workflow the stack wrote: its own event, to be
+  // recorded, so that a pass from before it is seen as older (a failure the hold keeps off is held either way).
+  if (
+    event.stackNoted === true &&
+    !event.passed &&
+    event.below !== true &&
+    newer &&
+    state.closedBy !== "responder"
+  )
     return {
       kind: "skip",
       skip: "alreadyResolved",
