@@ -863,6 +863,28 @@ describe("alert state decisions (pure)", () => {
       assert.equal(reopened.workflow, undefined);
     });
 
+    it("a responder's resolution that crossed a close in Security Hub, then reopened, leaves the resolve owed", () => {
+      // Paged at T0; a responder resolved at +1 s; MEDIUM at +2 s (or a person's RESOLVED in the console at +2 s),
+      // whose resolve the stack sent before the resolution's webhook came; the responder reopened at +3 s.
+      const open = state({ incident: { id: "Q1" }, openedAt: T0, openedFrom: T0 });
+      const closes = [
+        event({ action: "resolve", below: true, updatedAt: T0 + 2_000 }),
+        event({ action: "resolve", triaged: true, at: T0 + 2_000 }),
+      ];
+      for (const close of closes) {
+        const resolve = decide(open, close, OPTIONS);
+        assert.ok(resolve.kind === "send" && resolve.change === "resolve");
+        const closed = { ...resolve.next, sentAt: T0 + 2_500 };
+        const held = webhook("incident.resolved", closed, T0 + 1_000);
+        assert.ok(held.kind === "apply" && held.next?.closedBy === "responder", "the resolution holds it");
+        const reopened = webhook("incident.reopened", held.next, T0 + 3_000);
+        assert.ok(reopened.kind === "apply" && reopened.next !== undefined);
+        assert.equal(reopened.next.status, "resolved", "Security Hub shows the finding closed");
+        assert.equal(reopened.next.sentAt, undefined, "PagerDuty holds it open: the resolve is owed");
+        assert.equal(reopened.workflow, undefined, "the close in Security Hub is not overwritten");
+      }
+    });
+
     it("a trigger accepted in the same millisecond as a responder's resolution may have opened a new incident: the resolve is owed", () => {
       const open = state({ incident: { id: "Q1" }, openedAt: T0, openedFrom: T0, sentAt: T0 + 1_000 });
       const tie = webhook("incident.resolved", open, T0 + 1_000);

@@ -230,7 +230,9 @@ export function effectOf(event: WebhookEvent, state: AlertState): WebhookEffect 
           (state.stillFailing === 0 || event.occurredAt < state.stillFailing);
         if (ofThisAlert && crossedClose) {
           const held: AlertState = { ...withIncident, closedBy: "responder", responderAt: event.occurredAt };
-          delete held.stillFailing;
+          // The close, known to have come after the resolution, stays remembered with the hold, as one seen after it
+          // is: a reopening then leaves the resolve owed instead of opening what Security Hub shows closed.
+          if (state.stillFailing === 0) delete held.stillFailing;
           return {
             kind: "apply",
             note: resolvedNote(agent.name, incident),
