@@ -863,6 +863,24 @@ describe("alert state decisions (pure)", () => {
       assert.equal(reopened.workflow, undefined);
     });
 
+    it("a failure a responder's resolution holds, after a severity below the filter before it, opens again when the responder reopens", () => {
+      // Paged at T0; MEDIUM at +1 s closed the alert; HIGH again at +2 s (its event delayed); a responder resolved
+      // at +3 s, before the stack's resolve reached PagerDuty; the HIGH failure's event; reopened at +4 s.
+      const open = state({ incident: { id: "Q1" }, openedAt: T0, openedFrom: T0 });
+      const below = decide(open, event({ action: "resolve", below: true, updatedAt: T0 + 1_000 }), OPTIONS);
+      assert.ok(below.kind === "send" && below.next.stillFailing === T0 + 1_000);
+      const resolution = webhook("incident.resolved", { ...below.next, sentAt: T0 + 3_500 }, T0 + 3_000);
+      assert.ok(resolution.kind === "apply" && resolution.next?.heldBefore === T0 + 3_000);
+      const high = decide(resolution.next, event({ updatedAt: T0 + 2_000 }), OPTIONS);
+      assert.ok(high.kind === "skip" && high.skip === "heldByResponder" && high.record !== undefined);
+      const reopened = webhook("incident.reopened", high.record, T0 + 4_000);
+      assert.ok(
+        reopened.kind === "apply" && reopened.next?.status === "open",
+        "the HIGH finding pages again",
+      );
+      assert.equal(reopened.workflow, "NOTIFIED");
+    });
+
     it("a responder's resolution that crossed a close in Security Hub, then reopened, leaves the resolve owed", () => {
       // Paged at T0; a responder resolved at +1 s; MEDIUM at +2 s (or a person's RESOLVED in the console at +2 s),
       // whose resolve the stack sent before the resolution's webhook came; the responder reopened at +3 s.

@@ -443,6 +443,9 @@ function decideOnRecord(
         version: state.version + 1,
       };
       delete held.heldBefore;
+      // A close in Security Hub it followed (a severity below the filter) is over: it failed within the filter when
+      // the responder resolved, and a reopening opens it again.
+      delete held.stillFailing;
       return skip("heldByResponder", "a responder resolved its alert after this failure was imported", held);
     }
     if (state.closedBy === "responder") {
