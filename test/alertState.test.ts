@@ -863,6 +863,32 @@ describe("alert state decisions (pure)", () => {
       assert.equal(reopened.workflow, undefined);
     });
 
+    it("a person's RESOLVED after a responder's resolution, while a resolve is owed, is remembered with the resolve it sends", () => {
+      // Paged at T0, held by a responder at +1 s; failing at +3 s (held), and a trigger reached PagerDuty past the
+      // hold: the resolve is owed. A person set RESOLVED in the console at +4 s; the pass of +2 s comes last.
+      const owed = state({
+        incident: { id: "Q2" },
+        openedAt: T0,
+        openedFrom: T0,
+        status: "resolved",
+        closedBy: "responder",
+        responderAt: T0 + 1_000,
+        updatedAt: T0 + 3_000,
+      });
+      delete owed.sentAt;
+      const person = decide(
+        owed,
+        event({ action: "resolve", triaged: true, updatedAt: T0 + 3_000, at: T0 + 4_000 }),
+        OPTIONS,
+      );
+      assert.ok(person.kind === "send" && person.change === "retry");
+      assert.equal(person.next.stillFailing, T0 + 4_000, "the person's close is remembered");
+      const sent = { ...person.next, sentAt: T0 + HOUR };
+      const pass = decide(sent, event({ action: "resolve", passed: true, updatedAt: T0 + 2_000 }), OPTIONS);
+      assert.ok(pass.kind === "skip" && pass.notice === undefined);
+      assert.notEqual(pass.record?.status, "open");
+    });
+
     it("a failure a responder's resolution holds, after a severity below the filter before it, opens again when the responder reopens", () => {
       // Paged at T0; MEDIUM at +1 s closed the alert; HIGH again at +2 s (its event delayed); a responder resolved
       // at +3 s, before the stack's resolve reached PagerDuty; the HIGH failure's event; reopened at +4 s.

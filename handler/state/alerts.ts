@@ -572,17 +572,32 @@ function decideOnRecord(
       notice: { pageAgain: event.updatedAt },
     };
   }
-  // A pass older than what is known says nothing of now: a responder's hold stays.
+  const changedAt = event.below === true ? event.updatedAt : event.at;
+  // A close in Security Hub after the responder's resolution (a person's own, not the echo of the stack's RESOLVED):
+  // the hold stays, and a pass seen late, which would end it, or a responder's reopening, opens nothing that Security
+  // Hub shows closed or below the filter.
+  const closedSince =
+    state.closedBy === "responder" &&
+    !event.passed &&
+    !older &&
+    (event.below === true || event.stackNoted !== true) &&
+    changedAt !== undefined &&
+    state.responderAt !== undefined &&
+    changedAt > state.responderAt &&
+    state.stillFailing === undefined;
+  // A pass older than what is known says nothing of now: a responder's hold stays. A close since the resolution is
+  // remembered with the resolve owed, as without one.
   if (state.sentAt === undefined && state.paged)
     return send(
       "retry",
       "the last event may not have reached PagerDuty",
-      event.passed && !older ? passClose(state, event) : { closedBy: state.closedBy ?? "finding" },
+      event.passed && !older
+        ? passClose(state, event)
+        : { closedBy: state.closedBy ?? "finding", ...(closedSince ? { stillFailing: changedAt } : {}) },
     );
   // A workflow change in the console (a RESOLVED), or a severity below the filter (at its UpdatedAt), that happened
   // before the responder's resolution, with no failing import after it: Security Hub did not show the finding
   // failing when the responder resolved, so that resolution holds nothing, and the finding's next failure pages.
-  const changedAt = event.below === true ? event.updatedAt : event.at;
   if (
     state.closedBy === "responder" &&
     !event.passed &&
@@ -597,20 +612,9 @@ function decideOnRecord(
       stillFailing: changedAt,
     });
   }
-  // One after the responder's resolution (a person's own, not the echo of the stack's RESOLVED) is remembered: the
-  // hold stays, and a pass seen late, which would end it, or a responder's reopening, opens nothing that Security
-  // Hub shows closed or below the filter. Its UpdatedAt too: the import it carries, when its own event comes later,
-  // shows the finding as it was before that close.
-  if (
-    state.closedBy === "responder" &&
-    !event.passed &&
-    !older &&
-    (event.below === true || event.stackNoted !== true) &&
-    changedAt !== undefined &&
-    state.responderAt !== undefined &&
-    changedAt > state.responderAt &&
-    state.stillFailing === undefined
-  )
+  // A close since the resolution is remembered with the hold; its UpdatedAt too: the import it carries, when its own
+  // event comes later, shows the finding as it was before that close.
+  if (closedSince)
     return skip("alreadyResolved", "a responder resolved its alert, and the finding was closed since", {
       ...state,
       updatedAt: event.updatedAt ?? known,
