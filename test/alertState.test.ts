@@ -863,6 +863,27 @@ describe("alert state decisions (pure)", () => {
       assert.equal(reopened.workflow, undefined);
     });
 
+    it("a person's RESOLVED with no note of their own, on a failure after a pass no responder acted on, keeps that failure closed", () => {
+      // Paged at T0, passed at +1 s (resolved); failing again at +3 s (its event delayed); a person set RESOLVED in
+      // the console at +4 s without a note (the stack's note of the page stays last), and that event comes first.
+      // No responder acted: there is no RESOLVED of the stack's it could be the echo of.
+      const passed = state({
+        incident: { id: "Q1" },
+        openedAt: T0,
+        openedFrom: T0,
+        status: "resolved",
+        closedBy: "finding",
+        updatedAt: T0 + 1_000,
+      });
+      const person = decide(
+        passed,
+        event({ action: "resolve", triaged: true, stackNoted: true, updatedAt: T0 + 3_000, at: T0 + 5_000 }),
+        OPTIONS,
+      );
+      assert.ok(person.kind === "skip" && person.record?.updatedAt === T0 + 3_000);
+      assert.equal(outcome(decide(person.record, event({ updatedAt: T0 + 3_000 }), OPTIONS)), "skip stale");
+    });
+
     it("a person's RESOLVED after a responder's resolution, while a resolve is owed, is remembered with the resolve it sends", () => {
       // Paged at T0, held by a responder at +1 s; failing at +3 s (held), and a trigger reached PagerDuty past the
       // hold: the resolve is owed. A person set RESOLVED in the console at +4 s; the pass of +2 s comes last.

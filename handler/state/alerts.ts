@@ -635,13 +635,15 @@ function decideOnRecord(
   // failure after that pass back to NEW, so only the write's echo shows it RESOLVED). It is not that failure's state:
   // recording its UpdatedAt would make the failure's own import stale. While the responder's hold stands (no pass
   // seen), it is more likely a scan's re-import, which keeps the workflow the stack wrote: its own event, to be
-  // recorded, so that a pass from before it is seen as older (a failure the hold keeps off is held either way).
+  // recorded, so that a pass from before it is seen as older (a failure the hold keeps off is held either way). With
+  // no responder's resolution, the stack wrote no RESOLVED: it is a person's, with no note of their own.
   if (
     event.stackNoted === true &&
     !event.passed &&
     event.below !== true &&
     newer &&
-    state.closedBy !== "responder"
+    state.closedBy !== "responder" &&
+    state.responderAt !== undefined
   )
     return {
       kind: "skip",
