@@ -863,6 +863,35 @@ describe("alert state decisions (pure)", () => {
       assert.equal(reopened.workflow, undefined);
     });
 
+    it("a responder's reopening of an older incident whose resolution held the alert opens nothing Security Hub shows closed since", () => {
+      // Failing at T0 + 3 (incident Q2 opened for it at +10 s); Q1 resolved by a responder at +4 (delivered late, it
+      // holds the alert), MEDIUM at +20 s, and Q1's reopening at +5, delivered last.
+      const open = state({
+        incident: { id: "Q2" },
+        openedAt: T0 + 10_000,
+        openedFrom: T0 + 3,
+        sentAt: T0 + 10_000,
+      });
+      const held = webhook("incident.resolved", open, T0 + 4, "Q1");
+      assert.ok(held.kind === "apply" && held.next?.closedBy === "responder");
+      const below = decide(
+        held.next,
+        event({ action: "resolve", below: true, updatedAt: T0 + 20_000 }),
+        OPTIONS,
+      );
+      assert.ok(below.kind === "send" && below.next.stillFailing === T0 + 20_000);
+      const sent = { ...below.next, sentAt: T0 + 20_500 };
+      const reopened = webhook("incident.reopened", sent, T0 + 5, "Q1");
+      assert.ok(reopened.kind === "apply" && reopened.next?.status === "resolved");
+      assert.equal(reopened.next.closedBy, "finding", "the reopening ended the hold");
+      assert.equal(
+        reopened.next.sentAt,
+        undefined,
+        "PagerDuty holds the reopened incident open: the resolve is owed",
+      );
+      assert.equal(reopened.workflow, undefined);
+    });
+
     it("a person's RESOLVED with no note of their own, on a failure after a pass no responder acted on, keeps that failure closed", () => {
       // Paged at T0, passed at +1 s (resolved); failing again at +3 s (its event delayed); a person set RESOLVED in
       // the console at +4 s without a note (the stack's note of the page stays last), and that event comes first.

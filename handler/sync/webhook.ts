@@ -347,6 +347,13 @@ function olderReopened(event: WebhookEvent, state: AlertState): WebhookEffect {
   const note = reopenedNote(event.agent.name, event.incident);
   const at = { ...state, responderAt: event.occurredAt, version: state.version + 1 };
   if (state.status !== "resolved" || state.closedBy !== "responder") return { kind: "apply", note, next: at };
+  // Closed in Security Hub since the resolution (a severity below the filter, a person's RESOLVED): as with a
+  // reopening of the current incident, the hold ends with the resolve owed.
+  if (state.stillFailing !== undefined) {
+    const owed: AlertState = { ...at, closedBy: "finding" };
+    delete owed.sentAt;
+    return { kind: "apply", note, next: owed };
+  }
   const next: AlertState = { ...at, status: "open", reopened: true, writeBack: "due" };
   delete next.closedBy;
   delete next.sentAt;
