@@ -804,6 +804,32 @@ describe("alert state decisions (pure)", () => {
       );
     });
 
+    it("a scan's re-import that keeps the stack's RESOLVED of a responder's hold is recorded, so a pass from before it owes the trigger", () => {
+      // Paged at T0, held by a responder at +5 s; the scanner re-imports the still-failing finding at +8 s, and
+      // Security Hub keeps the workflow the stack wrote (RESOLVED, its note last). The pass of +4 s comes last.
+      const held = state({
+        incident: { id: "Q1" },
+        openedAt: T0,
+        openedFrom: T0,
+        status: "resolved",
+        closedBy: "responder",
+        responderAt: T0 + 5_000,
+      });
+      const reimport = decide(
+        held,
+        event({ action: "resolve", triaged: true, stackNoted: true, updatedAt: T0 + 8_000, at: T0 + 9_000 }),
+        OPTIONS,
+      );
+      assert.ok(reimport.kind === "skip" && reimport.record?.updatedAt === T0 + 8_000);
+      const pass = decide(
+        reimport.record,
+        event({ action: "resolve", passed: true, updatedAt: T0 + 4_000 }),
+        OPTIONS,
+      );
+      assert.ok(pass.kind === "skip" && pass.record?.status === "open" && pass.record.sentAt === undefined);
+      assert.deepEqual(pass.notice, { pageAgain: T0 + 4_000 });
+    });
+
     it("a person's RESOLVED after a responder's resolution, on a failure the stack has not seen yet, keeps that failure closed", () => {
       // Paged at T0, held by a responder at +1 s; passed at +2 s and failing again at +3 s (both delayed); a person
       // set RESOLVED in the console at +4 s, and that event comes first. Security Hub holds the +3 s failure closed.
@@ -835,6 +861,122 @@ describe("alert state decisions (pure)", () => {
       const reopened = webhook("incident.reopened", after, T0 + 5_000);
       assert.ok(reopened.kind === "apply" && reopened.next?.status === "resolved");
       assert.equal(reopened.workflow, undefined);
+    });
+
+    it("a responder's reopening of an older incident whose resolution held the alert opens nothing Security Hub shows closed since", () => {
+      // Failing at T0 + 3 (incident Q2 opened for it at +10 s); Q1 resolved by a responder at +4 (delivered late, it
+      // holds the alert), MEDIUM at +20 s, and Q1's reopening at +5, delivered last.
+      const open = state({
+        incident: { id: "Q2" },
+        openedAt: T0 + 10_000,
+        openedFrom: T0 + 3,
+        sentAt: T0 + 10_000,
+      });
+      const held = webhook("incident.resolved", open, T0 + 4, "Q1");
+      assert.ok(held.kind === "apply" && held.next?.closedBy === "responder");
+      const below = decide(
+        held.next,
+        event({ action: "resolve", below: true, updatedAt: T0 + 20_000 }),
+        OPTIONS,
+      );
+      assert.ok(below.kind === "send" && below.next.stillFailing === T0 + 20_000);
+      const sent = { ...below.next, sentAt: T0 + 20_500 };
+      const reopened = webhook("incident.reopened", sent, T0 + 5, "Q1");
+      assert.ok(reopened.kind === "apply" && reopened.next?.status === "resolved");
+      assert.equal(reopened.next.closedBy, "finding", "the reopening ended the hold");
+      assert.equal(
+        reopened.next.sentAt,
+        undefined,
+        "PagerDuty holds the reopened incident open: the resolve is owed",
+      );
+      assert.equal(reopened.workflow, undefined);
+    });
+
+    it("a person's RESOLVED with no note of their own, on a failure after a pass no responder acted on, keeps that failure closed", () => {
+      // Paged at T0, passed at +1 s (resolved); failing again at +3 s (its event delayed); a person set RESOLVED in
+      // the console at +4 s without a note (the stack's note of the page stays last), and that event comes first.
+      // No responder acted: there is no RESOLVED of the stack's it could be the echo of.
+      const passed = state({
+        incident: { id: "Q1" },
+        openedAt: T0,
+        openedFrom: T0,
+        status: "resolved",
+        closedBy: "finding",
+        updatedAt: T0 + 1_000,
+      });
+      const person = decide(
+        passed,
+        event({ action: "resolve", triaged: true, stackNoted: true, updatedAt: T0 + 3_000, at: T0 + 5_000 }),
+        OPTIONS,
+      );
+      assert.ok(person.kind === "skip" && person.record?.updatedAt === T0 + 3_000);
+      assert.equal(outcome(decide(person.record, event({ updatedAt: T0 + 3_000 }), OPTIONS)), "skip stale");
+    });
+
+    it("a person's RESOLVED after a responder's resolution, while a resolve is owed, is remembered with the resolve it sends", () => {
+      // Paged at T0, held by a responder at +1 s; failing at +3 s (held), and a trigger reached PagerDuty past the
+      // hold: the resolve is owed. A person set RESOLVED in the console at +4 s; the pass of +2 s comes last.
+      const owed = state({
+        incident: { id: "Q2" },
+        openedAt: T0,
+        openedFrom: T0,
+        status: "resolved",
+        closedBy: "responder",
+        responderAt: T0 + 1_000,
+        updatedAt: T0 + 3_000,
+      });
+      delete owed.sentAt;
+      const person = decide(
+        owed,
+        event({ action: "resolve", triaged: true, updatedAt: T0 + 3_000, at: T0 + 4_000 }),
+        OPTIONS,
+      );
+      assert.ok(person.kind === "send" && person.change === "retry");
+      assert.equal(person.next.stillFailing, T0 + 4_000, "the person's close is remembered");
+      const sent = { ...person.next, sentAt: T0 + HOUR };
+      const pass = decide(sent, event({ action: "resolve", passed: true, updatedAt: T0 + 2_000 }), OPTIONS);
+      assert.ok(pass.kind === "skip" && pass.notice === undefined);
+      assert.notEqual(pass.record?.status, "open");
+    });
+
+    it("a failure a responder's resolution holds, after a severity below the filter before it, opens again when the responder reopens", () => {
+      // Paged at T0; MEDIUM at +1 s closed the alert; HIGH again at +2 s (its event delayed); a responder resolved
+      // at +3 s, before the stack's resolve reached PagerDuty; the HIGH failure's event; reopened at +4 s.
+      const open = state({ incident: { id: "Q1" }, openedAt: T0, openedFrom: T0 });
+      const below = decide(open, event({ action: "resolve", below: true, updatedAt: T0 + 1_000 }), OPTIONS);
+      assert.ok(below.kind === "send" && below.next.stillFailing === T0 + 1_000);
+      const resolution = webhook("incident.resolved", { ...below.next, sentAt: T0 + 3_500 }, T0 + 3_000);
+      assert.ok(resolution.kind === "apply" && resolution.next?.heldBefore === T0 + 3_000);
+      const high = decide(resolution.next, event({ updatedAt: T0 + 2_000 }), OPTIONS);
+      assert.ok(high.kind === "skip" && high.skip === "heldByResponder" && high.record !== undefined);
+      const reopened = webhook("incident.reopened", high.record, T0 + 4_000);
+      assert.ok(
+        reopened.kind === "apply" && reopened.next?.status === "open",
+        "the HIGH finding pages again",
+      );
+      assert.equal(reopened.workflow, "NOTIFIED");
+    });
+
+    it("a responder's resolution that crossed a close in Security Hub, then reopened, leaves the resolve owed", () => {
+      // Paged at T0; a responder resolved at +1 s; MEDIUM at +2 s (or a person's RESOLVED in the console at +2 s),
+      // whose resolve the stack sent before the resolution's webhook came; the responder reopened at +3 s.
+      const open = state({ incident: { id: "Q1" }, openedAt: T0, openedFrom: T0 });
+      const closes = [
+        event({ action: "resolve", below: true, updatedAt: T0 + 2_000 }),
+        event({ action: "resolve", triaged: true, at: T0 + 2_000 }),
+      ];
+      for (const close of closes) {
+        const resolve = decide(open, close, OPTIONS);
+        assert.ok(resolve.kind === "send" && resolve.change === "resolve");
+        const closed = { ...resolve.next, sentAt: T0 + 2_500 };
+        const held = webhook("incident.resolved", closed, T0 + 1_000);
+        assert.ok(held.kind === "apply" && held.next?.closedBy === "responder", "the resolution holds it");
+        const reopened = webhook("incident.reopened", held.next, T0 + 3_000);
+        assert.ok(reopened.kind === "apply" && reopened.next !== undefined);
+        assert.equal(reopened.next.status, "resolved", "Security Hub shows the finding closed");
+        assert.equal(reopened.next.sentAt, undefined, "PagerDuty holds it open: the resolve is owed");
+        assert.equal(reopened.workflow, undefined, "the close in Security Hub is not overwritten");
+      }
     });
 
     it("a trigger accepted in the same millisecond as a responder's resolution may have opened a new incident: the resolve is owed", () => {

@@ -443,6 +443,9 @@ function decideOnRecord(
         version: state.version + 1,
       };
       delete held.heldBefore;
+      // A close in Security Hub it followed (a severity below the filter) is over: it failed within the filter when
+      // the responder resolved, and a reopening opens it again.
+      delete held.stillFailing;
       return skip("heldByResponder", "a responder resolved its alert after this failure was imported", held);
     }
     if (state.closedBy === "responder") {
@@ -569,17 +572,32 @@ function decideOnRecord(
       notice: { pageAgain: event.updatedAt },
     };
   }
-  // A pass older than what is known says nothing of now: a responder's hold stays.
+  const changedAt = event.below === true ? event.updatedAt : event.at;
+  // A close in Security Hub after the responder's resolution (a person's own, not the echo of the stack's RESOLVED):
+  // the hold stays, and a pass seen late, which would end it, or a responder's reopening, opens nothing that Security
+  // Hub shows closed or below the filter.
+  const closedSince =
+    state.closedBy === "responder" &&
+    !event.passed &&
+    !older &&
+    (event.below === true || event.stackNoted !== true) &&
+    changedAt !== undefined &&
+    state.responderAt !== undefined &&
+    changedAt > state.responderAt &&
+    state.stillFailing === undefined;
+  // A pass older than what is known says nothing of now: a responder's hold stays. A close since the resolution is
+  // remembered with the resolve owed, as without one.
   if (state.sentAt === undefined && state.paged)
     return send(
       "retry",
       "the last event may not have reached PagerDuty",
-      event.passed && !older ? passClose(state, event) : { closedBy: state.closedBy ?? "finding" },
+      event.passed && !older
+        ? passClose(state, event)
+        : { closedBy: state.closedBy ?? "finding", ...(closedSince ? { stillFailing: changedAt } : {}) },
     );
   // A workflow change in the console (a RESOLVED), or a severity below the filter (at its UpdatedAt), that happened
   // before the responder's resolution, with no failing import after it: Security Hub did not show the finding
   // failing when the responder resolved, so that resolution holds nothing, and the finding's next failure pages.
-  const changedAt = event.below === true ? event.updatedAt : event.at;
   if (
     state.closedBy === "responder" &&
     !event.passed &&
@@ -594,20 +612,9 @@ function decideOnRecord(
       stillFailing: changedAt,
     });
   }
-  // One after the responder's resolution (a person's own, not the echo of the stack's RESOLVED) is remembered: the
-  // hold stays, and a pass seen late, which would end it, or a responder's reopening, opens nothing that Security
-  // Hub shows closed or below the filter. Its UpdatedAt too: the import it carries, when its own event comes later,
-  // shows the finding as it was before that close.
-  if (
-    state.closedBy === "responder" &&
-    !event.passed &&
-    !older &&
-    (event.below === true || event.stackNoted !== true) &&
-    changedAt !== undefined &&
-    state.responderAt !== undefined &&
-    changedAt > state.responderAt &&
-    state.stillFailing === undefined
-  )
+  // A close since the resolution is remembered with the hold; its UpdatedAt too: the import it carries, when its own
+  // event comes later, shows the finding as it was before that close.
+  if (closedSince)
     return skip("alreadyResolved", "a responder resolved its alert, and the finding was closed since", {
       ...state,
       updatedAt: event.updatedAt ?? known,
@@ -623,10 +630,21 @@ function decideOnRecord(
     );
   }
   if (!state.paged) return skip("nothingToResolve", "it never paged");
-  // A RESOLVED shown with the stack's own note, on an import newer than the state knows: the stack's write of a
-  // responder's resolution landed on a failure still on its way (one after a pass, which that resolution may not
-  // hold). It is not that failure's state: recording its UpdatedAt would make the failure's own import stale.
-  if (event.stackNoted === true && !event.passed && event.below !== true && newer)
+  // A RESOLVED shown with the stack's own note, on an import newer than the state knows, after a pass closed the
+  // alert: the stack's write of a responder's resolution landed on a failure still on its way (Security Hub set a
+  // failure after that pass back to NEW, so only the write's echo shows it RESOLVED). It is not that failure's state:
+  // recording its UpdatedAt would make the failure's own import stale. While the responder's hold stands (no pass
+  // seen), it is more likely a scan's re-import, which keeps the workflow the stack wrote: its own event, to be
+  // recorded, so that a pass from before it is seen as older (a failure the hold keeps off is held either way). With
+  // no responder's resolution, the stack wrote no RESOLVED: it is a person's, with no note of their own.
+  if (
+    event.stackNoted === true &&
+    !event.passed &&
+    event.below !== true &&
+    newer &&
+    state.closedBy !== "responder" &&
+    state.responderAt !== undefined
+  )
     return {
       kind: "skip",
       skip: "alreadyResolved",

@@ -230,7 +230,9 @@ export function effectOf(event: WebhookEvent, state: AlertState): WebhookEffect 
           (state.stillFailing === 0 || event.occurredAt < state.stillFailing);
         if (ofThisAlert && crossedClose) {
           const held: AlertState = { ...withIncident, closedBy: "responder", responderAt: event.occurredAt };
-          delete held.stillFailing;
+          // The close, known to have come after the resolution, stays remembered with the hold, as one seen after it
+          // is: a reopening then leaves the resolve owed instead of opening what Security Hub shows closed.
+          if (state.stillFailing === 0) delete held.stillFailing;
           return {
             kind: "apply",
             note: resolvedNote(agent.name, incident),
@@ -345,6 +347,13 @@ function olderReopened(event: WebhookEvent, state: AlertState): WebhookEffect {
   const note = reopenedNote(event.agent.name, event.incident);
   const at = { ...state, responderAt: event.occurredAt, version: state.version + 1 };
   if (state.status !== "resolved" || state.closedBy !== "responder") return { kind: "apply", note, next: at };
+  // Closed in Security Hub since the resolution (a severity below the filter, a person's RESOLVED): as with a
+  // reopening of the current incident, the hold ends with the resolve owed.
+  if (state.stillFailing !== undefined) {
+    const owed: AlertState = { ...at, closedBy: "finding" };
+    delete owed.sentAt;
+    return { kind: "apply", note, next: owed };
+  }
   const next: AlertState = { ...at, status: "open", reopened: true, writeBack: "due" };
   delete next.closedBy;
   delete next.sentAt;
