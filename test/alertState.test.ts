@@ -1054,6 +1054,19 @@ describe("alert state decisions (pure)", () => {
     assert.ok(echo.kind === "send" && echo.action === "trigger" && echo.change === "retry");
   });
 
+  it("a finding whose state other invocations keep changing is decided again shortly, not sent blind", async () => {
+    const store = createMemoryAlertStore();
+    await store.put(state(), undefined, T0);
+    const contended = { ...store, put: () => Promise.resolve(false) };
+    const tracker = memoryTracker(contended, T0 + HOUR);
+    const plan = await tracker.plan(
+      event({ action: "resolve", passed: true, updatedAt: T0 + 1 }),
+      T0 + 2 * HOUR,
+    );
+    assert.ok(plan.kind === "wait", plan.kind);
+    assert.ok(plan.until > T0 + HOUR && plan.until <= T0 + HOUR + 5_000);
+  });
+
   it("a responder's resolution written while a claim was held survives the claim's release without a request", async () => {
     const store = createMemoryAlertStore();
     await store.put(state({ incident: { id: "Q1" }, openedAt: T0, openedFrom: T0 }), undefined, T0);

@@ -94,6 +94,8 @@ function routeOfState(state: AlertState | undefined, event: AlertEvent): string 
 
 // Each lost race costs one more read; more than a few means something else is writing the same item.
 const MAX_ATTEMPTS = 4;
+/** How soon a record whose state other invocations kept changing is decided again. */
+const CONTENDED_RETRY_MS = 1_000;
 /** A request abandoned on its timeout may still reach PagerDuty a moment later: a claim outlives its sender by this. */
 export const CLAIM_MARGIN_MS = 5_000;
 
@@ -275,9 +277,17 @@ export function createAlertTracker(options: AlertTrackerOptions): AlertTracker {
             ),
         };
       }
-      log.warn("alert state contended; sending anyway", { dedupKey: event.dedupKey, attempts: MAX_ATTEMPTS });
-      options.meter.count("StateTableFailures");
-      return unavailable(event, undefined);
+      // Other invocations keep changing the record (records of one finding in one batch, a webhook): deciding again
+      // shortly, on what they wrote, rather than sending blind, which could repeat a change they made or undo it.
+      log.warn("alert state contended; deciding again shortly", {
+        dedupKey: event.dedupKey,
+        attempts: MAX_ATTEMPTS,
+      });
+      return {
+        kind: "wait",
+        why: "other invocations kept changing this finding's alert state",
+        until: clock.now() + CONTENDED_RETRY_MS,
+      };
     },
   };
 }
