@@ -349,6 +349,9 @@ describe("alert state decisions (pure)", () => {
         },
         alert,
       );
+    /** An alert resolved now, of incident Q1, opened at T0 for the failure imported then. */
+    const resolvedQ1 = (changes: Partial<AlertState>) =>
+      state({ incident: { id: "Q1" }, openedAt: T0, openedFrom: T0, status: "resolved", ...changes });
 
     it("a responder's resolution that crossed a console RESOLVED (the finding still failing) holds the finding; one that came before its pass does not", () => {
       const open = state({ incident: { id: "Q1" }, openedAt: T0 });
@@ -590,11 +593,7 @@ describe("alert state decisions (pure)", () => {
     it("a pass seen only after a responder's resolution and a newer failure owes the trigger, which Security Hub's echo sends", () => {
       // Failing at T0 (paged) and +3 s; the responder resolved at +2 s; the pass of +1 s (or of +2.5 s) arrives
       // last: the finding was passing when the responder resolved (or passed after it), and fails again.
-      const held = state({
-        incident: { id: "Q1" },
-        openedAt: T0,
-        openedFrom: T0,
-        status: "resolved",
+      const held = resolvedQ1({
         closedBy: "responder",
         responderAt: T0 + 2_000,
         updatedAt: T0 + 3_000,
@@ -721,11 +720,7 @@ describe("alert state decisions (pure)", () => {
     it("a severity below the filter seen late, before a responder's resolution, opens nothing a person closed in Security Hub since", () => {
       // Paged at T0; MEDIUM at +1 s (delivered late); the responder resolved at +2 s, held (the stack knew only
       // failures); failing at +3 s; a person set RESOLVED in the console at +5 s.
-      const held = state({
-        incident: { id: "Q1" },
-        openedAt: T0,
-        openedFrom: T0,
-        status: "resolved",
+      const held = resolvedQ1({
         closedBy: "responder",
         responderAt: T0 + 2_000,
         updatedAt: T0 + 3_000,
@@ -754,11 +749,7 @@ describe("alert state decisions (pure)", () => {
 
     it("a responder's reopening of an alert whose finding fell below the filter since its resolution leaves the resolve owed", () => {
       // HIGH at T0 (paged), resolved by a responder at +1 s (held), MEDIUM at +2 s, reopened at +3 s.
-      const held = state({
-        incident: { id: "Q1" },
-        openedAt: T0,
-        openedFrom: T0,
-        status: "resolved",
+      const held = resolvedQ1({
         closedBy: "responder",
         responderAt: T0 + 1_000,
       });
@@ -781,11 +772,7 @@ describe("alert state decisions (pure)", () => {
     it("a person's RESOLVED on a failure newer than the close it followed lets a responder's resolution before it hold the finding", () => {
       // Paged at T0; MEDIUM at +1 s closed the alert; CRITICAL again at +2 s, which a responder resolved at +3 s
       // (its trigger not seen yet) and a person set RESOLVED in the console at +4 s; the console's event comes first.
-      const closed = state({
-        incident: { id: "Q1" },
-        openedAt: T0,
-        openedFrom: T0,
-        status: "resolved",
+      const closed = resolvedQ1({
         closedBy: "finding",
         updatedAt: T0 + 1_000,
         stillFailing: T0 + 1_000,
@@ -807,11 +794,7 @@ describe("alert state decisions (pure)", () => {
     it("a scan's re-import that keeps the stack's RESOLVED of a responder's hold is recorded, so a pass from before it owes the trigger", () => {
       // Paged at T0, held by a responder at +5 s; the scanner re-imports the still-failing finding at +8 s, and
       // Security Hub keeps the workflow the stack wrote (RESOLVED, its note last). The pass of +4 s comes last.
-      const held = state({
-        incident: { id: "Q1" },
-        openedAt: T0,
-        openedFrom: T0,
-        status: "resolved",
+      const held = resolvedQ1({
         closedBy: "responder",
         responderAt: T0 + 5_000,
       });
@@ -833,11 +816,7 @@ describe("alert state decisions (pure)", () => {
     it("a person's RESOLVED after a responder's resolution, on a failure the stack has not seen yet, keeps that failure closed", () => {
       // Paged at T0, held by a responder at +1 s; passed at +2 s and failing again at +3 s (both delayed); a person
       // set RESOLVED in the console at +4 s, and that event comes first. Security Hub holds the +3 s failure closed.
-      const held = state({
-        incident: { id: "Q1" },
-        openedAt: T0,
-        openedFrom: T0,
-        status: "resolved",
+      const held = resolvedQ1({
         closedBy: "responder",
         responderAt: T0 + 1_000,
       });
@@ -896,11 +875,7 @@ describe("alert state decisions (pure)", () => {
       // Paged at T0, passed at +1 s (resolved); failing again at +3 s (its event delayed); a person set RESOLVED in
       // the console at +4 s without a note (the stack's note of the page stays last), and that event comes first.
       // No responder acted: there is no RESOLVED of the stack's it could be the echo of.
-      const passed = state({
-        incident: { id: "Q1" },
-        openedAt: T0,
-        openedFrom: T0,
-        status: "resolved",
+      const passed = resolvedQ1({
         closedBy: "finding",
         updatedAt: T0 + 1_000,
       });
