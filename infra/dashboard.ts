@@ -154,7 +154,7 @@ export function dashboardBody(inputs: DashboardInputs): DashboardBody {
       ]),
     ),
     widget("State table and Security Hub", [
-      count("StateTableFailures", "state table failures (sent anyway)"),
+      count("StateTableFailures", "state table failures (sent anyway) or contention"),
       count("SecurityHubUpdates", "findings written to in Security Hub"),
       count("SecurityHubWriteFailures", "Security Hub write failures"),
       count("WebhooksApplied", "webhook events applied"),

@@ -1413,3 +1413,22 @@ describe("alert state in the handler, over real HTTP (DynamoDB in dynalite)", ()
     });
   });
 });
+
+describe("alert state contended past its attempts", () => {
+  it("decides again shortly, and counts it with the state table failures (before, it counted them as it sent)", async () => {
+    const memory = createMemoryAlertStore();
+    const counted: string[] = [];
+    const tracker = createAlertTracker({
+      store: { get: memory.get, getMany: memory.getMany, put: () => Promise.resolve(false) },
+      clock: { now: () => T0, sleep: () => Promise.resolve() },
+      log: silentLogger,
+      meter: { ...silentMeter, count: (name) => counted.push(name) },
+      refreshMs: 0,
+      resolveUntrackedUntil: 0,
+      writeBack: false,
+    });
+    const plan = await tracker.plan(event({ dedupKey: "securityhub-contended" }), T0 + 60_000);
+    assert.ok(plan.kind === "wait" && plan.until === T0 + 1_000);
+    assert.deepEqual(counted, ["StateTableFailures"]);
+  });
+});

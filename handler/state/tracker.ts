@@ -283,6 +283,7 @@ export function createAlertTracker(options: AlertTrackerOptions): AlertTracker {
         dedupKey: event.dedupKey,
         attempts: MAX_ATTEMPTS,
       });
+      options.meter.count("StateTableFailures");
       return {
         kind: "wait",
         why: "other invocations kept changing this finding's alert state",

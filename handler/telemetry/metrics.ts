@@ -24,7 +24,7 @@ export const COUNTS = {
   PagerDutyRateLimited: "429 answers from PagerDuty",
   PagerDutyServerErrors: "5xx answers from PagerDuty",
   PagerDutyRetries: "attempts after the first (server errors, timeouts, connection errors)",
-  StateTableFailures: "alert state reads or writes that failed (the event was sent anyway)",
+  StateTableFailures: "alert state reads or writes that failed (sent anyway), or contended (decided again)",
   AlertsMoved: "alerts moved to another route's service (resolved on the old one, opened on the new)",
   AccountFactsUnavailable:
     "findings routed without their account's tags and parents (Organizations could not be read): default route",
