@@ -962,6 +962,58 @@ describe("alert state decisions (pure)", () => {
       assert.ok(before.kind === "apply" && before.next?.sentAt === T0 + 1_000);
     });
 
+    it("a console close seen only after a newer failure is remembered: a responder's resolution after it holds nothing, in either order", () => {
+      // Paged at T0; a person closed the finding in the console at +2 s (Security Hub keeps UpdatedAt T0, and the
+      // person's note dates the change); a responder resolved at +3 s; CRITICAL imported at +4 s, whose update
+      // PagerDuty accepted at +5 s, opening a new incident. The console's event arrives after the CRITICAL one.
+      const open = state({
+        incident: { id: "Q1" },
+        openedAt: T0,
+        openedFrom: T0,
+        updatedAt: T0 + 4_000,
+        failedAt: [T0 + 4_000],
+        sentAt: T0 + 5_000,
+      });
+      const closes = [
+        event({ action: "resolve", passed: true, triaged: true, at: T0 + 2_000 }),
+        event({ action: "resolve", triaged: true, at: T0 + 2_000 }),
+      ];
+      for (const close of closes) {
+        const what = close.passed ? "SUPPRESSED" : "RESOLVED";
+        const late = decide(open, close, OPTIONS);
+        assert.ok(late.kind === "skip" && late.skip === "stale" && late.record !== undefined, what);
+        const resolution = webhook("incident.resolved", late.record, T0 + 3_000);
+        assert.ok(
+          resolution.kind === "apply" && resolution.next?.status === "open",
+          `${what}: holds nothing`,
+        );
+        assert.equal(resolution.next.sentAt, T0 + 5_000, `${what}: the CRITICAL's incident stays open`);
+        // Its note is the new incident's page in Security Hub: an echo of it must not pass for a write-back's.
+        assert.equal(resolution.workflow, "NOTIFIED");
+        assert.match(resolution.note, /^Paged on-call again/);
+        assert.equal(resolution.next.writeBack, undefined);
+
+        // The webhook first: the resolution held the alert and the CRITICAL's incident was owed its resolve; the
+        // console's event then shows the hold held nothing, and the trigger is owed again instead.
+        const held = webhook("incident.resolved", open, T0 + 3_000);
+        assert.ok(
+          held.kind === "apply" && held.next?.closedBy === "responder" && held.next.sentAt === undefined,
+        );
+        const unheld = decide(held.next, close, OPTIONS);
+        assert.ok(unheld.kind === "skip" && unheld.record?.status === "open", `${what}: open again`);
+        assert.equal(unheld.record.sentAt, undefined, `${what}: the trigger is owed`);
+        assert.deepEqual(unheld.notice, { pageAgain: T0 + 2_000 });
+      }
+      // A person's RESOLVED after the resolution: the resolution resolved a failing finding, and holds it.
+      const after = decide(open, closes[1] as AlertEvent, OPTIONS);
+      assert.ok(after.kind === "skip" && after.record !== undefined);
+      const before = webhook("incident.resolved", after.record, T0 + 1_000);
+      assert.ok(before.kind === "apply" && before.next?.closedBy === "responder");
+      // A close on an import older than the one that opened the alert says nothing of it.
+      const older = decide({ ...open, openedFrom: T0 + 1_000 }, closes[0] as AlertEvent, OPTIONS);
+      assert.ok(older.kind === "skip" && older.record === undefined);
+    });
+
     it("an incident opened after a responder's resolution of the alert's incident leaves its resolve owed", () => {
       const held = state({ incident: { id: "Q1" }, openedAt: T0, status: "resolved", closedBy: "responder" });
       const second = webhook("incident.triggered", held, T0 + 2_000, "Q2");

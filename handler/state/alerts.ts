@@ -99,6 +99,7 @@ export interface AlertState {
    * the finding failed when a responder resolved is read from the last import before then (failingWhen).
    */
   failedAt?: number[];
+  /** Also a person's RESOLVED in the console seen after a later failure, at when it was made (closedAtOf). */
   belowAt?: number[];
   /**
    * A responder resolved the alert's incident at this time, after the pass that closed the alert reached the stack
@@ -479,12 +480,21 @@ function decideOnRecord(
   if (state.status === "open") {
     if (older) {
       const why = `older than the alert's last update (${time(state.updatedAt)})`;
-      // Only a pass after the failure that opened the alert says the finding stopped failing while it was open (a
-      // severity below the filter is kept with the alert's imports, by skip).
-      const at = event.updatedAt ?? 0;
-      if (!event.passed || at <= Math.max(state.passedAt ?? 0, state.openedFrom ?? 0))
-        return skip("stale", why);
-      return skip("stale", why, { ...state, passedAt: at, version: state.version + 1 });
+      // Only a close after the failure that opened the alert says the finding stopped failing while it was open (a
+      // severity below the filter is kept with the alert's imports, by skip). A pass ends a responder's hold; a
+      // person's RESOLVED does not, but a resolution after it found the finding closed.
+      const closedAt = closedAtOf(state, event) ?? 0;
+      if (closedAt <= (state.openedFrom ?? 0)) return skip("stale", why);
+      if (event.passed && closedAt > (state.passedAt ?? 0))
+        return skip("stale", why, { ...state, passedAt: closedAt, version: state.version + 1 });
+      const belowAt = state.belowAt ?? [];
+      if (!event.passed && event.below !== true && event.stackNoted !== true && !belowAt.includes(closedAt))
+        return skip("stale", why, {
+          ...state,
+          belowAt: [...belowAt, closedAt].sort((a, b) => a - b).slice(-IMPORTS_KEPT),
+          version: state.version + 1,
+        });
+      return skip("stale", why);
     }
     // Security Hub's echo of a note the stack wrote while the workflow was RESOLVED (or of the responder's
     // resolution itself, whose write can land after the reopen's NOTIFIED) shows the workflow of before the reopen.
@@ -545,15 +555,15 @@ function decideOnRecord(
   // finding was not failing when the responder resolved (as with passedAt, no failure between the two is known),
   // and the resolution holds nothing. Either way PagerDuty is to hold the alert open (a resolve owed is no longer),
   // unless a person has closed the finding in Security Hub since the resolution (stillFailing).
+  const closedAt = older ? closedAtOf(state, event) : undefined;
   if (
     state.closedBy === "responder" &&
     state.stillFailing === undefined &&
-    older &&
-    event.updatedAt !== undefined &&
+    closedAt !== undefined &&
     state.responderAt !== undefined &&
-    event.updatedAt > (state.openedFrom ?? 0) &&
+    closedAt > (state.openedFrom ?? 0) &&
     state.updatedAt > state.responderAt &&
-    (event.passed || (event.below === true && event.updatedAt < state.responderAt))
+    (event.passed || ((event.below === true || event.stackNoted !== true) && closedAt < state.responderAt))
   ) {
     // Open again, as after a responder's reopening: Security Hub's echo of the resolution's RESOLVED, still on its
     // way, does not close it.
@@ -561,7 +571,7 @@ function decideOnRecord(
       ...state,
       status: "open",
       reopened: true,
-      passedAt: event.updatedAt,
+      passedAt: closedAt,
       version: state.version + 1,
       ...(options.writeBack ? { writeBack: "due" as const } : {}),
     };
@@ -569,7 +579,7 @@ function decideOnRecord(
     delete owed.sentAt;
     return {
       ...skip("stale", "it passed while a responder's resolution held it, and fails again since", owed),
-      notice: { pageAgain: event.updatedAt },
+      notice: { pageAgain: closedAt },
     };
   }
   const changedAt = event.below === true ? event.updatedAt : event.at;
@@ -688,6 +698,23 @@ function importsWith(
     event.action === "trigger" && !event.manual ? "failedAt" : event.below === true ? "belowAt" : undefined;
   if (key === undefined || state[key]?.includes(at) === true) return undefined;
   return { [key]: [...(state[key] ?? []), at].sort((a, b) => a - b).slice(-IMPORTS_KEPT) };
+}
+
+/**
+ * When an event older than the record says its finding stopped failing: its import's UpdatedAt, unless that is the
+ * UpdatedAt of a failure the record knows (the one that opened the alert, or one kept since). Security Hub keeps
+ * UpdatedAt through a workflow change, so the event is then a change in the console on that failure, made at the
+ * event's time and before the record's next import (a change made later would carry that import's UpdatedAt).
+ */
+function closedAtOf(state: AlertState, event: AlertEvent): number | undefined {
+  const updatedAt = event.updatedAt;
+  if (updatedAt === undefined) return undefined;
+  const failures = [state.openedFrom ?? state.updatedAt, ...(state.failedAt ?? [])];
+  if (event.below === true || event.at === undefined || !failures.includes(updatedAt)) return updatedAt;
+  const later = [state.updatedAt, ...(state.failedAt ?? []), ...(state.belowAt ?? [])].filter(
+    (time) => time > updatedAt,
+  );
+  return Math.max(updatedAt, Math.min(event.at, Math.min(...later) - 1));
 }
 
 /**

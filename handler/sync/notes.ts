@@ -55,6 +55,13 @@ export function resolvedNote(who: string, incident: Incident): string {
   );
 }
 
+/** A responder resolved an incident while the finding was not failing; it fails since, and is paged in a new one. */
+export function heldNothingNote(who: string, incident: Incident): string {
+  return note(
+    `Paged on-call again: the finding was not failing when ${who} resolved ${incidentText(incident)}, and fails since; that resolution does not hold it, and a new incident is open for it in PagerDuty.`,
+  );
+}
+
 /**
  * Security Hub showed Workflow RESOLVED with a note of the stack's on a finding whose alert opened after a
  * responder's resolution of an earlier incident: taken for that resolution's RESOLVED, written late.

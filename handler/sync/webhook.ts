@@ -5,6 +5,7 @@ import { failingOf, resolvedByResponder, type GroupState } from "../state/groups
 import {
   groupNote,
   acknowledgedNote,
+  heldNothingNote,
   annotatedNote,
   reopenedNote,
   resolvedNote,
@@ -260,13 +261,22 @@ export function effectOf(event: WebhookEvent, state: AlertState): WebhookEffect 
         // fails again since (its events came out of order): the resolution holds nothing, and PagerDuty, holding
         // the incident resolved, must be told of the failure. The record is left unconfirmed, so that the
         // finding's next event (Security Hub's echo of this note) sends the trigger again.
-        // A trigger PagerDuty accepted after the resolution opened the alert again already.
+        // A trigger PagerDuty accepted after the resolution opened the alert again already, in a new incident:
+        // this note is that page's write-back (an echo of it is taken for the page's own, which clears a write-back
+        // still due).
         const reopenedSince = state.sentAt !== undefined && state.sentAt > event.occurredAt;
         const regressed: AlertState = { ...recorded, responderAt: event.occurredAt };
-        if (!reopenedSince) {
-          regressed.writeBack = "due";
-          delete regressed.sentAt;
+        if (reopenedSince) {
+          delete regressed.writeBack;
+          return {
+            kind: "apply",
+            note: heldNothingNote(agent.name, incident),
+            workflow: "NOTIFIED",
+            next: regressed,
+          };
         }
+        regressed.writeBack = "due";
+        delete regressed.sentAt;
         return { kind: "apply", note: resolvedNote(agent.name, incident), next: regressed };
       }
       {
