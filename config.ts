@@ -4,6 +4,7 @@ import { SEVERITY_LABELS, isSeverityLabel, type SeverityLabel } from "./handler/
 import type { FindingFilter } from "./handler/finding/filter";
 import {
   DEFAULT_ROUTE,
+  MAX_INTEGRATIONS,
   MATCH_FIELDS,
   takesEverythingOf,
   type AccountScope,
@@ -49,11 +50,18 @@ export type PagerDutyConfig =
       escalation: EscalationConfig;
       /** Seconds; 0 turns the acknowledgement timeout off. */
       acknowledgementTimeoutSeconds: number;
+      /** Events API v2 integrations on the service, each with its own routing key and rate limit. */
+      integrations: number;
     }
-  /** An integration is added to a service that already exists (one service, one key per account). */
-  | { mode: "existingService"; token: pulumi.Output<string>; serviceId: string }
+  /** Integrations are added to a service that already exists (one service, its keys per account). */
+  | { mode: "existingService"; token: pulumi.Output<string>; serviceId: string; integrations: number }
   /** A routing key is given; nothing is created in PagerDuty. */
   | { mode: "existingKey"; routingKey: pulumi.Output<string> };
+
+/** The Events API v2 integrations, each with its own routing key, a PagerDuty side sends through. */
+export function integrationsOf(pagerduty: PagerDutyConfig): number {
+  return pagerduty.mode === "existingKey" ? 1 : pagerduty.integrations;
+}
 
 export interface DeliveryTuning {
   /** Records per invocation in the standard and resolve lanes (the critical lane takes at most ten). */
@@ -554,11 +562,17 @@ function readPagerDuty(
   };
 
   if (routingKey !== undefined) {
-    const clashes = clashing([...creationKeys, ["existingServiceId", serviceId !== undefined]]);
+    const clashes = clashing([
+      ...creationKeys,
+      ["existingServiceId", serviceId !== undefined],
+      ["integrations", text("integrations") !== undefined],
+    ]);
     if (clashes.length > 0)
       refuse("existingRoutingKey", clashes, "an existing routing key means nothing is created in PagerDuty");
     return { mode: "existingKey", routingKey };
   }
+  // PagerDuty's limit is per routing key: more integrations carry more events a minute (docs/routes.md).
+  const integrations = text("integrations") === undefined ? 1 : integer("integrations", 1, MAX_INTEGRATIONS);
   const token = source.pagerdutyToken();
   if (token === undefined) {
     throw new ConfigError(
@@ -575,7 +589,7 @@ function readPagerDuty(
         clashes,
         "an existing service keeps its own team, name and escalation policy",
       );
-    return { mode: "existingService", token, serviceId };
+    return { mode: "existingService", token, serviceId, integrations };
   }
   const badEmail = userEmails.find((email) => !EMAIL.test(email));
   if (badEmail !== undefined)
@@ -598,6 +612,7 @@ function readPagerDuty(
       loops: integer("escalationLoops", 0, 9),
     },
     acknowledgementTimeoutSeconds: integer("acknowledgementTimeoutSeconds", 0, 86400),
+    integrations,
   };
 }
 
@@ -616,6 +631,7 @@ const ROUTE_KEYS = [
   "alertGroupingTimeoutMinutes",
   "existingServiceId",
   "existingRoutingKey",
+  "integrations",
   "supportHours",
 ];
 const INHERITED_ROUTE_KEYS = [

@@ -38,7 +38,7 @@ export = async () => {
     "delivery",
     {
       stack: config.stack,
-      routingKey: pagerduty.routingKey,
+      routingKeys: pagerduty.routingKeys,
       parameterName: config.parameterName,
       kmsKeyArn: config.kmsKeyArn,
       pagerDutyRegion: config.pagerDutyRegion,
@@ -56,7 +56,7 @@ export = async () => {
         name: route.name,
         match: route.match,
         parameterName: route.parameterName,
-        routingKey: service.routingKey,
+        routingKeys: service.routingKeys,
         serviceName: route.serviceName,
         supportHours: route.supportHours,
       })),

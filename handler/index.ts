@@ -9,7 +9,15 @@ import {
   type OrganizationsReads,
 } from "./accounts/organizations";
 import type { Finding } from "./finding/model";
-import { DEFAULT_ROUTE, chooseRoute, needsAccountFacts, type RouteChoice } from "./finding/routes";
+import {
+  DEFAULT_ROUTE,
+  chooseRoute,
+  integrationOf,
+  integrationParameterNames,
+  needsAccountFacts,
+  routeOfIntegration,
+  type RouteChoice,
+} from "./finding/routes";
 import type { Channel } from "./delivery/sendFinding";
 import { SSMClient } from "@aws-sdk/client-ssm";
 import { isObject } from "./finding/json";
@@ -218,8 +226,13 @@ export function createHandler(settings: HandlerSettings, overrides: Partial<Hand
     };
   };
   const routes = settings.routes ?? [];
+  /** A route's integrations' channels; the first key's schedule keeps the id it always had. */
+  const channelsOf = (parameterName: string, pacingId: string, integrations = 1): Channel[] =>
+    integrationParameterNames(parameterName, integrations).map((name, index) =>
+      channelOf(name, index === 0 ? pacingId : name),
+    );
   const defaultChannel = {
-    channel: channelOf(settings.parameterName, settings.pacingId),
+    channels: channelsOf(settings.parameterName, settings.pacingId, settings.integrations),
     service: settings.serviceName,
     urgency: settings.urgency,
   };
@@ -228,15 +241,20 @@ export function createHandler(settings: HandlerSettings, overrides: Partial<Hand
     ...routes.map((route): [string, typeof defaultChannel] => [
       route.name,
       {
-        channel: channelOf(route.parameterName, route.parameterName),
+        channels: channelsOf(route.parameterName, route.parameterName, route.integrations),
         service: route.serviceName,
         urgency: routeUrgency(settings.urgency, route.supportHours),
       },
     ]),
   ]);
   // An alert on a route since removed from the stack is resolved through the default route's key, in vain: its
-  // service is no longer the stack's to reach.
-  const channelEntry = (route: string) => channels.get(route) ?? defaultChannel;
+  // service is no longer the stack's to reach. So is one on an integration since removed, through its route's first.
+  const channelEntry = (integration: string) =>
+    channels.get(routeOfIntegration(integration).route) ?? defaultChannel;
+  const channelAt = (integration: string): Channel => {
+    const { channels: keys } = channelEntry(integration);
+    return (keys[routeOfIntegration(integration).nth - 1] ?? keys[0]) as Channel;
+  };
   const accountFacts =
     overrides.accountFacts ??
     (settings.organizations === undefined || !routes.some((route) => needsAccountFacts(route.match))
@@ -277,7 +295,9 @@ export function createHandler(settings: HandlerSettings, overrides: Partial<Hand
     filter: settings.filter,
     accountScope: settings.accountScope ?? { include: [], exclude: [] },
     routeOf,
-    channel: (route: string) => channelEntry(route).channel,
+    channel: channelAt,
+    integrationOf: (route: string, alertKey: string) =>
+      integrationOf(route, channelEntry(route).channels.length, alertKey),
     channelService: (route: string) => channelEntry(route).service,
     urgency: (route: string) => channelEntry(route).urgency,
     groups: groupStore,

@@ -1,7 +1,7 @@
 import { isSeverityLabel, type SeverityLabel } from "./finding/model";
 import type { FindingFilter } from "./finding/filter";
 import { EVENTS_URLS, type PagerDutyRegion } from "./delivery/pagerduty";
-import type { AccountScope, RouteMatch } from "./finding/routes";
+import { MAX_INTEGRATIONS, type AccountScope, type RouteMatch } from "./finding/routes";
 import type { SupportHours, UrgencyPolicy } from "./finding/urgency";
 import { GROUP_FIELDS, type GroupField, type Grouping } from "./finding/control";
 
@@ -11,6 +11,8 @@ export interface RouteSetting {
   match: RouteMatch;
   /** Its routing key's SSM parameter, which also names its send schedule. */
   parameterName: string;
+  /** Its service's Events API v2 integrations, each with its key (integrationParameterNames); absent: one. */
+  integrations?: number;
   serviceName: string;
   /** The route's own support hours (null: none, PagerDuty's severity-based rule); absent: the stack's. */
   supportHours?: SupportHours | null;
@@ -31,6 +33,8 @@ export interface HandlerSettings {
   stateTable?: string;
   /** Names the routing key's schedule; every sender with the same key must use the same id. */
   pacingId: string;
+  /** The stack's service's Events API v2 integrations, each with its key (integrationParameterNames); absent: one. */
+  integrations?: number;
   eventsPerMinute: number;
   /** Records of a batch worked on at once (their state reads and writes overlap; sends keep each key's schedule). */
   recordConcurrency?: number;
@@ -82,6 +86,7 @@ const NAMES = {
   deadLetterQueueUrl: "DEAD_LETTER_QUEUE_URL",
   stateTable: "STATE_TABLE",
   pacingId: "PACING_ID",
+  integrations: "PAGERDUTY_INTEGRATIONS",
   eventsPerMinute: "PAGERDUTY_EVENTS_PER_MINUTE",
   recordConcurrency: "RECORD_CONCURRENCY",
   severityLabels: "PAGE_SEVERITY_LABELS",
@@ -124,6 +129,8 @@ export function settingsToEnvironment(settings: HandlerSettings): Record<string,
   };
   if (settings.recordConcurrency !== undefined)
     environment[NAMES.recordConcurrency] = String(settings.recordConcurrency);
+  if (settings.integrations !== undefined && settings.integrations > 1)
+    environment[NAMES.integrations] = String(settings.integrations);
   if (settings.eventsUrl !== undefined) environment[NAMES.eventsUrl] = settings.eventsUrl;
   if (settings.deadLetterQueueUrl !== undefined)
     environment[NAMES.deadLetterQueueUrl] = settings.deadLetterQueueUrl;
@@ -251,6 +258,8 @@ export function settingsFromEnvironment(env: Record<string, string | undefined>)
     serviceName: read(NAMES.serviceName) ?? "the stack's PagerDuty service",
   };
   if (untrackedUntil !== undefined) settings.resolveUntrackedUntil = Date.parse(untrackedUntil);
+  const integrations = read(NAMES.integrations);
+  if (integrations !== undefined) settings.integrations = integrationsOf(NAMES.integrations, integrations);
   const routes = read(NAMES.routes);
   if (routes !== undefined) settings.routes = routeSettingsOf(routes);
   const include = list(NAMES.includeAccounts);
@@ -302,6 +311,19 @@ export function settingsFromEnvironment(env: Record<string, string | undefined>)
   return settings;
 }
 
+function isIntegrations(value: unknown): boolean {
+  return Number.isInteger(value) && (value as number) >= 1 && (value as number) <= MAX_INTEGRATIONS;
+}
+
+function integrationsOf(name: string, text: string): number {
+  const value = Number(text);
+  if (!isIntegrations(value))
+    throw new Error(
+      `environment variable ${name} is "${text}": expected a whole number from 1 to ${MAX_INTEGRATIONS}`,
+    );
+  return value;
+}
+
 /** The routes as config.ts validated them; only their shape is checked again here. */
 function routeSettingsOf(text: string): RouteSetting[] {
   let value: unknown;
@@ -319,11 +341,12 @@ function routeSettingsOf(text: string): RouteSetting[] {
         typeof route.parameterName === "string" &&
         typeof route.serviceName === "string" &&
         typeof route.match === "object" &&
-        route.match !== null,
+        route.match !== null &&
+        (route.integrations === undefined || isIntegrations(route.integrations)),
     );
   if (!fine) {
     throw new Error(
-      `environment variable ${NAMES.routes} is "${text}": expected a JSON list of routes, each with name, match, parameterName and serviceName`,
+      `environment variable ${NAMES.routes} is "${text}": expected a JSON list of routes, each with name, match, parameterName and serviceName (and integrations, 1 to ${MAX_INTEGRATIONS})`,
     );
   }
   return value as RouteSetting[];

@@ -7,7 +7,7 @@ import type {
   SyncConfig,
   UrgencyConfig,
 } from "../config";
-import type { AccountScope, RouteMatch } from "../handler/finding/routes";
+import { integrationParameterNames, type AccountScope, type RouteMatch } from "../handler/finding/routes";
 import type { SupportHours } from "../handler/finding/urgency";
 import type { Grouping } from "../handler/finding/control";
 import { StackBaseline, backlogUntil } from "./baseline";
@@ -20,8 +20,9 @@ import { functionSettings, mappingOf, type DeliveryPlan } from "./tuning";
 
 export interface FindingDeliveryArgs {
   stack: string;
-  /** The PagerDuty routing key; stored in SSM, never in the function's environment. */
-  routingKey: pulumi.Input<string>;
+  /** The PagerDuty routing keys, one per integration; stored in SSM, never in the function's environment. */
+  routingKeys: pulumi.Input<string>[];
+  /** The first key's parameter; the others' are named after it (integrationParameterNames). */
   parameterName: string;
   kmsKeyArn: string | undefined;
   pagerDutyRegion: PagerDutyRegion;
@@ -37,7 +38,7 @@ export interface FindingDeliveryArgs {
   plan: DeliveryPlan;
   memorySizeMb: number;
   logRetentionDays: number;
-  /** The routes before the default one (whose key is `routingKey` in `parameterName`), in order. */
+  /** The routes before the default one (whose keys are `routingKeys`, from `parameterName`), in order. */
   routes: DeliveryRoute[];
   accountScope: AccountScope;
   organizations: OrganizationsConfig | undefined;
@@ -50,7 +51,8 @@ export interface DeliveryRoute {
   name: string;
   match: RouteMatch;
   parameterName: string;
-  routingKey: pulumi.Input<string>;
+  /** One per integration of the route's service. */
+  routingKeys: pulumi.Input<string>[];
   serviceName: string;
   /** Undefined: always. */
   supportHours: SupportHours | undefined;
@@ -102,15 +104,41 @@ export class FindingDelivery extends pulumi.ComponentResource {
         },
         child,
       );
-    const parameter = routingKeyParameter(`${name}-routing-key`, args.parameterName, args.routingKey, "");
-    const routeParameters = args.routes.map((route) =>
-      routingKeyParameter(
-        `${name}-${route.name}-routing-key`,
-        route.parameterName,
-        route.routingKey,
-        `, route ${route.name}`,
-      ),
+    // One parameter per integration; the first keeps the name it always had.
+    const keyParameters = (
+      resourceName: string,
+      parameterName: string,
+      routingKeys: pulumi.Input<string>[],
+      what: string,
+    ) => {
+      const names = integrationParameterNames(parameterName, routingKeys.length);
+      return routingKeys.map((routingKey, index) =>
+        routingKeyParameter(
+          index === 0 ? resourceName : `${resourceName}-${index + 1}`,
+          names[index] ?? parameterName,
+          routingKey,
+          `${what}${index === 0 ? "" : `, integration ${index + 1}`}`,
+        ),
+      );
+    };
+    const [parameter, ...extraParameters] = keyParameters(
+      `${name}-routing-key`,
+      args.parameterName,
+      args.routingKeys,
+      "",
     );
+    if (parameter === undefined) throw new Error("the stack's PagerDuty side gave no routing key");
+    const routeParameters = [
+      ...extraParameters,
+      ...args.routes.flatMap((route) =>
+        keyParameters(
+          `${name}-${route.name}-routing-key`,
+          route.parameterName,
+          route.routingKeys,
+          `, route ${route.name}`,
+        ),
+      ),
+    ];
 
     const deadLetters = new aws.sqs.Queue(
       `${name}-dead-letters`,
@@ -269,6 +297,7 @@ export class FindingDelivery extends pulumi.ComponentResource {
           functionSettings({
             stack: args.stack,
             parameterName: args.parameterName,
+            integrations: args.routingKeys.length,
             pagerDutyRegion: args.pagerDutyRegion,
             filter: args.filter,
             plan,
@@ -279,7 +308,10 @@ export class FindingDelivery extends pulumi.ComponentResource {
             urgency: args.urgency,
             grouping: args.grouping,
             backlogUntil: deployed === undefined ? undefined : backlogUntil(deployed, hours),
-            routes: args.routes,
+            routes: args.routes.map(({ routingKeys, ...route }) => ({
+              ...route,
+              integrations: routingKeys.length,
+            })),
             accountScope: args.accountScope,
             organizations: args.organizations,
           }),

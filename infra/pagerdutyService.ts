@@ -15,13 +15,14 @@ export interface PagerDutyServiceArgs {
 }
 
 /**
- * The PagerDuty side: team, escalation policy, service and Events API v2 integration, or an integration on an
- * existing service, or only a routing key given in the config. Every way yields the routing key as a secret.
+ * The PagerDuty side: team, escalation policy, service and Events API v2 integrations, or integrations on an
+ * existing service, or only a routing key given in the config. Every way yields the routing keys as secrets.
  */
 export class PagerDutyService extends pulumi.ComponentResource {
-  /** The Events API v2 routing key (integration key), always secret. */
-  readonly routingKey: pulumi.Output<string>;
+  /** The Events API v2 routing keys (integration keys), one per integration, always secret. */
+  readonly routingKeys: pulumi.Output<string>[];
   readonly serviceId: pulumi.Output<string | undefined>;
+  /** The first Events API v2 integration's ID. */
   readonly integrationId: pulumi.Output<string | undefined>;
   /** The CloudWatch integration's URL, secret (it embeds that integration's key); undefined without one. */
   readonly alarmEndpoint: pulumi.Output<string> | undefined;
@@ -31,10 +32,10 @@ export class PagerDutyService extends pulumi.ComponentResource {
     super("electriceye-pagerduty:pagerduty:PagerDutyService", name, {}, opts);
     const config = args.config;
     if (config.mode === "existingKey") {
-      this.routingKey = pulumi.secret(config.routingKey);
+      this.routingKeys = [pulumi.secret(config.routingKey)];
       this.serviceId = pulumi.output(undefined);
       this.integrationId = pulumi.output(undefined);
-      this.registerOutputs({ routingKey: this.routingKey });
+      this.registerOutputs({ routingKeys: this.routingKeys });
       return;
     }
 
@@ -52,18 +53,23 @@ export class PagerDutyService extends pulumi.ComponentResource {
         ? pulumi.output(config.serviceId)
         : this.createService(name, config, args.supportHours, child);
 
-    const integration = new pagerduty.ServiceIntegration(
-      `${name}-events-integration`,
-      {
-        name: `Security Hub findings (${args.stack})`,
-        service: serviceId,
-        type: "events_api_v2_inbound_integration",
-      },
-      { ...child, additionalSecretOutputs: ["integrationKey"] },
+    // The first keeps the name it always had, so that adding integrations replaces nothing.
+    const integrations = Array.from(
+      { length: config.integrations },
+      (_, index) =>
+        new pagerduty.ServiceIntegration(
+          index === 0 ? `${name}-events-integration` : `${name}-events-integration-${index + 1}`,
+          {
+            name: `Security Hub findings (${args.stack}${index === 0 ? "" : `, key ${index + 1}`})`,
+            service: serviceId,
+            type: "events_api_v2_inbound_integration",
+          },
+          { ...child, additionalSecretOutputs: ["integrationKey"] },
+        ),
     );
-    this.routingKey = pulumi.secret(integration.integrationKey);
+    this.routingKeys = integrations.map((integration) => pulumi.secret(integration.integrationKey));
     this.serviceId = serviceId;
-    this.integrationId = integration.id;
+    this.integrationId = integrations[0]?.id ?? pulumi.output(undefined);
 
     if (args.alarmIntegration) {
       const vendor = pagerduty.getVendorOutput({ name: "Amazon CloudWatch" }, { parent: this, provider });
@@ -78,7 +84,7 @@ export class PagerDutyService extends pulumi.ComponentResource {
       );
     }
     this.registerOutputs({
-      routingKey: this.routingKey,
+      routingKeys: this.routingKeys,
       serviceId: this.serviceId,
       integrationId: this.integrationId,
       alarmEndpoint: this.alarmEndpoint,

@@ -123,6 +123,8 @@ export function deliveryPlan(tuning: DeliveryTuning): DeliveryPlan {
 export interface FunctionSettingsArgs {
   stack: string;
   parameterName: string;
+  /** The stack's service's Events API v2 integrations; absent: one. */
+  integrations?: number;
   pagerDutyRegion: PagerDutyRegion;
   filter: FindingFilter;
   plan: DeliveryPlan;
@@ -154,6 +156,9 @@ export function functionSettings(args: FunctionSettingsArgs): HandlerSettings {
     stateTable: args.stateTable,
     // Every queue of the stack sends with the one key in this parameter, so they share its schedule.
     pacingId: args.parameterName,
+    ...(args.integrations === undefined || args.integrations === 1
+      ? {}
+      : { integrations: args.integrations }),
     eventsPerMinute: args.plan.eventsPerMinute,
     recordConcurrency: args.plan.recordConcurrency,
     filter: args.filter,
@@ -197,6 +202,7 @@ function routeSetting(
     name,
     match,
     parameterName,
+    integrations,
     serviceName,
     supportHours,
   }: NonNullable<FunctionSettingsArgs["routes"]>[number],
@@ -205,5 +211,12 @@ function routeSetting(
   const own =
     urgency !== undefined &&
     JSON.stringify(supportHours ?? null) !== JSON.stringify(urgency.supportHours ?? null);
-  return { name, match, parameterName, serviceName, ...(own ? { supportHours: supportHours ?? null } : {}) };
+  return {
+    name,
+    match,
+    parameterName,
+    ...(integrations === undefined || integrations === 1 ? {} : { integrations }),
+    serviceName,
+    ...(own ? { supportHours: supportHours ?? null } : {}),
+  };
 }

@@ -220,7 +220,7 @@ describe("the organization benchmark's report (small run)", () => {
 
   it("with the org stack, deploys one route per team (owner tag, account list, account tag) and pages each team's findings on its own service, within each key's limit", async () => {
     const shape = { ...SHAPE, accounts: 12, findingsPerAccount: 100 };
-    const routes = organizationRoutes(createOrganization(shape));
+    const routes = organizationRoutes(createOrganization(shape), shape.findingsPerAccount);
     assert.deepEqual(
       routes.map((route) => Object.keys(route.match as object)[0]),
       ["resourceTags", "accountTags", "accounts", "accountTags"],

@@ -126,14 +126,16 @@ describe("account facts from AWS Organizations, over real HTTP", () => {
 
 describe("routes in the handler, over real HTTP (PagerDuty, SSM, Organizations stand-ins; dynalite)", () => {
   const PAYMENTS_KEY = "aaaabbbbccccddddeeeeffff00001111";
+  const PAYMENTS_KEY_2 = "aaaabbbbccccddddeeeeffff00002222";
   const DATA_KEY = "0123456789abcdef0123456789abcdef";
   let world: World;
   let organizations: OrganizationsStandIn;
   let endpoint: string | undefined;
   before(async () => {
-    world = await startWorld({ routingKeys: [ROUTING_KEY, PAYMENTS_KEY, DATA_KEY] });
+    world = await startWorld({ routingKeys: [ROUTING_KEY, PAYMENTS_KEY, PAYMENTS_KEY_2, DATA_KEY] });
     organizations = await startOrganizationsStandIn(tree());
     world.ssm.putParameter(`${PARAMETER_NAME}-payments`, PAYMENTS_KEY);
+    world.ssm.putParameter(`${PARAMETER_NAME}-payments.key2`, PAYMENTS_KEY_2);
     world.ssm.putParameter(`${PARAMETER_NAME}-data`, DATA_KEY);
     endpoint = process.env.AWS_ENDPOINT_URL_ORGANIZATIONS;
     process.env.AWS_ENDPOINT_URL_ORGANIZATIONS = organizations.endpoint;
@@ -145,7 +147,7 @@ describe("routes in the handler, over real HTTP (PagerDuty, SSM, Organizations s
     await world.close();
   });
 
-  const handler = () =>
+  const handler = (paymentsIntegrations = 1) =>
     world.handler(
       {},
       {
@@ -160,6 +162,7 @@ describe("routes in the handler, over real HTTP (PagerDuty, SSM, Organizations s
             name: "payments",
             match: { accountTags: { team: ["payments"] } },
             parameterName: `${PARAMETER_NAME}-payments`,
+            integrations: paymentsIntegrations,
             serviceName: "Payments",
           },
         ],
@@ -207,6 +210,38 @@ describe("routes in the handler, over real HTTP (PagerDuty, SSM, Organizations s
         (line) => line.message === "finding skipped" && String(line.reason).includes("excluded"),
       ),
     );
+  });
+
+  it("spreads a route's new alerts over its integrations, and keeps each open alert on the key it opened on when they are added", async () => {
+    const buckets = (prefix: string) => Array.from({ length: 8 }, (_, index) => `${prefix}-${index}`);
+    const one = handler(1);
+    for (const bucket of buckets("before")) await send(one, finding(bucket, PAYMENTS));
+    assert.deepEqual([openOn(PAYMENTS_KEY), openOn(PAYMENTS_KEY_2)], [8, 0]);
+
+    const two = handler(2);
+    for (const bucket of buckets("after")) await send(two, finding(bucket, PAYMENTS));
+    const [first, second] = [openOn(PAYMENTS_KEY) - 8, openOn(PAYMENTS_KEY_2)];
+    assert.equal(first + second, 8);
+    assert.ok(first > 0 && second > 0, `new alerts on both keys: ${first} and ${second}`);
+
+    // The alerts opened before are updated and resolved where they are: PagerDuty deduplicates per integration.
+    const before = world.pagerduty.model.accepted().length;
+    const later = { UpdatedAt: "2026-03-02T12:00:00.000Z" };
+    const passed = { UpdatedAt: "2026-03-02T13:00:00.000Z", Compliance: { Status: "PASSED" } };
+    for (const bucket of buckets("before"))
+      await send(two, finding(bucket, PAYMENTS, { ...later, Severity: { Label: "HIGH", Normalized: 70 } }));
+    for (const bucket of buckets("before")) await send(two, finding(bucket, PAYMENTS, passed));
+    const sent = world.pagerduty.model.accepted().slice(before);
+    assert.deepEqual(
+      [...new Set(sent.map((event) => event.routingKey))],
+      [PAYMENTS_KEY],
+      "every event of an alert goes to its own key",
+    );
+    assert.deepEqual(
+      sent.map((event) => event.action),
+      [...buckets("before").map(() => "trigger"), ...buckets("before").map(() => "resolve")],
+    );
+    assert.deepEqual([openOn(PAYMENTS_KEY), openOn(PAYMENTS_KEY_2)], [first, second]);
   });
 
   it("takes the default route when Organizations denies, and pages anyway", async () => {

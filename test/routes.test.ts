@@ -257,6 +257,26 @@ describe("routes", () => {
         /^config electriceye-pagerduty:excludeAccounts is "999988887777": is also in electriceye-pagerduty:includeAccounts/,
       ],
       [
+        "more integrations than a route may have",
+        routes([{ ...payments, integrations: 11 }]),
+        /^config electriceye-pagerduty:routes\[0\]\.integrations is "11": expected a whole number from 1 to 10$/,
+      ],
+      [
+        "integrations on a route with an existing routing key",
+        {
+          ...routes([
+            {
+              name: "payments",
+              match: { accounts: ["111122223333"] },
+              existingRoutingKey: true,
+              integrations: 2,
+            },
+          ]),
+          routeRoutingKeys: JSON.stringify({ payments: "e93facc04764012d7bfb002500d5d1a6" }),
+        },
+        /^config electriceye-pagerduty:routes\[0\]\.existingRoutingKey is set, and so is electriceye-pagerduty:routes\[0\]\.integrations: an existing routing key means nothing is created in PagerDuty/,
+      ],
+      [
         "the default route's name",
         routes([{ ...payments, name: "default" }]),
         /^config electriceye-pagerduty:routes\[0\]\.name is "default": expected a name of lowercase letters/,

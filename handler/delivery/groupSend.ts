@@ -2,7 +2,7 @@ import { groupEvent, groupOf, pageBasisOf, type Grouping } from "../finding/cont
 import type { SeverityLabel } from "../finding/model";
 import type { PagerDutyEvent } from "../finding/pagerdutyEvent";
 import type { Routed } from "../finding/route";
-import { DEFAULT_ROUTE } from "../finding/routes";
+import { DEFAULT_ROUTE, routeOfIntegration } from "../finding/routes";
 import { urgencyOf, withUrgency } from "../finding/urgency";
 import { applyMemberEvent, settleGroup, type GroupStore } from "../state/groupStore";
 import { failingOf, pageOf, type GroupSend, type GroupState } from "../state/groups";
@@ -92,7 +92,8 @@ export function createRecordGroups(
   return {
     async join(routed, plan, deadline, priority) {
       const { finding, mapped } = routed;
-      const identity = groupOf(finding, deps.grouping, plan.route === DEFAULT_ROUTE ? undefined : plan.route);
+      const { route } = routeOfIntegration(plan.route);
+      const identity = groupOf(finding, deps.grouping, route === DEFAULT_ROUTE ? undefined : route);
       const ownGroup = identity?.dedupKey === plan.group ? identity : undefined;
       let decision: GroupSend;
       try {

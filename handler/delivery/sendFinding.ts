@@ -27,8 +27,13 @@ export interface Channel {
 export interface FindingDependencies extends GroupDependencies {
   /** The route a finding takes (the account's facts read first when a route needs them). */
   routeOf: (finding: Finding) => Promise<RouteChoice>;
-  /** Each route's channel, by route name; an unknown name (a route since removed) is the default route's. */
-  channel: (route: string) => Channel;
+  /**
+   * Each integration's channel, by its name (a route's name for its first: integrationOf); an unknown route (one
+   * since removed) is the default route's, an unknown integration of a route its first.
+   */
+  channel: (integration: string) => Channel;
+  /** The integration of a route an alert (by its dedup key: the group's, or the finding's own) opens on. */
+  integrationOf: (route: string, alertKey: string) => string;
   /** The PagerDuty service of a route, as notes in Security Hub name it. */
   channelService: (route: string) => string;
   alerts: AlertTracker;
@@ -105,6 +110,7 @@ export async function sendFinding(
   const group = context.byHand
     ? undefined
     : groupOf(finding, deps.grouping, choice.route === DEFAULT_ROUTE ? undefined : choice.route)?.dedupKey;
+  const integration = deps.integrationOf(choice.route, group ?? mapped.dedupKey);
   const pastNew = finding.workflow !== undefined && finding.workflow !== "NEW";
   const plan = await deps.alerts.plan(
     {
@@ -121,7 +127,7 @@ export async function sendFinding(
       ...(!pastNew && finding.notedAtMs !== undefined ? { triagedAt: finding.notedAtMs } : {}),
       stackNoted: finding.stackNoted,
       ...latestChangeAt(context.importedAt, finding.notedAtMs),
-      ...(choice.route === DEFAULT_ROUTE ? {} : { route: choice.route }),
+      ...(integration === DEFAULT_ROUTE ? {} : { route: integration }),
       ...(group === undefined ? {} : { group }),
     },
     deadline,

@@ -180,3 +180,35 @@ export function tagsByKey(pairs: [string, string][]): Record<string, string[]> {
   }
   return tags;
 }
+
+/**
+ * A route's PagerDuty integrations: PagerDuty's rate limit is per routing key, so a route whose team gets more new
+ * alerts at once than one key carries in a minute spreads them over several integrations of its service. An alert
+ * lives on one of them, by a hash of its dedup key, and stays there until it closes: PagerDuty deduplicates per
+ * integration. The first integration is the route itself (`payments`), the others `payments.2`, `payments.3`.
+ */
+export const MAX_INTEGRATIONS = 10;
+
+/** Pure: the integration of a route an alert (by its dedup key) opens on. */
+export function integrationOf(route: string, integrations: number, alertKey: string): string {
+  // FNV-1a: stable across versions and processes, and spread evenly over a handful of integrations.
+  let hash = 0x811c9dc5;
+  for (let index = 0; index < alertKey.length; index += 1) {
+    hash = Math.imul(hash ^ alertKey.charCodeAt(index), 0x01000193) >>> 0;
+  }
+  const nth = integrations > 1 ? (hash % integrations) + 1 : 1;
+  return nth === 1 ? route : `${route}.${nth}`;
+}
+
+/** The route an integration (as integrationOf names it) belongs to, and which of its integrations it is (from 1). */
+export function routeOfIntegration(integration: string): { route: string; nth: number } {
+  const match = /^(.*)\.(\d+)$/.exec(integration);
+  return match === null ? { route: integration, nth: 1 } : { route: match[1] ?? "", nth: Number(match[2]) };
+}
+
+/** Pure: the SSM parameter of each of a route's integrations' routing keys, the first being the route's own. */
+export function integrationParameterNames(parameterName: string, integrations: number): string[] {
+  return Array.from({ length: integrations }, (_, index) =>
+    index === 0 ? parameterName : `${parameterName}.key${index + 1}`,
+  );
+}

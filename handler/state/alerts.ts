@@ -1,4 +1,4 @@
-import { DEFAULT_ROUTE } from "../finding/routes";
+import { DEFAULT_ROUTE, routeOfIntegration } from "../finding/routes";
 
 // Alert state: what PagerDuty has been told about each finding, so that the function sends one request per change
 // of an alert instead of one per import. Pure: the decision of what to do with an incoming trigger or resolve,
@@ -208,12 +208,24 @@ function time(ms: number): string {
 
 /**
  * Where the alert lives after the event. A trigger takes the finding's route now (onto an open alert of another
- * route, that is a move, decided below); a resolve goes where the alert is. A move not yet confirmed (no sentAt)
- * stays recorded, so that whichever event of the finding comes next resolves the old service again.
+ * route, that is a move, decided below); a resolve goes where the alert is, and so does a trigger of an open alert
+ * of the same route: it stays on the integration it opened on when the route's integrations change. A move not yet
+ * confirmed (no sentAt) stays recorded, so that whichever event of the finding comes next resolves the old service
+ * again.
  */
 function routeOf(state: AlertState | undefined, event: AlertEvent): Pick<AlertState, "route" | "movingFrom"> {
-  const route = event.action === "trigger" || state === undefined ? event.route : state.route;
-  return { route, movingFrom: state?.sentAt === undefined ? state?.movingFrom : undefined };
+  const stays =
+    state !== undefined &&
+    (event.action === "resolve" || (state.status === "open" && sameRoute(state.route, event.route)));
+  return {
+    route: stays ? state.route : event.route,
+    movingFrom: state?.sentAt === undefined ? state?.movingFrom : undefined,
+  };
+}
+
+/** Whether two integrations (as AlertState.route names them) are of one route. */
+function sameRoute(one: string | undefined, other: string | undefined): boolean {
+  return routeOfIntegration(one ?? DEFAULT_ROUTE).route === routeOfIntegration(other ?? DEFAULT_ROUTE).route;
 }
 
 /** A move between alerts not yet confirmed stays recorded, as a route's move does. */
@@ -369,18 +381,22 @@ function decideOnRecord(
       // the alert it had is left, and the one it belongs to now is opened or joined. A page by hand stays its own.
       const regrouped = !event.manual && state.byHand !== true && state.group !== event.group;
       const leaving = regrouped ? { leaving: state.group ?? state.dedupKey } : {};
-      if (state.route !== event.route) {
-        const from = state.route ?? DEFAULT_ROUTE;
+      const from = state.route ?? DEFAULT_ROUTE;
+      if (!sameRoute(state.route, event.route))
         return send("moved", `its route changed from ${from} to ${event.route ?? DEFAULT_ROUTE}`, {
           movingFrom: from,
           ...leaving,
         });
-      }
+      // The alert it joins lives on the integration of its own key; the one it leaves, where it opened.
       if (regrouped)
         return send(
           "moved",
           `its alert is now ${event.group === undefined ? "its own" : `its group's (${event.group})`}`,
-          leaving,
+          {
+            ...leaving,
+            route: event.route,
+            ...(state.route === event.route ? {} : { movingFrom: from }),
+          },
         );
       if (state.sentAt === undefined) return send("retry", "the last event may not have reached PagerDuty");
       // A person asked: PagerDuty may hold the alert resolved (a webhook that never came), and a repeated trigger

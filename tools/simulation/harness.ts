@@ -1,7 +1,7 @@
-import { readStackConfig, type StackConfig } from "../../config";
+import { integrationsOf, readStackConfig, type StackConfig } from "../../config";
 import type { OrganizationsReads } from "../../handler/accounts/organizations";
 import type { Transport } from "../../handler/delivery/pagerduty";
-import { DEFAULT_ROUTE } from "../../handler/finding/routes";
+import { DEFAULT_ROUTE, integrationParameterNames } from "../../handler/finding/routes";
 import { lanesOf, stackRules, type Lane, type RulePlan } from "../../infra/eventPatterns";
 import { deliveryPlan, functionSettings, type DeliveryPlan } from "../../infra/tuning";
 import { AwsError } from "../../standins/awsJson";
@@ -71,9 +71,28 @@ export function routingKeyFor(account: number): string {
   return `${accountId(account)}00000000000000000000`.slice(0, 32);
 }
 
-/** The routing key of an account's stack's route (its own integration, on its own service). */
-function routeKeyFor(account: number, route: number): string {
-  return `${accountId(account)}r${String(route).padStart(3, "0")}0000000000000000`.slice(0, 32);
+/**
+ * The routing key of an account's stack's route (its own integrations, on its own service), by its index (-1: the
+ * default route, whose first key is routingKeyFor's) and the integration's (from 0).
+ */
+function routeKeyFor(account: number, route: number, integration: number): string {
+  const name = route < 0 ? "d00" : String(route).padStart(3, "0");
+  return `${accountId(account)}r${name}k${integration}0000000000000000`.slice(0, 32);
+}
+
+/** Every parameter of the stack's keys but the default route's first, with its route (by name). */
+function keyParameters(
+  config: StackConfig,
+): { route: string; index: number; integration: number; parameterName: string }[] {
+  const sides = [
+    { route: DEFAULT_ROUTE, index: -1, parameterName: config.parameterName, pagerduty: config.pagerduty },
+    ...config.routes.map((route, index) => ({ route: route.name, index, ...route })),
+  ];
+  return sides.flatMap(({ route, index, parameterName, pagerduty }) =>
+    integrationParameterNames(parameterName, integrationsOf(pagerduty))
+      .map((name, integration) => ({ route, index, integration, parameterName: name }))
+      .filter((entry) => entry.index >= 0 || entry.integration > 0),
+  );
 }
 
 export function createHarness(options: HarnessOptions): Harness {
@@ -84,17 +103,25 @@ export function createHarness(options: HarnessOptions): Harness {
   const time = createVirtualTime(START);
   const random = seededRandom(options.seed);
   const keys = Array.from({ length: options.keys }, (_, account) => routingKeyFor(account));
-  const routeKeys = keys.map((_, account) => config.routes.map((__, route) => routeKeyFor(account, route)));
-  const model = createPagerDutyModel({ routingKeys: [...keys, ...routeKeys.flat()], now: time.now });
+  const parameters = keyParameters(config);
+  const routeKeys = keys.map((_, account) =>
+    parameters.map((entry) => ({
+      ...entry,
+      routingKey: routeKeyFor(account, entry.index, entry.integration),
+    })),
+  );
+  const model = createPagerDutyModel({
+    routingKeys: [...keys, ...routeKeys.flat().map((entry) => entry.routingKey)],
+    now: time.now,
+  });
   // With routes, every key pages one team's service; without, the stack's one service takes everyone's findings.
   const serviceTeams = new Map<string, string>();
   const teamOfRoute = options.teamOfRoute ?? ((route: string) => route);
   if (config.routes.length > 0)
     keys.forEach((key, account) => {
       serviceTeams.set(key, teamOfRoute(DEFAULT_ROUTE));
-      config.routes.forEach((route, index) =>
-        serviceTeams.set(routeKeys[account]?.[index] ?? "", teamOfRoute(route.name)),
-      );
+      for (const entry of routeKeys[account] ?? [])
+        serviceTeams.set(entry.routingKey, teamOfRoute(entry.route));
     });
   const sent: SentEvent[] = [];
   const firstAccepted = new Map<string, number>();
@@ -131,13 +158,14 @@ export function createHarness(options: HarnessOptions): Harness {
         time,
         random,
         routingKey,
-        routeKeys: config.routes.map((route, index) => ({
-          parameterName: route.parameterName,
-          routingKey: routeKeys[account]?.[index] ?? "",
+        routeKeys: (routeKeys[account] ?? []).map(({ parameterName, routingKey: key }) => ({
+          parameterName,
+          routingKey: key,
         })),
         settings: functionSettings({
           stack: config.stack,
           parameterName: config.parameterName,
+          integrations: integrationsOf(config.pagerduty),
           pagerDutyRegion: config.pagerDutyRegion,
           filter: config.filter,
           plan,
@@ -152,13 +180,16 @@ export function createHarness(options: HarnessOptions): Harness {
             config.urgency.backlogBaselineHours === 0
               ? undefined
               : START + config.urgency.backlogBaselineHours * 3600_000,
-          routes: config.routes.map(({ name, match, parameterName, serviceName, supportHours }) => ({
-            name,
-            match,
-            parameterName,
-            serviceName,
-            supportHours,
-          })),
+          routes: config.routes.map(
+            ({ name, match, parameterName, pagerduty, serviceName, supportHours }) => ({
+              name,
+              match,
+              parameterName,
+              integrations: integrationsOf(pagerduty),
+              serviceName,
+              supportHours,
+            }),
+          ),
           accountScope: config.accountScope,
           organizations: config.organizations,
         }),

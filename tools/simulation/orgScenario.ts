@@ -1,11 +1,12 @@
 import { PROJECT } from "../../config";
 import type { OrganizationsReads } from "../../handler/accounts/organizations";
-import { DEFAULT_ROUTE } from "../../handler/finding/routes";
+import { DEFAULT_ROUTE, MAX_INTEGRATIONS } from "../../handler/finding/routes";
 import { loadStackSettings } from "../stackConfig";
 import type { Percentiles } from "./harness";
 import { START } from "./harness";
 import { pageTimes, runEstate, wrongAtEnd, type EstateRun, type ScanFigures } from "./estateRun";
 import {
+  OWNER_TAGGED_SHARE,
   UNOWNED,
   churn,
   createEstate,
@@ -128,7 +129,10 @@ export async function runOrganization(options: OrganizationOptions): Promise<Org
     format: options.format,
     stack: options.stack,
     config: routed
-      ? { ...options.config, routes: JSON.stringify(organizationRoutes(organization)) }
+      ? {
+          ...options.config,
+          routes: JSON.stringify(organizationRoutes(organization, options.findingsPerAccount)),
+        }
       : options.config,
     seed: options.seed,
     teamOfRoute: (route) => (route === DEFAULT_ROUTE ? UNOWNED : route),
@@ -184,14 +188,30 @@ export async function runOrganization(options: OrganizationOptions): Promise<Org
 }
 
 /**
+ * docs/routes.md's sizing rule: one Events API v2 integration for every 150,000 findings a route's accounts hold
+ * (a rescan's new failures come in proportion, and each key carries about 115 events a minute).
+ */
+const FINDINGS_PER_INTEGRATION = 150_000;
+
+/**
  * One route per team, as the organization's security engineer would write them: the team that owns resources
  * across accounts by their `owner` tag (first, since a resource's owner wins over its account's team), one team
  * by the list of its accounts, every other by its accounts' `team` tag; untagged accounts take the default route.
+ * A team whose accounts hold more findings than one integration carries gets more, by the sizing rule.
  */
-export function organizationRoutes(organization: Organization): Record<string, unknown>[] {
+export function organizationRoutes(
+  organization: Organization,
+  findingsPerAccount: number,
+): Record<string, unknown>[] {
   const { teams, tagOwner } = organization;
   const accountsOf = (team: string) =>
     organization.accounts.filter((account) => account.team === team).map((account) => account.id);
+  const findingsOf = (team: string) =>
+    team === tagOwner
+      ? organization.accounts.length * findingsPerAccount * OWNER_TAGGED_SHARE
+      : accountsOf(team).length * findingsPerAccount;
+  const integrationsOf = (team: string) =>
+    Math.min(MAX_INTEGRATIONS, Math.max(1, Math.ceil(findingsOf(team) / FINDINGS_PER_INTEGRATION)));
   const listed = teams.length >= 3 && accountsOf(teams[1] ?? "").length > 0 ? teams[1] : undefined;
   const matchOf = (team: string): Record<string, unknown> =>
     team === tagOwner
@@ -205,6 +225,7 @@ export function organizationRoutes(organization: Organization): Record<string, u
     match: matchOf(team),
     teamName: team,
     escalationScheduleNames: [`${team} on-call`],
+    ...(integrationsOf(team) > 1 ? { integrations: integrationsOf(team) } : {}),
   }));
 }
 

@@ -248,6 +248,9 @@ function pickIndex(cumulative: Float64Array, draw: number): number {
   return low;
 }
 
+/** One resource in fifty carries the owner tag of the team that owns resources across accounts. */
+export const OWNER_TAGGED_SHARE = 0.02;
+
 export function createOrganization(options: OrganizationOptions): Organization {
   const random = seededRandom(options.seed * 7919 + 13);
   const teams = Array.from(
@@ -313,8 +316,8 @@ export function createEstate(organization: Organization, options: OrganizationOp
         failing,
         severity: failing ? spec.severity : "INFORMATIONAL",
       };
-      // One resource in fifty carries the owner tag of the team that owns resources across accounts.
-      if (random() < 0.02 && organization.tagOwner !== undefined) entry.owner = organization.tagOwner;
+      if (random() < OWNER_TAGGED_SHARE && organization.tagOwner !== undefined)
+        entry.owner = organization.tagOwner;
       estate.push(entry);
     }
   });

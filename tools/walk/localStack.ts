@@ -2,8 +2,8 @@ import { OrganizationsClient } from "@aws-sdk/client-organizations";
 import { SecurityHubClient } from "@aws-sdk/client-securityhub";
 import { createHash } from "crypto";
 import { createAccountFacts, organizationsReads } from "../../handler/accounts/organizations";
-import { DEFAULT_ROUTE } from "../../handler/finding/routes";
-import type { StackConfig } from "../../config";
+import { DEFAULT_ROUTE, integrationParameterNames } from "../../handler/finding/routes";
+import { integrationsOf, type StackConfig } from "../../config";
 import { systemClock, type Clock } from "../../handler/clock";
 import { insideSupportHours, type SupportHours } from "../../handler/finding/urgency";
 import type { DeadLetter } from "../../handler/delivery/deadLetters";
@@ -112,9 +112,16 @@ export async function startLocalStack(
   const routingKeys = new Map(
     [DEFAULT_ROUTE, ...config.routes.map((route) => route.name)].map((route) => [route, localKey(route)]),
   );
+  // A route's integrations all take its one local key: the walk shows routes, not PagerDuty's rate limit.
   const keyOfParameter = new Map([
-    [config.parameterName, ROUTING_KEY],
-    ...config.routes.map((route): [string, string] => [route.parameterName, localKey(route.name)]),
+    ...integrationParameterNames(config.parameterName, integrationsOf(config.pagerduty)).map(
+      (name): [string, string] => [name, ROUTING_KEY],
+    ),
+    ...config.routes.flatMap((route) =>
+      integrationParameterNames(route.parameterName, integrationsOf(route.pagerduty)).map(
+        (name): [string, string] => [name, localKey(route.name)],
+      ),
+    ),
   ]);
   const pagerduty = await startPagerDutyStandIn({
     routingKeys: [...routingKeys.values()],
@@ -149,7 +156,8 @@ export async function startLocalStack(
         stateTable: "local",
         alertState: config.alertState,
         sync: config.sync,
-        routes: config.routes,
+        integrations: integrationsOf(config.pagerduty),
+        routes: config.routes.map((route) => ({ ...route, integrations: integrationsOf(route.pagerduty) })),
         accountScope: config.accountScope,
         organizations: config.organizations,
         urgency: config.urgency,
