@@ -574,13 +574,15 @@ describe("the handler against the stand-ins, over real HTTP", () => {
       second(sqsEvent(bodies(...events.slice(6)))),
     ]);
     assert.ok(world.pagerduty.model.accepted().length >= 12);
-    // Two containers on their own schedules would each give a slot at once. On the shared one every slot is 100 ms
-    // after the one before, whichever container took it (when each request then reaches PagerDuty depends on the
-    // machine's load, not on the schedule).
+    // Two containers on their own schedules would each give a slot at once. On the shared one every slot is at
+    // least 100 ms after the one before, whichever container took it (more when a loaded machine asks later).
     const given = [...slots].sort((a, b) => a - b);
     const gaps = given.slice(1).map((slot, index) => slot - (given[index] ?? 0));
     assert.ok(given.length >= 12);
-    assert.deepEqual([...new Set(gaps)], [100], `gaps ${gaps.join(",")} ms, schedule is 100 ms`);
+    assert.ok(
+      gaps.every((gap) => gap >= 100),
+      `gaps ${gaps.join(",")} ms, schedule is 100 ms`,
+    );
     assert.ok((await world.dynamodb.item(STATE_TABLE, PARAMETER_NAME)) !== undefined);
   });
 });

@@ -905,11 +905,25 @@ describe("the Pulumi program under the mock engine", () => {
       }
     });
 
+    it("gives the payments route two integrations, each key in its own parameter", () => {
+      const integrations = ofType(org.resources, "pagerduty:index/serviceIntegration:ServiceIntegration")
+        .map((resource) => resource.name)
+        .filter((name) => name.startsWith("pagerduty-payments-events-integration"));
+      assert.deepEqual(integrations, [
+        "pagerduty-payments-events-integration",
+        "pagerduty-payments-events-integration-2",
+      ]);
+      const parameters = ofType(org.resources, "aws:ssm/parameter:Parameter").map(
+        (resource) => resource.inputs.name,
+      );
+      assert.ok(parameters.includes("electriceye-pagerduty-org-payments.key2"), parameters.join(", "));
+    });
+
     it("grants GetParameter on exactly the routes' parameters, and only Organizations' three read calls", () => {
       const bySid = policyOf(org.resources);
       assert.deepEqual(
         bySid.ReadRoutingKey?.Resource,
-        ["", "-payments", "-platform", "-data"].map(
+        ["", "-payments", "-payments.key2", "-platform", "-data"].map(
           (suffix) => `arn:aws:ssm:us-east-1:111122223333:parameter/electriceye-pagerduty-org${suffix}`,
         ),
       );
