@@ -3,13 +3,14 @@ import type { SecurityHubClient } from "@aws-sdk/client-securityhub";
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import type { SSMClient } from "@aws-sdk/client-ssm";
 import type { Scheduler } from "fast-check";
-import { readStackConfig, type StackConfig } from "../../config";
+import { integrationsOf, readStackConfig, type StackConfig } from "../../config";
 import type { Clock } from "../../handler/clock";
 import { createSqsDeadLetterSender } from "../../handler/delivery/deadLetters";
 import { createSqsReturnToQueue, queueUrlOf } from "../../handler/delivery/handBack";
 import type { Transport } from "../../handler/delivery/pagerduty";
 import { readFinding } from "../../handler/finding/read";
 import { routeFinding } from "../../handler/finding/route";
+import { integrationParameterNames } from "../../handler/finding/routes";
 import { createHandler, type SqsBatchResponse } from "../../handler/index";
 import { settingsFromEnvironment, settingsToEnvironment, type HandlerSettings } from "../../handler/settings";
 import { createSsmReader } from "../../handler/ssm";
@@ -93,6 +94,7 @@ export function explorerStack(overrides: Record<string, string> = {}): Stack {
   const settings = functionSettings({
     stack: config.stack,
     parameterName: PARAMETER,
+    integrations: integrationsOf(config.pagerduty),
     pagerDutyRegion: config.pagerDutyRegion,
     filter: config.filter,
     plan,
@@ -239,7 +241,14 @@ export class LifecycleWorld {
     this.time = createVirtualTime(START);
     this.ssm = createSsmService("us-east-1", this.time.now);
     this.random = seededRandom(seed);
-    this.pagerduty = createPagerDutyModel({ routingKeys: [ROUTING_KEY], now: this.time.now });
+    // One key per integration of the stack's service (--config integrations=N); the first is the stack's own.
+    const keys = integrationParameterNames(PARAMETER, stack.settings.integrations ?? 1).map(
+      (parameterName, index): [string, string] => [
+        parameterName,
+        index === 0 ? ROUTING_KEY : `${ROUTING_KEY.slice(0, 30)}${String(index + 1).padStart(2, "0")}`,
+      ],
+    );
+    this.pagerduty = createPagerDutyModel({ routingKeys: keys.map(([, key]) => key), now: this.time.now });
     this.securityHub = createSecurityHubService(
       (event) =>
         this.emit(
@@ -253,7 +262,7 @@ export class LifecycleWorld {
     );
     this.dynamodb = createDynamoDbService([TABLE]);
     if (logs) this.traceAlertWrites();
-    this.ssm.putParameter(PARAMETER, ROUTING_KEY);
+    for (const [parameterName, key] of keys) this.ssm.putParameter(parameterName, key);
     this.ssm.putParameter(SECRET_PARAMETER, this.secret);
     this.redriven = new SimQueue({ name: "dead-letters", visibilityTimeoutMs: 0 });
     for (const lane of stack.lanes)
