@@ -1014,6 +1014,38 @@ describe("alert state decisions (pure)", () => {
       assert.ok(older.kind === "skip" && older.record === undefined);
     });
 
+    it("a console RESOLVED on an import the record has not seen yet is dated by its note, not that import: a responder's resolution between the two holds, in either order", () => {
+      // Paged at T0; CRITICAL imported at +1 s (its event delayed); a responder resolved at +2 s (the finding failing);
+      // a person set RESOLVED in the console at +3 s (Security Hub keeps UpdatedAt +1 s, the note dates it); the
+      // page's NOTIFIED landed over it, and HIGH imported at +4 s, whose update PagerDuty accepted at +5 s, opening
+      // a new incident. The console's event arrives after the HIGH one.
+      const open = state({
+        incident: { id: "Q1" },
+        openedAt: T0,
+        openedFrom: T0,
+        updatedAt: T0 + 4_000,
+        failedAt: [T0 + 4_000],
+        sentAt: T0 + 5_000,
+      });
+      const close = event({ action: "resolve", triaged: true, updatedAt: T0 + 1_000, at: T0 + 3_000 });
+      const late = decide(open, close, OPTIONS);
+      assert.ok(late.kind === "skip" && late.record !== undefined);
+      const resolution = webhook("incident.resolved", late.record, T0 + 2_000);
+      assert.ok(
+        resolution.kind === "apply" && resolution.next?.closedBy === "responder",
+        "the resolution found the finding failing, and holds it",
+      );
+      assert.equal(resolution.next.sentAt, undefined, "the new incident's resolve is owed");
+      // The webhook first: the console's event, seen after the hold, does not end it.
+      const held = webhook("incident.resolved", open, T0 + 2_000);
+      assert.ok(held.kind === "apply" && held.next?.closedBy === "responder");
+      const after = decide(held.next, close, OPTIONS);
+      assert.ok(
+        after.kind === "send" && after.next.status === "resolved",
+        "the new incident's resolve is sent, no trigger owed again",
+      );
+    });
+
     it("an incident opened after a responder's resolution of the alert's incident leaves its resolve owed", () => {
       const held = state({ incident: { id: "Q1" }, openedAt: T0, status: "resolved", closedBy: "responder" });
       const second = webhook("incident.triggered", held, T0 + 2_000, "Q2");

@@ -701,16 +701,19 @@ function importsWith(
 }
 
 /**
- * When an event older than the record says its finding stopped failing: its import's UpdatedAt, unless that is the
- * UpdatedAt of a failure the record knows (the one that opened the alert, or one kept since). Security Hub keeps
- * UpdatedAt through a workflow change, so the event is then a change in the console on that failure, made at the
- * event's time and before the record's next import (a change made later would carry that import's UpdatedAt).
+ * When an event older than the record says its finding stopped failing: a product's pass or severity below the filter
+ * at its import's UpdatedAt. Security Hub keeps UpdatedAt through a workflow change: a workflow RESOLVED (never a
+ * product's import), or a SUPPRESSED on a failure the record knows (the one that opened the alert, or one kept since),
+ * is a change in the console, made at the event's time and before the record's next import (a change made later would
+ * carry that import's UpdatedAt). A RESOLVED on an import the record does not know (its own event still on its way)
+ * was made after that import too, not at it: a responder's resolution in between resolved a failing finding.
  */
 function closedAtOf(state: AlertState, event: AlertEvent): number | undefined {
   const updatedAt = event.updatedAt;
   if (updatedAt === undefined) return undefined;
   const failures = [state.openedFrom ?? state.updatedAt, ...(state.failedAt ?? [])];
-  if (event.below === true || event.at === undefined || !failures.includes(updatedAt)) return updatedAt;
+  if (event.below === true || event.at === undefined) return updatedAt;
+  if (event.passed && !failures.includes(updatedAt)) return updatedAt;
   const later = [state.updatedAt, ...(state.failedAt ?? []), ...(state.belowAt ?? [])].filter(
     (time) => time > updatedAt,
   );
