@@ -724,6 +724,7 @@ describe("alert state decisions (pure)", () => {
         closedBy: "responder",
         responderAt: T0 + 2_000,
         updatedAt: T0 + 3_000,
+        failedAt: [T0 + 3_000],
       });
       const below = event({ action: "resolve", below: true, updatedAt: T0 + 1_000 });
       const reopens = decide(held, below, OPTIONS);
@@ -1044,6 +1045,43 @@ describe("alert state decisions (pure)", () => {
         after.kind === "send" && after.next.status === "resolved",
         "the new incident's resolve is sent, no trigger owed again",
       );
+    });
+
+    it("a close before a responder's resolution, seen after a newer import that still shows the stack's RESOLVED, opens nothing: nothing fails since", () => {
+      // Paged at T0; a person set RESOLVED in the console at +1 s (or MEDIUM imported at +1 s); a responder resolved
+      // at +2 s, held (the stack had not seen the close), and the stack wrote RESOLVED; HIGH imported at +4 s, with
+      // the workflow Security Hub keeps (RESOLVED, the stack's note). The close's event arrives last.
+      const held = webhook(
+        "incident.resolved",
+        state({ incident: { id: "Q1" }, openedAt: T0, openedFrom: T0 }),
+        T0 + 2_000,
+      );
+      assert.ok(held.kind === "apply" && held.next?.closedBy === "responder");
+      const kept = decide(
+        held.next,
+        event({ action: "resolve", triaged: true, stackNoted: true, updatedAt: T0 + 4_000, at: T0 + 5_000 }),
+        OPTIONS,
+      );
+      assert.ok(kept.kind === "skip" && kept.record?.updatedAt === T0 + 4_000);
+      const closes = [
+        event({ action: "resolve", triaged: true, at: T0 + 1_000 }),
+        event({ action: "resolve", below: true, updatedAt: T0 + 1_000 }),
+      ];
+      for (const close of closes) {
+        const what = close.below === true ? "MEDIUM" : "RESOLVED";
+        const late = decide(kept.record, close, OPTIONS);
+        assert.ok(late.kind === "skip" && late.notice === undefined, `${what}: no trigger is owed`);
+        assert.notEqual(late.record?.status, "open", `${what}: Security Hub shows the finding closed`);
+      }
+      // The HIGH failing (its workflow NOTIFIED, written over the close): seen after the hold, it is kept with it,
+      // and the close seen late owes the trigger again.
+      const failing = decide(held.next, event({ fingerprint: "f2", updatedAt: T0 + 4_000 }), OPTIONS);
+      assert.ok(failing.kind !== "wait" && failing.kind === "skip" && failing.record !== undefined);
+      for (const close of closes) {
+        const late = decide(failing.record, close, OPTIONS);
+        assert.ok(late.kind === "skip" && late.record?.status === "open" && late.record.sentAt === undefined);
+        assert.deepEqual(late.notice, { pageAgain: T0 + 1_000 });
+      }
     });
 
     it("an incident opened after a responder's resolution of the alert's incident leaves its resolve owed", () => {

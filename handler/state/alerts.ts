@@ -451,11 +451,13 @@ function decideOnRecord(
     }
     if (state.closedBy === "responder") {
       const why = "a responder resolved its alert; it pages again when the finding fails after passing";
-      // It fails within the filter again: a close in Security Hub since the resolution is over.
-      if (!newer || state.stillFailing === undefined) return skip("heldByResponder", why);
+      if (!newer) return skip("heldByResponder", why);
+      // It fails within the filter again: a close in Security Hub since the resolution is over. The failure is kept
+      // with the hold's imports: a close before the resolution, seen late, then knows the finding fails since.
       const failing: AlertState = {
         ...state,
         updatedAt: event.updatedAt ?? known,
+        ...heldFailures(state, event),
         version: state.version + 1,
       };
       delete failing.stillFailing;
@@ -563,7 +565,10 @@ function decideOnRecord(
     state.responderAt !== undefined &&
     closedAt > (state.openedFrom ?? 0) &&
     state.updatedAt > state.responderAt &&
-    (event.passed || ((event.below === true || event.stackNoted !== true) && closedAt < state.responderAt))
+    (event.passed ||
+      ((event.below === true || event.stackNoted !== true) &&
+        closedAt < state.responderAt &&
+        failsSince(state, closedAt)))
   ) {
     // Open again, as after a responder's reopening: Security Hub's echo of the resolution's RESOLVED, still on its
     // way, does not close it.
@@ -718,6 +723,31 @@ function closedAtOf(state: AlertState, event: AlertEvent): number | undefined {
     (time) => time > updatedAt,
   );
   return Math.max(updatedAt, Math.min(event.at, Math.min(...later) - 1));
+}
+
+/**
+ * A failure within the filter imported while a responder's resolution holds the alert, kept with the alert's imports
+ * (failedAt), as an open alert keeps them.
+ */
+function heldFailures(state: AlertState, event: AlertEvent): Pick<AlertState, "failedAt"> | undefined {
+  const at = event.updatedAt;
+  if (
+    at === undefined ||
+    event.manual ||
+    at <= (state.openedFrom ?? 0) ||
+    state.failedAt?.includes(at) === true
+  )
+    return undefined;
+  return { failedAt: [...(state.failedAt ?? []), at].sort((a, b) => a - b).slice(-IMPORTS_KEPT) };
+}
+
+/**
+ * Whether the record knows a failure within the filter imported after `at`. A newer UpdatedAt alone does not say so:
+ * Security Hub keeps a workflow RESOLVED through a re-import that still fails, so a newer import may show the RESOLVED
+ * the stack wrote for the responder's resolution, and nothing fails since.
+ */
+function failsSince(state: AlertState, at: number): boolean {
+  return (state.failedAt ?? []).some((time) => time > at);
 }
 
 /**
