@@ -1084,6 +1084,39 @@ describe("alert state decisions (pure)", () => {
       }
     });
 
+    it("a close before a failure a responder then resolved, seen after the hold and a newer failure, leaves the hold", () => {
+      // Paged at T0; MEDIUM at +1 s (or a person's RESOLVED in the console at +1 s, the page's NOTIFIED landing over
+      // it), both delivered late; CRITICAL at +2 s; a responder resolved at +3 s, the finding failing: held; HIGH at
+      // +4 s, held. The close arrives last.
+      const open = state({
+        incident: { id: "Q1" },
+        openedAt: T0,
+        openedFrom: T0,
+        updatedAt: T0 + 2_000,
+        failedAt: [T0 + 2_000],
+        fingerprints: { asff: "f2" },
+      });
+      const held = webhook("incident.resolved", open, T0 + 3_000);
+      assert.ok(held.kind === "apply" && held.next?.closedBy === "responder");
+      const high = decide(held.next, event({ fingerprint: "f3", updatedAt: T0 + 4_000 }), OPTIONS);
+      assert.ok(high.kind === "skip" && high.skip === "heldByResponder" && high.record !== undefined);
+      const closes = [
+        event({ action: "resolve", below: true, updatedAt: T0 + 1_000 }),
+        event({ action: "resolve", triaged: true, at: T0 + 1_000 }),
+      ];
+      for (const close of closes) {
+        const what = close.below === true ? "MEDIUM" : "RESOLVED";
+        const late = decide(high.record, close, OPTIONS);
+        assert.ok(late.kind === "skip" && late.notice === undefined, `${what}: no trigger is owed`);
+        assert.notEqual(late.record?.status, "open", `${what}: the resolution holds the CRITICAL`);
+        // Seen before the resolution, the close is weighed the same way.
+        const first = decide(open, close, OPTIONS);
+        assert.ok(first.kind === "skip");
+        const resolution = webhook("incident.resolved", first.record ?? open, T0 + 3_000);
+        assert.ok(resolution.kind === "apply" && resolution.next?.closedBy === "responder", what);
+      }
+    });
+
     it("an incident opened after a responder's resolution of the alert's incident leaves its resolve owed", () => {
       const held = state({ incident: { id: "Q1" }, openedAt: T0, status: "resolved", closedBy: "responder" });
       const second = webhook("incident.triggered", held, T0 + 2_000, "Q2");

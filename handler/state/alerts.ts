@@ -568,7 +568,7 @@ function decideOnRecord(
     (event.passed ||
       ((event.below === true || event.stackNoted !== true) &&
         closedAt < state.responderAt &&
-        failsSince(state, closedAt)))
+        failsOnlyAfter(state, closedAt, state.responderAt)))
   ) {
     // Open again, as after a responder's reopening: Security Hub's echo of the resolution's RESOLVED, still on its
     // way, does not close it.
@@ -742,12 +742,15 @@ function heldFailures(state: AlertState, event: AlertEvent): Pick<AlertState, "f
 }
 
 /**
- * Whether the record knows a failure within the filter imported after `at`. A newer UpdatedAt alone does not say so:
- * Security Hub keeps a workflow RESOLVED through a re-import that still fails, so a newer import may show the RESOLVED
- * the stack wrote for the responder's resolution, and nothing fails since.
+ * Whether the record knows a failure within the filter imported after a close at `closedAt`, and none before a
+ * responder's resolution at `resolvedAt`: the close was what Security Hub showed when the responder resolved, and the
+ * finding fails since. A failure in between was what the responder resolved (the resolution holds it), and a newer
+ * UpdatedAt alone is no failure: Security Hub keeps a workflow RESOLVED through a re-import that still fails, so a
+ * newer import may show the RESOLVED the stack wrote for the responder's resolution.
  */
-function failsSince(state: AlertState, at: number): boolean {
-  return (state.failedAt ?? []).some((time) => time > at);
+function failsOnlyAfter(state: AlertState, closedAt: number, resolvedAt: number): boolean {
+  const since = (state.failedAt ?? []).filter((time) => time > closedAt);
+  return since.length > 0 && since.every((time) => time >= resolvedAt);
 }
 
 /**
