@@ -1117,6 +1117,53 @@ describe("alert state decisions (pure)", () => {
       }
     });
 
+    it("after a close seen late owed the trigger again, a responder's resolution of the new incident while the finding fails holds it", () => {
+      // Paged at T0; passed at +1 s (or a person's RESOLVED in the console at +1 s, the page's NOTIFIED landing over
+      // it), delivered late; a responder resolved at +2 s, held; CRITICAL at +3 s; the close's event owed the trigger
+      // again, whose echo sent it (PagerDuty accepted it at +5 s, in a new incident Q2). A responder resolved Q2 at
+      // +6 s, the finding failing; HIGH at +7 s, seen before that webhook: its update opened a third incident at +8 s.
+      const held = webhook(
+        "incident.resolved",
+        state({ incident: { id: "Q1" }, openedAt: T0, openedFrom: T0 }),
+        T0 + 2_000,
+      );
+      assert.ok(held.kind === "apply" && held.next?.closedBy === "responder");
+      const critical = decide(held.next, event({ fingerprint: "f2", updatedAt: T0 + 3_000 }), OPTIONS);
+      assert.ok(critical.kind === "skip" && critical.record !== undefined);
+      const closes = [
+        event({ action: "resolve", passed: true, updatedAt: T0 + 1_000 }),
+        event({ action: "resolve", triaged: true, at: T0 + 1_000 }),
+      ];
+      for (const close of closes) {
+        const what = close.passed ? "pass" : "RESOLVED";
+        const late = decide(critical.record, close, OPTIONS);
+        assert.ok(
+          late.kind === "skip" && late.record?.status === "open" && late.record.sentAt === undefined,
+          what,
+        );
+        const echo = decide(
+          late.record,
+          event({ fingerprint: "f2", updatedAt: T0 + 3_000, stackNoted: true, triaged: true }),
+          OPTIONS,
+        );
+        assert.ok(echo.kind === "send" && echo.change === "retry", what);
+        const paged = { ...echo.next, incident: { id: "Q2" }, sentAt: T0 + 5_000 };
+        const high = decide(paged, event({ fingerprint: "f3", updatedAt: T0 + 7_000 }), OPTIONS);
+        assert.ok(high.kind === "send" && high.change === "update", what);
+        const resolution = webhook(
+          "incident.resolved",
+          { ...high.next, sentAt: T0 + 8_000 },
+          T0 + 6_000,
+          "Q2",
+        );
+        assert.ok(
+          resolution.kind === "apply" && resolution.next?.closedBy === "responder",
+          `${what}: the CRITICAL, failing since the close, is what the responder resolved`,
+        );
+        assert.equal(resolution.next.sentAt, undefined, `${what}: the third incident's resolve is owed`);
+      }
+    });
+
     it("an incident opened after a responder's resolution of the alert's incident leaves its resolve owed", () => {
       const held = state({ incident: { id: "Q1" }, openedAt: T0, status: "resolved", closedBy: "responder" });
       const second = webhook("incident.triggered", held, T0 + 2_000, "Q2");

@@ -755,14 +755,16 @@ function failsOnlyAfter(state: AlertState, closedAt: number, resolvedAt: number)
 
 /**
  * Whether an open alert's finding failed within the filter at `at`, by its last import before then that the alert
- * state knows (the failure that opened the alert, or one kept since). Imports it has not seen yet are not known.
+ * state knows (the failure that opened the alert, or one kept since; a severity below the filter, a console close,
+ * the newest pass seen out of order). Imports it has not seen yet are not known.
  */
 export function failingWhen(state: AlertState, at: number): boolean {
   const last = (times: readonly number[]) => Math.max(-Infinity, ...times.filter((time) => time < at));
   // The newest UpdatedAt an open alert knows is a failing import's (a pass or a severity below the filter in order
   // would have closed it).
   const failed = last([state.openedFrom ?? state.updatedAt, state.updatedAt, ...(state.failedAt ?? [])]);
-  return last(state.belowAt ?? []) <= failed;
+  const passed = state.passedAt === undefined ? [] : [state.passedAt];
+  return last([...(state.belowAt ?? []), ...passed]) <= failed;
 }
 
 /**
