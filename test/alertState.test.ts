@@ -1164,6 +1164,37 @@ describe("alert state decisions (pure)", () => {
       }
     });
 
+    it("a failure between a pass and a responder's resolution that crossed its resolve, seen after a later failure paged, closes the new alert as held (seed 110)", () => {
+      // Paged at T0; passed at +1 s, whose resolve the stack sent; CRITICAL at +2 s (delivered late); a responder
+      // resolved at +3 s, before that resolve reached PagerDuty; CRITICAL again at +4 s, seen first: no failure between
+      // the pass and the resolution was known, and it paged a new incident. The +2 s failure arrives last.
+      const closed = resolvedQ1({
+        closedBy: "finding",
+        updatedAt: T0 + 1_000,
+        heldBefore: T0 + 3_000,
+        responderAt: T0 + 3_000,
+        sentAt: T0 + 3_500,
+      });
+      const later = decide(closed, event({ fingerprint: "f2", updatedAt: T0 + 4_000 }), OPTIONS);
+      assert.ok(later.kind === "send" && later.change === "regression");
+      const opened = { ...later.next, incident: { id: "Q2" }, sentAt: T0 + 10_000 };
+      const between = decide(opened, event({ fingerprint: "f2", updatedAt: T0 + 2_000 }), OPTIONS);
+      assert.ok(
+        between.kind === "send" && between.next.status === "resolved",
+        "the responder resolved a failing finding: the new incident is resolved",
+      );
+      assert.equal(between.next.closedBy, "responder");
+      assert.equal(
+        outcome(decide({ ...between.next, sentAt: T0 + 11_000 }, event({ updatedAt: T0 + 5_000 }), OPTIONS)),
+        "skip heldByResponder",
+      );
+      // A failure from before the pass says nothing of the resolution.
+      assert.equal(
+        outcome(decide(opened, event({ fingerprint: "f2", updatedAt: T0 + 500 }), OPTIONS)),
+        "skip stale",
+      );
+    });
+
     it("an incident opened after a responder's resolution of the alert's incident leaves its resolve owed", () => {
       const held = state({ incident: { id: "Q1" }, openedAt: T0, status: "resolved", closedBy: "responder" });
       const second = webhook("incident.triggered", held, T0 + 2_000, "Q2");

@@ -106,6 +106,12 @@ export interface AlertState {
    * but before the stack's resolve reached PagerDuty: a failure imported before then is held by that resolution.
    */
   heldBefore?: number;
+  /**
+   * An alert opened for a failure imported after such a resolution (`heldBefore`), no failure between the pass and
+   * the resolution known then: the pass's UpdatedAt. A failure between the two, seen late, was what the responder
+   * resolved, and the resolution holds the finding.
+   */
+  heldAfter?: number;
 }
 
 /** An incoming event of a finding, as the state sees it. */
@@ -247,6 +253,7 @@ function nextOf(state: AlertState | undefined, event: AlertEvent, changes: Parti
     ...(state?.failedAt === undefined ? {} : { failedAt: state.failedAt }),
     ...(state?.belowAt === undefined ? {} : { belowAt: state.belowAt }),
     ...(state?.heldBefore === undefined ? {} : { heldBefore: state.heldBefore }),
+    ...(state?.heldAfter === undefined ? {} : { heldAfter: state.heldAfter }),
     ...routeOf(state, event),
     ...leavingOf(state),
     ...changes,
@@ -261,6 +268,7 @@ function nextOf(state: AlertState | undefined, event: AlertEvent, changes: Parti
     delete next.pastResolution;
     delete next.failedAt;
     delete next.belowAt;
+    delete next.heldAfter;
   }
   // A resolved alert has nothing left to announce.
   if (next.status === "resolved") delete next.writeBack;
@@ -328,7 +336,19 @@ function decideOnRecord(
       delete next.passedAt;
       delete next.failedAt;
       delete next.belowAt;
-      delete next.heldBefore;
+      // A failure after a responder's resolution that crossed the stack's resolve of a pass: one between the pass and
+      // the resolution, still on its way, would show the resolution held the finding (heldAfter).
+      const afterHold =
+        state?.status === "resolved" &&
+        state.heldBefore !== undefined &&
+        change === "regression" &&
+        event.updatedAt !== undefined &&
+        event.updatedAt >= state.heldBefore;
+      if (afterHold) next.heldAfter = state.updatedAt;
+      else {
+        delete next.heldBefore;
+        delete next.heldAfter;
+      }
       if (event.updatedAt === undefined) delete next.openedFrom;
       else next.openedFrom = event.updatedAt;
     } else if (state !== undefined && next.status === "open") Object.assign(next, importsWith(state, event));
@@ -363,6 +383,29 @@ function decideOnRecord(
   if (event.action === "trigger") {
     if (state === undefined) return send("new", "no alert is open for this finding");
     if (state.status === "open") {
+      // A failure between a pass and a responder's resolution that crossed the stack's resolve of it, seen after a
+      // later failure opened this alert: the resolution found the finding failing, and holds it.
+      if (
+        older &&
+        !event.manual &&
+        state.byHand !== true &&
+        state.heldBefore !== undefined &&
+        state.heldAfter !== undefined &&
+        event.updatedAt !== undefined &&
+        event.updatedAt > state.heldAfter &&
+        event.updatedAt < state.heldBefore
+      ) {
+        const held = send("resolve", "a responder resolved its alert after this failure was imported", {
+          status: "resolved",
+          closedBy: "responder",
+          responderAt: state.heldBefore,
+        });
+        if (held.kind === "send") {
+          delete held.next.heldBefore;
+          delete held.next.heldAfter;
+        }
+        return held;
+      }
       if (older && !event.manual)
         return skip("stale", `older than the alert's last update (${time(state.updatedAt)})`);
       // Its group changed (a HIGH member turned CRITICAL with criticalAlone, a route change, alertPer changed):
