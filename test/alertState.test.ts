@@ -1045,6 +1045,14 @@ describe("alert state decisions (pure)", () => {
         after.kind === "send" && after.next.status === "resolved",
         "the new incident's resolve is sent, no trigger owed again",
       );
+      // A console RESOLVED on an import from before the alert opened, dated by EventBridge's second only (no note
+      // of the person's), came before that import too: it says nothing of the alert.
+      const before = decide(
+        { ...open, openedFrom: T0 + 1_500 },
+        event({ action: "resolve", triaged: true, updatedAt: T0 + 1_000, at: T0 + 2_000 }),
+        OPTIONS,
+      );
+      assert.ok(before.kind === "skip" && before.record === undefined);
     });
 
     it("a close before a responder's resolution, seen after a newer import that still shows the stack's RESOLVED, opens nothing: nothing fails since", () => {

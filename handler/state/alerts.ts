@@ -762,9 +762,13 @@ function closedAtOf(state: AlertState, event: AlertEvent): number | undefined {
   const failures = [state.openedFrom ?? state.updatedAt, ...(state.failedAt ?? [])];
   if (event.below === true || event.at === undefined) return updatedAt;
   if (event.passed && !failures.includes(updatedAt)) return updatedAt;
-  const later = [state.updatedAt, ...(state.failedAt ?? []), ...(state.belowAt ?? [])].filter(
-    (time) => time > updatedAt,
-  );
+  const imports = [
+    ...(state.openedFrom === undefined ? [] : [state.openedFrom]),
+    state.updatedAt,
+    ...(state.failedAt ?? []),
+    ...(state.belowAt ?? []),
+  ];
+  const later = imports.filter((time) => time > updatedAt);
   return Math.max(updatedAt, Math.min(event.at, Math.min(...later) - 1));
 }
 
