@@ -1238,6 +1238,40 @@ describe("alert state decisions (pure)", () => {
       }
     });
 
+    it("a pass before a failure a responder then resolved, seen after the hold and a newer failure, leaves the hold (seed 120)", () => {
+      // Paged at T0; archived at +1 s (delivered late); HIGH at +2 s, whose update was in flight when a responder
+      // resolved at +3 s: held (the stack knew only failures); CRITICAL at +4 s, held. The archive arrives last.
+      const open = state({
+        incident: { id: "Q1" },
+        openedAt: T0,
+        openedFrom: T0,
+        updatedAt: T0 + 2_000,
+        failedAt: [T0 + 2_000],
+        fingerprints: { asff: "f2" },
+      });
+      const held = webhook("incident.resolved", open, T0 + 3_000);
+      assert.ok(held.kind === "apply" && held.next?.closedBy === "responder");
+      const critical = decide(held.next, event({ fingerprint: "f3", updatedAt: T0 + 4_000 }), OPTIONS);
+      assert.ok(critical.kind === "skip" && critical.record !== undefined);
+      const archived = event({ action: "resolve", passed: true, updatedAt: T0 + 1_000 });
+      const late = decide(critical.record, archived, OPTIONS);
+      assert.ok(late.kind === "skip" && late.notice === undefined, "no trigger is owed");
+      assert.notEqual(
+        late.record?.status,
+        "open",
+        "the resolution holds the HIGH, failing since the archive",
+      );
+      // Seen before the resolution's webhook, the archive is weighed the same way.
+      const first = decide(open, archived, OPTIONS);
+      assert.ok(first.kind === "skip" && first.record?.passedAt === T0 + 1_000);
+      const resolution = webhook("incident.resolved", first.record, T0 + 3_000);
+      assert.ok(resolution.kind === "apply" && resolution.next?.closedBy === "responder");
+      // With no failure known between the archive and the resolution, the resolution held nothing, as before.
+      const unknown = decide({ ...critical.record, failedAt: [T0 + 4_000] }, archived, OPTIONS);
+      assert.ok(unknown.kind === "skip" && unknown.record?.status === "open");
+      assert.deepEqual(unknown.notice, { pageAgain: T0 + 1_000 });
+    });
+
     it("an incident opened after a responder's resolution of the alert's incident leaves its resolve owed", () => {
       const held = state({ incident: { id: "Q1" }, openedAt: T0, status: "resolved", closedBy: "responder" });
       const second = webhook("incident.triggered", held, T0 + 2_000, "Q2");

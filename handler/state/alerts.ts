@@ -608,10 +608,11 @@ function decideOnRecord(
     state.responderAt !== undefined &&
     closedAt > (state.openedFrom ?? 0) &&
     state.updatedAt > state.responderAt &&
-    (event.passed ||
-      ((event.below === true || event.stackNoted !== true) &&
+    (event.passed
+      ? closedAt >= state.responderAt || !failedBetween(state, closedAt, state.responderAt)
+      : (event.below === true || event.stackNoted !== true) &&
         closedAt < state.responderAt &&
-        failsOnlyAfter(state, closedAt, state.responderAt)))
+        failsOnlyAfter(state, closedAt, state.responderAt))
   ) {
     // Open again, as after a responder's reopening: Security Hub's echo of the resolution's RESOLVED, still on its
     // way, does not close it.
@@ -788,16 +789,23 @@ function heldFailures(state: AlertState, event: AlertEvent): Pick<AlertState, "f
   return { failedAt: [...(state.failedAt ?? []), at].sort((a, b) => a - b).slice(-IMPORTS_KEPT) };
 }
 
+/** Whether the record knows a failure within the filter imported after `from` and before `until`. */
+function failedBetween(state: AlertState, from: number, until: number): boolean {
+  return (state.failedAt ?? []).some((time) => time > from && time < until);
+}
+
 /**
  * Whether the record knows a failure within the filter imported after a close at `closedAt`, and none before a
  * responder's resolution at `resolvedAt`: the close was what Security Hub showed when the responder resolved, and the
  * finding fails since. A failure in between was what the responder resolved (the resolution holds it), and a newer
  * UpdatedAt alone is no failure: Security Hub keeps a workflow RESOLVED through a re-import that still fails, so a
- * newer import may show the RESOLVED the stack wrote for the responder's resolution.
+ * newer import may show the RESOLVED the stack wrote for the responder's resolution. (After a pass it does not: a
+ * failure sets the workflow back to NEW, and a newer import is one, whatever the stack's write shows of it.)
  */
 function failsOnlyAfter(state: AlertState, closedAt: number, resolvedAt: number): boolean {
-  const since = (state.failedAt ?? []).filter((time) => time > closedAt);
-  return since.length > 0 && since.every((time) => time >= resolvedAt);
+  return (
+    (state.failedAt ?? []).some((time) => time >= resolvedAt) && !failedBetween(state, closedAt, resolvedAt)
+  );
 }
 
 /**
