@@ -1292,6 +1292,34 @@ describe("alert state decisions (pure)", () => {
       );
     });
 
+    it("a console SUPPRESSED seen before the import it was made on is after that failure: a later resolution holds nothing (seed 122)", () => {
+      // Paged at T0; CRITICAL at +1 s (delivered late); a person set SUPPRESSED in the console at +2 s, on that import
+      // (the page's NOTIFIED landed over it); a responder resolved at +60 s; HIGH at +61 s, its update opening a
+      // new incident. The SUPPRESSED, then the +1 s failure, arrive after the HIGH; the resolution's webhook last.
+      const open = state({
+        incident: { id: "Q1" },
+        openedAt: T0,
+        openedFrom: T0,
+        updatedAt: T0 + 61_000,
+        failedAt: [T0 + 61_000],
+        fingerprints: { asff: "f2" },
+        sentAt: T0 + 61_500,
+      });
+      const suppressed = decide(
+        open,
+        event({ action: "resolve", passed: true, triaged: true, updatedAt: T0 + 1_000, at: T0 + 2_000 }),
+        OPTIONS,
+      );
+      assert.ok(suppressed.kind === "skip" && suppressed.record !== undefined);
+      const failure = decide(suppressed.record, event({ updatedAt: T0 + 1_000 }), OPTIONS);
+      assert.ok(failure.kind === "skip" && failure.record?.failedAt?.includes(T0 + 1_000));
+      const resolution = webhook("incident.resolved", failure.record, T0 + 60_000);
+      assert.ok(
+        resolution.kind === "apply" && resolution.next?.status === "open",
+        "the finding was suppressed when the responder resolved: the HIGH's incident stays open",
+      );
+    });
+
     it("an incident opened after a responder's resolution of the alert's incident leaves its resolve owed", () => {
       const held = state({ incident: { id: "Q1" }, openedAt: T0, status: "resolved", closedBy: "responder" });
       const second = webhook("incident.triggered", held, T0 + 2_000, "Q2");

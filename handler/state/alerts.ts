@@ -819,7 +819,10 @@ export function failingWhen(state: AlertState, at: number): boolean {
   // would have closed it).
   const failed = last([state.openedFrom ?? state.updatedAt, state.updatedAt, ...(state.failedAt ?? [])]);
   const passed = state.passedAt === undefined ? [] : [state.passedAt];
-  return last([...(state.belowAt ?? []), ...passed]) <= failed;
+  // A close at a failure's UpdatedAt is a change in the console on that import (a SUPPRESSED seen before the
+  // import's own event is dated by it): it came after the failure.
+  const closed = last([...(state.belowAt ?? []), ...passed]);
+  return closed === -Infinity || closed < failed;
 }
 
 /**
