@@ -724,6 +724,7 @@ describe("alert state decisions (pure)", () => {
         closedBy: "responder",
         responderAt: T0 + 2_000,
         updatedAt: T0 + 3_000,
+        failedAt: [T0 + 3_000],
       });
       const below = event({ action: "resolve", below: true, updatedAt: T0 + 1_000 });
       const reopens = decide(held, below, OPTIONS);
@@ -1012,6 +1013,311 @@ describe("alert state decisions (pure)", () => {
       // A close on an import older than the one that opened the alert says nothing of it.
       const older = decide({ ...open, openedFrom: T0 + 1_000 }, closes[0] as AlertEvent, OPTIONS);
       assert.ok(older.kind === "skip" && older.record === undefined);
+    });
+
+    it("a console RESOLVED on an import the record has not seen yet is dated by its note, not that import: a responder's resolution between the two holds, in either order", () => {
+      // Paged at T0; CRITICAL imported at +1 s (its event delayed); a responder resolved at +2 s (the finding failing);
+      // a person set RESOLVED in the console at +3 s (Security Hub keeps UpdatedAt +1 s, the note dates it); the
+      // page's NOTIFIED landed over it, and HIGH imported at +4 s, whose update PagerDuty accepted at +5 s, opening
+      // a new incident. The console's event arrives after the HIGH one.
+      const open = state({
+        incident: { id: "Q1" },
+        openedAt: T0,
+        openedFrom: T0,
+        updatedAt: T0 + 4_000,
+        failedAt: [T0 + 4_000],
+        sentAt: T0 + 5_000,
+      });
+      const close = event({ action: "resolve", triaged: true, updatedAt: T0 + 1_000, at: T0 + 3_000 });
+      const late = decide(open, close, OPTIONS);
+      assert.ok(late.kind === "skip" && late.record !== undefined);
+      const resolution = webhook("incident.resolved", late.record, T0 + 2_000);
+      assert.ok(
+        resolution.kind === "apply" && resolution.next?.closedBy === "responder",
+        "the resolution found the finding failing, and holds it",
+      );
+      assert.equal(resolution.next.sentAt, undefined, "the new incident's resolve is owed");
+      // The webhook first: the console's event, seen after the hold, does not end it.
+      const held = webhook("incident.resolved", open, T0 + 2_000);
+      assert.ok(held.kind === "apply" && held.next?.closedBy === "responder");
+      const after = decide(held.next, close, OPTIONS);
+      assert.ok(
+        after.kind === "send" && after.next.status === "resolved",
+        "the new incident's resolve is sent, no trigger owed again",
+      );
+      // A console RESOLVED on an import from before the alert opened, dated by EventBridge's second only (no note
+      // of the person's), came before that import too: it says nothing of the alert.
+      const before = decide(
+        { ...open, openedFrom: T0 + 1_500 },
+        event({ action: "resolve", triaged: true, updatedAt: T0 + 1_000, at: T0 + 2_000 }),
+        OPTIONS,
+      );
+      assert.ok(before.kind === "skip" && before.record === undefined);
+    });
+
+    it("a close before a responder's resolution, seen after a newer import that still shows the stack's RESOLVED, opens nothing: nothing fails since", () => {
+      // Paged at T0; a person set RESOLVED in the console at +1 s (or MEDIUM imported at +1 s); a responder resolved
+      // at +2 s, held (the stack had not seen the close), and the stack wrote RESOLVED; HIGH imported at +4 s, with
+      // the workflow Security Hub keeps (RESOLVED, the stack's note). The close's event arrives last.
+      const held = webhook(
+        "incident.resolved",
+        state({ incident: { id: "Q1" }, openedAt: T0, openedFrom: T0 }),
+        T0 + 2_000,
+      );
+      assert.ok(held.kind === "apply" && held.next?.closedBy === "responder");
+      const kept = decide(
+        held.next,
+        event({ action: "resolve", triaged: true, stackNoted: true, updatedAt: T0 + 4_000, at: T0 + 5_000 }),
+        OPTIONS,
+      );
+      assert.ok(kept.kind === "skip" && kept.record?.updatedAt === T0 + 4_000);
+      const closes = [
+        event({ action: "resolve", triaged: true, at: T0 + 1_000 }),
+        event({ action: "resolve", below: true, updatedAt: T0 + 1_000 }),
+      ];
+      for (const close of closes) {
+        const what = close.below === true ? "MEDIUM" : "RESOLVED";
+        const late = decide(kept.record, close, OPTIONS);
+        assert.ok(late.kind === "skip" && late.notice === undefined, `${what}: no trigger is owed`);
+        assert.notEqual(late.record?.status, "open", `${what}: Security Hub shows the finding closed`);
+      }
+      // The HIGH failing (its workflow NOTIFIED, written over the close): seen after the hold, it is kept with it,
+      // and the close seen late owes the trigger again.
+      const failing = decide(held.next, event({ fingerprint: "f2", updatedAt: T0 + 4_000 }), OPTIONS);
+      assert.ok(failing.kind !== "wait" && failing.kind === "skip" && failing.record !== undefined);
+      for (const close of closes) {
+        const late = decide(failing.record, close, OPTIONS);
+        assert.ok(late.kind === "skip" && late.record?.status === "open" && late.record.sentAt === undefined);
+        assert.deepEqual(late.notice, { pageAgain: T0 + 1_000 });
+      }
+    });
+
+    it("a close before a failure a responder then resolved, seen after the hold and a newer failure, leaves the hold", () => {
+      // Paged at T0; MEDIUM at +1 s (or a person's RESOLVED in the console at +1 s, the page's NOTIFIED landing over
+      // it), both delivered late; CRITICAL at +2 s; a responder resolved at +3 s, the finding failing: held; HIGH at
+      // +4 s, held. The close arrives last.
+      const open = state({
+        incident: { id: "Q1" },
+        openedAt: T0,
+        openedFrom: T0,
+        updatedAt: T0 + 2_000,
+        failedAt: [T0 + 2_000],
+        fingerprints: { asff: "f2" },
+      });
+      const held = webhook("incident.resolved", open, T0 + 3_000);
+      assert.ok(held.kind === "apply" && held.next?.closedBy === "responder");
+      const high = decide(held.next, event({ fingerprint: "f3", updatedAt: T0 + 4_000 }), OPTIONS);
+      assert.ok(high.kind === "skip" && high.skip === "heldByResponder" && high.record !== undefined);
+      const closes = [
+        event({ action: "resolve", below: true, updatedAt: T0 + 1_000 }),
+        event({ action: "resolve", triaged: true, at: T0 + 1_000 }),
+      ];
+      for (const close of closes) {
+        const what = close.below === true ? "MEDIUM" : "RESOLVED";
+        const late = decide(high.record, close, OPTIONS);
+        assert.ok(late.kind === "skip" && late.notice === undefined, `${what}: no trigger is owed`);
+        assert.notEqual(late.record?.status, "open", `${what}: the resolution holds the CRITICAL`);
+        // Seen before the resolution, the close is weighed the same way.
+        const first = decide(open, close, OPTIONS);
+        assert.ok(first.kind === "skip");
+        const resolution = webhook("incident.resolved", first.record ?? open, T0 + 3_000);
+        assert.ok(resolution.kind === "apply" && resolution.next?.closedBy === "responder", what);
+      }
+    });
+
+    it("after a close seen late owed the trigger again, a responder's resolution of the new incident while the finding fails holds it", () => {
+      // Paged at T0; passed at +1 s (or a person's RESOLVED in the console at +1 s, the page's NOTIFIED landing over
+      // it), delivered late; a responder resolved at +2 s, held; CRITICAL at +3 s; the close's event owed the trigger
+      // again, whose echo sent it (PagerDuty accepted it at +5 s, in a new incident Q2). A responder resolved Q2 at
+      // +6 s, the finding failing; HIGH at +7 s, seen before that webhook: its update opened a third incident at +8 s.
+      const held = webhook(
+        "incident.resolved",
+        state({ incident: { id: "Q1" }, openedAt: T0, openedFrom: T0 }),
+        T0 + 2_000,
+      );
+      assert.ok(held.kind === "apply" && held.next?.closedBy === "responder");
+      const critical = decide(held.next, event({ fingerprint: "f2", updatedAt: T0 + 3_000 }), OPTIONS);
+      assert.ok(critical.kind === "skip" && critical.record !== undefined);
+      const closes = [
+        event({ action: "resolve", passed: true, updatedAt: T0 + 1_000 }),
+        event({ action: "resolve", triaged: true, at: T0 + 1_000 }),
+      ];
+      for (const close of closes) {
+        const what = close.passed ? "pass" : "RESOLVED";
+        const late = decide(critical.record, close, OPTIONS);
+        assert.ok(
+          late.kind === "skip" && late.record?.status === "open" && late.record.sentAt === undefined,
+          what,
+        );
+        const echo = decide(
+          late.record,
+          event({ fingerprint: "f2", updatedAt: T0 + 3_000, stackNoted: true, triaged: true }),
+          OPTIONS,
+        );
+        assert.ok(echo.kind === "send" && echo.change === "retry", what);
+        const paged = { ...echo.next, incident: { id: "Q2" }, sentAt: T0 + 5_000 };
+        const high = decide(paged, event({ fingerprint: "f3", updatedAt: T0 + 7_000 }), OPTIONS);
+        assert.ok(high.kind === "send" && high.change === "update", what);
+        const resolution = webhook(
+          "incident.resolved",
+          { ...high.next, sentAt: T0 + 8_000 },
+          T0 + 6_000,
+          "Q2",
+        );
+        assert.ok(
+          resolution.kind === "apply" && resolution.next?.closedBy === "responder",
+          `${what}: the CRITICAL, failing since the close, is what the responder resolved`,
+        );
+        assert.equal(resolution.next.sentAt, undefined, `${what}: the third incident's resolve is owed`);
+      }
+    });
+
+    it("a failure between a pass and a responder's resolution that crossed its resolve, seen after a later failure paged, closes the new alert as held (seed 110)", () => {
+      // Paged at T0; passed at +1 s, whose resolve the stack sent; CRITICAL at +2 s (delivered late); a responder
+      // resolved at +3 s, before that resolve reached PagerDuty; CRITICAL again at +4 s, seen first: no failure between
+      // the pass and the resolution was known, and it paged a new incident. The +2 s failure arrives last.
+      const closed = resolvedQ1({
+        closedBy: "finding",
+        updatedAt: T0 + 1_000,
+        heldBefore: T0 + 3_000,
+        responderAt: T0 + 3_000,
+        sentAt: T0 + 3_500,
+      });
+      const later = decide(closed, event({ fingerprint: "f2", updatedAt: T0 + 4_000 }), OPTIONS);
+      assert.ok(later.kind === "send" && later.change === "regression");
+      const opened = { ...later.next, incident: { id: "Q2" }, sentAt: T0 + 10_000 };
+      const between = decide(opened, event({ fingerprint: "f2", updatedAt: T0 + 2_000 }), OPTIONS);
+      assert.ok(
+        between.kind === "send" && between.next.status === "resolved",
+        "the responder resolved a failing finding: the new incident is resolved",
+      );
+      assert.equal(between.next.closedBy, "responder");
+      assert.equal(
+        outcome(decide({ ...between.next, sentAt: T0 + 11_000 }, event({ updatedAt: T0 + 5_000 }), OPTIONS)),
+        "skip heldByResponder",
+      );
+      // A failure from before the pass says nothing of the resolution.
+      assert.equal(
+        outcome(decide(opened, event({ fingerprint: "f2", updatedAt: T0 + 500 }), OPTIONS)),
+        "skip stale",
+      );
+    });
+
+    // Not fixed (review of fcf0ae2): the trigger owed again is one request too many when the resolve the hold owed
+    // never went out. Un-skip with a fix.
+    it.skip("a close seen late after a hold that undid a trigger PagerDuty accepted, its resolve not sent yet, owes no trigger: PagerDuty holds the new incident open", () => {
+      // Paged at T0; passed at +1 s (or a person's RESOLVED in the console at +1 s), delivered late; a responder
+      // resolved at +2 s; CRITICAL at +3 s, whose update PagerDuty accepted at +4 s in a new incident Q2; the
+      // resolution's webhook held the alert over it (the resolve owed); the close's event came next.
+      const open = state({
+        incident: { id: "Q1" },
+        openedAt: T0,
+        openedFrom: T0,
+        updatedAt: T0 + 3_000,
+        failedAt: [T0 + 3_000],
+        fingerprints: { asff: "f2" },
+        sentAt: T0 + 4_000,
+      });
+      const held = webhook("incident.resolved", open, T0 + 2_000);
+      assert.ok(
+        held.kind === "apply" && held.next?.closedBy === "responder" && held.next.sentAt === undefined,
+      );
+      for (const close of [
+        event({ action: "resolve", passed: true, updatedAt: T0 + 1_000 }),
+        event({ action: "resolve", triaged: true, at: T0 + 1_000 }),
+      ]) {
+        const late = decide(held.next, close, OPTIONS);
+        assert.ok(late.kind === "skip" && late.record?.status === "open");
+        // Security Hub's echo of the NOTIFIED asked for (the CRITICAL, unchanged) sends nothing: Q2 is open.
+        const echo = decide(
+          late.record,
+          event({ fingerprint: "f2", updatedAt: T0 + 3_000, stackNoted: true, triaged: true }),
+          OPTIONS,
+        );
+        assert.notEqual(echo.kind, "send", "a trigger of the open Q2 changes nothing (a second request)");
+      }
+    });
+
+    it("a pass before a failure a responder then resolved, seen after the hold and a newer failure, leaves the hold (seed 120)", () => {
+      // Paged at T0; archived at +1 s (delivered late); HIGH at +2 s, whose update was in flight when a responder
+      // resolved at +3 s: held (the stack knew only failures); CRITICAL at +4 s, held. The archive arrives last.
+      const open = state({
+        incident: { id: "Q1" },
+        openedAt: T0,
+        openedFrom: T0,
+        updatedAt: T0 + 2_000,
+        failedAt: [T0 + 2_000],
+        fingerprints: { asff: "f2" },
+      });
+      const held = webhook("incident.resolved", open, T0 + 3_000);
+      assert.ok(held.kind === "apply" && held.next?.closedBy === "responder");
+      const critical = decide(held.next, event({ fingerprint: "f3", updatedAt: T0 + 4_000 }), OPTIONS);
+      assert.ok(critical.kind === "skip" && critical.record !== undefined);
+      const archived = event({ action: "resolve", passed: true, updatedAt: T0 + 1_000 });
+      const late = decide(critical.record, archived, OPTIONS);
+      assert.ok(late.kind === "skip" && late.notice === undefined, "no trigger is owed");
+      assert.notEqual(
+        late.record?.status,
+        "open",
+        "the resolution holds the HIGH, failing since the archive",
+      );
+      // Seen before the resolution's webhook, the archive is weighed the same way.
+      const first = decide(open, archived, OPTIONS);
+      assert.ok(first.kind === "skip" && first.record?.passedAt === T0 + 1_000);
+      const resolution = webhook("incident.resolved", first.record, T0 + 3_000);
+      assert.ok(resolution.kind === "apply" && resolution.next?.closedBy === "responder");
+      // With no failure known between the archive and the resolution, the resolution held nothing, as before.
+      const unknown = decide({ ...critical.record, failedAt: [T0 + 4_000] }, archived, OPTIONS);
+      assert.ok(unknown.kind === "skip" && unknown.record?.status === "open");
+      assert.deepEqual(unknown.notice, { pageAgain: T0 + 1_000 });
+    });
+
+    // Not fixed (found reviewing fcf0ae2; it fails before fcf0ae2 too): npm run check:lifecycle -- --seed=120 --path
+    // 4216:4:7:14:17:17:21:16:18:6:16:23:19:23:27:30:15:27:25:25:25:22 --only
+    // outOfOrder,console,responder,webhooks,webhookRetries,securityHubThrottling. Un-skip with a fix.
+    it.skip("a responder's resolution delivered after a later failure paged, the finding failing when it was made, holds the new alert (seed 120)", () => {
+      // Paged at T0; archived at +1 s, its resolve sent; CRITICAL at +2 s; a responder resolved at +3 s (the
+      // finding failing), its webhook's first attempt failing; CRITICAL again at +4 s paged a new alert. The +2 s
+      // failure's event, then the resolution's retry, arrive last.
+      const closed = resolvedQ1({ closedBy: "finding", updatedAt: T0 + 1_000, sentAt: T0 + 1_500 });
+      const later = decide(closed, event({ fingerprint: "f2", updatedAt: T0 + 4_000 }), OPTIONS);
+      assert.ok(later.kind === "send" && later.change === "regression");
+      const opened = { ...later.next, sentAt: OPTIONS.now };
+      const between = decide(opened, event({ fingerprint: "f2", updatedAt: T0 + 2_000 }), OPTIONS);
+      const known = between.kind === "skip" && between.record !== undefined ? between.record : opened;
+      const resolution = webhook("incident.resolved", known, T0 + 3_000);
+      assert.ok(
+        resolution.kind === "apply" && resolution.next?.closedBy === "responder",
+        "the responder resolved the +2 s failure, which the +4 s one continues",
+      );
+    });
+
+    it("a console SUPPRESSED seen before the import it was made on is after that failure: a later resolution holds nothing (seed 122)", () => {
+      // Paged at T0; CRITICAL at +1 s (delivered late); a person set SUPPRESSED in the console at +2 s, on that import
+      // (the page's NOTIFIED landed over it); a responder resolved at +60 s; HIGH at +61 s, its update opening a
+      // new incident. The SUPPRESSED, then the +1 s failure, arrive after the HIGH; the resolution's webhook last.
+      const open = state({
+        incident: { id: "Q1" },
+        openedAt: T0,
+        openedFrom: T0,
+        updatedAt: T0 + 61_000,
+        failedAt: [T0 + 61_000],
+        fingerprints: { asff: "f2" },
+        sentAt: T0 + 61_500,
+      });
+      const suppressed = decide(
+        open,
+        event({ action: "resolve", passed: true, triaged: true, updatedAt: T0 + 1_000, at: T0 + 2_000 }),
+        OPTIONS,
+      );
+      assert.ok(suppressed.kind === "skip" && suppressed.record !== undefined);
+      const failure = decide(suppressed.record, event({ updatedAt: T0 + 1_000 }), OPTIONS);
+      assert.ok(failure.kind === "skip" && failure.record?.failedAt?.includes(T0 + 1_000));
+      const resolution = webhook("incident.resolved", failure.record, T0 + 60_000);
+      assert.ok(
+        resolution.kind === "apply" && resolution.next?.status === "open",
+        "the finding was suppressed when the responder resolved: the HIGH's incident stays open",
+      );
     });
 
     it("an incident opened after a responder's resolution of the alert's incident leaves its resolve owed", () => {

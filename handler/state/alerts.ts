@@ -106,6 +106,12 @@ export interface AlertState {
    * but before the stack's resolve reached PagerDuty: a failure imported before then is held by that resolution.
    */
   heldBefore?: number;
+  /**
+   * An alert opened for a failure imported after such a resolution (`heldBefore`), no failure between the pass and
+   * the resolution known then: the pass's UpdatedAt. A failure between the two, seen late, was what the responder
+   * resolved, and the resolution holds the finding.
+   */
+  heldAfter?: number;
 }
 
 /** An incoming event of a finding, as the state sees it. */
@@ -259,6 +265,7 @@ function nextOf(state: AlertState | undefined, event: AlertEvent, changes: Parti
     ...(state?.failedAt === undefined ? {} : { failedAt: state.failedAt }),
     ...(state?.belowAt === undefined ? {} : { belowAt: state.belowAt }),
     ...(state?.heldBefore === undefined ? {} : { heldBefore: state.heldBefore }),
+    ...(state?.heldAfter === undefined ? {} : { heldAfter: state.heldAfter }),
     ...routeOf(state, event),
     ...leavingOf(state),
     ...changes,
@@ -273,6 +280,7 @@ function nextOf(state: AlertState | undefined, event: AlertEvent, changes: Parti
     delete next.pastResolution;
     delete next.failedAt;
     delete next.belowAt;
+    delete next.heldAfter;
   }
   // A resolved alert has nothing left to announce.
   if (next.status === "resolved") delete next.writeBack;
@@ -340,7 +348,19 @@ function decideOnRecord(
       delete next.passedAt;
       delete next.failedAt;
       delete next.belowAt;
-      delete next.heldBefore;
+      // A failure after a responder's resolution that crossed the stack's resolve of a pass: one between the pass and
+      // the resolution, still on its way, would show the resolution held the finding (heldAfter).
+      const afterHold =
+        state?.status === "resolved" &&
+        state.heldBefore !== undefined &&
+        change === "regression" &&
+        event.updatedAt !== undefined &&
+        event.updatedAt >= state.heldBefore;
+      if (afterHold) next.heldAfter = state.updatedAt;
+      else {
+        delete next.heldBefore;
+        delete next.heldAfter;
+      }
       if (event.updatedAt === undefined) delete next.openedFrom;
       else next.openedFrom = event.updatedAt;
     } else if (state !== undefined && next.status === "open") Object.assign(next, importsWith(state, event));
@@ -375,6 +395,29 @@ function decideOnRecord(
   if (event.action === "trigger") {
     if (state === undefined) return send("new", "no alert is open for this finding");
     if (state.status === "open") {
+      // A failure between a pass and a responder's resolution that crossed the stack's resolve of it, seen after a
+      // later failure opened this alert: the resolution found the finding failing, and holds it.
+      if (
+        older &&
+        !event.manual &&
+        state.byHand !== true &&
+        state.heldBefore !== undefined &&
+        state.heldAfter !== undefined &&
+        event.updatedAt !== undefined &&
+        event.updatedAt > state.heldAfter &&
+        event.updatedAt < state.heldBefore
+      ) {
+        const held = send("resolve", "a responder resolved its alert after this failure was imported", {
+          status: "resolved",
+          closedBy: "responder",
+          responderAt: state.heldBefore,
+        });
+        if (held.kind === "send") {
+          delete held.next.heldBefore;
+          delete held.next.heldAfter;
+        }
+        return held;
+      }
       if (older && !event.manual)
         return skip("stale", `older than the alert's last update (${time(state.updatedAt)})`);
       // Its group changed (a HIGH member turned CRITICAL with criticalAlone, a route change, alertPer changed):
@@ -467,11 +510,13 @@ function decideOnRecord(
     }
     if (state.closedBy === "responder") {
       const why = "a responder resolved its alert; it pages again when the finding fails after passing";
-      // It fails within the filter again: a close in Security Hub since the resolution is over.
-      if (!newer || state.stillFailing === undefined) return skip("heldByResponder", why);
+      if (!newer) return skip("heldByResponder", why);
+      // It fails within the filter again: a close in Security Hub since the resolution is over. The failure is kept
+      // with the hold's imports: a close before the resolution, seen late, then knows the finding fails since.
       const failing: AlertState = {
         ...state,
         updatedAt: event.updatedAt ?? known,
+        ...heldFailures(state, event),
         version: state.version + 1,
       };
       delete failing.stillFailing;
@@ -579,7 +624,11 @@ function decideOnRecord(
     state.responderAt !== undefined &&
     closedAt > (state.openedFrom ?? 0) &&
     state.updatedAt > state.responderAt &&
-    (event.passed || ((event.below === true || event.stackNoted !== true) && closedAt < state.responderAt))
+    (event.passed
+      ? closedAt >= state.responderAt || !failedBetween(state, closedAt, state.responderAt)
+      : (event.below === true || event.stackNoted !== true) &&
+        closedAt < state.responderAt &&
+        failsOnlyAfter(state, closedAt, state.responderAt))
   ) {
     // Open again, as after a responder's reopening: Security Hub's echo of the resolution's RESOLVED, still on its
     // way, does not close it.
@@ -717,32 +766,79 @@ function importsWith(
 }
 
 /**
- * When an event older than the record says its finding stopped failing: its import's UpdatedAt, unless that is the
- * UpdatedAt of a failure the record knows (the one that opened the alert, or one kept since). Security Hub keeps
- * UpdatedAt through a workflow change, so the event is then a change in the console on that failure, made at the
- * event's time and before the record's next import (a change made later would carry that import's UpdatedAt).
+ * When an event older than the record says its finding stopped failing: a product's pass or severity below the filter
+ * at its import's UpdatedAt. Security Hub keeps UpdatedAt through a workflow change: a workflow RESOLVED (never a
+ * product's import), or a SUPPRESSED on a failure the record knows (the one that opened the alert, or one kept since),
+ * is a change in the console, made at the event's time and before the record's next import (a change made later would
+ * carry that import's UpdatedAt). A RESOLVED on an import the record does not know (its own event still on its way)
+ * was made after that import too, not at it: a responder's resolution in between resolved a failing finding.
  */
 function closedAtOf(state: AlertState, event: AlertEvent): number | undefined {
   const updatedAt = event.updatedAt;
   if (updatedAt === undefined) return undefined;
   const failures = [state.openedFrom ?? state.updatedAt, ...(state.failedAt ?? [])];
-  if (event.below === true || event.at === undefined || !failures.includes(updatedAt)) return updatedAt;
-  const later = [state.updatedAt, ...(state.failedAt ?? []), ...(state.belowAt ?? [])].filter(
-    (time) => time > updatedAt,
-  );
+  if (event.below === true || event.at === undefined) return updatedAt;
+  if (event.passed && !failures.includes(updatedAt)) return updatedAt;
+  const imports = [
+    ...(state.openedFrom === undefined ? [] : [state.openedFrom]),
+    state.updatedAt,
+    ...(state.failedAt ?? []),
+    ...(state.belowAt ?? []),
+  ];
+  const later = imports.filter((time) => time > updatedAt);
   return Math.max(updatedAt, Math.min(event.at, Math.min(...later) - 1));
 }
 
 /**
+ * A failure within the filter imported while a responder's resolution holds the alert, kept with the alert's imports
+ * (failedAt), as an open alert keeps them.
+ */
+function heldFailures(state: AlertState, event: AlertEvent): Pick<AlertState, "failedAt"> | undefined {
+  const at = event.updatedAt;
+  if (
+    at === undefined ||
+    event.manual ||
+    at <= (state.openedFrom ?? 0) ||
+    state.failedAt?.includes(at) === true
+  )
+    return undefined;
+  return { failedAt: [...(state.failedAt ?? []), at].sort((a, b) => a - b).slice(-IMPORTS_KEPT) };
+}
+
+/** Whether the record knows a failure within the filter imported after `from` and before `until`. */
+function failedBetween(state: AlertState, from: number, until: number): boolean {
+  return (state.failedAt ?? []).some((time) => time > from && time < until);
+}
+
+/**
+ * Whether the record knows a failure within the filter imported after a close at `closedAt`, and none before a
+ * responder's resolution at `resolvedAt`: the close was what Security Hub showed when the responder resolved, and the
+ * finding fails since. A failure in between was what the responder resolved (the resolution holds it), and a newer
+ * UpdatedAt alone is no failure: Security Hub keeps a workflow RESOLVED through a re-import that still fails, so a
+ * newer import may show the RESOLVED the stack wrote for the responder's resolution. (After a pass it does not: a
+ * failure sets the workflow back to NEW, and a newer import is one, whatever the stack's write shows of it.)
+ */
+function failsOnlyAfter(state: AlertState, closedAt: number, resolvedAt: number): boolean {
+  return (
+    (state.failedAt ?? []).some((time) => time >= resolvedAt) && !failedBetween(state, closedAt, resolvedAt)
+  );
+}
+
+/**
  * Whether an open alert's finding failed within the filter at `at`, by its last import before then that the alert
- * state knows (the failure that opened the alert, or one kept since). Imports it has not seen yet are not known.
+ * state knows (the failure that opened the alert, or one kept since; a severity below the filter, a console close,
+ * the newest pass seen out of order). Imports it has not seen yet are not known.
  */
 export function failingWhen(state: AlertState, at: number): boolean {
   const last = (times: readonly number[]) => Math.max(-Infinity, ...times.filter((time) => time < at));
   // The newest UpdatedAt an open alert knows is a failing import's (a pass or a severity below the filter in order
   // would have closed it).
   const failed = last([state.openedFrom ?? state.updatedAt, state.updatedAt, ...(state.failedAt ?? [])]);
-  return last(state.belowAt ?? []) <= failed;
+  const passed = state.passedAt === undefined ? [] : [state.passedAt];
+  // A close at a failure's UpdatedAt is a change in the console on that import (a SUPPRESSED seen before the
+  // import's own event is dated by it): it came after the failure.
+  const closed = last([...(state.belowAt ?? []), ...passed]);
+  return closed === -Infinity || closed < failed;
 }
 
 /**

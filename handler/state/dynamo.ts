@@ -82,7 +82,14 @@ function pacingStateOf(item: Record<string, AttributeValue> | undefined): Pacing
 const ALERT_PREFIX = "alert#";
 
 /** The times by which a responder's actions are judged against the finding's imports (alerts.ts), as numbers. */
-const RESPONDER_TIMES = ["stillFailing", "responderAt", "openedFrom", "passedAt", "heldBefore"] as const;
+const RESPONDER_TIMES = [
+  "stillFailing",
+  "responderAt",
+  "openedFrom",
+  "passedAt",
+  "heldBefore",
+  "heldAfter",
+] as const;
 /** The open alert's imports kept, by kind (alerts.ts), as lists of numbers. */
 const IMPORT_TIMES = ["failedAt", "belowAt"] as const;
 

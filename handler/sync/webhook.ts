@@ -255,7 +255,11 @@ export function effectOf(event: WebhookEvent, state: AlertState): WebhookEffect 
       // The alert's own incident stays recorded when a person resolved another one of the finding's.
       const recorded =
         state.incident === undefined || known ? withIncident : { ...state, version: state.version + 1 };
-      const notFailing = state.passedAt !== undefined || !failingWhen(state, event.occurredAt);
+      // A pass after the resolution ended its hold; one before it is weighed with the failures the record knows, as a
+      // severity below the filter is: a failure after the pass and before the resolution is what it resolved.
+      const notFailing =
+        (state.passedAt !== undefined && state.passedAt >= event.occurredAt) ||
+        !failingWhen(state, event.occurredAt);
       if (notFailing && state.updatedAt > event.occurredAt) {
         // The finding passed (after this resolution, or last before it), or fell below the filter before it, and
         // fails again since (its events came out of order): the resolution holds nothing, and PagerDuty, holding
