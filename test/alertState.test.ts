@@ -1312,7 +1312,11 @@ describe("alert state decisions (pure)", () => {
       );
       assert.ok(suppressed.kind === "skip" && suppressed.record !== undefined);
       const failure = decide(suppressed.record, event({ updatedAt: T0 + 1_000 }), OPTIONS);
-      assert.ok(failure.kind === "skip" && failure.record?.failedAt?.includes(T0 + 1_000));
+      assert.ok(
+        failure.kind === "skip" &&
+          failure.record !== undefined &&
+          failure.record.failedAt?.includes(T0 + 1_000) === true,
+      );
       const resolution = webhook("incident.resolved", failure.record, T0 + 60_000);
       assert.ok(
         resolution.kind === "apply" && resolution.next?.status === "open",
