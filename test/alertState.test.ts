@@ -1275,7 +1275,7 @@ describe("alert state decisions (pure)", () => {
     // Not fixed (found reviewing fcf0ae2; it fails before fcf0ae2 too): npm run check:lifecycle -- --seed=120 --path
     // 4216:4:7:14:17:17:21:16:18:6:16:23:19:23:27:30:15:27:25:25:25:22 --only
     // outOfOrder,console,responder,webhooks,webhookRetries,securityHubThrottling. Un-skip with a fix.
-    it.skip("a responder's resolution delivered after a later failure paged, the finding failing when it was made, holds the new alert (seed 120)", () => {
+    it("a responder's resolution delivered after a later failure paged, the finding failing when it was made, holds the new alert (seed 120)", () => {
       // Paged at T0; archived at +1 s, its resolve sent; CRITICAL at +2 s; a responder resolved at +3 s (the
       // finding failing), its webhook's first attempt failing; CRITICAL again at +4 s paged a new alert. The +2 s
       // failure's event, then the resolution's retry, arrive last.
@@ -1289,6 +1289,25 @@ describe("alert state decisions (pure)", () => {
       assert.ok(
         resolution.kind === "apply" && resolution.next?.closedBy === "responder",
         "the responder resolved the +2 s failure, which the +4 s one continues",
+      );
+      assert.equal(resolution.next.sentAt, undefined, "the new alert's resolve is owed");
+
+      // The retry first: nothing is known to have failed between the pass and the resolution yet, and the new alert
+      // stays open; the +2 s failure, when it comes, closes it as held.
+      const early = webhook("incident.resolved", opened, T0 + 3_000);
+      assert.ok(
+        early.kind === "apply" && early.next?.status === "open" && early.next.heldBefore === T0 + 3_000,
+      );
+      const failure = decide(early.next, event({ fingerprint: "f2", updatedAt: T0 + 2_000 }), OPTIONS);
+      assert.ok(
+        failure.kind === "send" &&
+          failure.next.status === "resolved" &&
+          failure.next.closedBy === "responder",
+      );
+      // With no failure in between, the new alert stays open: a later one, or an earlier one, is no hold.
+      assert.equal(
+        outcome(decide(early.next, event({ fingerprint: "f2", updatedAt: T0 + 3_500 }), OPTIONS)),
+        "skip stale",
       );
     });
 

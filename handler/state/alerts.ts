@@ -107,9 +107,9 @@ export interface AlertState {
    */
   heldBefore?: number;
   /**
-   * An alert opened for a failure imported after such a resolution (`heldBefore`), no failure between the pass and
-   * the resolution known then: the pass's UpdatedAt. A failure between the two, seen late, was what the responder
-   * resolved, and the resolution holds the finding.
+   * An alert opened for a failure after a pass closed the finding's last alert: the pass's UpdatedAt. A responder's
+   * resolution of that alert's incident made after the pass and before this failure (`heldBefore`, delivered late)
+   * holds the finding if it failed in between: a failure between the two, seen late, was what the responder resolved.
    */
   heldAfter?: number;
 }
@@ -348,19 +348,19 @@ function decideOnRecord(
       delete next.passedAt;
       delete next.failedAt;
       delete next.belowAt;
-      // A failure after a responder's resolution that crossed the stack's resolve of a pass: one between the pass and
-      // the resolution, still on its way, would show the resolution held the finding (heldAfter).
-      const afterHold =
+      // A failure after a pass: one between the pass and a responder's resolution (one that crossed the stack's
+      // resolve of the pass, or one delivered after this alert opens), still on its way, would show the resolution
+      // held the finding (heldAfter).
+      const afterPass =
         state?.status === "resolved" &&
-        state.heldBefore !== undefined &&
+        state.closedBy === "finding" &&
+        state.stillFailing === undefined &&
         change === "regression" &&
-        event.updatedAt !== undefined &&
-        event.updatedAt >= state.heldBefore;
-      if (afterHold) next.heldAfter = state.updatedAt;
-      else {
+        event.updatedAt !== undefined;
+      if (afterPass) next.heldAfter = state.updatedAt;
+      else delete next.heldAfter;
+      if (!afterPass || state.heldBefore === undefined || (event.updatedAt ?? 0) < state.heldBefore)
         delete next.heldBefore;
-        delete next.heldAfter;
-      }
       if (event.updatedAt === undefined) delete next.openedFrom;
       else next.openedFrom = event.updatedAt;
     } else if (state !== undefined && next.status === "open") Object.assign(next, importsWith(state, event));
@@ -418,8 +418,23 @@ function decideOnRecord(
         }
         return held;
       }
-      if (older && !event.manual)
-        return skip("stale", `older than the alert's last update (${time(state.updatedAt)})`);
+      if (older && !event.manual) {
+        const why = `older than the alert's last update (${time(state.updatedAt)})`;
+        // A failure after the pass this alert followed, before the one that opened it: kept with the alert's imports,
+        // so that a responder's resolution of the last alert, delivered late, is judged by it.
+        const at = event.updatedAt ?? 0;
+        const between =
+          state.heldAfter !== undefined &&
+          at > state.heldAfter &&
+          at < (state.openedFrom ?? 0) &&
+          state.failedAt?.includes(at) !== true;
+        if (!between) return skip("stale", why);
+        return skip("stale", why, {
+          ...state,
+          failedAt: [...(state.failedAt ?? []), at].sort((a, b) => a - b).slice(-IMPORTS_KEPT),
+          version: state.version + 1,
+        });
+      }
       // Its group changed (a HIGH member turned CRITICAL with criticalAlone, a route change, alertPer changed):
       // the alert it had is left, and the one it belongs to now is opened or joined. A page by hand stays its own.
       const regrouped = !event.manual && state.byHand !== true && state.group !== event.group;

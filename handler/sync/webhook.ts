@@ -155,12 +155,37 @@ export function effectOf(event: WebhookEvent, state: AlertState): WebhookEffect 
     state.openedFrom !== undefined &&
     event.occurredAt > state.openedFrom &&
     event.occurredAt > (state.responderAt ?? 0);
+  // A person's resolution of the last alert's incident, made after the pass that closed it and before the failure
+  // that opened the current alert (delivered late): it held the finding if it failed in between. A failure the record
+  // knows closes the current alert as held; one still on its way will (heldBefore).
+  const pass = state.heldAfter;
+  const afterPass =
+    personResolved &&
+    !known &&
+    state.status === "open" &&
+    pass !== undefined &&
+    state.openedFrom !== undefined &&
+    event.occurredAt > pass &&
+    event.occurredAt < state.openedFrom;
+  const failedBetween =
+    afterPass && (state.failedAt ?? []).some((time) => time > pass && time < event.occurredAt);
+  if (afterPass && !failedBetween)
+    return {
+      kind: "apply",
+      note: resolvedNote(agent.name, event.incident),
+      next: {
+        ...state,
+        heldBefore: Math.max(state.heldBefore ?? 0, event.occurredAt),
+        version: state.version + 1,
+      },
+    };
   // A person's resolution, with no pass after it: it holds that failure, and the alert opened for it must close.
   const olderHoldsCurrent =
-    personResolved &&
-    olderActsOnCurrent &&
-    state.status === "open" &&
-    event.occurredAt > (state.passedAt ?? 0);
+    failedBetween ||
+    (personResolved &&
+      olderActsOnCurrent &&
+      state.status === "open" &&
+      event.occurredAt > (state.passedAt ?? 0));
   // A reopening (delivered before or after that resolution): the resolution holds nothing.
   if (event.type === "incident.reopened" && olderActsOnCurrent) return olderReopened(event, state);
   // Every event of the current alert's incident occurs after its trigger was claimed (openedAt); an incident
