@@ -1311,6 +1311,32 @@ describe("alert state decisions (pure)", () => {
       );
     });
 
+    it("a failure between a console close and a responder's resolution, seen after the close owed the trigger again, closes the alert as held (seed 120)", () => {
+      // Paged at T0; a person set SUPPRESSED at +1 s (on the T0 import; the page's NOTIFIED landed over it); CRITICAL
+      // at +4 s; a responder resolved at +5 s, the finding failing; HIGH at +6 s, held. The SUPPRESSED arrives
+      // before the +4 s failure: it owes the trigger again, no failure known between it and the resolution.
+      const open = state({ incident: { id: "Q1" }, openedAt: T0, openedFrom: T0 });
+      const held = webhook("incident.resolved", open, T0 + 5_000);
+      assert.ok(held.kind === "apply" && held.next?.closedBy === "responder");
+      const high = decide(held.next, event({ fingerprint: "f3", updatedAt: T0 + 6_000 }), OPTIONS);
+      assert.ok(high.kind === "skip" && high.skip === "heldByResponder" && high.record !== undefined);
+      const suppressed = event({ action: "resolve", passed: true, triaged: true, at: T0 + 1_000 });
+      const owed = decide(high.record, suppressed, OPTIONS);
+      assert.ok(owed.kind === "skip" && owed.record?.status === "open" && owed.notice !== undefined);
+      const critical = decide(owed.record, event({ fingerprint: "f2", updatedAt: T0 + 4_000 }), OPTIONS);
+      assert.ok(
+        critical.kind === "send" &&
+          critical.next.status === "resolved" &&
+          critical.next.closedBy === "responder",
+        "the responder resolved the +4 s failure: the hold stands",
+      );
+      // Seen before the SUPPRESSED, the +4 s failure is kept with the hold, and the SUPPRESSED owes nothing.
+      const first = decide(high.record, event({ fingerprint: "f2", updatedAt: T0 + 4_000 }), OPTIONS);
+      assert.ok(first.kind === "skip" && first.record?.failedAt?.includes(T0 + 4_000) === true);
+      const late = decide(first.record, suppressed, OPTIONS);
+      assert.ok(late.kind === "skip" && late.notice === undefined && late.record?.status !== "open");
+    });
+
     it("a console SUPPRESSED seen before the import it was made on is after that failure: a later resolution holds nothing (seed 122)", () => {
       // Paged at T0; CRITICAL at +1 s (delivered late); a person set SUPPRESSED in the console at +2 s, on that import
       // (the page's NOTIFIED landed over it); a responder resolved at +60 s; HIGH at +61 s, its update opening a

@@ -499,13 +499,17 @@ function decideOnRecord(
         why: "the resolve recorded may not have reached PagerDuty",
         next: { ...state, version: state.version + 1 },
       };
-    if (!newer && event.updatedAt !== undefined)
-      return skip(
-        "stale",
-        older
-          ? `a later update (${time(state.updatedAt)}) already resolved this finding`
-          : "no newer than the update that resolved this finding (a workflow change reopens nothing)",
-      );
+    if (!newer && event.updatedAt !== undefined) {
+      const why = older
+        ? `a later update (${time(state.updatedAt)}) already resolved this finding`
+        : "no newer than the update that resolved this finding (a workflow change reopens nothing)";
+      // A failure a responder's hold keeps off, seen late, is kept with the hold's imports: a pass from before it,
+      // seen later still, then came before a failure the responder resolved.
+      const kept = state.closedBy === "responder" && older ? heldFailures(state, event) : undefined;
+      return kept === undefined
+        ? skip("stale", why)
+        : skip("stale", why, { ...state, ...kept, version: state.version + 1 });
+    }
     if (
       state.heldBefore !== undefined &&
       event.updatedAt !== undefined &&
@@ -647,6 +651,9 @@ function decideOnRecord(
   ) {
     // Open again, as after a responder's reopening: Security Hub's echo of the resolution's RESOLVED, still on its
     // way, does not close it.
+    // A close before the resolution held nothing only if the finding did not fail in between: a failure between
+    // the two, still on its way, closes the alert again as held (heldAfter, heldBefore).
+    const before = closedAt < state.responderAt;
     const owed: AlertState = {
       ...state,
       status: "open",
@@ -654,6 +661,7 @@ function decideOnRecord(
       passedAt: closedAt,
       version: state.version + 1,
       ...(options.writeBack ? { writeBack: "due" as const } : {}),
+      ...(before ? { heldAfter: closedAt, heldBefore: state.responderAt } : {}),
     };
     delete owed.closedBy;
     delete owed.sentAt;
