@@ -1311,6 +1311,21 @@ describe("alert state decisions (pure)", () => {
       );
     });
 
+    it("a responder's resolution delivered after a later failure paged, the alert before closed by a person's RESOLVED, holds the new alert when the finding failed in between (seed 120)", () => {
+      // Paged at T0; a person set RESOLVED at +1 s, its resolve sent; CRITICAL at +2 s (the page's NOTIFIED had
+      // landed over the RESOLVED); a responder resolved at +3 s; HIGH at +4 s paged a new alert. The +2 s failure,
+      // then the resolution's retry, arrive last.
+      const closed = resolvedQ1({ closedBy: "finding", stillFailing: T0 + 1_000, sentAt: T0 + 1_500 });
+      const later = decide(closed, event({ fingerprint: "f2", updatedAt: T0 + 4_000 }), OPTIONS);
+      assert.ok(later.kind === "send" && later.change === "regression");
+      assert.equal(later.next.heldAfter, T0 + 1_000, "the person's close, not the import it was made on");
+      const opened = { ...later.next, sentAt: OPTIONS.now };
+      const between = decide(opened, event({ fingerprint: "f2", updatedAt: T0 + 2_000 }), OPTIONS);
+      assert.ok(between.kind === "skip" && between.record !== undefined);
+      const resolution = webhook("incident.resolved", between.record, T0 + 3_000);
+      assert.ok(resolution.kind === "apply" && resolution.next?.closedBy === "responder");
+    });
+
     it("a failure between a console close and a responder's resolution, seen after the close owed the trigger again, closes the alert as held (seed 120)", () => {
       // Paged at T0; a person set SUPPRESSED at +1 s (on the T0 import; the page's NOTIFIED landed over it); CRITICAL
       // at +4 s; a responder resolved at +5 s, the finding failing; HIGH at +6 s, held. The SUPPRESSED arrives

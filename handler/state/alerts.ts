@@ -351,13 +351,14 @@ function decideOnRecord(
       // A failure after a pass: one between the pass and a responder's resolution (one that crossed the stack's
       // resolve of the pass, or one delivered after this alert opens), still on its way, would show the resolution
       // held the finding (heldAfter).
+      // A close in Security Hub (a person's RESOLVED, a severity below the filter) counts as a pass does here: the
+      // finding was not failing after it either, until a failure.
       const afterPass =
         state?.status === "resolved" &&
         state.closedBy === "finding" &&
-        state.stillFailing === undefined &&
         change === "regression" &&
         event.updatedAt !== undefined;
-      if (afterPass) next.heldAfter = state.updatedAt;
+      if (afterPass) next.heldAfter = state.stillFailing || state.updatedAt;
       else delete next.heldAfter;
       if (!afterPass || state.heldBefore === undefined || (event.updatedAt ?? 0) < state.heldBefore)
         delete next.heldBefore;
