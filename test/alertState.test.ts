@@ -1214,9 +1214,8 @@ describe("alert state decisions (pure)", () => {
       }
     });
 
-    // Not fixed (found reviewing fcf0ae2; it fails before fcf0ae2 too): npm run check:lifecycle -- --seed=120 --path
-    // 4216:4:7:14:17:17:21:16:18:6:16:23:19:23:27:30:15:27:25:25:25:22 --only
-    // outOfOrder,console,responder,webhooks,webhookRetries,securityHubThrottling. Un-skip with a fix.
+    // npm run check:lifecycle -- --seed=120 --path 4216:4:7:14:17:17:21:16:18:6:16:23:19:23:27:30:15:27:25:25:25:22
+    // --only outOfOrder,console,responder,webhooks,webhookRetries,securityHubThrottling (it failed before fcf0ae2 too).
     it("a responder's resolution delivered after a later failure paged, the finding failing when it was made, holds the new alert (seed 120)", () => {
       // Paged at T0; archived at +1 s, its resolve sent; CRITICAL at +2 s; a responder resolved at +3 s (the
       // finding failing), its webhook's first attempt failing; CRITICAL again at +4 s paged a new alert. The +2 s
