@@ -1,6 +1,10 @@
 import assert from "assert/strict";
 import { OrganizationsClient } from "@aws-sdk/client-organizations";
-import { createAccountFacts, organizationsReads } from "../handler/accounts/organizations";
+import {
+  createAccountFacts,
+  organizationsReads,
+  type OrganizationsReads,
+} from "../handler/accounts/organizations";
 import type { Clock } from "../handler/clock";
 import { createJsonLogger } from "../handler/telemetry/log";
 import { AwsError } from "../standins/awsJson";
@@ -27,10 +31,63 @@ const tree = () => ({
   },
 });
 
+/** Time moves only when the test advances it: a sleep never ends by itself (one aborted ends at once). */
 function manualClock(): Clock & { advance(ms: number): void } {
   let now = Date.parse("2026-03-02T10:00:00Z");
-  return { now: () => now, sleep: () => Promise.resolve(), advance: (ms) => (now += ms) };
+  return {
+    now: () => now,
+    sleep: (_ms, signal) =>
+      new Promise((resolve) => {
+        if (signal?.aborted === true) resolve();
+        else signal?.addEventListener("abort", () => resolve(), { once: true });
+      }),
+    advance: (ms) => (now += ms),
+  };
 }
+
+describe("account facts' lookup budget", () => {
+  // Organizations as the benchmark has it: answers that take no time on the function's clock, however long the
+  // machine running the simulation takes to give them.
+  const slowMachine = (wallMs: number): OrganizationsReads => {
+    const later = <T>(answer: T) => new Promise<T>((resolve) => setTimeout(() => resolve(answer), wallMs));
+    return {
+      listTags: () => later({ tags: { team: "payments" } }),
+      listParents: () => later({ parents: [{ id: "r-ab12", type: "ROOT" }] }),
+      describeUnit: () => later({}),
+    };
+  };
+  const factsOn = (clock: Clock, reads: OrganizationsReads, logs: unknown[] = []) =>
+    createAccountFacts({
+      reads,
+      ttlMs: 15 * 60_000,
+      failureMemoryMs: 60_000,
+      budgetMs: 20,
+      unitNames: false,
+      clock,
+      log: createJsonLogger((line) => logs.push(JSON.parse(line))),
+    });
+
+  it("is the function's clock's time, not the machine's: a lookup that used none of it is not cut short (the benchmark's default routes at 2,000,000 findings)", async () => {
+    const logs: unknown[] = [];
+    const lookup = await factsOn(manualClock(), slowMachine(60), logs)(PAYMENTS);
+    assert.deepEqual(lookup, {
+      kind: "known",
+      facts: { tags: { team: "payments" }, parents: [{ id: "r-ab12" }] },
+    });
+    assert.deepEqual(logs, []);
+  });
+
+  it("still cuts short a lookup that ran past it on the function's clock", async () => {
+    const passing: Clock = { now: () => 0, sleep: () => Promise.resolve() };
+    const never: OrganizationsReads = {
+      listTags: () => new Promise(() => undefined),
+      listParents: () => new Promise(() => undefined),
+      describeUnit: () => new Promise(() => undefined),
+    };
+    const lookup = await factsOn(passing, never)(PAYMENTS);
+    assert.deepEqual(lookup, { kind: "unavailable", reason: "no answer within 20 ms" });
+  });
+});
 
 describe("account facts from AWS Organizations, over real HTTP", () => {
   let organizations: OrganizationsStandIn;
