@@ -1267,6 +1267,28 @@ describe("alert state decisions (pure)", () => {
       assert.ok(resolution.kind === "apply" && resolution.next?.closedBy === "responder");
     });
 
+    it("a failure between a close in Security Hub and a responder's resolution, seen after both, is held (seed 207)", () => {
+      // Paged at T0; MEDIUM at +1 s (or a person's RESOLVED at +1 s); CRITICAL at +400 s; a responder resolved at
+      // +401 s, the finding failing. The resolution's webhook came first, then the close, then the CRITICAL.
+      const held = webhook("incident.resolved", openQ1({}), T0 + 401_000);
+      assert.ok(held.kind === "apply" && held.next?.closedBy === "responder");
+      for (const close of [
+        event({ action: "resolve", below: true, updatedAt: T0 + 1_000 }),
+        event({ action: "resolve", triaged: true, at: T0 + 1_000 }),
+      ]) {
+        const unheld = decide(held.next, close, OPTIONS);
+        assert.ok(unheld.kind === "skip" && unheld.record?.closedBy === "finding");
+        const critical = decide(
+          unheld.record,
+          event({ fingerprint: "f2", updatedAt: T0 + 400_000 }),
+          OPTIONS,
+        );
+        assert.equal(outcome(critical), "skip heldByResponder", "the responder resolved the CRITICAL");
+        const later = decide(unheld.record, event({ fingerprint: "f2", updatedAt: T0 + 402_000 }), OPTIONS);
+        assert.equal(outcome(later), "send regression", "a failure after the resolution pages");
+      }
+    });
+
     it("a failure between a console close and a responder's resolution, seen after the close owed the trigger again, closes the alert as held (seed 120)", () => {
       // Paged at T0; a person set SUPPRESSED at +1 s (on the T0 import; the page's NOTIFIED landed over it); CRITICAL
       // at +4 s; a responder resolved at +5 s, the finding failing; HIGH at +6 s, held. The SUPPRESSED arrives

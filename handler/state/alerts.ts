@@ -696,7 +696,9 @@ function decideOnRecord(
     );
   // A workflow change in the console (a RESOLVED), or a severity below the filter (at its UpdatedAt), that happened
   // before the responder's resolution, with no failing import after it: Security Hub did not show the finding
-  // failing when the responder resolved, so that resolution holds nothing, and the finding's next failure pages.
+  // failing when the responder resolved, so that resolution holds nothing, and the finding's next failure pages. A
+  // failure imported between the close and the resolution, still on its way, was what the responder resolved: it is
+  // held (heldBefore).
   if (
     state.closedBy === "responder" &&
     !event.passed &&
@@ -709,6 +711,7 @@ function decideOnRecord(
     return skip("alreadyResolved", "closed in Security Hub before a responder resolved it", {
       ...unheld,
       stillFailing: changedAt,
+      heldBefore: state.responderAt,
     });
   }
   // A close since the resolution is remembered with the hold; its UpdatedAt too: the import it carries, when its own
