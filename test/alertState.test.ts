@@ -984,8 +984,9 @@ describe("alert state decisions (pure)", () => {
           `${what}: holds nothing`,
         );
         assert.equal(resolution.next.sentAt, T0 + 5_000, `${what}: the CRITICAL's incident stays open`);
-        // Its note is the new incident's page in Security Hub: an echo of it must not pass for a write-back's.
-        assert.equal(resolution.workflow, "NOTIFIED");
+        // Its note is the new incident's page in Security Hub (an echo of it must not pass for a write-back's), and
+        // a person's close since is not overwritten.
+        assert.equal(resolution.workflow, undefined);
         assert.match(resolution.note, /^Paged on-call again/);
         assert.equal(resolution.next.writeBack, undefined);
 

@@ -292,17 +292,13 @@ export function effectOf(event: WebhookEvent, state: AlertState): WebhookEffect 
         // finding's next event (Security Hub's echo of this note) sends the trigger again.
         // A trigger PagerDuty accepted after the resolution opened the alert again already, in a new incident:
         // this note is that page's write-back (an echo of it is taken for the page's own, which clears a write-back
-        // still due).
+        // still due). The workflow is left as it is: a person's close set since, its event still on its way, is not
+        // overwritten.
         const reopenedSince = state.sentAt !== undefined && state.sentAt > event.occurredAt;
         const regressed: AlertState = { ...recorded, responderAt: event.occurredAt };
         if (reopenedSince) {
           delete regressed.writeBack;
-          return {
-            kind: "apply",
-            note: heldNothingNote(agent.name, incident),
-            workflow: "NOTIFIED",
-            next: regressed,
-          };
+          return { kind: "apply", note: heldNothingNote(agent.name, incident), next: regressed };
         }
         regressed.writeBack = "due";
         delete regressed.sentAt;
