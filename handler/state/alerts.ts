@@ -432,7 +432,7 @@ function decideOnRecord(
         if (!between) return skip("stale", why);
         return skip("stale", why, {
           ...state,
-          failedAt: [...(state.failedAt ?? []), at].sort((a, b) => a - b).slice(-IMPORTS_KEPT),
+          failedAt: keptWith(state.failedAt, at),
           version: state.version + 1,
         });
       }
@@ -572,7 +572,7 @@ function decideOnRecord(
       if (!event.passed && event.below !== true && event.stackNoted !== true && !belowAt.includes(closedAt))
         return skip("stale", why, {
           ...state,
-          belowAt: [...belowAt, closedAt].sort((a, b) => a - b).slice(-IMPORTS_KEPT),
+          belowAt: keptWith(belowAt, closedAt),
           version: state.version + 1,
         });
       return skip("stale", why);
@@ -779,6 +779,11 @@ function decideOnRecord(
 /** How many of an open alert's imports of each kind are kept (AlertState.failedAt, belowAt): the newest. */
 const IMPORTS_KEPT = 8;
 
+/** Import times with one more, in order, the newest IMPORTS_KEPT. */
+function keptWith(times: readonly number[] | undefined, at: number): number[] {
+  return [...(times ?? []), at].sort((a, b) => a - b).slice(-IMPORTS_KEPT);
+}
+
 /** The open alert's imports with this event's, when it is a product's import after the failure that opened it. */
 function importsWith(
   state: AlertState,
@@ -789,7 +794,7 @@ function importsWith(
   const key =
     event.action === "trigger" && !event.manual ? "failedAt" : event.below === true ? "belowAt" : undefined;
   if (key === undefined || state[key]?.includes(at) === true) return undefined;
-  return { [key]: [...(state[key] ?? []), at].sort((a, b) => a - b).slice(-IMPORTS_KEPT) };
+  return { [key]: keptWith(state[key], at) };
 }
 
 /**
@@ -829,7 +834,7 @@ function heldFailures(state: AlertState, event: AlertEvent): Pick<AlertState, "f
     state.failedAt?.includes(at) === true
   )
     return undefined;
-  return { failedAt: [...(state.failedAt ?? []), at].sort((a, b) => a - b).slice(-IMPORTS_KEPT) };
+  return { failedAt: keptWith(state.failedAt, at) };
 }
 
 /** Whether the record knows a failure within the filter imported after `from` and before `until`. */
