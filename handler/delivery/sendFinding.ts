@@ -121,6 +121,8 @@ export async function sendFinding(
       fingerprint: mapped.fingerprint,
       passed: routed.passed,
       below: routed.below,
+      ...(routed.workflow ? { workflow: true as const } : {}),
+      ...(finding.lastNoteAtMs === undefined ? {} : { notedAt: finding.lastNoteAtMs }),
       manual: context.byHand,
       finding: identityOf(finding),
       triaged: pastNew || finding.noted,

@@ -133,6 +133,7 @@ export function readAsff(raw: Record<string, unknown>): { finding: Finding } | {
     updatedAt: textAt(raw, "UpdatedAt"),
     updatedAtMs: isoMillis(textAt(raw, "UpdatedAt")),
     notedAtMs: hasNote && !notedByStack ? isoMillis(textAt(raw, "Note", "UpdatedAt")) : undefined,
+    lastNoteAtMs: hasNote ? isoMillis(textAt(raw, "Note", "UpdatedAt")) : undefined,
     sourceUrl: textAt(raw, "SourceUrl"),
     consoleUrl: consoleUrlOf(productArn, id, resources, region),
   };

@@ -25,7 +25,7 @@ export const ACCEPT_ALL: FindingFilter = {
 export type Decision =
   | { action: "trigger"; reason: string }
   /** `below`: the finding still fails, at a severity the stack does not page on. */
-  | { action: "resolve"; reason: string; passed: boolean; below?: true }
+  | { action: "resolve"; reason: string; passed: boolean; below?: true; workflow?: true }
   | { action: "skip"; reason: string };
 
 export function decide(finding: Finding, filter: FindingFilter): Decision {

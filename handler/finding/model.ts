@@ -63,6 +63,8 @@ export interface Finding {
   updatedAtMs?: number;
   /** When a person last wrote the finding's note (ASFF Note.UpdatedAt, epoch ms), when valid. */
   notedAtMs?: number;
+  /** When the finding's note was last written, by anyone (ASFF Note.UpdatedAt, epoch ms), when valid. */
+  lastNoteAtMs?: number;
   sourceUrl?: string;
   /** The finding in the Security Hub console of its own partition and Region, where there is one. */
   consoleUrl?: string;
@@ -93,6 +95,8 @@ export interface Resolution {
    * also what a responder's resolution writes back.
    */
   passed: boolean;
+  /** The finding's workflow closes it (SUPPRESSED, RESOLVED), set with BatchUpdateFindings: it keeps UpdatedAt. */
+  workflow?: true;
 }
 
 /**
@@ -103,7 +107,9 @@ export function resolutionOf(finding: Finding): Resolution | undefined {
   const { compliance, workflow, recordState } = finding;
   if (compliance === "PASSED") return { reason: "compliance status is PASSED", passed: true };
   if (recordState === "ARCHIVED") return { reason: "RecordState is ARCHIVED", passed: true };
-  if (workflow === "SUPPRESSED") return { reason: "workflow status is SUPPRESSED", passed: true };
-  if (workflow === "RESOLVED") return { reason: "workflow status is RESOLVED", passed: false };
+  if (workflow === "SUPPRESSED")
+    return { reason: "workflow status is SUPPRESSED", passed: true, workflow: true };
+  if (workflow === "RESOLVED")
+    return { reason: "workflow status is RESOLVED", passed: false, workflow: true };
   return undefined;
 }

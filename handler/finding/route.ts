@@ -12,6 +12,8 @@ export type Routed =
       passed: boolean;
       /** For a resolve: the finding still fails, below the stack's severity labels. */
       below: boolean;
+      /** For a resolve: the finding's workflow closes it (a change that keeps UpdatedAt). */
+      workflow: boolean;
       /** Who paged by hand, when a person did. */
       byHand?: string;
       finding: Finding;
@@ -46,6 +48,7 @@ export function routeFinding(raw: unknown, filter: FindingFilter, options: Route
     why: decision.reason,
     passed,
     below: decision.action === "resolve" && decision.below === true,
+    workflow: decision.action === "resolve" && decision.workflow === true,
     ...(options.byHand === undefined ? {} : { byHand: options.byHand }),
     finding,
     mapped: mapFinding(

@@ -1,4 +1,5 @@
 import { DEFAULT_ROUTE, routeOfIntegration } from "../finding/routes";
+import { heldOf, openOf, withFact, type Fact, type History } from "./history";
 
 // Alert state: what PagerDuty has been told about each finding, so that the function sends one request per change
 // of an alert instead of one per import. Pure: the decision of what to do with an incoming trigger or resolve,
@@ -112,6 +113,11 @@ export interface AlertState {
    * holds the finding if it failed in between: a failure between the two, seen late, was what the responder resolved.
    */
   heldAfter?: number;
+  /**
+   * What the stack has heard of the finding, in the order it happened (history.ts): whether its alert should be open
+   * is read from it whole, whatever order its events came in. Absent on a record written before it was kept.
+   */
+  history?: Fact[];
 }
 
 /** An incoming event of a finding, as the state sees it. */
@@ -126,6 +132,10 @@ export interface AlertEvent {
   passed: boolean;
   /** A resolve of a finding that still fails, at a severity below the stack's filter. */
   below?: boolean;
+  /** A resolve by the finding's workflow (SUPPRESSED, RESOLVED): a change that keeps the import's UpdatedAt. */
+  workflow?: true;
+  /** When the finding's last note was written (epoch ms): a workflow change made with a note is dated by it. */
+  notedAt?: number;
   /** Paged by a person (a Security Hub custom action): whatever the rules or a responder decided. */
   manual: boolean;
   finding: FindingIdentity;
@@ -266,6 +276,7 @@ function nextOf(state: AlertState | undefined, event: AlertEvent, changes: Parti
     ...(state?.belowAt === undefined ? {} : { belowAt: state.belowAt }),
     ...(state?.heldBefore === undefined ? {} : { heldBefore: state.heldBefore }),
     ...(state?.heldAfter === undefined ? {} : { heldAfter: state.heldAfter }),
+    ...(state?.history === undefined ? {} : { history: state.history }),
     ...routeOf(state, event),
     ...leavingOf(state),
     ...changes,
@@ -303,7 +314,7 @@ export function decide(
   event: AlertEvent,
   options: DecisionOptions,
 ): AlertDecision {
-  const decision = decideOnRecord(state, event, options);
+  const decision = reconciled(state, event, options, decideOnRecord(state, event, options));
   const claim = state?.sentAt === undefined ? state?.claim : undefined;
   if (decision.kind === "send" && claim !== undefined && claim.until > options.now)
     return {
@@ -314,6 +325,57 @@ export function decide(
   return decision;
 }
 
+/** Sends the event: the record PagerDuty is to hold after it. */
+function sendOf(
+  state: AlertState | undefined,
+  event: AlertEvent,
+  options: DecisionOptions,
+  change: Change,
+  why: string,
+  changes: Partial<AlertState> = {},
+): Extract<AlertDecision, { kind: "send" }> {
+  // A moved alert is a new alert on another service: its own incident, and its own note in Security Hub.
+  const opens = change === "new" || change === "regression" || change === "moved";
+  const next = nextOf(state, event, opens && options.writeBack ? { ...changes, writeBack: "due" } : changes);
+  // A new alert belongs to a new incident, which its webhook will name, and shows this copy of the finding only.
+  if (opens) {
+    delete next.incident;
+    next.fingerprints = { [event.format]: event.fingerprint };
+    next.openedAt = options.now;
+    delete next.byHand;
+    delete next.reopened;
+    if (state?.responderAt === undefined) delete next.pastResolution;
+    else next.pastResolution = true;
+    // An alert that opens is its group's, or its own: an open one stays what it was until it closes.
+    if (event.group === undefined) delete next.group;
+    else next.group = event.group;
+    // A responder's action after the failure it opens for is about that failure (an older incident's, delivered
+    // late: see the webhook's olderActsOnCurrent); one before it is of an older alert.
+    if ((next.responderAt ?? 0) <= (event.updatedAt ?? Infinity)) delete next.responderAt;
+    delete next.passedAt;
+    delete next.failedAt;
+    delete next.belowAt;
+    // A failure after a pass: one between the pass and a responder's resolution (one that crossed the stack's
+    // resolve of the pass, or one delivered after this alert opens), still on its way, would show the resolution
+    // held the finding (heldAfter).
+    // A close in Security Hub (a person's RESOLVED, a severity below the filter) counts as a pass does here: the
+    // finding was not failing after it either, until a failure.
+    const afterPass =
+      state?.status === "resolved" &&
+      state.closedBy === "finding" &&
+      change === "regression" &&
+      event.updatedAt !== undefined;
+    if (afterPass) next.heldAfter = state.stillFailing || state.updatedAt;
+    else delete next.heldAfter;
+    if (!afterPass || state.heldBefore === undefined || (event.updatedAt ?? 0) < state.heldBefore)
+      delete next.heldBefore;
+    if (event.updatedAt === undefined) delete next.openedFrom;
+    else next.openedFrom = event.updatedAt;
+  } else if (state !== undefined && next.status === "open") Object.assign(next, importsWith(state, event));
+  if (event.manual && next.status === "open") next.byHand = true;
+  return { kind: "send", change, why, next };
+}
+
 function decideOnRecord(
   state: AlertState | undefined,
   event: AlertEvent,
@@ -322,52 +384,8 @@ function decideOnRecord(
   const known = state?.updatedAt ?? 0;
   const older = event.updatedAt !== undefined && state !== undefined && event.updatedAt < known;
   const newer = event.updatedAt !== undefined && state !== undefined && event.updatedAt > known;
-  const send = (change: Change, why: string, changes: Partial<AlertState> = {}): AlertDecision => {
-    // A moved alert is a new alert on another service: its own incident, and its own note in Security Hub.
-    const opens = change === "new" || change === "regression" || change === "moved";
-    const next = nextOf(
-      state,
-      event,
-      opens && options.writeBack ? { ...changes, writeBack: "due" } : changes,
-    );
-    // A new alert belongs to a new incident, which its webhook will name, and shows this copy of the finding only.
-    if (opens) {
-      delete next.incident;
-      next.fingerprints = { [event.format]: event.fingerprint };
-      next.openedAt = options.now;
-      delete next.byHand;
-      delete next.reopened;
-      if (state?.responderAt === undefined) delete next.pastResolution;
-      else next.pastResolution = true;
-      // An alert that opens is its group's, or its own: an open one stays what it was until it closes.
-      if (event.group === undefined) delete next.group;
-      else next.group = event.group;
-      // A responder's action after the failure it opens for is about that failure (an older incident's, delivered
-      // late: see the webhook's olderActsOnCurrent); one before it is of an older alert.
-      if ((next.responderAt ?? 0) <= (event.updatedAt ?? Infinity)) delete next.responderAt;
-      delete next.passedAt;
-      delete next.failedAt;
-      delete next.belowAt;
-      // A failure after a pass: one between the pass and a responder's resolution (one that crossed the stack's
-      // resolve of the pass, or one delivered after this alert opens), still on its way, would show the resolution
-      // held the finding (heldAfter).
-      // A close in Security Hub (a person's RESOLVED, a severity below the filter) counts as a pass does here: the
-      // finding was not failing after it either, until a failure.
-      const afterPass =
-        state?.status === "resolved" &&
-        state.closedBy === "finding" &&
-        change === "regression" &&
-        event.updatedAt !== undefined;
-      if (afterPass) next.heldAfter = state.stillFailing || state.updatedAt;
-      else delete next.heldAfter;
-      if (!afterPass || state.heldBefore === undefined || (event.updatedAt ?? 0) < state.heldBefore)
-        delete next.heldBefore;
-      if (event.updatedAt === undefined) delete next.openedFrom;
-      else next.openedFrom = event.updatedAt;
-    } else if (state !== undefined && next.status === "open") Object.assign(next, importsWith(state, event));
-    if (event.manual && next.status === "open") next.byHand = true;
-    return { kind: "send", change, why, next };
-  };
+  const send = (change: Change, why: string, changes: Partial<AlertState> = {}): AlertDecision =>
+    sendOf(state, event, options, change, why, changes);
   /** Nothing is sent; a newer UpdatedAt is still recorded (one write), so that older events stay stale. */
   const skip = (
     kind: SkipKind,
@@ -774,6 +792,146 @@ function decideOnRecord(
       ? "a responder resolved its alert in PagerDuty"
       : "its alert is resolved already",
   );
+}
+
+/**
+ * What the event says Security Hub showed of the finding, and when. An import is dated by its UpdatedAt. A workflow
+ * change keeps UpdatedAt: one made with a note (a person's in the console) is dated by the note, one without by the
+ * import that carries it (Security Hub keeps a SUPPRESSED or RESOLVED through a re-import). The echo of the stack's
+ * own write (its note, written after the import, or on an import already known: OCSF comments carry no time), and
+ * any RESOLVED under the stack's note (which a re-import keeps), shows the workflow the stack wrote, which is no
+ * change of the finding: only what its product says is a fact of its import (a pass, an archive, a severity below
+ * the filter; a failure, inferred until the import's own event comes). A person who sets RESOLVED with no note of
+ * their own under the stack's is taken for the stack.
+ */
+export function factOfEvent(event: AlertEvent, history: History = []): Fact | undefined {
+  const at = event.updatedAt;
+  if (at === undefined || event.manual) return undefined;
+  const format = event.format;
+  const notedAt = event.notedAt !== undefined && event.notedAt >= at ? event.notedAt : undefined;
+  // The stack writes RESOLVED only for a responder's resolution, and a re-import keeps it: never a person's close.
+  const stackResolved = event.stackNoted === true && event.action === "resolve" && !event.passed;
+  const echo =
+    stackResolved ||
+    (event.stackNoted === true &&
+      (notedAt !== undefined ||
+        (event.notedAt === undefined && history.some((fact) => fact.at === at && fact.format === format))));
+  if (event.below === true) return { at, kind: "below", format };
+  const byWorkflow = event.action === "resolve" && (event.workflow === true || !event.passed);
+  if (event.action === "resolve" && !byWorkflow) return { at, kind: "passed", format };
+  if (echo)
+    return event.action === "trigger" || !event.passed
+      ? { at, kind: "failing", format, inferred: true }
+      : undefined;
+  if (event.action === "trigger") return { at, kind: "failing", format };
+  return { at: notedAt ?? at, kind: event.passed ? "passed" : "closed", format };
+}
+
+/** A resolved record says who closed it: a responder's resolution that holds the finding, or the finding. */
+function closedByOf(record: AlertState, held: boolean): AlertState {
+  if (record.status !== "resolved") return record;
+  return { ...record, closedBy: held ? "responder" : "finding" };
+}
+
+/**
+ * The decision, checked against the finding's whole history: PagerDuty's alert is to be open exactly when the
+ * finding fails within the filter and no responder's resolution holds it (openOf), whichever order the events came
+ * in. Where the decision's own reading of this one event says otherwise, the history wins: the alert is resolved, or
+ * its trigger sent (by the event that carries the failure, else by Security Hub's echo of the note the notice asks
+ * for). A page by hand, a group's member and an alert moving between services are left to the decision.
+ */
+function reconciled(
+  state: AlertState | undefined,
+  event: AlertEvent,
+  options: DecisionOptions,
+  decision: AlertDecision,
+): AlertDecision {
+  // A record written before histories were kept is left to the decision: a history begun now would lack its past.
+  if (decision.kind === "wait" || (state !== undefined && state.history === undefined)) return decision;
+  const before = state?.history ?? [];
+  const fact = factOfEvent(event, before);
+  const history = withFact(before, fact);
+  const record = decision.kind === "send" ? decision.next : (decision.record ?? state);
+  if (record === undefined) return decision;
+  const held = heldOf(history);
+  const open = openOf(history);
+  const asIs =
+    event.manual ||
+    event.group !== undefined ||
+    record.group !== undefined ||
+    record.byHand === true ||
+    record.leaving !== undefined ||
+    record.movingFrom !== undefined ||
+    (decision.kind === "send" && decision.change === "moved");
+  if (asIs || (record.status === "open") === open) {
+    const kept = closedByOf({ ...record, history }, held);
+    if (decision.kind === "send") return { ...decision, next: kept };
+    const changed =
+      decision.record !== undefined || history.length !== before.length || state?.history === undefined;
+    if (decision.record !== undefined) return { ...decision, record: kept };
+    if (!changed || state === undefined) return decision;
+    return { ...decision, record: { ...kept, version: state.version + 1 } };
+  }
+  const updatedAt = Math.max(state?.updatedAt ?? 0, event.updatedAt ?? 0);
+  if (!open) {
+    const why = held
+      ? "a responder resolved it while it failed, and it has not passed since"
+      : "it does not fail within the filter now";
+    // PagerDuty holds the alert resolved, and the stack knows it: nothing is sent.
+    if (state !== undefined && state.status === "resolved" && state.sentAt !== undefined)
+      return {
+        kind: "skip",
+        skip: held ? "heldByResponder" : "alreadyResolved",
+        why,
+        record: closedByOf({ ...state, updatedAt, history, version: state.version + 1 }, held),
+      };
+    const resolve = sendOf(state, { ...event, action: "resolve" }, options, "resolve", why, {
+      closedBy: held ? "responder" : "finding",
+      history,
+    });
+    return resolve;
+  }
+  const why = "it fails within the filter, and no responder's resolution holds it";
+  // PagerDuty holds the alert open, and the stack knows it: nothing is sent.
+  if (state !== undefined && state.status === "open" && state.sentAt !== undefined)
+    return {
+      kind: "skip",
+      skip: "stale",
+      why,
+      record: { ...state, updatedAt, history, version: state.version + 1 },
+    };
+  const newest = history
+    .filter(
+      (known) => known.format === event.format && known.kind !== "resolved" && known.kind !== "reopened",
+    )
+    .at(-1);
+  // The event shows the finding as it is now: its trigger is the page.
+  const carries = event.action === "trigger" && newest?.kind === "failing" && newest.at === event.updatedAt;
+  if (carries)
+    return state?.status === "open"
+      ? sendOf(state, event, options, "retry", "the last event may not have reached PagerDuty", { history })
+      : sendOf(state, event, options, state?.paged === true ? "regression" : "new", why, { history });
+  // The failure's own event is not this one: the trigger is owed, and Security Hub's echo of the note asked for
+  // (NOTIFIED on the finding as it now is) sends it.
+  if (state === undefined) return decision;
+  const owed: AlertState = {
+    ...state,
+    status: "open",
+    updatedAt,
+    history,
+    version: state.version + 1,
+    ...(options.writeBack ? { writeBack: "due" as const } : {}),
+  };
+  delete owed.closedBy;
+  delete owed.sentAt;
+  const closedAt = history.filter((known) => known.kind !== "failing").at(-1)?.at ?? updatedAt;
+  return {
+    kind: "skip",
+    skip: "stale",
+    why: `${why}: its trigger is owed`,
+    record: owed,
+    notice: { pageAgain: closedAt },
+  };
 }
 
 /** How many of an open alert's imports of each kind are kept (AlertState.failedAt, belowAt): the newest. */

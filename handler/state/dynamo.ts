@@ -8,6 +8,7 @@ import {
 } from "@aws-sdk/client-dynamodb";
 import { createMemoryPacingStore, type PacingState, type PacingStore } from "../delivery/pacing";
 import { expiryOf, type AlertState } from "./alerts";
+import { FACT_KINDS, type Fact, type FactKind } from "./history";
 import {
   EVENT_MEMORY_MS,
   INCIDENT_MEMORY_MS,
@@ -93,6 +94,35 @@ const RESPONDER_TIMES = [
 /** The open alert's imports kept, by kind (alerts.ts), as lists of numbers. */
 const IMPORT_TIMES = ["failedAt", "belowAt"] as const;
 
+/** A fact of a finding's history as a map: its time, its kind and, for Security Hub's, its feed. */
+function factItem(fact: Fact): AttributeValue {
+  return {
+    M: {
+      at: { N: String(fact.at) },
+      kind: { S: fact.kind },
+      ...(fact.format === undefined ? {} : { format: { S: fact.format } }),
+      ...(fact.inferred === true ? { inferred: { BOOL: true } } : {}),
+    },
+  };
+}
+
+/** A stored fact; one the code no longer knows (written by a later version) is dropped. */
+function factOf(value: AttributeValue): Fact[] {
+  const map = value.M;
+  const kind = map?.kind?.S;
+  const at = Number(map?.at?.N);
+  if (kind === undefined || !(FACT_KINDS as readonly string[]).includes(kind) || Number.isNaN(at)) return [];
+  const format = map?.format?.S;
+  return [
+    {
+      at,
+      kind: kind as FactKind,
+      ...(format === "asff" || format === "ocsf" ? { format } : {}),
+      ...(map?.inferred?.BOOL === true ? { inferred: true as const } : {}),
+    },
+  ];
+}
+
 function toItem(state: AlertState, now: number): Record<string, AttributeValue> {
   const item: Record<string, AttributeValue> = {
     id: { S: `${ALERT_PREFIX}${state.dedupKey}` },
@@ -139,6 +169,7 @@ function toItem(state: AlertState, now: number): Record<string, AttributeValue> 
     const times = state[key];
     if (times !== undefined) item[key] = { L: times.map((time) => ({ N: String(time) })) };
   }
+  if (state.history !== undefined) item.history = { L: state.history.map(factItem) };
   if (state.claim !== undefined) {
     item.claimVersion = { N: String(state.claim.version) };
     item.claimUntil = { N: String(state.claim.until) };
@@ -199,6 +230,8 @@ function fromItem(dedupKey: string, item: Record<string, AttributeValue>): Alert
     const times = item[key]?.L;
     if (times !== undefined) state[key] = times.map((time) => Number(time.N));
   }
+  const history = item.history?.L;
+  if (history !== undefined) state.history = history.flatMap(factOf);
   const claimVersion = number("claimVersion");
   const claimUntil = number("claimUntil");
   if (claimVersion !== undefined && claimUntil !== undefined)

@@ -333,6 +333,8 @@ export function createWebhookHandler(
     }
     const effect = effectOf(event, state);
     if (effect.kind === "ignore") {
+      if (effect.next !== undefined && !(await alertStore.put(effect.next, state.version, clock.now())))
+        throw new Error("the alert state changed meanwhile");
       log.info("webhook event changes nothing", { ...fields, dedupKey, reason: effect.reason });
       return "ignored";
     }

@@ -1,6 +1,7 @@
 import { createHmac, timingSafeEqual } from "crypto";
 import { isObject, parseJson, textAt, valueAt } from "../finding/json";
 import { failingWhen, type AlertState } from "../state/alerts";
+import { heldOf, openOf, withFact, type Fact } from "../state/history";
 import { failingOf, resolvedByResponder, type GroupState } from "../state/groups";
 import {
   groupNote,
@@ -111,7 +112,8 @@ export function readWebhook(body: string): WebhookReading {
 }
 
 export type WebhookEffect =
-  | { kind: "ignore"; reason: string }
+  /** Security Hub is not told; `next`: the alert state still learns of the event (a responder's action). */
+  | { kind: "ignore"; reason: string; next?: AlertState }
   | {
       kind: "apply";
       /** What Security Hub is told. */
@@ -141,8 +143,70 @@ function withIncidentOf<
   return { incident, next };
 }
 
-/** What an event of the incident means for its finding, given the finding's alert state. */
+/** A responder's action, as a fact of the finding's history. */
+function responderFact(event: WebhookEvent): Fact | undefined {
+  if (event.type === "incident.resolved" && event.agent.person)
+    return { at: event.occurredAt, kind: "resolved" };
+  if (event.type === "incident.reopened") return { at: event.occurredAt, kind: "reopened" };
+  return undefined;
+}
+
+/**
+ * What an event of the incident means for its finding, given the finding's alert state. A responder's action, of
+ * any incident of the finding's and delivered in any order, joins the finding's history, and the alert is to be open
+ * exactly when that history says so (openOf): where the event's own reading says otherwise, the trigger or resolve
+ * is owed (the record unconfirmed), and the finding's next event (Security Hub's echo of the note) sends it.
+ */
 export function effectOf(event: WebhookEvent, state: AlertState): WebhookEffect {
+  const effect = effectByCase(event, state);
+  const before = state.history;
+  // A record written before histories were kept is left to the event's own reading.
+  if (before === undefined || state.group !== undefined || state.byHand === true) return effect;
+  const history = withFact(before, responderFact(event));
+  if (history.length === before.length) return effect;
+  const held = heldOf(history);
+  const open = openOf(history);
+  // What PagerDuty holds after the action: a resolution resolved the alert, a reopening opened it, unless the stack's
+  // own event, accepted after the action, changed it since.
+  const after = state.sentAt !== undefined && state.sentAt > event.occurredAt;
+  const pagerDutyOpen =
+    event.type === "incident.resolved"
+      ? state.status === "open" && after
+      : !(state.status === "resolved" && after);
+  // Not confirmed: what PagerDuty holds is not known, and what is recorded is sent again either way.
+  const owed = state.sentAt === undefined || pagerDutyOpen !== open;
+  const next: AlertState = { ...(effect.next ?? { ...state, version: state.version + 1 }), history };
+  if (owed) delete next.sentAt;
+  else next.sentAt = state.sentAt;
+  if (open) {
+    next.status = "open";
+    delete next.closedBy;
+    if (owed) next.writeBack = "due";
+  } else {
+    next.status = "resolved";
+    next.closedBy = held ? "responder" : "finding";
+    delete next.writeBack;
+    delete next.reopened;
+  }
+  const workflow = open
+    ? effect.kind === "apply" && effect.workflow === "NOTIFIED"
+      ? ("NOTIFIED" as const)
+      : undefined
+    : held
+      ? ("RESOLVED" as const)
+      : undefined;
+  // Security Hub is told when something is owed: its echo of the note is the finding's next event, which sends it.
+  if (effect.kind === "ignore" && !owed) return { ...effect, next };
+  const note =
+    effect.kind === "apply"
+      ? effect.note
+      : event.type === "incident.reopened"
+        ? reopenedNote(event.agent.name, event.incident)
+        : resolvedNote(event.agent.name, event.incident);
+  return { kind: "apply", note, ...(workflow === undefined ? {} : { workflow }), next };
+}
+
+function effectByCase(event: WebhookEvent, state: AlertState): WebhookEffect {
   const { agent } = event;
   const known = state.incident?.id === event.incident.id;
   const personResolved = event.type === "incident.resolved" && agent.person;

@@ -1,0 +1,94 @@
+import type { FindingFormat } from "./alerts";
+
+// A finding's history as the stack has heard it: what Security Hub showed of it at each time (a failure within the
+// filter, a severity below it, a pass, a person's close in the console) and what responders did in PagerDuty. Events
+// reach the stack in any order (EventBridge, SQS, PagerDuty's retries), but each says when it happened, so the
+// history is kept in the order things happened, and whether the finding's alert should be open is read from it whole:
+// the same facts give the same answer whichever order they came in. Pure.
+
+/**
+ * What a fact says: Security Hub showed the finding `failing` within the filter, failing `below` it, `passed` (done:
+ * passed, archived or suppressed, which ends a responder's hold) or `closed` (a person's workflow RESOLVED in the
+ * console, which does not); or a responder `resolved` or `reopened` its incident in PagerDuty.
+ */
+export const FACT_KINDS = ["failing", "below", "passed", "closed", "resolved", "reopened"] as const;
+
+export type FactKind = (typeof FACT_KINDS)[number];
+
+export interface Fact {
+  /** When it happened (epoch ms): an import's UpdatedAt, a console change's time, a webhook's occurred_at. */
+  at: number;
+  kind: FactKind;
+  /** Which feed showed it (Security Hub's facts only): an echo of the stack's own write is told by its import. */
+  format?: FindingFormat;
+  /**
+   * Known only from Security Hub's echo of the stack's own write, which shows the import it landed on failing by its
+   * product (the workflow it shows is the stack's): the import's own event, when it comes, says what it was.
+   */
+  inferred?: true;
+}
+
+export type History = readonly Fact[];
+
+/** How many facts are kept: the newest. A finding's hold is decided by its last few changes. */
+export const FACTS_KEPT = 32;
+
+const RESPONDER: readonly FactKind[] = ["resolved", "reopened"];
+
+function isResponder(fact: Fact): boolean {
+  return RESPONDER.includes(fact.kind);
+}
+
+/**
+ * Facts in the order they happened. At the same millisecond a responder acted on what Security Hub showed then, so
+ * Security Hub's facts come first.
+ */
+function order(one: Fact, other: Fact): number {
+  return one.at - other.at || Number(isResponder(one)) - Number(isResponder(other));
+}
+
+/**
+ * The history with one more fact, the newest FACTS_KEPT. A fact already known adds nothing, nor does an inferred one
+ * for an import already known; an import's own fact takes the place of one inferred for it.
+ */
+export function withFact(history: History | undefined, fact: Fact | undefined): Fact[] {
+  const facts = [...(history ?? [])];
+  if (fact === undefined) return facts;
+  const sameImport = (known: Fact) => known.at === fact.at && known.format === fact.format;
+  if (facts.some((known) => sameImport(known) && (known.kind === fact.kind || fact.inferred === true)))
+    return facts;
+  const kept =
+    fact.inferred === true ? facts : facts.filter((known) => !(sameImport(known) && known.inferred));
+  return [...kept, fact].sort(order).slice(-FACTS_KEPT);
+}
+
+/**
+ * Whether Security Hub showed the finding failing within the filter just after `at`: its last fact by then, from
+ * either feed (the new Security Hub updates a finding's ASFF and OCSF copies together, and either one's pass is the
+ * finding's).
+ */
+export function failingAt(history: History, at: number): boolean {
+  return history.filter((fact) => !isResponder(fact) && fact.at <= at).at(-1)?.kind === "failing";
+}
+
+/**
+ * Whether a responder's resolution holds the finding: the last responder's action was a resolution, made while the
+ * finding failed within the filter, and the finding has not passed since.
+ */
+export function heldOf(history: History): boolean {
+  const last = history.filter(isResponder).at(-1);
+  if (last?.kind !== "resolved") return false;
+  return failingAt(history, last.at) && !history.some((fact) => fact.kind === "passed" && fact.at > last.at);
+}
+
+/** Whether the finding's alert should be open: it fails within the filter now, and no responder's resolution holds it. */
+export function openOf(history: History): boolean {
+  return failingAt(history, Infinity) && !heldOf(history);
+}
+
+/** The newest time of a Security Hub fact of this kind and feed, if any. */
+export function lastOf(history: History, kind: FactKind, format?: FindingFormat): number | undefined {
+  return history
+    .filter((fact) => fact.kind === kind && (format === undefined || fact.format === format))
+    .at(-1)?.at;
+}
