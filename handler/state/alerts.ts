@@ -799,18 +799,25 @@ function decideOnRecord(
  * change keeps UpdatedAt: one made with a note (a person's in the console) is dated by the note, one without by the
  * import that carries it (Security Hub keeps a SUPPRESSED or RESOLVED through a re-import). The echo of the stack's
  * own write (its note, written after the import, or on an import already known: OCSF comments carry no time), and
- * any RESOLVED under the stack's note (which a re-import keeps), shows the workflow the stack wrote, which is no
+ * the stack's RESOLVED kept by a re-import, shows the workflow the stack wrote, which is no
  * change of the finding: only what its product says is a fact of its import (a pass, an archive, a severity below
  * the filter; a failure, inferred until the import's own event comes). A person who sets RESOLVED with no note of
- * their own under the stack's is taken for the stack.
+ * their own under the stack's, after a responder's resolution, is taken for the stack.
  */
 export function factOfEvent(event: AlertEvent, history: History = []): Fact | undefined {
   const at = event.updatedAt;
   if (at === undefined || event.manual) return undefined;
   const format = event.format;
   const notedAt = event.notedAt !== undefined && event.notedAt >= at ? event.notedAt : undefined;
-  // The stack writes RESOLVED only for a responder's resolution, and a re-import keeps it: never a person's close.
-  const stackResolved = event.stackNoted === true && event.action === "resolve" && !event.passed;
+  // The stack writes RESOLVED for a responder's resolution (recorded first), and a re-import keeps it: under its
+  // note, a RESOLVED since that resolution is the stack's unless a person is known to have closed the finding since.
+  const resolution = history.filter((fact) => fact.kind === "resolved").at(-1);
+  const stackResolved =
+    event.stackNoted === true &&
+    event.action === "resolve" &&
+    !event.passed &&
+    resolution !== undefined &&
+    !history.some((fact) => fact.kind === "closed" && fact.at > resolution.at);
   const echo =
     stackResolved ||
     (event.stackNoted === true &&
