@@ -1,5 +1,5 @@
 import { DEFAULT_ROUTE, routeOfIntegration } from "../finding/routes";
-import { heldOf, openOf, withFact, type Fact, type History } from "./history";
+import { heldOf, lastBefore, openOf, withFact, type Fact, type History } from "./history";
 
 // Alert state: what PagerDuty has been told about each finding, so that the function sends one request per change
 // of an alert instead of one per import. Pure: the decision of what to do with an incoming trigger or resolve,
@@ -802,22 +802,23 @@ function decideOnRecord(
  * the stack's RESOLVED kept by a re-import, shows the workflow the stack wrote, which is no
  * change of the finding: only what its product says is a fact of its import (a pass, an archive, a severity below
  * the filter; a failure, inferred until the import's own event comes). A person who sets RESOLVED with no note of
- * their own under the stack's, after a responder's resolution, is taken for the stack.
+ * their own under the stack's, after the stack wrote a responder's resolution, is taken for the stack.
  */
 export function factOfEvent(event: AlertEvent, history: History = []): Fact | undefined {
   const at = event.updatedAt;
   if (at === undefined || event.manual) return undefined;
   const format = event.format;
   const notedAt = event.notedAt !== undefined && event.notedAt >= at ? event.notedAt : undefined;
-  // The stack writes RESOLVED for a responder's resolution (recorded first), and a re-import keeps it: under its
-  // note, a RESOLVED since that resolution is the stack's unless a person is known to have closed the finding since.
-  const resolution = history.filter((fact) => fact.kind === "resolved").at(-1);
+  // The stack writes RESOLVED for a responder's resolution (resolvedWritten), and a re-import keeps it: under its
+  // note, a RESOLVED is the stack's unless a person had closed the finding when it was written, or has since.
+  const written = history.filter((fact) => fact.kind === "resolvedWritten").at(-1);
   const stackResolved =
     event.stackNoted === true &&
     event.action === "resolve" &&
     !event.passed &&
-    resolution !== undefined &&
-    !history.some((fact) => fact.kind === "closed" && fact.at > resolution.at);
+    written !== undefined &&
+    lastBefore(history, written.at)?.kind !== "closed" &&
+    !history.some((fact) => fact.kind === "closed" && fact.at > written.at);
   const echo =
     stackResolved ||
     (event.stackNoted === true &&

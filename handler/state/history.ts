@@ -9,9 +9,19 @@ import type { FindingFormat } from "./alerts";
 /**
  * What a fact says: Security Hub showed the finding `failing` within the filter, failing `below` it, `passed` (done:
  * passed, archived or suppressed, which ends a responder's hold) or `closed` (a person's workflow RESOLVED in the
- * console, which does not); or a responder `resolved` or `reopened` its incident in PagerDuty.
+ * console, which does not); a responder `resolved` or `reopened` its incident in PagerDuty; or the stack wrote
+ * RESOLVED to Security Hub for a responder's resolution (`resolvedWritten`, dated by the resolution), which a
+ * re-import keeps and which is no close of the finding's.
  */
-export const FACT_KINDS = ["failing", "below", "passed", "closed", "resolved", "reopened"] as const;
+export const FACT_KINDS = [
+  "failing",
+  "below",
+  "passed",
+  "closed",
+  "resolved",
+  "reopened",
+  "resolvedWritten",
+] as const;
 
 export type FactKind = (typeof FACT_KINDS)[number];
 
@@ -33,18 +43,28 @@ export type History = readonly Fact[];
 /** How many facts are kept: the newest. A finding's hold is decided by its last few changes. */
 export const FACTS_KEPT = 32;
 
+const SECURITY_HUB: readonly FactKind[] = ["failing", "below", "passed", "closed"];
 const RESPONDER: readonly FactKind[] = ["resolved", "reopened"];
+
+function isSecurityHub(fact: Fact): boolean {
+  return SECURITY_HUB.includes(fact.kind);
+}
 
 function isResponder(fact: Fact): boolean {
   return RESPONDER.includes(fact.kind);
 }
 
 /**
- * Facts in the order they happened. At the same millisecond a responder acted on what Security Hub showed then, so
- * Security Hub's facts come first.
+ * Facts in the order they happened. At the same millisecond a responder acted on what Security Hub showed then, and
+ * the stack wrote what the responder did, so Security Hub's facts come first; among those, a workflow change on an
+ * import comes after it (FACT_KINDS' order): whatever order they were heard in, the same facts are in the same order.
  */
 function order(one: Fact, other: Fact): number {
-  return one.at - other.at || Number(isResponder(one)) - Number(isResponder(other));
+  return (
+    one.at - other.at ||
+    FACT_KINDS.indexOf(one.kind) - FACT_KINDS.indexOf(other.kind) ||
+    (one.format ?? "").localeCompare(other.format ?? "")
+  );
 }
 
 /**
@@ -68,7 +88,12 @@ export function withFact(history: History | undefined, fact: Fact | undefined): 
  * finding's).
  */
 export function failingAt(history: History, at: number): boolean {
-  return history.filter((fact) => !isResponder(fact) && fact.at <= at).at(-1)?.kind === "failing";
+  return lastBefore(history, at)?.kind === "failing";
+}
+
+/** Security Hub's last fact of the finding by `at`. */
+export function lastBefore(history: History, at: number): Fact | undefined {
+  return history.filter((fact) => isSecurityHub(fact) && fact.at <= at).at(-1);
 }
 
 /**
@@ -84,11 +109,4 @@ export function heldOf(history: History): boolean {
 /** Whether the finding's alert should be open: it fails within the filter now, and no responder's resolution holds it. */
 export function openOf(history: History): boolean {
   return failingAt(history, Infinity) && !heldOf(history);
-}
-
-/** The newest time of a Security Hub fact of this kind and feed, if any. */
-export function lastOf(history: History, kind: FactKind, format?: FindingFormat): number | undefined {
-  return history
-    .filter((fact) => fact.kind === kind && (format === undefined || fact.format === format))
-    .at(-1)?.at;
 }

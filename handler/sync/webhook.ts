@@ -203,6 +203,9 @@ export function effectOf(event: WebhookEvent, state: AlertState): WebhookEffect 
       : event.type === "incident.reopened"
         ? reopenedNote(event.agent.name, event.incident)
         : resolvedNote(event.agent.name, event.incident);
+  // Security Hub will show the stack's RESOLVED, which a re-import keeps: it is remembered as the stack's.
+  if (workflow === "RESOLVED")
+    next.history = withFact(history, { at: event.occurredAt, kind: "resolvedWritten" });
   return { kind: "apply", note, ...(workflow === undefined ? {} : { workflow }), next };
 }
 

@@ -1,0 +1,179 @@
+import assert from "assert/strict";
+import fc from "fast-check";
+import { factOfEvent, type AlertEvent } from "../handler/state/alerts";
+import {
+  FACTS_KEPT,
+  FACT_KINDS,
+  heldOf,
+  openOf,
+  withFact,
+  type Fact,
+  type FactKind,
+} from "../handler/state/history";
+
+// A finding's history decides whether its alert is open: the same facts, heard in any order, give the same answer.
+
+const T0 = Date.parse("2026-03-02T10:00:00.000Z");
+
+/** Facts one second apart, in the order given. */
+function history(...kinds: FactKind[]): Fact[] {
+  return kinds.reduce<Fact[]>(
+    (facts, kind, index) =>
+      withFact(facts, {
+        at: T0 + index * 1_000,
+        kind,
+        ...(kind === "resolved" || kind === "reopened" ? {} : { format: "asff" as const }),
+      }),
+    [],
+  );
+}
+
+function event(overrides: Partial<AlertEvent>): AlertEvent {
+  return {
+    dedupKey: "securityhub-abc",
+    action: "trigger",
+    updatedAt: T0,
+    format: "asff",
+    fingerprint: "f1",
+    passed: false,
+    manual: false,
+    finding: { id: "finding-1" },
+    triaged: false,
+    ...overrides,
+  };
+}
+
+describe("a finding's history", () => {
+  it("holds a finding a responder resolved while it failed within the filter, until it passes or the responder reopens", () => {
+    const cases: [FactKind[], { open: boolean; held: boolean }][] = [
+      [["failing"], { open: true, held: false }],
+      [["failing", "resolved"], { open: false, held: true }],
+      [["failing", "resolved", "failing"], { open: false, held: true }],
+      [["failing", "resolved", "below", "failing"], { open: false, held: true }],
+      [["failing", "resolved", "closed", "failing"], { open: false, held: true }],
+      [["failing", "resolved", "passed", "failing"], { open: true, held: false }],
+      [["failing", "resolved", "reopened"], { open: true, held: false }],
+      [["failing", "resolved", "reopened", "resolved"], { open: false, held: true }],
+      // Not failing within the filter when the responder resolved: the resolution holds nothing.
+      [["failing", "below", "resolved", "failing"], { open: true, held: false }],
+      [["failing", "closed", "resolved", "failing"], { open: true, held: false }],
+      [["failing", "passed", "resolved", "failing"], { open: true, held: false }],
+      // Reopened while the finding is below the filter: the alert is to be closed.
+      [["failing", "below", "resolved", "reopened"], { open: false, held: false }],
+      [["failing", "resolved", "below", "reopened"], { open: false, held: false }],
+    ];
+    for (const [kinds, expected] of cases)
+      assert.deepEqual(
+        { open: openOf(history(...kinds)), held: heldOf(history(...kinds)) },
+        expected,
+        kinds.join(", "),
+      );
+  });
+
+  it("is the same whichever order its facts are heard in", () => {
+    const fact = fc
+      .record({
+        at: fc.integer({ min: 0, max: 20 }).map((second) => T0 + second * 1_000),
+        kind: fc.constantFrom(...FACT_KINDS),
+      })
+      .map((one): Fact =>
+        one.kind === "resolved" || one.kind === "reopened" ? one : { ...one, format: "asff" },
+      );
+    // Facts of one millisecond included: a workflow change dated by the import it was made on.
+    const heard = fc
+      .uniqueArray(fact, { maxLength: 12, selector: (one) => `${one.at} ${one.kind}` })
+      .chain((facts) =>
+        fc.tuple(
+          fc.constant(facts),
+          fc.shuffledSubarray(facts, { minLength: facts.length, maxLength: facts.length }),
+        ),
+      );
+    const heardIn = (facts: Fact[]) => facts.reduce<Fact[]>((known, one) => withFact(known, one), []);
+    fc.assert(
+      fc.property(heard, ([facts, reordered]) => {
+        assert.deepEqual(heardIn(reordered), heardIn(facts));
+        assert.equal(openOf(heardIn(reordered)), openOf(heardIn(facts)));
+      }),
+      { seed: 18, numRuns: 1_000 },
+    );
+  });
+
+  it("keeps the newest facts and drops duplicates", () => {
+    let facts: Fact[] = [];
+    for (let second = 0; second < FACTS_KEPT + 5; second += 1)
+      facts = withFact(facts, { at: T0 + second * 1_000, kind: "failing", format: "asff" });
+    facts = withFact(facts, { at: T0 + 1_000, kind: "passed", format: "asff" });
+    assert.equal(facts.length, FACTS_KEPT);
+    assert.equal(
+      facts[0]?.at,
+      T0 + 5_000,
+      "older facts drop out, and a fact older than all kept is dropped too",
+    );
+    assert.equal(withFact(facts, facts.at(-1)).length, FACTS_KEPT);
+  });
+
+  it("takes an import's own fact over one inferred from the stack's echo of it", () => {
+    const inferred = withFact([], { at: T0, kind: "failing", format: "asff", inferred: true });
+    assert.equal(openOf(inferred), true);
+    const own = withFact(inferred, { at: T0, kind: "passed", format: "asff" });
+    assert.deepEqual(own, [{ at: T0, kind: "passed", format: "asff" }]);
+    assert.deepEqual(withFact(own, { at: T0, kind: "failing", format: "asff", inferred: true }), own);
+  });
+});
+
+describe("what an event says of the finding (factOfEvent)", () => {
+  const resolution: Fact = { at: T0 + 2_000, kind: "resolved" };
+  const written: Fact = { at: T0 + 2_000, kind: "resolvedWritten" };
+
+  it("dates an import by its UpdatedAt, and a person's workflow change by their note", () => {
+    assert.deepEqual(factOfEvent(event({})), { at: T0, kind: "failing", format: "asff" });
+    assert.deepEqual(factOfEvent(event({ action: "resolve", passed: true })), {
+      at: T0,
+      kind: "passed",
+      format: "asff",
+    });
+    assert.deepEqual(factOfEvent(event({ action: "resolve", below: true, format: "ocsf" })), {
+      at: T0,
+      kind: "below",
+      format: "ocsf",
+    });
+    const console = event({ action: "resolve", passed: true, workflow: true, notedAt: T0 + 1_500 });
+    assert.deepEqual(factOfEvent(console), { at: T0 + 1_500, kind: "passed", format: "asff" });
+    // A re-import that keeps a SUPPRESSED set before it shows the finding suppressed at its own UpdatedAt.
+    const kept = event({ action: "resolve", passed: true, workflow: true, notedAt: T0 - 5_000 });
+    assert.deepEqual(factOfEvent(kept), { at: T0, kind: "passed", format: "asff" });
+    assert.equal(factOfEvent(event({ manual: true })), undefined, "a page by hand is no fact of the finding");
+  });
+
+  it("takes the stack's own writes for no change of the finding: only what its product says", () => {
+    const echo = event({ stackNoted: true, notedAt: T0 + 3_000 });
+    assert.deepEqual(factOfEvent(echo), { at: T0, kind: "failing", format: "asff", inferred: true });
+    const stackResolved = event({ action: "resolve", stackNoted: true, notedAt: T0 + 3_000, workflow: true });
+    assert.deepEqual(factOfEvent(stackResolved, [resolution, written]), {
+      at: T0,
+      kind: "failing",
+      format: "asff",
+      inferred: true,
+    });
+    // A re-import that keeps the stack's RESOLVED of the responder's resolution: the product still fails.
+    const reimport = event({
+      action: "resolve",
+      updatedAt: T0 + 9_000,
+      stackNoted: true,
+      notedAt: T0 + 3_000,
+      workflow: true,
+    });
+    assert.equal(factOfEvent(reimport, [resolution, written])?.kind, "failing");
+    // With no RESOLVED written by the stack (none, or a resolution that held nothing), it is a person's, under a
+    // note of the stack's.
+    assert.deepEqual(factOfEvent(reimport, [resolution]), { at: T0 + 9_000, kind: "closed", format: "asff" });
+    // So it is after a person's close since the stack's write, or when a person had closed the finding before it.
+    const since: Fact = { at: T0 + 4_000, kind: "closed", format: "asff" };
+    assert.equal(factOfEvent(reimport, [resolution, written, since])?.kind, "closed");
+    const before: Fact = { at: T0 + 1_000, kind: "closed", format: "asff" };
+    assert.equal(factOfEvent(reimport, [before, resolution, written])?.kind, "closed");
+    // The echo of a pass is the pass.
+    const pass = event({ action: "resolve", passed: true, stackNoted: true, notedAt: T0 + 3_000 });
+    assert.deepEqual(factOfEvent(pass), { at: T0, kind: "passed", format: "asff" });
+  });
+});
