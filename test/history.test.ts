@@ -170,6 +170,8 @@ describe("what an event says of the finding (factOfEvent)", () => {
     // So it is after a person's close since the stack's write, or when a person had closed the finding before it.
     const since: Fact = { at: T0 + 4_000, kind: "closed", format: "asff" };
     assert.equal(factOfEvent(reimport, [resolution, written, since])?.kind, "closed");
+    const suppressed: Fact = { at: T0 + 4_000, kind: "passed", format: "asff" };
+    assert.equal(factOfEvent(reimport, [resolution, written, suppressed])?.kind, "closed");
     const before: Fact = { at: T0 + 1_000, kind: "closed", format: "asff" };
     assert.equal(factOfEvent(reimport, [before, resolution, written])?.kind, "closed");
     // The echo of a pass is the pass.

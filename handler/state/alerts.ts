@@ -810,7 +810,8 @@ export function factOfEvent(event: AlertEvent, history: History = []): Fact | un
   const format = event.format;
   const notedAt = event.notedAt !== undefined && event.notedAt >= at ? event.notedAt : undefined;
   // The stack writes RESOLVED for a responder's resolution (resolvedWritten), and a re-import keeps it: under its
-  // note, a RESOLVED is the stack's unless a person had closed the finding when it was written, or has since.
+  // note, a RESOLVED is the stack's unless a person had closed the finding when it was written, or the finding was
+  // closed or passed since (Security Hub sets a failure after a pass back to NEW, and a person's close is theirs).
   const written = history.filter((fact) => fact.kind === "resolvedWritten").at(-1);
   const stackResolved =
     event.stackNoted === true &&
@@ -818,7 +819,7 @@ export function factOfEvent(event: AlertEvent, history: History = []): Fact | un
     !event.passed &&
     written !== undefined &&
     lastBefore(history, written.at)?.kind !== "closed" &&
-    !history.some((fact) => fact.kind === "closed" && fact.at > written.at);
+    !history.some((fact) => (fact.kind === "closed" || fact.kind === "passed") && fact.at > written.at);
   const echo =
     stackResolved ||
     (event.stackNoted === true &&
