@@ -174,6 +174,9 @@ describe("what an event says of the finding (factOfEvent)", () => {
     assert.equal(factOfEvent(reimport, [resolution, written, suppressed])?.kind, "closed");
     const before: Fact = { at: T0 + 1_000, kind: "closed", format: "asff" };
     assert.equal(factOfEvent(reimport, [before, resolution, written])?.kind, "closed");
+    // The echo of a note of the stack's (an acknowledgement's) on a finding a person closed: their own event dates it.
+    const covered = event({ action: "resolve", stackNoted: true, notedAt: T0 + 3_000, workflow: true });
+    assert.equal(factOfEvent(covered, []), undefined);
     // The echo of a pass is the pass.
     const pass = event({ action: "resolve", passed: true, stackNoted: true, notedAt: T0 + 3_000 });
     assert.deepEqual(factOfEvent(pass), { at: T0, kind: "passed", format: "asff" });

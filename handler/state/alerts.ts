@@ -795,23 +795,29 @@ function decideOnRecord(
 }
 
 /**
- * What the event says Security Hub showed of the finding, and when. An import is dated by its UpdatedAt. A workflow
- * change keeps UpdatedAt: one made with a note (a person's in the console) is dated by the note, one without by the
- * import that carries it (Security Hub keeps a SUPPRESSED or RESOLVED through a re-import). The echo of the stack's
- * own write (its note, written after the import, or on an import already known: OCSF comments carry no time), and
- * the stack's RESOLVED kept by a re-import, shows the workflow the stack wrote, which is no
- * change of the finding: only what its product says is a fact of its import (a pass, an archive, a severity below
- * the filter; a failure, inferred until the import's own event comes). A person who sets RESOLVED with no note of
- * their own under the stack's, after the stack wrote a responder's resolution, is taken for the stack.
+ * What the event says Security Hub showed of the finding, and when. What its product says (a failure, a pass, an
+ * archive, a severity below the filter) is a fact of its import, at its UpdatedAt. A workflow change keeps UpdatedAt:
+ * a person's, made with a note, is dated by the note; one kept by a re-import, by that import. The echo of a write of
+ * the stack's (its note written after the import, or on an import already known: OCSF comments carry no time) shows
+ * a workflow changed at some time before: its own event dates that change. The stack's own workflow is no change of
+ * the finding: under its NOTIFIED, and under its RESOLVED of a responder's resolution, which a re-import keeps, the
+ * import fails by its product (inferred: the import's own event, when it comes, says what it was).
  */
 export function factOfEvent(event: AlertEvent, history: History = []): Fact | undefined {
   const at = event.updatedAt;
   if (at === undefined || event.manual) return undefined;
   const format = event.format;
+  if (event.below === true) return { at, kind: "below", format };
+  const byWorkflow = event.action === "resolve" && (event.workflow === true || !event.passed);
+  if (event.action === "resolve" && !byWorkflow) return { at, kind: "passed", format };
   const notedAt = event.notedAt !== undefined && event.notedAt >= at ? event.notedAt : undefined;
-  // The stack writes RESOLVED for a responder's resolution (resolvedWritten), and a re-import keeps it: under its
-  // note, a RESOLVED is the stack's unless a person had closed the finding when it was written, or the finding was
-  // closed or passed since (Security Hub sets a failure after a pass back to NEW, and a person's close is theirs).
+  const echo =
+    event.stackNoted === true &&
+    (notedAt !== undefined ||
+      (event.notedAt === undefined && history.some((fact) => fact.at === at && fact.format === format)));
+  // The stack writes RESOLVED for a responder's resolution (resolvedWritten). Under its note, a RESOLVED is the
+  // stack's unless a person had closed the finding when it was written, or the finding was closed or passed since
+  // (Security Hub sets a failure after a pass back to NEW, and a person's close is theirs).
   const written = history.filter((fact) => fact.kind === "resolvedWritten").at(-1);
   const stackResolved =
     event.stackNoted === true &&
@@ -820,20 +826,15 @@ export function factOfEvent(event: AlertEvent, history: History = []): Fact | un
     written !== undefined &&
     lastBefore(history, written.at)?.kind !== "closed" &&
     !history.some((fact) => (fact.kind === "closed" || fact.kind === "passed") && fact.at > written.at);
-  const echo =
-    stackResolved ||
-    (event.stackNoted === true &&
-      (notedAt !== undefined ||
-        (event.notedAt === undefined && history.some((fact) => fact.at === at && fact.format === format))));
-  if (event.below === true) return { at, kind: "below", format };
-  const byWorkflow = event.action === "resolve" && (event.workflow === true || !event.passed);
-  if (event.action === "resolve" && !byWorkflow) return { at, kind: "passed", format };
-  if (echo)
-    return event.action === "trigger" || !event.passed
-      ? { at, kind: "failing", format, inferred: true }
-      : undefined;
+  if (stackResolved || (echo && event.action === "trigger"))
+    return { at, kind: "failing", format, inferred: true };
   if (event.action === "trigger") return { at, kind: "failing", format };
-  return { at: notedAt ?? at, kind: event.passed ? "passed" : "closed", format };
+  if (echo) return undefined;
+  return {
+    at: event.stackNoted === true ? at : (notedAt ?? at),
+    kind: event.passed ? "passed" : "closed",
+    format,
+  };
 }
 
 /** A resolved record says who closed it: a responder's resolution that holds the finding, or the finding. */
