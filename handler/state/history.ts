@@ -43,6 +43,13 @@ export type History = readonly Fact[];
 /** How many facts are kept: the newest. A finding's hold is decided by its last few changes. */
 export const FACTS_KEPT = 32;
 
+/**
+ * No event of a finding reaches the stack this long after a newer one happened: a record waits in its queue four
+ * days at most, and a webhook older than 72 hours is not applied. Facts older than that can no longer be told apart
+ * by one heard later.
+ */
+export const LATEST_LATE_MS = 7 * 24 * 3600 * 1000;
+
 const SECURITY_HUB: readonly FactKind[] = ["failing", "below", "passed", "closed"];
 const RESPONDER: readonly FactKind[] = ["resolved", "reopened"];
 
@@ -69,7 +76,9 @@ function order(one: Fact, other: Fact): number {
 
 /**
  * The history with one more fact, the newest FACTS_KEPT. A fact already known adds nothing, nor does an inferred one
- * for an import already known; an import's own fact takes the place of one inferred for it.
+ * for an import already known; an import's own fact takes the place of one inferred for it. A fact between two of
+ * its kind and feed (a scan re-importing a finding that still fails) says nothing they do not once no fact can be
+ * heard before it any more (LATEST_LATE_MS): it is dropped, so that a finding's history stays a few facts long.
  */
 export function withFact(history: History | undefined, fact: Fact | undefined): Fact[] {
   const facts = [...(history ?? [])];
@@ -79,7 +88,22 @@ export function withFact(history: History | undefined, fact: Fact | undefined): 
     return facts;
   const kept =
     fact.inferred === true ? facts : facts.filter((known) => !(sameImport(known) && known.inferred));
-  return [...kept, fact].sort(order).slice(-FACTS_KEPT);
+  const ordered = [...kept, fact].sort(order);
+  const alike = (one: Fact | undefined, other: Fact) =>
+    one !== undefined &&
+    one.kind === other.kind &&
+    one.format === other.format &&
+    one.inferred === other.inferred;
+  const settled = (ordered.at(-1)?.at ?? 0) - LATEST_LATE_MS;
+  return ordered
+    .filter(
+      (known, index) =>
+        known.at >= settled ||
+        !isSecurityHub(known) ||
+        !alike(ordered[index - 1], known) ||
+        !alike(ordered[index + 1], known),
+    )
+    .slice(-FACTS_KEPT);
 }
 
 /**
