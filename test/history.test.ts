@@ -53,6 +53,8 @@ describe("a finding's history", () => {
       [["failing", "resolved", "below", "failing"], { open: false, held: true }],
       [["failing", "resolved", "closed", "failing"], { open: false, held: true }],
       [["failing", "resolved", "passed", "failing"], { open: true, held: false }],
+      [["failing", "resolved", "suppressed", "failing"], { open: true, held: false }],
+      [["failing", "suppressed", "resolved", "failing"], { open: true, held: false }],
       [["failing", "resolved", "reopened"], { open: true, held: false }],
       [["failing", "resolved", "reopened", "resolved"], { open: false, held: true }],
       // Not failing within the filter when the responder resolved: the resolution holds nothing.
@@ -145,10 +147,10 @@ describe("what an event says of the finding (factOfEvent)", () => {
       format: "ocsf",
     });
     const console = event({ action: "resolve", passed: true, workflow: true, notedAt: T0 + 1_500 });
-    assert.deepEqual(factOfEvent(console), { at: T0 + 1_500, kind: "passed", format: "asff" });
+    assert.deepEqual(factOfEvent(console), { at: T0 + 1_500, kind: "suppressed", format: "asff" });
     // A re-import that keeps a SUPPRESSED set before it shows the finding suppressed at its own UpdatedAt.
     const kept = event({ action: "resolve", passed: true, workflow: true, notedAt: T0 - 5_000 });
-    assert.deepEqual(factOfEvent(kept), { at: T0, kind: "passed", format: "asff" });
+    assert.deepEqual(factOfEvent(kept), { at: T0, kind: "suppressed", format: "asff" });
     assert.equal(factOfEvent(event({ manual: true })), undefined, "a page by hand is no fact of the finding");
   });
 
@@ -177,8 +179,14 @@ describe("what an event says of the finding (factOfEvent)", () => {
     // So it is after a person's close since the stack's write, or when a person had closed the finding before it.
     const since: Fact = { at: T0 + 4_000, kind: "closed", format: "asff" };
     assert.equal(factOfEvent(reimport, [resolution, written, since])?.kind, "closed");
-    const suppressed: Fact = { at: T0 + 4_000, kind: "passed", format: "asff" };
+    const suppressed: Fact = { at: T0 + 4_000, kind: "suppressed", format: "asff" };
     assert.equal(factOfEvent(reimport, [resolution, written, suppressed])?.kind, "closed");
+    // Or when a person had suppressed it before (the page's NOTIFIED, written blindly, replaced their SUPPRESSED).
+    const suppressedBefore: Fact = { at: T0 + 1_000, kind: "suppressed", format: "asff" };
+    assert.equal(factOfEvent(reimport, [suppressedBefore, resolution, written])?.kind, "closed");
+    // A pass of its product before the write is no person's: the RESOLVED on a failure after it is the stack's.
+    const passedBefore: Fact = { at: T0 + 1_000, kind: "passed", format: "asff" };
+    assert.equal(factOfEvent(reimport, [passedBefore, resolution, written])?.kind, "failing");
     const before: Fact = { at: T0 + 1_000, kind: "closed", format: "asff" };
     assert.equal(factOfEvent(reimport, [before, resolution, written])?.kind, "closed");
     // The echo of a note of the stack's (an acknowledgement's) on a finding a person closed: their own event dates it.

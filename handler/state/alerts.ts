@@ -1,5 +1,14 @@
 import { DEFAULT_ROUTE, routeOfIntegration } from "../finding/routes";
-import { heldOf, lastBefore, openOf, withFact, type Fact, type History } from "./history";
+import {
+  BY_PERSON,
+  heldOf,
+  lastBefore,
+  openOf,
+  withFact,
+  type Fact,
+  type FactKind,
+  type History,
+} from "./history";
 
 // Alert state: what PagerDuty has been told about each finding, so that the function sends one request per change
 // of an alert instead of one per import. Pure: the decision of what to do with an incoming trigger or resolve,
@@ -794,6 +803,9 @@ function decideOnRecord(
   );
 }
 
+/** What ends the stack's RESOLVED in Security Hub: a pass, a person's change, a reopening. */
+const ENDS_WRITTEN: readonly FactKind[] = ["passed", "suppressed", "closed", "reopened"];
+
 /**
  * What the event says Security Hub showed of the finding, and when. What its product says (a failure, a pass, an
  * archive, a severity below the filter) is a fact of its import, at its UpdatedAt. A workflow change keeps UpdatedAt:
@@ -824,15 +836,15 @@ export function factOfEvent(event: AlertEvent, history: History = []): Fact | un
     event.action === "resolve" &&
     !event.passed &&
     written !== undefined &&
-    lastBefore(history, written.at)?.kind !== "closed" &&
-    !history.some((fact) => (fact.kind === "closed" || fact.kind === "passed") && fact.at > written.at);
+    !BY_PERSON.includes(lastBefore(history, written.at)?.kind ?? "failing") &&
+    !history.some((fact) => ENDS_WRITTEN.includes(fact.kind) && fact.at > written.at);
   if (stackResolved || (echo && event.action === "trigger"))
     return { at, kind: "failing", format, inferred: true };
   if (event.action === "trigger") return { at, kind: "failing", format };
   if (echo) return undefined;
   return {
     at: event.stackNoted === true ? at : (notedAt ?? at),
-    kind: event.passed ? "passed" : "closed",
+    kind: event.passed ? "suppressed" : "closed",
     format,
   };
 }

@@ -7,9 +7,9 @@ import type { FindingFormat } from "./alerts";
 // the same facts give the same answer whichever order they came in. Pure.
 
 /**
- * What a fact says: Security Hub showed the finding `failing` within the filter, failing `below` it, `passed` (done:
- * passed, archived or suppressed, which ends a responder's hold) or `closed` (a person's workflow RESOLVED in the
- * console, which does not); a responder `resolved` or `reopened` its incident in PagerDuty; or the stack wrote
+ * What a fact says: Security Hub showed the finding `failing` within the filter, failing `below` it, `passed` or
+ * archived by its product, `suppressed` by a person (both done: a responder's hold ends) or `closed` (a person's
+ * workflow RESOLVED in the console, which does not end a hold); a responder `resolved` or `reopened` its incident in PagerDuty; or the stack wrote
  * RESOLVED to Security Hub for a responder's resolution (`resolvedWritten`, dated by the resolution), which a
  * re-import keeps and which is no close of the finding's.
  */
@@ -17,6 +17,7 @@ export const FACT_KINDS = [
   "failing",
   "below",
   "passed",
+  "suppressed",
   "closed",
   "resolved",
   "reopened",
@@ -50,7 +51,11 @@ export const FACTS_KEPT = 32;
  */
 export const LATEST_LATE_MS = 7 * 24 * 3600 * 1000;
 
-const SECURITY_HUB: readonly FactKind[] = ["failing", "below", "passed", "closed"];
+const SECURITY_HUB: readonly FactKind[] = ["failing", "below", "passed", "suppressed", "closed"];
+/** A person's workflow change in the console. */
+export const BY_PERSON: readonly FactKind[] = ["suppressed", "closed"];
+/** The finding is done: a responder's hold ends. */
+const DONE: readonly FactKind[] = ["passed", "suppressed"];
 const RESPONDER: readonly FactKind[] = ["resolved", "reopened"];
 
 function isSecurityHub(fact: Fact): boolean {
@@ -127,7 +132,9 @@ export function lastBefore(history: History, at: number): Fact | undefined {
 export function heldOf(history: History): boolean {
   const last = history.filter(isResponder).at(-1);
   if (last?.kind !== "resolved") return false;
-  return failingAt(history, last.at) && !history.some((fact) => fact.kind === "passed" && fact.at > last.at);
+  return (
+    failingAt(history, last.at) && !history.some((fact) => DONE.includes(fact.kind) && fact.at > last.at)
+  );
 }
 
 /** Whether the finding's alert should be open: it fails within the filter now, and no responder's resolution holds it. */
