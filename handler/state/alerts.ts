@@ -323,9 +323,17 @@ export function decide(
   event: AlertEvent,
   options: DecisionOptions,
 ): AlertDecision {
-  const decision = reconciled(state, event, options, decideOnRecord(state, event, options));
+  const own = decideOnRecord(state, event, options);
+  const decision = reconciled(state, event, options, own);
   const claim = state?.sentAt === undefined ? state?.claim : undefined;
-  if (decision.kind === "send" && claim !== undefined && claim.until > options.now)
+  // A fact heard while another invocation's event is in flight waits too: the sender, if its event never went out,
+  // puts back the record of before its claim, which a record written meanwhile would keep from it.
+  const learns =
+    decision.kind === "skip" &&
+    decision.record !== undefined &&
+    own.kind === "skip" &&
+    own.record === undefined;
+  if ((decision.kind === "send" || learns) && claim !== undefined && claim.until > options.now)
     return {
       kind: "wait",
       why: "another invocation is sending an event of this finding",
