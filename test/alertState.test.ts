@@ -1463,6 +1463,113 @@ describe("alert state decisions (pure)", () => {
     );
   });
 
+  describe("the finding's history decides, whatever order its events come in (explorer, 2026-12-02)", () => {
+    const webhook = (
+      type: "incident.resolved" | "incident.reopened",
+      alert: AlertState,
+      occurredAt: number,
+    ) =>
+      effectOf(
+        {
+          id: `${type}-${occurredAt}`,
+          type,
+          occurredAt,
+          agent: { person: true, name: "Ada" },
+          incident: { id: "Q1" },
+        },
+        alert,
+      );
+    /** PagerDuty took the event (by default half a second after T0): the record as its sender confirms it. */
+    const sent = (decision: ReturnType<typeof decide>, at = T0 + 500): AlertState => {
+      assert.ok(decision.kind === "send", outcome(decision));
+      return { ...decision.next, sentAt: at };
+    };
+    const recorded = (decision: ReturnType<typeof decide>, before: AlertState): AlertState => {
+      assert.ok(decision.kind === "skip", outcome(decision));
+      return decision.record ?? before;
+    };
+    const applied = (effect: ReturnType<typeof webhook>, before: AlertState): AlertState =>
+      effect.next ?? before;
+
+    it("a reopening of a finding that fell below the filter before the responder resolved it owes the resolve (seed 300)", () => {
+      const paged = sent(decide(undefined, event({ updatedAt: T0 }), OPTIONS));
+      const resolution = applied(webhook("incident.resolved", paged, T0 + 2_000), paged);
+      assert.equal(resolution.closedBy, "responder", "held, as far as the stack knows");
+      // The MEDIUM of +1 s arrives after the resolution: the finding was not failing within the filter then.
+      const medium = event({ action: "resolve", below: true, updatedAt: T0 + 1_000 });
+      const below = recorded(decide(resolution, medium, OPTIONS), resolution);
+      assert.equal(below.status, "resolved");
+      const reopening = webhook("incident.reopened", below, T0 + 3_000);
+      assert.ok(reopening.kind === "apply" && reopening.next !== undefined);
+      assert.equal(
+        reopening.next.status,
+        "resolved",
+        "PagerDuty holds the incident open; the finding is MEDIUM",
+      );
+      assert.equal(reopening.next.sentAt, undefined, "the resolve is owed");
+      assert.equal(reopening.workflow, undefined, "Security Hub is not set NOTIFIED for a finding closed");
+      const echo = decide(reopening.next, { ...medium, stackNoted: true, notedAt: T0 + 4_000 }, OPTIONS);
+      assert.ok(echo.kind === "send" && echo.next.status === "resolved", outcome(echo));
+    });
+
+    it("a resolution made while the finding was below the filter holds nothing, in either order (seed 302)", () => {
+      const paged = sent(decide(undefined, event({ updatedAt: T0 }), OPTIONS));
+      const medium = event({ action: "resolve", below: true, updatedAt: T0 + 1_000 });
+      const again = event({ updatedAt: T0 + 3_000 });
+      // The responder resolved at +2 s; the webhook comes after the CRITICAL of +3 s, which the hold kept off.
+      const resolution = applied(webhook("incident.resolved", paged, T0 + 2_000), paged);
+      const held = recorded(decide(resolution, again, OPTIONS), resolution);
+      assert.equal(held.status, "resolved");
+      const late = decide(held, medium, OPTIONS);
+      assert.ok(late.kind === "skip" && late.record?.status === "open", "the trigger is owed");
+      assert.ok(late.notice !== undefined && "pageAgain" in late.notice, "Security Hub is asked for it");
+      const echo = event({ updatedAt: T0 + 3_000, stackNoted: true, notedAt: T0 + 5_000 });
+      assert.equal(outcome(decide(late.record, echo, OPTIONS)), "send retry");
+      // The MEDIUM first, then the webhook: the resolution finds the finding below the filter, and the CRITICAL pages.
+      const belowFirst = sent(decide(paged, medium, OPTIONS), T0 + 1_500);
+      const unheld = applied(webhook("incident.resolved", belowFirst, T0 + 2_000), belowFirst);
+      assert.equal(unheld.closedBy, "finding");
+      assert.equal(outcome(decide(unheld, again, OPTIONS)), "send regression");
+    });
+
+    it("a RESOLVED a person set, kept by a re-import under a note of the stack's, closes the finding; the stack's own does not", () => {
+      const paged = sent(decide(undefined, event({ updatedAt: T0 }), OPTIONS));
+      const console = event({ action: "resolve", workflow: true, notedAt: T0 + 1_000, at: T0 + 1_000 });
+      const closed = sent(decide(paged, console, OPTIONS), T0 + 1_500);
+      const resolution = applied(webhook("incident.resolved", closed, T0 + 2_000), closed);
+      assert.equal(resolution.closedBy, "finding", "the finding was closed when the responder resolved");
+      const rescan = event({
+        action: "resolve",
+        workflow: true,
+        updatedAt: T0 + HOUR,
+        stackNoted: true,
+        notedAt: T0 + 2_500,
+      });
+      assert.equal(outcome(decide(resolution, rescan, OPTIONS)), "skip alreadyResolved", "no page");
+      // The stack's RESOLVED of a resolution that held the failing finding, kept by the same re-import: held.
+      const held = applied(webhook("incident.resolved", paged, T0 + 2_000), paged);
+      assert.equal(held.closedBy, "responder");
+      const kept = decide(held, rescan, OPTIONS);
+      assert.equal(recorded(kept, held).closedBy, "responder", outcome(kept));
+      // Then a reopening: the re-import showed the stack's RESOLVED, not a close, and the finding fails: it pages.
+      const reopening = webhook("incident.reopened", recorded(kept, held), T0 + HOUR + 1_000);
+      assert.ok(reopening.kind === "apply" && reopening.next?.status === "open");
+    });
+
+    it("a fact heard while another invocation's event is in flight waits for it, so that a send that never went out leaves nothing behind", () => {
+      const claimed: AlertState = {
+        ...(sent(decide(undefined, event({ updatedAt: T0 + 1_000 }), OPTIONS)) as AlertState),
+        sentAt: undefined,
+        claim: { version: 1, until: OPTIONS.now + 1_000 },
+      };
+      assert.equal(outcome(decide(claimed, event({ updatedAt: T0 }), OPTIONS)), "wait");
+      assert.equal(
+        outcome(decide(claimed, event({ updatedAt: T0 }), { ...OPTIONS, now: OPTIONS.now + 1_000 })),
+        "skip stale",
+      );
+    });
+  });
+
   it("sends resolves for findings without state while the upgrade's transition lasts", () => {
     assert.equal(
       outcome(decide(undefined, event({ action: "resolve" }), { ...OPTIONS, resolveUntracked: true })),
