@@ -13,6 +13,7 @@ function observation(members: Member[], alerts: Observation["alerts"]): Observat
     securityHubSync: false,
     stopped: [],
     reopenings: [],
+    resolutions: [],
     writeBacksLeft: [],
     consoleChanges: [],
     start: 0,
@@ -69,6 +70,23 @@ describe("the lifecycle under every interleaving (check:lifecycle)", () => {
       { path: replayed.path, invariants: replayed.invariants, steps: replayed.steps, trace: replayed.trace },
       { path: report.path, invariants: report.invariants, steps: report.steps, trace: report.trace },
     );
+  });
+
+  it("excuses a resolve that changed nothing only after a responder's resolution since PagerDuty's last accepted request", () => {
+    const request = (at: number, action: string, change: "opened" | "resolved" | "none") => ({
+      at,
+      dedupKey: "k1",
+      action,
+      status: 202 as const,
+      change,
+      unheard: false,
+    });
+    const requests = [request(1, "trigger", "opened"), request(5, "resolve", "none")];
+    const seen = (resolutions: Observation["resolutions"]) =>
+      checkInvariants({ ...observation([member("a", "k1", false)], []), requests, resolutions }, "settled");
+    assert.deepEqual(seen([{ at: 5, dedupKey: "k1" }]), [], "the responder resolved it at the same moment");
+    assert.equal(seen([{ at: 0, dedupKey: "k1" }]).length, 1, "a resolution before the page excuses nothing");
+    assert.equal(seen([]).length, 1);
   });
 
   it("expects one alert per group when findings share an alert key, open while any member fails unheld", () => {

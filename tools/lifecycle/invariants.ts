@@ -63,6 +63,8 @@ export interface Observation {
   stopped: { at: number; dedupKeys: string[] }[];
   /** When a responder reopened a finding's alert in PagerDuty. */
   reopenings: { at: number; dedupKey: string }[];
+  /** When a responder resolved a finding's alert in PagerDuty. */
+  resolutions: { at: number; dedupKey: string }[];
   /** When the delivery function logged that it left a page's write-back to a person's triage, and of which finding. */
   writeBacksLeft: { at: number; dedupKey: string }[];
   /** When a person changed a finding's workflow in the Security Hub console (with a note of their own). */
@@ -153,10 +155,13 @@ function oneRequestPerChange(observation: Observation): string[] {
       );
     const raceBefore =
       raced(observation, request) || (previousAccepted !== undefined && raced(observation, previousAccepted));
+    // A resolve of an alert a responder resolved since the last request PagerDuty took for it (the stack could not
+    // know yet), whatever the responder did after.
     const responderClosed =
       request.action === "resolve" &&
-      observation.alerts.some(
-        (alert) => alert.dedupKey === request.dedupKey && !alert.open && alert.resolvedByResponder,
+      observation.resolutions.some(
+        (resolution) =>
+          resolution.dedupKey === request.dedupKey && resolution.at > since && resolution.at <= request.at,
       );
     // Its mirror: a trigger of an alert a responder reopened since the last request PagerDuty took for it.
     const responderReopened =

@@ -225,6 +225,7 @@ export class LifecycleWorld {
   private secret = "whsec-first-secret-of-the-subscription";
   private readonly rotations: number[] = [];
   private readonly reopenings: { at: number; dedupKey: string }[] = [];
+  private readonly resolutions: { at: number; dedupKey: string }[] = [];
   private invocations = 0;
   private webhookIds = 0;
   private events = 0;
@@ -366,6 +367,7 @@ export class LifecycleWorld {
     if (target === undefined) return;
     this.pagerduty.respond(state.dedupKey, action, RESPONDER);
     this.log(`responder: ${action} ${state.subject.name} (incident ${target.incidentId})`);
+    if (action === "resolve") this.resolutions.push({ at: this.now(), dedupKey: state.dedupKey });
     if (action === "resolve" && this.failingNow(state))
       state.hold = { at: this.now(), incidentId: target.incidentId, emitted: state.emitted.length };
     if (action === "reopen") {
@@ -625,6 +627,7 @@ export class LifecycleWorld {
         .filter((invocation) => invocation.stopped)
         .map((invocation) => ({ at: invocation.to ?? this.now(), dedupKeys: invocation.dedupKeys })),
       reopenings: this.reopenings,
+      resolutions: this.resolutions,
       writeBacksLeft: this.writeBacksLeft,
       consoleChanges: this.consoleChanges,
       invocations: this.invocationLog.map(({ id, from, to }) => ({ id, from, to: to ?? this.now() })),
