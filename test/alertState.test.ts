@@ -1556,6 +1556,34 @@ describe("alert state decisions (pure)", () => {
       assert.ok(reopening.kind === "apply" && reopening.next?.status === "open");
     });
 
+    it("a resolve owed over a hold, made moot by a late pass before it was sent, sends nothing (PagerDuty holds the new incident open)", () => {
+      const paged = sent(decide(undefined, event({ updatedAt: T0 }), OPTIONS));
+      // A CRITICAL of +3 s, sent after the responder resolved at +2 s: PagerDuty opened a new incident at +4 s.
+      const updated = sent(
+        decide(paged, event({ updatedAt: T0 + 3_000, fingerprint: "f2" }), OPTIONS),
+        T0 + 4_000,
+      );
+      const hold = webhook("incident.resolved", updated, T0 + 2_000);
+      assert.ok(hold.kind === "apply" && hold.next !== undefined);
+      assert.equal(hold.next.status, "resolved", "the resolve of the new incident is owed");
+      assert.equal(hold.next.sentAt, undefined);
+      // The pass of +1 s, seen last: the finding was not failing when the responder resolved.
+      const late = decide(
+        hold.next,
+        event({ action: "resolve", passed: true, updatedAt: T0 + 1_000 }),
+        OPTIONS,
+      );
+      assert.ok(late.kind === "skip", outcome(late));
+      assert.equal(late.notice, undefined, "no trigger is asked for: PagerDuty holds the alert open");
+      const after = late.record ?? hold.next;
+      assert.equal(after.status, "open");
+      assert.equal(after.sentAt, T0 + 4_000, "as PagerDuty took it");
+      assert.equal(
+        outcome(decide(after, event({ updatedAt: T0 + 3_000, fingerprint: "f2" }), OPTIONS)),
+        "skip unchanged",
+      );
+    });
+
     it("a fact heard while another invocation's event is in flight waits for it, so that a send that never went out leaves nothing behind", () => {
       const claimed: AlertState = {
         ...(sent(decide(undefined, event({ updatedAt: T0 + 1_000 }), OPTIONS)) as AlertState),

@@ -127,6 +127,12 @@ export interface AlertState {
    * is read from it whole, whatever order its events came in. Absent on a record written before it was kept.
    */
   history?: Fact[];
+  /**
+   * The record is unconfirmed because a change is owed (a webhook or a late fact found PagerDuty holding the other
+   * status), not because an event is in flight: what PagerDuty holds meanwhile, and when it last took the stack's
+   * event. A later fact that makes the change moot leaves the record as PagerDuty holds it, with nothing sent.
+   */
+  owed?: { pagerDuty: "open" | "resolved"; sentAt: number };
 }
 
 /** An incoming event of a finding, as the state sees it. */
@@ -323,8 +329,9 @@ export function decide(
   event: AlertEvent,
   options: DecisionOptions,
 ): AlertDecision {
-  const own = decideOnRecord(state, event, options);
-  const decision = reconciled(state, event, options, own);
+  const record = withoutMootChange(state, event);
+  const own = decideOnRecord(record, event, options);
+  const decision = reconciled(record, event, options, own);
   const claim = state?.sentAt === undefined ? state?.claim : undefined;
   // A fact heard while another invocation's event is in flight waits too: the sender, if its event never went out,
   // puts back the record of before its claim, which a record written meanwhile would keep from it.
@@ -857,6 +864,22 @@ export function factOfEvent(event: AlertEvent, history: History = []): Fact | un
   };
 }
 
+/**
+ * The record as PagerDuty holds it, when the change it owes (owed) is moot once this event's fact is heard: the alert
+ * is to be as PagerDuty holds it after all, and nothing is to be sent for it.
+ */
+function withoutMootChange(state: AlertState | undefined, event: AlertEvent): AlertState | undefined {
+  if (state?.owed === undefined || state.sentAt !== undefined || state.history === undefined) return state;
+  const history = withFact(state.history, factOfEvent(event, state.history));
+  const open = openOf(history);
+  if ((state.owed.pagerDuty === "open") !== open) return state;
+  const { owed, ...rest } = state;
+  const restored: AlertState = { ...rest, status: owed.pagerDuty, sentAt: owed.sentAt };
+  if (open) delete restored.closedBy;
+  else restored.closedBy = heldOf(history) ? "responder" : "finding";
+  return restored;
+}
+
 /** A resolved record says who closed it: a responder's resolution that holds the finding, or the finding. */
 function closedByOf(record: AlertState, held: boolean): AlertState {
   if (record.status !== "resolved") return record;
@@ -954,6 +977,7 @@ function reconciled(
   };
   delete owed.closedBy;
   delete owed.sentAt;
+  if (state.sentAt !== undefined) owed.owed = { pagerDuty: state.status, sentAt: state.sentAt };
   const closedAt = history.filter((known) => known.kind !== "failing").at(-1)?.at ?? updatedAt;
   return {
     kind: "skip",

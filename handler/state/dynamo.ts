@@ -170,6 +170,10 @@ function toItem(state: AlertState, now: number): Record<string, AttributeValue> 
     if (times !== undefined) item[key] = { L: times.map((time) => ({ N: String(time) })) };
   }
   if (state.history !== undefined) item.history = { L: state.history.map(factItem) };
+  if (state.owed !== undefined) {
+    item.owedPagerDuty = { S: state.owed.pagerDuty };
+    item.owedSentAt = { N: String(state.owed.sentAt) };
+  }
   if (state.claim !== undefined) {
     item.claimVersion = { N: String(state.claim.version) };
     item.claimUntil = { N: String(state.claim.until) };
@@ -232,6 +236,10 @@ function fromItem(dedupKey: string, item: Record<string, AttributeValue>): Alert
   }
   const history = item.history?.L;
   if (history !== undefined) state.history = history.flatMap(factOf);
+  const owedPagerDuty = item.owedPagerDuty?.S;
+  const owedSentAt = number("owedSentAt");
+  if ((owedPagerDuty === "open" || owedPagerDuty === "resolved") && owedSentAt !== undefined)
+    state.owed = { pagerDuty: owedPagerDuty, sentAt: owedSentAt };
   const claimVersion = number("claimVersion");
   const claimUntil = number("claimUntil");
   if (claimVersion !== undefined && claimUntil !== undefined)

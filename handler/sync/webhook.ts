@@ -167,17 +167,29 @@ export function effectOf(event: WebhookEvent, state: AlertState): WebhookEffect 
   const held = heldOf(history);
   const open = openOf(history);
   // What PagerDuty holds after the action: a resolution resolved the alert, a reopening opened it, unless the stack's
-  // own event, accepted after the action, changed it since.
-  const after = state.sentAt !== undefined && state.sentAt > event.occurredAt;
+  // own event, accepted after the action, changed it since. Unconfirmed with nothing owed, an event may be in flight,
+  // and what PagerDuty holds is not known: what is recorded is sent again either way.
+  const known =
+    state.sentAt !== undefined
+      ? { status: state.status, sentAt: state.sentAt }
+      : state.owed === undefined
+        ? undefined
+        : { status: state.owed.pagerDuty, sentAt: state.owed.sentAt };
+  const after = known !== undefined && known.sentAt > event.occurredAt;
   const pagerDutyOpen =
     event.type === "incident.resolved"
-      ? state.status === "open" && after
-      : !(state.status === "resolved" && after);
-  // Not confirmed: what PagerDuty holds is not known, and what is recorded is sent again either way.
-  const owed = state.sentAt === undefined || pagerDutyOpen !== open;
+      ? known?.status === "open" && after
+      : !(known?.status === "resolved" && after);
+  const owed = known === undefined || pagerDutyOpen !== open;
   const next: AlertState = { ...(effect.next ?? { ...state, version: state.version + 1 }), history };
-  if (owed) delete next.sentAt;
-  else next.sentAt = state.sentAt;
+  delete next.owed;
+  if (!owed) next.sentAt = known.sentAt;
+  else {
+    delete next.sentAt;
+    // Owed, not in flight: PagerDuty holds what the action left it, as a later fact may show was right after all.
+    if (known !== undefined)
+      next.owed = { pagerDuty: pagerDutyOpen ? "open" : "resolved", sentAt: known.sentAt };
+  }
   if (open) {
     next.status = "open";
     delete next.closedBy;
@@ -279,11 +291,13 @@ function effectByCase(event: WebhookEvent, state: AlertState): WebhookEffect {
       // A trigger that reached PagerDuty after a responder resolved the alert's incident opened this one, which
       // the hold says must not be open: the record is left unconfirmed, so that the finding's next event (Security
       // Hub's echo of this note) sends the resolve.
+      // A resolve PagerDuty took after the incident opened closed it already.
       const openedPastHold =
         !known &&
         state.status === "resolved" &&
         state.closedBy === "responder" &&
-        state.incident !== undefined;
+        state.incident !== undefined &&
+        !(state.sentAt !== undefined && state.sentAt > event.occurredAt);
       const next = openedPastHold ? { ...withIncident } : remember;
       if (openedPastHold) delete next?.sentAt;
       return {
