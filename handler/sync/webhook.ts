@@ -167,7 +167,8 @@ export function effectOf(event: WebhookEvent, state: AlertState): WebhookEffect 
   const held = heldOf(history);
   const open = openOf(history);
   // What PagerDuty holds after the action: a resolution resolved the alert, a reopening opened it, unless the stack's
-  // own event, accepted after the action, changed it since. Unconfirmed with nothing owed, an event may be in flight,
+  // own event, accepted after the action, changed it since (in the same millisecond: confirmed after it, the stack's
+  // event is taken to have come after). Unconfirmed with nothing owed, an event may be in flight,
   // and what PagerDuty holds is not known: what is recorded is sent again either way.
   const known =
     state.sentAt !== undefined
@@ -175,7 +176,7 @@ export function effectOf(event: WebhookEvent, state: AlertState): WebhookEffect 
       : state.owed === undefined
         ? undefined
         : { status: state.owed.pagerDuty, sentAt: state.owed.sentAt };
-  const after = known !== undefined && known.sentAt > event.occurredAt;
+  const after = known !== undefined && known.sentAt >= event.occurredAt;
   const pagerDutyOpen =
     event.type === "incident.resolved"
       ? known?.status === "open" && after
