@@ -4,6 +4,7 @@ import {
   heldOf,
   lastBefore,
   openOf,
+  sameHistory,
   withFact,
   type Fact,
   type FactKind,
@@ -919,10 +920,8 @@ function reconciled(
   if (asIs || (record.status === "open") === open) {
     const kept = closedByOf({ ...record, history }, held);
     if (decision.kind === "send") return { ...decision, next: kept };
-    const changed =
-      decision.record !== undefined || history.length !== before.length || state?.history === undefined;
     if (decision.record !== undefined) return { ...decision, record: kept };
-    if (!changed || state === undefined) return decision;
+    if (state === undefined || sameHistory(history, before)) return decision;
     return { ...decision, record: { ...kept, version: state.version + 1 } };
   }
   const updatedAt = Math.max(state?.updatedAt ?? 0, event.updatedAt ?? 0);

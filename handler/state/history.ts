@@ -141,3 +141,8 @@ export function heldOf(history: History): boolean {
 export function openOf(history: History): boolean {
   return failingAt(history, Infinity) && !heldOf(history);
 }
+
+/** Whether two histories hold the same facts: a fact added to a full history keeps its length. */
+export function sameHistory(one: History, other: History): boolean {
+  return JSON.stringify(one) === JSON.stringify(other);
+}

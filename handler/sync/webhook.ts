@@ -1,7 +1,7 @@
 import { createHmac, timingSafeEqual } from "crypto";
 import { isObject, parseJson, textAt, valueAt } from "../finding/json";
 import { failingWhen, type AlertState } from "../state/alerts";
-import { heldOf, openOf, withFact, type Fact } from "../state/history";
+import { heldOf, openOf, sameHistory, withFact, type Fact } from "../state/history";
 import { failingOf, resolvedByResponder, type GroupState } from "../state/groups";
 import {
   groupNote,
@@ -163,7 +163,7 @@ export function effectOf(event: WebhookEvent, state: AlertState): WebhookEffect 
   // A record written before histories were kept is left to the event's own reading.
   if (before === undefined || state.group !== undefined || state.byHand === true) return effect;
   const history = withFact(before, responderFact(event));
-  if (history.length === before.length) return effect;
+  if (sameHistory(history, before)) return effect;
   const held = heldOf(history);
   const open = openOf(history);
   // What PagerDuty holds after the action: a resolution resolved the alert, a reopening opened it, unless the stack's
