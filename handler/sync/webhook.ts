@@ -176,7 +176,13 @@ export function effectOf(event: WebhookEvent, state: AlertState): WebhookEffect 
       : state.owed === undefined
         ? undefined
         : { status: state.owed.pagerDuty, sentAt: state.owed.sentAt };
-  const after = known !== undefined && known.sentAt >= event.occurredAt;
+  // A later action of a responder's, applied already, set what PagerDuty holds since.
+  const after =
+    known !== undefined &&
+    (known.sentAt >= event.occurredAt ||
+      before.some(
+        (fact) => (fact.kind === "resolved" || fact.kind === "reopened") && fact.at > event.occurredAt,
+      ));
   const pagerDutyOpen =
     event.type === "incident.resolved"
       ? known?.status === "open" && after
