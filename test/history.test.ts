@@ -121,6 +121,17 @@ describe("a finding's history", () => {
     assert.equal(withFact(changing, changing.at(-1)).length, FACTS_KEPT, "a fact already known adds nothing");
   });
 
+  it("keeps a responder's hold however often the finding is scanned since", () => {
+    let facts = history("failing", "resolved");
+    for (let scan = 1; scan <= 200; scan += 1)
+      facts = withFact(facts, { at: T0 + 1_000 + scan * 3_600_000, kind: "failing", format: "asff" });
+    assert.ok(facts.length <= FACTS_KEPT);
+    assert.equal(heldOf(facts), true, "hourly scans for over a week leave the hold in place");
+    facts = withFact(facts, { at: T0 + 300 * 3_600_000, kind: "passed", format: "asff" });
+    facts = withFact(facts, { at: T0 + 301 * 3_600_000, kind: "failing", format: "asff" });
+    assert.equal(openOf(facts), true, "a pass after it ends it");
+  });
+
   it("takes an import's own fact over one inferred from the stack's echo of it", () => {
     const inferred = withFact([], { at: T0, kind: "failing", format: "asff", inferred: true });
     assert.equal(openOf(inferred), true);

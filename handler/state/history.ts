@@ -100,24 +100,52 @@ export function withFact(history: History | undefined, fact: Fact | undefined): 
     one.format === other.format &&
     one.inferred === other.inferred;
   const settled = (ordered.at(-1)?.at ?? 0) - LATEST_LATE_MS;
-  return ordered
-    .filter(
+  return trimmed(
+    ordered.filter(
       (known, index) =>
         known.at >= settled ||
         !isSecurityHub(known) ||
         !alike(ordered[index - 1], known) ||
         !alike(ordered[index + 1], known),
-    )
-    .slice(-FACTS_KEPT);
+    ),
+  );
+}
+
+/**
+ * The newest FACTS_KEPT facts, and always those that decide a responder's hold: the last responder's action, what
+ * Security Hub showed when it was taken, the first pass after it, and the stack's last RESOLVED written. A finding a
+ * responder resolved, scanned every hour, would otherwise lose the resolution after FACTS_KEPT imports and page again.
+ */
+function trimmed(facts: Fact[]): Fact[] {
+  if (facts.length <= FACTS_KEPT) return facts;
+  const kept = new Set<Fact>();
+  const last = facts.filter(isResponder).at(-1);
+  if (last !== undefined) {
+    kept.add(last);
+    const shown = lastBefore(facts, last.at);
+    if (shown !== undefined) kept.add(shown);
+    const done = facts.find((fact) => DONE.includes(fact.kind) && fact.at > last.at);
+    if (done !== undefined) kept.add(done);
+  }
+  const written = facts.filter((fact) => fact.kind === "resolvedWritten").at(-1);
+  if (written !== undefined) kept.add(written);
+  const newest = new Set(facts.filter((fact) => !kept.has(fact)).slice(-(FACTS_KEPT - kept.size)));
+  return facts.filter((fact) => kept.has(fact) || newest.has(fact));
 }
 
 /**
  * Whether Security Hub showed the finding failing within the filter just after `at`: its last fact by then, from
  * either feed (the new Security Hub updates a finding's ASFF and OCSF copies together, and either one's pass is the
- * finding's).
+ * finding's; copies of one moment that differ, failing if either is).
  */
 export function failingAt(history: History, at: number): boolean {
-  return lastBefore(history, at)?.kind === "failing";
+  const last = lastBefore(history, at);
+  if (last === undefined) return false;
+  // Both feeds at the same moment (one import, two copies): failing if either copy is.
+  const copies = new Map<FindingFormat | undefined, FactKind>();
+  for (const fact of history)
+    if (isSecurityHub(fact) && fact.at === last.at) copies.set(fact.format, fact.kind);
+  return [...copies.values()].includes("failing");
 }
 
 /** Security Hub's last fact of the finding by `at`. */
