@@ -76,6 +76,25 @@ function outcome(decision: ReturnType<typeof decide>): string {
   return decision.kind === "send" ? `send ${decision.change}` : `skip ${decision.skip}`;
 }
 
+/** A person's action on the finding's incident in PagerDuty, as its webhook tells it. */
+function webhook(
+  type: "incident.resolved" | "incident.reopened" | "incident.triggered" | "incident.acknowledged",
+  alert: AlertState,
+  occurredAt: number,
+  incident = "Q1",
+) {
+  return effectOf(
+    {
+      id: `${type}-${occurredAt}`,
+      type,
+      occurredAt,
+      agent: { person: true, name: "Ada" },
+      incident: { id: incident },
+    },
+    alert,
+  );
+}
+
 describe("alert state decisions (pure)", () => {
   const cases: [string, AlertState | undefined, Partial<AlertEvent>, string][] = [
     ["a first trigger pages", undefined, {}, "send new"],
@@ -333,22 +352,6 @@ describe("alert state decisions (pure)", () => {
   });
 
   describe("what the lifecycle explorer found at 20,000 runs", () => {
-    const webhook = (
-      type: "incident.resolved" | "incident.reopened" | "incident.triggered" | "incident.acknowledged",
-      alert: AlertState,
-      occurredAt: number,
-      incident = "Q1",
-    ) =>
-      effectOf(
-        {
-          id: `${type}-${occurredAt}`,
-          type,
-          occurredAt,
-          agent: { person: true, name: "Ada" },
-          incident: { id: incident },
-        },
-        alert,
-      );
     /** An alert open now, of incident Q1, opened at T0 for the failure imported then. */
     const openQ1 = (changes: Partial<AlertState>) =>
       state({ incident: { id: "Q1" }, openedAt: T0, openedFrom: T0, ...changes });
@@ -1464,21 +1467,6 @@ describe("alert state decisions (pure)", () => {
   });
 
   describe("the finding's history decides, whatever order its events come in (explorer, 2026-12-02)", () => {
-    const webhook = (
-      type: "incident.resolved" | "incident.reopened",
-      alert: AlertState,
-      occurredAt: number,
-    ) =>
-      effectOf(
-        {
-          id: `${type}-${occurredAt}`,
-          type,
-          occurredAt,
-          agent: { person: true, name: "Ada" },
-          incident: { id: "Q1" },
-        },
-        alert,
-      );
     /** PagerDuty took the event (by default half a second after T0): the record as its sender confirms it. */
     const sent = (decision: ReturnType<typeof decide>, at = T0 + 500): AlertState => {
       assert.ok(decision.kind === "send", outcome(decision));
