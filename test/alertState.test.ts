@@ -1,4 +1,5 @@
 import assert from "assert/strict";
+import { T0, alertEvent as event } from "./support/alertEvents";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { systemClock } from "../handler/clock";
 import { createDynamoPacingStore, createDynamoAlertStore } from "../handler/state/dynamo";
@@ -26,22 +27,6 @@ function routedTrigger(finding: unknown) {
 }
 
 const HOUR = 3600_000;
-const T0 = Date.parse("2026-03-02T10:00:00.000Z");
-
-function event(overrides: Partial<AlertEvent> = {}): AlertEvent {
-  return {
-    dedupKey: "securityhub-abc",
-    action: "trigger",
-    updatedAt: T0,
-    format: "asff",
-    fingerprint: "f1",
-    passed: false,
-    manual: false,
-    finding: { id: "finding-1" },
-    triaged: false,
-    ...overrides,
-  };
-}
 
 function state(overrides: Partial<AlertState> = {}): AlertState {
   return {

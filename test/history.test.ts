@@ -1,6 +1,7 @@
 import assert from "assert/strict";
+import { T0, alertEvent as event } from "./support/alertEvents";
 import fc from "fast-check";
-import { factOfEvent, type AlertEvent } from "../handler/state/alerts";
+import { factOfEvent } from "../handler/state/alerts";
 import {
   FACTS_KEPT,
   FACT_KINDS,
@@ -13,7 +14,6 @@ import {
 
 // A finding's history decides whether its alert is open: the same facts, heard in any order, give the same answer.
 
-const T0 = Date.parse("2026-03-02T10:00:00.000Z");
 const DAY = 24 * 3600_000;
 
 /** Facts one second apart, in the order given. */
@@ -27,21 +27,6 @@ function history(...kinds: FactKind[]): Fact[] {
       }),
     [],
   );
-}
-
-function event(overrides: Partial<AlertEvent>): AlertEvent {
-  return {
-    dedupKey: "securityhub-abc",
-    action: "trigger",
-    updatedAt: T0,
-    format: "asff",
-    fingerprint: "f1",
-    passed: false,
-    manual: false,
-    finding: { id: "finding-1" },
-    triaged: false,
-    ...overrides,
-  };
 }
 
 describe("a finding's history", () => {

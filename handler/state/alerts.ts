@@ -858,11 +858,7 @@ export function factOfEvent(event: AlertEvent, history: History = []): Fact | un
     return { at, kind: "failing", format, inferred: true };
   if (event.action === "trigger") return { at, kind: "failing", format };
   if (echo) return undefined;
-  return {
-    at: event.stackNoted === true ? at : (notedAt ?? at),
-    kind: event.passed ? "suppressed" : "closed",
-    format,
-  };
+  return { at: notedAt ?? at, kind: event.passed ? "suppressed" : "closed", format };
 }
 
 /**

@@ -9,9 +9,9 @@ import type { FindingFormat } from "./alerts";
 /**
  * What a fact says: Security Hub showed the finding `failing` within the filter, failing `below` it, `passed` or
  * archived by its product, `suppressed` by a person (both done: a responder's hold ends) or `closed` (a person's
- * workflow RESOLVED in the console, which does not end a hold); a responder `resolved` or `reopened` its incident in PagerDuty; or the stack wrote
- * RESOLVED to Security Hub for a responder's resolution (`resolvedWritten`, dated by the resolution), which a
- * re-import keeps and which is no close of the finding's.
+ * workflow RESOLVED in the console, which does not end a hold); a responder `resolved` or `reopened` its incident in
+ * PagerDuty; or the stack wrote RESOLVED to Security Hub for a responder's resolution (`resolvedWritten`, dated by
+ * the resolution), which a re-import keeps and which is no close of the finding's.
  */
 export const FACT_KINDS = [
   "failing",
